@@ -1,0 +1,1 @@
+"""The intercept domain: pure decisions and events, no infrastructure."""

@@ -1,0 +1,69 @@
+"""The published form of an intercept event: what subscribers and projections read."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import DomainError
+from domain.events import INTERCEPT_EVENTS, InterceptEvent
+from domain.ids import event_id
+from domain.types import Code
+
+INTERCEPT_EVENT_TYPES: dict[str, type[InterceptEvent]] = {
+    cls.event_type(): cls for cls in INTERCEPT_EVENTS
+}
+
+
+class UnknownEventType(DomainError):
+    rule = "known_event_type"
+
+
+class Envelope(BaseModel):
+    """One intercept event as published; `event_id` is the same on every redelivery."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    event_type: str
+    schema_version: int = Field(ge=1)
+    intercept_id: UUID
+    merchant_id: Code
+    version: int = Field(ge=1)
+    position: int = Field(ge=1)
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Code
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: InterceptEvent, position: int) -> "Envelope":
+        return cls(
+            event_id=event_id(event.originator_id, event.originator_version),
+            event_type=event.event_type(),
+            schema_version=type(event).class_version,
+            intercept_id=event.originator_id,
+            merchant_id=event.merchant_id,
+            version=event.originator_version,
+            position=position,
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            actor=event.actor,
+            payload=event.payload(),
+        )
+
+    def event(self) -> InterceptEvent:
+        """The typed event; raises pydantic's ValidationError when the payload is not valid."""
+        event_class = INTERCEPT_EVENT_TYPES.get(self.event_type)
+        if event_class is None:
+            raise UnknownEventType(f"unknown event type {self.event_type!r}")
+        state = event_class.upcast(dict(self.payload), self.schema_version)
+        return event_class.model_validate(
+            {
+                **state,
+                "originator_id": self.intercept_id,
+                "originator_version": self.version,
+                "recorded_at": self.recorded_at,
+            }
+        )

@@ -1,0 +1,113 @@
+"""A merchant's intercept policy: which amounts and carriers may be intercepted."""
+
+from dataclasses import dataclass, replace
+from typing import Iterable
+from uuid import UUID
+
+from domain.commands import RequestIntercept, SetPolicy
+from domain.decision import Decision, Outcome
+from domain.errors import AmountOutsidePolicy, CarrierNotEnabled, NoPolicy
+from domain.event import Event
+from domain.types import Code, MinorAmount, Moment
+from domain.vocabulary import Carrier
+
+
+class PolicySet(Event):
+    merchant_id: Code
+    min_amount_minor: MinorAmount
+    max_amount_minor: MinorAmount
+    carriers: tuple[Carrier, ...]
+    actor: Code
+    occurred_at: Moment
+
+
+@dataclass(frozen=True)
+class InterceptPolicy:
+    id: UUID
+    version: int
+    merchant_id: str
+    min_amount_minor: int
+    max_amount_minor: int
+    carriers: tuple[Carrier, ...]
+    updated_by: str
+
+    def admits(self, command: RequestIntercept) -> None:
+        """Raise the rule a request breaks, if any."""
+        if command.carrier not in self.carriers:
+            enabled = ", ".join(self.carriers)
+            raise CarrierNotEnabled(
+                f"carrier {command.carrier} is not enabled for interception by merchant "
+                f"{self.merchant_id} (enabled: {enabled})"
+            )
+        if not self.min_amount_minor <= command.amount_minor <= self.max_amount_minor:
+            raise AmountOutsidePolicy(
+                f"order amount {format_minor(command.amount_minor)} is outside merchant "
+                f"{self.merchant_id}'s intercept interval "
+                f"{format_minor(self.min_amount_minor)}..{format_minor(self.max_amount_minor)}"
+            )
+
+
+def format_minor(amount_minor: int) -> str:
+    return f"{amount_minor // 100}.{amount_minor % 100:02d}"
+
+
+def require_policy(policy: InterceptPolicy | None, merchant_id: str) -> InterceptPolicy:
+    if policy is None:
+        raise NoPolicy(
+            f"merchant {merchant_id} has no intercept policy, so no parcel may be "
+            "intercepted; an operator must set one first"
+        )
+    return policy
+
+
+def set_policy(
+    policy: InterceptPolicy | None, command: SetPolicy, *, policy_id: UUID, now: Moment
+) -> Decision[InterceptPolicy | None]:
+    carriers = tuple(sorted(command.carriers))
+    if policy is not None and (
+        policy.min_amount_minor,
+        policy.max_amount_minor,
+        policy.carriers,
+    ) == (command.min_amount_minor, command.max_amount_minor, carriers):
+        return Decision((), Outcome.UNCHANGED, policy)
+    event = PolicySet(
+        originator_id=policy_id,
+        originator_version=(policy.version if policy else 0) + 1,
+        recorded_at=now,
+        merchant_id=command.merchant_id,
+        min_amount_minor=command.min_amount_minor,
+        max_amount_minor=command.max_amount_minor,
+        carriers=carriers,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+    )
+    return Decision((event,), Outcome.RECORDED, evolve(policy, event))
+
+
+def evolve(policy: InterceptPolicy | None, event: PolicySet) -> InterceptPolicy:
+    if policy is None:
+        return InterceptPolicy(
+            id=event.originator_id,
+            version=event.originator_version,
+            merchant_id=event.merchant_id,
+            min_amount_minor=event.min_amount_minor,
+            max_amount_minor=event.max_amount_minor,
+            carriers=event.carriers,
+            updated_by=event.actor,
+        )
+    return replace(
+        policy,
+        version=event.originator_version,
+        min_amount_minor=event.min_amount_minor,
+        max_amount_minor=event.max_amount_minor,
+        carriers=event.carriers,
+        updated_by=event.actor,
+    )
+
+
+def project_policy(
+    policy: InterceptPolicy | None, events: Iterable[PolicySet]
+) -> InterceptPolicy | None:
+    for event in events:
+        policy = evolve(policy, event)
+    return policy

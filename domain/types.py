@@ -1,0 +1,42 @@
+"""Constrained field types shared by commands and events.
+
+Every text that reaches an event passes through one of these, so nothing
+unbounded, empty or carrying control characters is ever recorded.
+"""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+Code = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]*$"),
+]
+"""An identifier or code: merchant, order, tracking number, actor, carrier ref, reason."""
+
+Text = Annotated[
+    str,
+    StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
+]
+"""Free text such as a note or an address; newlines allowed, other control characters not."""
+
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+MinorAmount = Annotated[int, Field(ge=0, le=10**12)]
+"""Money in minor units (fen); at most ten billion yuan, never negative."""
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _plausible(moment: datetime) -> datetime:
+    # A year outside this range is a typo, not a parcel event.
+    if not 2000 <= moment.year <= 2200:
+        raise ValueError("must be between the years 2000 and 2200")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+"""A point in time with a timezone; naive times are refused, not guessed."""

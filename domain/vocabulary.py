@@ -1,0 +1,99 @@
+"""The closed sets of words the domain speaks: carriers, actions, reasons, statuses."""
+
+from enum import StrEnum
+
+
+class Carrier(StrEnum):
+    ZTO = "ZTO"
+    YTO = "YTO"
+    STO = "STO"
+    YD = "YD"
+    JT = "JT"
+    SF = "SF"
+    JD = "JD"
+    EMS = "EMS"
+
+
+class Action(StrEnum):
+    RETURN_TO_SENDER = "return_to_sender"
+    RETURN_TO_STATION = "return_to_station"
+    REDIRECT = "redirect"
+
+
+class AfterSaleStatus(StrEnum):
+    NONE = "none"
+    REFUND_REQUESTED = "refund_requested"
+    RETURN_REQUESTED = "return_requested"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+
+class CancelReason(StrEnum):
+    MISOPERATION = "misoperation"
+    BUYER_CHANGED_MIND = "buyer_changed_mind"
+    WRONG_TRACKING_OR_ADDRESS = "wrong_tracking_or_address"
+    FORCE_MAJEURE = "force_majeure"
+    OTHER = "other"
+
+
+class FailureReason(StrEnum):
+    TOO_LATE_OUT_FOR_DELIVERY = "too_late_out_for_delivery"
+    ALREADY_SIGNED = "already_signed"
+    NOT_PICKED_UP = "not_picked_up"
+    CARRIER_REJECTED = "carrier_rejected"
+    OTHER = "other"
+
+
+class FeeKind(StrEnum):
+    INTERCEPT = "intercept"
+    RETURN_SHIPPING = "return_shipping"
+    STORAGE = "storage"
+    OTHER = "other"
+
+
+class Payer(StrEnum):
+    MERCHANT = "merchant"
+    CARRIER = "carrier"
+    PLATFORM = "platform"
+
+
+class EvidenceKind(StrEnum):
+    SCREENSHOT = "screenshot"
+    CHAT_LOG = "chat_log"
+    CALL_RECORD = "call_record"
+    OTHER = "other"
+
+
+class Status(StrEnum):
+    """The merchant-facing state of an intercept."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    INTERCEPTED = "intercepted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (Status.REQUESTED, Status.ACCEPTED)
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.is_open
+
+
+class CarrierReport(StrEnum):
+    """What a carrier can say about an intercept."""
+
+    ACCEPTED = "accepted"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    RELEASED = "released"
+
+
+class Conflict(StrEnum):
+    """Facts that contradict each other; the merchant has to act on them."""
+
+    INTERCEPTED_AFTER_CANCEL = "intercepted_after_cancel"
+    RELEASED_WITHOUT_CANCEL = "released_without_cancel"
+    CONTRADICTORY_CARRIER_REPORTS = "contradictory_carrier_reports"

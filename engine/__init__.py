@@ -1,0 +1,1 @@
+"""The write side and the composition root: application service, settings, CLI."""

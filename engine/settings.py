@@ -1,0 +1,49 @@
+"""One settings object, read from the environment and overridden by CLI flags."""
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    home: Path = Path("var")
+    event_store: str | None = None  # URL; None = SQLite file under home
+    projections: str | None = None  # URL; None = SQLite file under home
+    kafka_bootstrap: str | None = None  # None = embedded mode: no broker
+    topic: str = "intercept.events"
+    dlq_topic: str = "intercept.events.dlq"
+    partitions: int = Field(default=6, ge=1, le=1000)
+    group_id: str = "intercept-projections"
+    max_retries: int = Field(default=8, ge=1, le=100)
+
+    @property
+    def embedded(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def event_store_path(self) -> Path:
+        return self.home / "events.db"
+
+    @property
+    def projections_path(self) -> Path:
+        return self.home / "projections.db"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = {
+            "home": env.get("INTERCEPT_HOME"),
+            "event_store": env.get("INTERCEPT_EVENT_STORE"),
+            "projections": env.get("INTERCEPT_PROJECTIONS"),
+            "kafka_bootstrap": env.get("KAFKA_BOOTSTRAP_SERVERS"),
+            "topic": env.get("INTERCEPT_TOPIC"),
+            "dlq_topic": env.get("INTERCEPT_DLQ_TOPIC"),
+            "partitions": env.get("INTERCEPT_PARTITIONS"),
+            "group_id": env.get("INTERCEPT_GROUP_ID"),
+        }
+        values.update(overrides)
+        return cls(**{k: v for k, v in values.items() if v not in (None, "")})
