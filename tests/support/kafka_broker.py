@@ -118,6 +118,7 @@ class KafkaBroker:
         # Flags beat Tansu's env fallbacks (LISTENER_URL, STORAGE_ENGINE...), but an
         # inherited OTLP endpoint would make it export telemetry somewhere: drop it.
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env["NO_COLOR"] = "1"  # keep ANSI escapes out of the log we put in error messages
         started = time.monotonic()
         with os.fdopen(fd, "wb") as out:  # a file, not a pipe: nobody drains a pipe
             self._proc = subprocess.Popen(

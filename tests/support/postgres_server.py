@@ -51,6 +51,21 @@ def _bin_dir() -> Path:
     return POSTGRES_BIN_PATH
 
 
+def _scratch_parent() -> str | None:
+    """Parent dir for the data dir: tmpfs when it has room, else the default.
+
+    initdb creates ~1,000 files; on a VM disk that was ~1.2 s of kernel time
+    (openat ~175 us each) against ~0.3 s on /dev/shm. The size guard keeps
+    us off Docker's 64 MB default /dev/shm.
+    """
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize >= 1 << 30
+    return "/dev/shm" if roomy and os.access("/dev/shm", os.W_OK) else None
+
+
 def _unprivileged_ids() -> tuple[int, int] | None:
     """(uid, gid) to run the server as, or None to run as ourselves.
 
@@ -146,7 +161,7 @@ class PostgresServer:
 
     def _start(self) -> None:
         bin_dir = _bin_dir()
-        self._tmp = tmp = Path(tempfile.mkdtemp(prefix="intercept-pg-"))
+        self._tmp = tmp = Path(tempfile.mkdtemp(prefix="intercept-pg-", dir=_scratch_parent()))
         self._owner = owner = _unprivileged_ids()
         data, log, pwfile = tmp / "data", tmp / "server.log", tmp / "pwfile"
         try:

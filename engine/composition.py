@@ -1,0 +1,88 @@
+"""The composition root: the only place infrastructure is built, from settings."""
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
+from domain.decision import Decision
+from domain.event import Event
+from engine.application import Clock, InterceptApplication
+from engine.settings import Settings
+from projections.catchup import catch_up
+from projections.database import Database, retry_busy
+from projections.projector import Projector
+from projections.schema import migrate
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    if settings.event_store is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.event_store_path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "y",
+        }
+    from engine.postgres_env import postgres_env
+
+    return postgres_env(settings.event_store)
+
+
+def projections_db(settings: Settings) -> Database:
+    db = (
+        Database(settings.projections)
+        if settings.projections
+        else Database.sqlite_file(settings.projections_path)
+    )
+    migrate(db)
+    return db
+
+
+@dataclass
+class Engine:
+    """Commands in, projections kept current (embedded mode) or left to the consumers."""
+
+    settings: Settings
+    app: InterceptApplication
+    db: Database
+    projector: Projector
+
+    def execute(self, command: Command) -> Decision:
+        if isinstance(command, SetPolicy):
+            decision = self.app.set_policy(command)
+        elif isinstance(command, RequestIntercept):
+            decision = self.app.request(command)
+        elif isinstance(command, InterceptCommand):
+            decision = self.app.handle(command)
+        else:
+            raise TypeError(f"not a command: {command!r}")
+        if self.settings.embedded and decision.events:
+            self.catch_up()
+        return decision
+
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Embedded mode: project everything the event store has that the projections lack."""
+        return retry_busy(lambda: catch_up(self.projector, self.read_log, on_batch=on_batch))
+
+    def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+
+    def close(self) -> None:
+        self.db.close()
+        self.app.close() if hasattr(self.app, "close") else None
+
+
+def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
+    app = InterceptApplication(
+        event_store_env(settings), clock=clock, max_retries=settings.max_retries
+    )
+    db = projections_db(settings)
+    return Engine(settings=settings, app=app, db=db, projector=Projector(db))

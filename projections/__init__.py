@@ -1,0 +1,1 @@
+"""Read models built from intercept events, wherever the events come from."""

@@ -1,0 +1,32 @@
+"""Brings the projections up to date straight from the event store (embedded mode)."""
+
+from typing import Callable, Sequence
+
+from domain.envelope import Envelope
+from domain.event import Event
+from domain.events import InterceptEvent
+from projections.projector import Projector
+
+EVENT_STORE = "eventstore"
+
+# (after position, limit) -> [(position, event)] in position order
+ReadLog = Callable[[int, int], Sequence[tuple[int, Event]]]
+
+
+def catch_up(
+    projector: Projector,
+    read: ReadLog,
+    batch_size: int = 1000,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Apply everything recorded after the stored position; returns how many events were read."""
+    position = projector.positions(EVENT_STORE).get(0, 0)
+    seen = 0
+    while batch := read(position, batch_size):
+        envelopes = [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
+        position = batch[-1][0]
+        projector.apply(envelopes, {(EVENT_STORE, 0): position})
+        seen += len(batch)
+        if on_batch:
+            on_batch(len(batch))
+    return seen

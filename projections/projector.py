@@ -1,0 +1,152 @@
+"""Applies batches of published events to the projection tables, exactly once each.
+
+Each batch is one transaction: rows, timeline and the source positions move
+together, so a crash anywhere leaves either all of a batch or none of it.
+Events apply in version order per intercept: a duplicate is a no-op, and an
+event that arrives before its predecessor waits in `pending_events`.
+"""
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import orjson
+
+from domain.envelope import Envelope
+from projections.database import Cursor, Database
+from projections.intercepts import COLUMNS, Row, row_after
+from projections.timefmt import stamp
+
+PROJECTION = "intercepts"
+
+_UPSERT_ROW = (
+    f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (intercept_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+)
+_INSERT_TIMELINE = (
+    "INSERT INTO intercept_events "
+    "(intercept_id, version, event_type, occurred_at, recorded_at, actor, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (intercept_id, version) DO NOTHING"
+)
+_UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (projection, source, partition) DO UPDATE SET position = excluded.position"
+)
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    held: int = 0
+    released: int = 0
+
+
+class Projector:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def positions(self, source: str) -> dict[int, int]:
+        rows = self.db.read(
+            "SELECT partition, position FROM checkpoints WHERE projection = ? AND source = ?",
+            (PROJECTION, source),
+        )
+        return {r["partition"]: r["position"] for r in rows}
+
+    def apply(
+        self, envelopes: Sequence[Envelope], checkpoints: Mapping[tuple[str, int], int]
+    ) -> BatchResult:
+        """Apply envelopes and record the source positions they came from, atomically."""
+        with self.db.transaction() as cur:
+            result = _Batch(cur).run(envelopes)
+            cur.executemany(
+                _UPSERT_CHECKPOINT,
+                [(PROJECTION, src, part, pos) for (src, part), pos in checkpoints.items()],
+            )
+        return result
+
+
+class _Batch:
+    def __init__(self, cur: Cursor) -> None:
+        self.cur = cur
+        self.rows: dict[str, Row | None] = {}
+        self.changed: set[str] = set()
+        self.timeline: list[tuple] = []
+        self.result = BatchResult()
+        self.waiting = {
+            r["intercept_id"]
+            for r in cur.execute("SELECT DISTINCT intercept_id FROM pending_events").all()
+        }
+
+    def run(self, envelopes: Iterable[Envelope]) -> BatchResult:
+        for envelope in envelopes:
+            self._offer(envelope)
+        self.cur.executemany(_UPSERT_ROW, [self._values(i) for i in self.changed])
+        self.cur.executemany(_INSERT_TIMELINE, self.timeline)
+        return self.result
+
+    def _row(self, intercept_id: str) -> Row | None:
+        if intercept_id not in self.rows:
+            self.rows[intercept_id] = self.cur.execute(
+                "SELECT * FROM intercepts WHERE intercept_id = ?", (intercept_id,)
+            ).one()
+        return self.rows[intercept_id]
+
+    def _offer(self, envelope: Envelope) -> None:
+        key = str(envelope.intercept_id)
+        row = self._row(key)
+        current = row["version"] if row else 0
+        if envelope.version <= current:
+            self.result.duplicates += 1
+        elif envelope.version > current + 1:
+            self._hold(key, envelope)
+        else:
+            self._apply(key, row, envelope)
+            self._release_waiting(key)
+
+    def _apply(self, key: str, row: Row | None, envelope: Envelope) -> None:
+        event = envelope.event()
+        self.rows[key] = row_after(row, event)
+        self.changed.add(key)
+        self.timeline.append((
+            key, envelope.version, envelope.event_type, stamp(envelope.occurred_at),
+            stamp(envelope.recorded_at), envelope.actor, orjson.dumps(envelope.payload).decode(),
+        ))
+        self.result.applied += 1
+
+    def _hold(self, key: str, envelope: Envelope) -> None:
+        self.cur.execute(
+            "INSERT INTO pending_events (intercept_id, version, envelope) VALUES (?, ?, ?) "
+            "ON CONFLICT (intercept_id, version) DO NOTHING",
+            (key, envelope.version, envelope.model_dump_json()),
+        )
+        self.waiting.add(key)
+        self.result.held += 1
+
+    def _release_waiting(self, key: str) -> None:
+        while key in self.waiting:
+            next_version = self.rows[key]["version"] + 1  # type: ignore[index]
+            found = self.cur.execute(
+                "SELECT envelope FROM pending_events WHERE intercept_id = ? AND version <= ? "
+                "ORDER BY version",
+                (key, next_version),
+            ).all()
+            self.cur.execute(
+                "DELETE FROM pending_events WHERE intercept_id = ? AND version <= ?",
+                (key, next_version),
+            )
+            waiting = self.cur.execute(
+                "SELECT 1 FROM pending_events WHERE intercept_id = ? LIMIT 1", (key,)
+            ).one()
+            if waiting is None:
+                self.waiting.discard(key)
+            ready = [Envelope.model_validate_json(r["envelope"]) for r in found]
+            ready = [e for e in ready if e.version == next_version]
+            if not ready:
+                return
+            self._apply(key, self.rows[key], ready[0])
+            self.result.released += 1
+
+    def _values(self, intercept_id: str) -> tuple:
+        row = self.rows[intercept_id]
+        return tuple(row[c] for c in COLUMNS)  # type: ignore[index]
