@@ -51,7 +51,7 @@ def test_eventsourcing_env_parses_url() -> None:
         "POSTGRES_USER": "us@er",
         "POSTGRES_PASSWORD": "p/w",
     }
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected postgresql://"):
         eventsourcing_env("postgresql:///db?host=/tmp")
 
 
@@ -63,7 +63,7 @@ def test_save_and_read_back(server: PostgresServer) -> None:
         parcel.note("hello")
         app.save(parcel)
 
-        copy = app.repository.get(parcel.id)
+        copy: Parcel = app.repository.get(parcel.id)
         assert (copy.ref, copy.notes, copy.version) == ("P-1", ["hello"], 2)
 
         notifications = app.recorder.select_notifications(start=1, limit=10)
@@ -88,8 +88,8 @@ def test_concurrent_writers_conflict(server: PostgresServer) -> None:
 
         parcel = Parcel("P-2")
         writer_a.save(parcel)
-        copy_a = writer_a.repository.get(parcel.id)
-        copy_b = writer_b.repository.get(parcel.id)
+        copy_a: Parcel = writer_a.repository.get(parcel.id)
+        copy_b: Parcel = writer_b.repository.get(parcel.id)
         copy_a.note("from a")
         copy_b.note("from b")  # both now hold a pending event at version 2
 
@@ -116,9 +116,10 @@ def test_concurrent_writers_conflict(server: PostgresServer) -> None:
         winners = [name for name, err in outcomes.items() if err is None]
         losers = [err for err in outcomes.values() if err is not None]
         assert len(winners) == 1, outcomes
-        assert len(losers) == 1 and isinstance(losers[0], IntegrityError), outcomes
+        assert len(losers) == 1, outcomes
+        assert isinstance(losers[0], IntegrityError), outcomes
 
-        final = writer_a.repository.get(parcel.id)
+        final: Parcel = writer_a.repository.get(parcel.id)
         assert final.version == 2
         assert final.notes == [f"from {winners[0]}"]
         assert writer_b.recorder.max_notification_id() == 2

@@ -17,12 +17,14 @@ import tempfile
 import warnings
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 URL_ENV_VAR = "INTERCEPT_TEST_POSTGRES_URL"
+_PREFIX = "intercept-pg-"
 _SUPERUSER = "intercept"
 _HOST = "127.0.0.1"
 
@@ -82,8 +84,9 @@ def _unprivileged_ids() -> tuple[int, int] | None:
 def _run(args: list[str], owner: tuple[int, int] | None, cwd: Path) -> None:
     # cwd: the server user may not be able to enter the caller's cwd (/root).
     # extra_groups=[]: drop root's supplementary groups too.
-    result = subprocess.run(  # noqa: S603 - fixed binaries, no shell
+    result = subprocess.run(
         args,
+        check=False,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -96,6 +99,43 @@ def _run(args: list[str], owner: tuple[int, int] | None, cwd: Path) -> None:
         raise RuntimeError(
             f"{Path(args[0]).name} exited {result.returncode}: {result.stderr.strip()}"
         )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, but belongs to another user
+    return True
+
+
+def _reap_stale(parent: Path, bin_dir: Path) -> None:
+    """Stop servers whose test process died without cleanup.
+
+    SIGTERM/SIGKILL skip __exit__, and pg_ctl daemonizes the server, so it
+    would otherwise run forever and (on tmpfs) hold ~40 MB of RAM.
+    """
+    for tmp in parent.glob(_PREFIX + "*"):
+        try:
+            if _pid_alive(int((tmp / "owner.pid").read_text())):
+                continue
+            if (tmp / "data" / "postmaster.pid").exists():
+                st = tmp.stat()
+                owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else None
+                _run(_stop_args(bin_dir, tmp), owner, tmp)
+        except (OSError, ValueError, RuntimeError, subprocess.TimeoutExpired):
+            # Still being set up by another run, not ours, or won't stop:
+            # leave it rather than delete a live server's files.
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop_args(bin_dir: Path, tmp: Path) -> list[str]:
+    # immediate: skip the shutdown checkpoint, the data is discarded.
+    pg_ctl = str(bin_dir / "pg_ctl")
+    return [pg_ctl, "stop", "--wait", "--mode=immediate", f"--pgdata={tmp / 'data'}"]
 
 
 def _free_port() -> int:
@@ -117,7 +157,7 @@ class PostgresServer:
         self._owner: tuple[int, int] | None = None
         self._created: list[str] = []
 
-    def __enter__(self) -> PostgresServer:
+    def __enter__(self) -> Self:
         external = os.environ.get(URL_ENV_VAR)
         if external:
             self.url = external
@@ -153,18 +193,19 @@ class PostgresServer:
         if len(dbname.encode()) > 63:  # NAMEDATALEN - 1; longer is truncated
             raise ValueError(f"database name too long: {name!r}")
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname))
-            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
         self._created.append(dbname)
         return _with_database(self.url, dbname)
 
     def _start(self) -> None:
         bin_dir = _bin_dir()
-        self._tmp = tmp = Path(tempfile.mkdtemp(prefix="intercept-pg-", dir=_scratch_parent()))
+        parent = Path(_scratch_parent() or tempfile.gettempdir())
+        _reap_stale(parent, bin_dir)
+        self._tmp = tmp = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
         self._owner = owner = _unprivileged_ids()
         data, log, pwfile = tmp / "data", tmp / "server.log", tmp / "pwfile"
         try:
+            (tmp / "owner.pid").write_text(str(os.getpid()))
             password = secrets.token_urlsafe(16)
             pwfile.write_text(password + "\n")
             if owner is not None:
@@ -212,7 +253,8 @@ class PostgresServer:
                 except RuntimeError as err:
                     server_log = log.read_text() if log.exists() else ""
                     if attempt == 2 or "could not bind" not in server_log:
-                        raise RuntimeError(f"{err}\n--- server log ---\n{server_log}") from None
+                        msg = f"{err}\n--- server log ---\n{server_log}"
+                        raise RuntimeError(msg) from None
             self.url = f"postgresql://{_SUPERUSER}:{password}@{_HOST}:{port}/postgres"
         except BaseException:
             self._stop()
@@ -223,18 +265,7 @@ class PostgresServer:
         tmp, self._tmp = self._tmp, None
         try:
             if (tmp / "data" / "postmaster.pid").exists():
-                # immediate: skip the shutdown checkpoint, the data is discarded.
-                _run(
-                    [
-                        str(_bin_dir() / "pg_ctl"),
-                        "stop",
-                        "--wait",
-                        "--mode=immediate",
-                        f"--pgdata={tmp / 'data'}",
-                    ],
-                    self._owner,
-                    tmp,
-                )
+                _run(_stop_args(_bin_dir(), tmp), self._owner, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

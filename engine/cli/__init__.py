@@ -1,0 +1,1 @@
+"""The `intercept` command line."""

@@ -1,0 +1,200 @@
+"""The commands that change an intercept: request, cancel, carrier, fee, evidence, after-sale."""
+
+import hashlib
+import uuid
+from pathlib import Path
+from uuid import UUID
+
+import typer
+
+from domain.commands import (
+    AttachEvidence,
+    CancelIntercept,
+    ChangeAfterSaleStatus,
+    ChargeFee,
+    ReportCarrierOutcome,
+    RequestIntercept,
+)
+from domain.errors import DomainError
+from domain.vocabulary import (
+    Action,
+    AfterSaleStatus,
+    CancelReason,
+    CarrierReport,
+    EvidenceKind,
+    FailureReason,
+    FeeKind,
+    Payer,
+)
+from engine.cli import context, parse
+from engine.cli.output import console, emit_json
+from engine.composition import Engine, system_clock
+
+
+def _id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an intercept id") from None
+
+
+def _result(decision, json: bool) -> None:
+    state = decision.state
+    result = {
+        "intercept_id": str(state.id),
+        "status": state.status.value,
+        "outcome": decision.outcome.value,
+        "conflicts": [c.value for c in state.conflicts],
+        "version": state.version,
+    }
+    if json:
+        return emit_json(result)
+    conflicts = f" conflicts: {','.join(result['conflicts'])}" if result["conflicts"] else ""
+    console.print(f"{result['intercept_id']} {result['status']} ({result['outcome']}){conflicts}")
+
+
+def request(
+    merchant: str = typer.Option(..., help="Merchant id."),
+    order: str = typer.Option(..., help="Order id."),
+    tracking: str = typer.Option(..., help="Tracking number."),
+    carrier: str = typer.Option(..., help="Carrier code, e.g. ZTO."),
+    amount: str = typer.Option(..., help="Order amount, e.g. 199.00."),
+    reason: str = typer.Option(..., help="Request reason code, e.g. buyer_refund."),
+    action: Action = typer.Option(Action.RETURN_TO_SENDER, help="What the carrier should do."),
+    address: str = typer.Option(None, help="New address (redirect only)."),
+    after_sale_status: AfterSaleStatus = typer.Option(AfterSaleStatus.NONE),
+    currency: str = typer.Option("CNY"),
+    note: str = typer.Option(None),
+    key: str = typer.Option(None, help="Idempotency key; a retry with the same key is safe."),
+    by: str = typer.Option("merchant", help="Who asks."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ask the carrier to intercept a parcel; prints the intercept id and status."""
+    command = RequestIntercept(
+        merchant_id=merchant, order_id=order, tracking_no=tracking, carrier=carrier.upper(),
+        amount_minor=parse.minor_units(amount, "--amount"), currency=currency,
+        action=action, new_address=address, request_reason=reason, note=note,
+        after_sale_status=after_sale_status, key=key or uuid.uuid4().hex, actor=by,
+        occurred_at=system_clock(),
+    )
+    _result(context.engine().execute(command), json)
+
+
+def cancel(
+    ids: list[str] = typer.Argument(..., help="One or more intercept ids."),
+    reason: CancelReason = typer.Option(..., help="Why the intercept is cancelled."),
+    note: str = typer.Option(None, help="Required when the reason is 'other'."),
+    key: str = typer.Option(None, help="Idempotency key (single id only)."),
+    by: str = typer.Option("merchant"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Cancel intercepts. Irreversible: a cancelled intercept can never be reopened."""
+    parsed = [_id(i) for i in ids]
+    if key and len(parsed) > 1:
+        raise typer.BadParameter("--key applies to a single cancel; omit it for a batch")
+    context.confirm(
+        f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.", yes
+    )
+    engine = context.engine()
+    now = system_clock()
+    results = [_cancel_one(engine, iid, reason, note, key, by, now) for iid in parsed]
+    handled = sum(r["outcome"] in ("recorded", "already_cancelled", "duplicate") for r in results)
+    summary = {"requested": len(results), "cancelled_or_already": handled,
+               "not_cancelled": len(results) - handled}
+    if json:
+        emit_json({"results": results, "summary": summary})
+    else:
+        for r in results:
+            console.print(f"{r['intercept_id']} {r['outcome']}: {r['message']}")
+        console.print(
+            f"{summary['cancelled_or_already']} of {summary['requested']} cancelled "
+            f"(or already cancelled); {summary['not_cancelled']} not cancelled"
+        )
+    if summary["not_cancelled"]:
+        raise typer.Exit(3)
+
+
+def _cancel_one(engine: Engine, iid: UUID, reason, note, key, by, now) -> dict:
+    try:
+        decision = engine.execute(CancelIntercept(
+            intercept_id=iid, reason=reason, note=note, key=key, actor=by, occurred_at=now
+        ))
+    except DomainError as error:
+        return {"intercept_id": str(iid), "outcome": "refused", "rule": error.rule,
+                "message": error.message}
+    messages = {"recorded": "cancelled", "already_cancelled": "already cancelled",
+                "duplicate": "already cancelled with this key"}
+    return {"intercept_id": str(iid), "outcome": decision.outcome.value,
+            "message": messages[decision.outcome.value]}
+
+
+def carrier(
+    intercept: str = typer.Argument(..., help="Intercept id."),
+    report: CarrierReport = typer.Argument(..., help="What the carrier reports."),
+    carrier: str = typer.Option(..., help="The reporting carrier's code."),
+    ref: str = typer.Option(None, help="The carrier's reference."),
+    reason: FailureReason = typer.Option(None, help="Failure reason (failed only)."),
+    at: str = typer.Option(None, help="The carrier's event time, ISO 8601 with timezone."),
+    key: str = typer.Option(None),
+    by: str = typer.Option(None, help="Who reports; defaults to the carrier code."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a carrier's report; a report crossing a cancel is kept and flagged."""
+    command = ReportCarrierOutcome(
+        intercept_id=_id(intercept), carrier=carrier.upper(), report=report, carrier_ref=ref,
+        reason=reason, key=key, actor=by or carrier.upper(),
+        occurred_at=parse.instant(at, "--at") if at else system_clock(),
+    )
+    _result(context.engine().execute(command), json)
+
+
+def fee(
+    intercept: str = typer.Argument(..., help="Intercept id."),
+    kind: FeeKind = typer.Option(...),
+    amount: str = typer.Option(..., help="Amount, e.g. 12.00."),
+    payer: Payer = typer.Option(Payer.MERCHANT),
+    currency: str = typer.Option("CNY"),
+    key: str = typer.Option(None),
+    by: str = typer.Option("merchant"),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a fee the intercept caused."""
+    command = ChargeFee(
+        intercept_id=_id(intercept), kind=kind, amount_minor=parse.minor_units(amount, "--amount"),
+        payer=payer, currency=currency, key=key, actor=by, occurred_at=system_clock(),
+    )
+    _result(context.engine().execute(command), json)
+
+
+def evidence(
+    intercept: str = typer.Argument(..., help="Intercept id."),
+    kind: EvidenceKind = typer.Option(...),
+    file: Path = typer.Option(..., help="The evidence file; its sha256 is recorded."),
+    note: str = typer.Option(None),
+    key: str = typer.Option(None),
+    by: str = typer.Option("merchant"),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Attach evidence (screenshot, chat log, call record). Evidence is append-only."""
+    digest = hashlib.sha256(parse.readable_file(file)).hexdigest()
+    command = AttachEvidence(
+        intercept_id=_id(intercept), kind=kind, sha256=digest, uri=file.name, note=note,
+        key=key, actor=by, occurred_at=system_clock(),
+    )
+    _result(context.engine().execute(command), json)
+
+
+def after_sale(
+    intercept: str = typer.Argument(..., help="Intercept id."),
+    status: AfterSaleStatus = typer.Argument(...),
+    key: str = typer.Option(None),
+    by: str = typer.Option("merchant"),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record the order's new after-sale status."""
+    command = ChangeAfterSaleStatus(
+        intercept_id=_id(intercept), after_sale_status=status, key=key, actor=by,
+        occurred_at=system_clock(),
+    )
+    _result(context.engine().execute(command), json)

@@ -1,0 +1,92 @@
+"""`intercept list` (the package center) and `intercept show` (one intercept's detail)."""
+
+from datetime import timedelta
+
+import typer
+
+from domain.vocabulary import AfterSaleStatus, Status
+from engine.cli import context, parse
+from engine.cli.output import console, emit_json, money, table
+from engine.composition import system_clock
+from projections import queries
+
+
+def list_(
+    merchant: str = typer.Option(None, help="Merchant id (all merchants when omitted)."),
+    days: int = typer.Option(None, min=1, max=3650, help="Requested within the last N days (default 90)."),
+    since: str = typer.Option(None, help="Requested at or after (ISO 8601 with timezone)."),
+    until: str = typer.Option(None, help="Requested before (ISO 8601 with timezone)."),
+    status: Status = typer.Option(None),
+    carrier: str = typer.Option(None),
+    after_sale_status: AfterSaleStatus = typer.Option(None),
+    order: str = typer.Option(None),
+    tracking: str = typer.Option(None),
+    conflicts: bool = typer.Option(False, "--conflicts", help="Only intercepts with a conflict."),
+    limit: int = typer.Option(20, min=1, max=1000, help="Rows per page."),
+    cursor: str = typer.Option(None, help="Continue from a previous page's cursor."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The package center: intercepts newest first, filtered, paginated."""
+    if days is not None and (since or until):
+        raise typer.BadParameter("use either --days or --since/--until, not both")
+    start = parse.instant(since, "--since") if since else None
+    if start is None and until is None:
+        start = system_clock() - timedelta(days=days or 90)
+    filters = queries.Filters(
+        merchant_id=merchant, since=start, until=parse.instant(until, "--until") if until else None,
+        status=status.value if status else None, carrier=carrier.upper() if carrier else None,
+        after_sale_status=after_sale_status.value if after_sale_status else None,
+        order_id=order, tracking_no=tracking, conflicts_only=conflicts,
+    )
+    try:
+        page = queries.list_intercepts(context.engine().db, filters, limit=limit, cursor=cursor)
+    except queries.BadCursor as error:
+        raise typer.BadParameter(str(error)) from None
+    if json:
+        return emit_json({"intercepts": page.rows, "next_cursor": page.next_cursor})
+    for r in page.rows:
+        conflict = f" CONFLICT {r['conflict']}" if r["conflict"] else ""
+        console.print(
+            f"{r['intercept_id']}  {r['requested_at'][:16]}  {r['merchant_id']}  "
+            f"{r['order_id']}  {r['carrier']} {r['tracking_no']}  "
+            f"{money(r['amount_minor'], r['currency'])}  {r['status']}  "
+            f"after-sale:{r['after_sale_status']}{conflict}",
+            soft_wrap=True, markup=False,
+        )
+    console.print(f"{len(page.rows)} shown", style="dim")
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}", soft_wrap=True)
+
+
+def show(
+    intercept: str = typer.Argument(..., help="Intercept id."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
+    db = context.engine().db
+    row = queries.get_intercept(db, intercept)
+    if row is None:
+        console.print(f"no intercept with id {intercept}", style="red")
+        raise typer.Exit(1)
+    events = queries.timeline(db, intercept)
+    cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
+    if json:
+        return emit_json({"intercept": row, "cancellable": cancellable, "timeline": events})
+    console.print(table(
+        f"intercept {intercept}", ["field", "value"],
+        [[k, v] for k, v in row.items() if v is not None],
+    ))
+    console.print(
+        "can still be cancelled (intercept cancel ID --reason ...)" if cancellable
+        else f"can no longer be cancelled: it is {row['status']}"
+    )
+    console.print(table(
+        "timeline", ["v", "event", "occurred", "recorded", "by", "details"],
+        [[e["version"], e["event_type"], e["occurred_at"], e["recorded_at"], e["actor"],
+          _details(e["data"])] for e in events],
+    ))
+
+
+def _details(data: dict) -> str:
+    skip = {"merchant_id", "actor", "occurred_at", "idempotency_key"}
+    return ", ".join(f"{k}={v}" for k, v in data.items() if k not in skip and v is not None)

@@ -1,0 +1,175 @@
+"""A deterministic simulation of merchants, carriers and parcels: the engine's main job.
+
+The plan is a list of timed commands made from a seed; running it replays them
+in time order through the engine with a simulated clock, so the same seed and
+start always give the same events, ids and projection rows.
+"""
+
+import hashlib
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from domain.commands import (
+    AttachEvidence,
+    CancelIntercept,
+    ChangeAfterSaleStatus,
+    ChargeFee,
+    Command,
+    ReportCarrierOutcome,
+    RequestIntercept,
+    SetPolicy,
+)
+from domain.errors import DomainError
+from domain.ids import intercept_id
+from domain.vocabulary import (
+    AfterSaleStatus,
+    CancelReason,
+    Carrier,
+    CarrierReport,
+    EvidenceKind,
+    FailureReason,
+    FeeKind,
+    Payer,
+)
+
+# The seed document's cancel reasons, roughly as often as merchants give them.
+_CANCEL_REASONS = [CancelReason.MISOPERATION] * 4 + [CancelReason.BUYER_CHANGED_MIND] * 4 + [
+    CancelReason.WRONG_TRACKING_OR_ADDRESS] * 2 + [CancelReason.FORCE_MAJEURE]
+_REQUEST_REASONS = ["buyer_refund", "buyer_return", "wrong_item", "address_error", "fraud_risk"]
+
+
+@dataclass(frozen=True, order=True)
+class Step:
+    at: datetime
+    seq: int
+    command: Command = field(compare=False)
+
+
+class SimulatedClock:
+    """The engine's clock during a demo: it reads the plan's time, never the wall."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+
+@dataclass
+class DemoReport:
+    steps: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)
+
+
+def plan(orders: int, seed: int, start: datetime) -> list[Step]:
+    rng = random.Random(seed)
+    steps: list[Step] = []
+
+    def at(moment: datetime, command: Command) -> None:
+        steps.append(Step(moment, len(steps), command))
+
+    merchants: dict[str, list[Carrier]] = {}
+    for n in range(1, max(2, orders // 80) + 2):
+        merchant = f"m-{n:03d}"
+        merchants[merchant] = sorted(rng.sample(list(Carrier), k=rng.randint(3, 6)))
+        at(start + timedelta(seconds=n), SetPolicy(
+            merchant_id=merchant, min_amount_minor=100, max_amount_minor=500_000,
+            carriers=frozenset(merchants[merchant]), actor="ops-admin", occurred_at=start,
+        ))
+    for i in range(orders):
+        merchant = rng.choice(sorted(merchants))
+        # Now and then a merchant picks a carrier its policy does not enable.
+        carrier = rng.choice(merchants[merchant] if rng.random() < 0.93 else list(Carrier))
+        _plan_order(rng, at, seed, i, merchant, carrier, start + timedelta(minutes=5 + i * 7))
+    return sorted(steps)
+
+
+def _plan_order(
+    rng: random.Random, at: Callable, seed: int, i: int, merchant: str, carrier: Carrier,
+    t0: datetime,
+) -> None:
+    key = f"demo-{seed}-{i}"
+    iid = intercept_id(merchant, key)
+    amount = rng.randint(990, 60_000_00) if rng.random() < 0.05 else rng.randint(990, 4_000_00)
+    request = RequestIntercept(
+        merchant_id=merchant, order_id=f"PDD{seed:02d}{i:07d}", tracking_no=f"{carrier}{seed:02d}{i:09d}",
+        carrier=carrier, amount_minor=amount, request_reason=rng.choice(_REQUEST_REASONS),
+        after_sale_status=rng.choice([AfterSaleStatus.NONE, AfterSaleStatus.REFUND_REQUESTED,
+                                      AfterSaleStatus.RETURN_REQUESTED]),
+        key=key, actor=f"{merchant}-staff", occurred_at=t0,
+    )
+    at(t0, request)
+    if rng.random() < 0.1:  # a client retry with the same key: recorded once
+        at(t0 + timedelta(seconds=30), request)
+
+    def report(moment: datetime, kind: CarrierReport, reason: FailureReason | None = None) -> None:
+        at(moment, ReportCarrierOutcome(
+            intercept_id=iid, carrier=carrier, report=kind, reason=reason,
+            carrier_ref=f"{carrier}-{i}", actor=f"{carrier.lower()}-api", occurred_at=moment,
+        ))
+
+    accepted = t0 + timedelta(minutes=rng.randint(5, 60))
+    outcome_at = accepted + timedelta(minutes=rng.randint(60, 12 * 60))
+    confirmed = rng.random() < 0.65
+    cancel_at = t0 + timedelta(minutes=rng.randint(10, 14 * 60)) if rng.random() < 0.3 else None
+    if rng.random() < 0.85:
+        report(accepted, CarrierReport.ACCEPTED)
+        if rng.random() < 0.1:
+            report(accepted + timedelta(minutes=1), CarrierReport.ACCEPTED)  # callbacks repeat
+    if cancel_at is not None:
+        reason = rng.choice(_CANCEL_REASONS)
+        at(cancel_at, CancelIntercept(
+            intercept_id=iid, reason=reason, actor=f"{merchant}-staff", occurred_at=cancel_at,
+        ))
+        if rng.random() < 0.4:
+            content = f"chat log {merchant} {i}".encode()
+            at(cancel_at + timedelta(minutes=2), AttachEvidence(
+                intercept_id=iid, kind=EvidenceKind.CHAT_LOG, sha256=hashlib.sha256(content).hexdigest(),
+                uri=f"evidence/{i}.txt", actor=f"{merchant}-staff", occurred_at=cancel_at,
+            ))
+        crossing = cancel_at < outcome_at and confirmed and rng.random() < 0.35
+        if cancel_at < outcome_at and not crossing and confirmed:
+            report(cancel_at + timedelta(minutes=rng.randint(5, 90)), CarrierReport.RELEASED)
+            return
+    if rng.random() < 0.08:
+        return  # still with the carrier: no outcome yet
+    if confirmed:
+        report(outcome_at, CarrierReport.CONFIRMED)
+        at(outcome_at + timedelta(hours=20), ChargeFee(
+            intercept_id=iid, kind=FeeKind.RETURN_SHIPPING, amount_minor=rng.randint(800, 1500),
+            payer=Payer.MERCHANT, actor="billing", occurred_at=outcome_at + timedelta(hours=20),
+        ))
+        if rng.random() < 0.3:
+            at(outcome_at + timedelta(hours=30), ChangeAfterSaleStatus(
+                intercept_id=iid, after_sale_status=AfterSaleStatus.REFUNDED,
+                actor=f"{merchant}-staff", occurred_at=outcome_at + timedelta(hours=30),
+            ))
+    else:
+        report(outcome_at, CarrierReport.FAILED, rng.choice(list(FailureReason)))
+
+
+def run(steps: list[Step], execute: Callable[[Command], object], clock: SimulatedClock,
+        on_step: Callable[[], None] | None = None) -> DemoReport:
+    """Execute the plan in time order; refusals are expected and counted, not fatal."""
+    report = DemoReport()
+    refused: set = set()  # intercepts whose request was refused: their later steps are moot
+    for step in steps:
+        clock.current = step.at + timedelta(milliseconds=250)
+        command = step.command
+        if getattr(command, "intercept_id", None) in refused:
+            continue
+        try:
+            decision = execute(command)
+            report.outcomes[f"{type(command).__name__}:{decision.outcome.value}"] += 1
+        except DomainError as error:
+            report.refusals[error.rule] += 1
+            if isinstance(command, RequestIntercept):
+                refused.add(intercept_id(command.merchant_id, command.key or ""))
+        report.steps += 1
+        if on_step:
+            on_step()
+    return report
