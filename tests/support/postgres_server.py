@@ -108,7 +108,21 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass  # exists, but belongs to another user
-    return True
+    # A killed, orphaned postmaster lingers as a zombie until init reaps it,
+    # and zombies still accept signals.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs (macOS): trust kill()
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _postmaster_alive(tmp: Path) -> bool:
+    try:
+        pid = int((tmp / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return _pid_alive(pid)
 
 
 def _reap_stale(parent: Path, bin_dir: Path) -> None:
@@ -121,21 +135,32 @@ def _reap_stale(parent: Path, bin_dir: Path) -> None:
         try:
             if _pid_alive(int((tmp / "owner.pid").read_text())):
                 continue
-            if (tmp / "data" / "postmaster.pid").exists():
-                st = tmp.stat()
-                owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else None
+        except (OSError, ValueError):
+            continue  # another run still setting up, or not ours
+        # The postmaster may have died with its owner (OOM kill, reboot).
+        if _postmaster_alive(tmp):
+            st = tmp.stat()
+            owner = (st.st_uid, st.st_gid) if os.geteuid() == 0 else None
+            try:
                 _run(_stop_args(bin_dir, tmp), owner, tmp)
-        except (OSError, ValueError, RuntimeError, subprocess.TimeoutExpired):
-            # Still being set up by another run, not ours, or won't stop:
-            # leave it rather than delete a live server's files.
-            continue
+            except (RuntimeError, subprocess.TimeoutExpired):
+                pass
+            if _postmaster_alive(tmp):
+                continue  # won't stop: don't delete a live server's files
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _stop_args(bin_dir: Path, tmp: Path) -> list[str]:
     # immediate: skip the shutdown checkpoint, the data is discarded.
     pg_ctl = str(bin_dir / "pg_ctl")
-    return [pg_ctl, "stop", "--wait", "--mode=immediate", f"--pgdata={tmp / 'data'}"]
+    return [
+        pg_ctl,
+        "stop",
+        "--wait",
+        "--timeout=20",
+        "--mode=immediate",
+        f"--pgdata={tmp / 'data'}",
+    ]
 
 
 def _free_port() -> int:

@@ -1,0 +1,43 @@
+"""Suite-wide settings: hypothesis profiles and the engine fixtures."""
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+class StepClock:
+    """A clock for tests: every reading is one second after the previous one."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clock: StepClock):
+    from engine.composition import build_engine
+    from engine.settings import Settings
+
+    built = build_engine(Settings(home=tmp_path / "var"), clock=clock)
+    yield built
+    built.close()

@@ -1,0 +1,30 @@
+"""Running the `intercept` command as a user would: a real process, real files."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+INTERCEPT = str(Path(sys.executable).with_name("intercept"))
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def intercept(home: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> Run:
+    environment = {**os.environ, "INTERCEPT_HOME": str(home), "COLUMNS": "200", **(env or {})}
+    environment.pop("KAFKA_BOOTSTRAP_SERVERS", None) if not env else None
+    done = subprocess.run(
+        [INTERCEPT, *args], input=stdin, capture_output=True, text=True, env=environment,
+        timeout=300,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)

@@ -1,0 +1,108 @@
+"""Hypothesis strategies that draw valid commands' and events' field values."""
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+from domain.events import Cancelled, CarrierFailed, EvidenceAttached, FeeCharged, Requested
+from domain.vocabulary import Action, CancelReason
+
+codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x7f"),
+    max_size=40,
+)
+zones = st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-14 * 60, 14 * 60))
+moments = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2199, 12, 30),
+                       timezones=zones)
+amounts = st.integers(min_value=0, max_value=10**12)
+currencies = st.from_regex(r"\A[A-Z]{3}\Z")
+digests = st.from_regex(r"\A[0-9a-f]{64}\Z")
+
+_COMMON = dict(merchant_id=codes, actor=codes, occurred_at=moments, recorded_at=moments,
+               idempotency_key=st.none() | codes, originator_version=st.integers(1, 10**6))
+
+
+def _requested() -> st.SearchStrategy:
+    redirect = st.builds(Requested, action=st.just(Action.REDIRECT),
+                         new_address=texts.filter(bool), **_fields())
+    other = st.builds(Requested, action=st.sampled_from([a for a in Action if a is not Action.REDIRECT]),
+                      new_address=st.none(), **_fields())
+    return redirect | other
+
+
+def _fields() -> dict:
+    return dict(_COMMON, order_id=codes, tracking_no=codes, amount_minor=amounts,
+                currency=currencies, request_reason=codes, note=st.none() | texts)
+
+
+def _cancelled() -> st.SearchStrategy:
+    with_note = st.builds(Cancelled, reason=st.just(CancelReason.OTHER),
+                          note=texts.filter(lambda t: bool(t.strip())), **_COMMON)
+    plain = st.builds(Cancelled, reason=st.sampled_from([r for r in CancelReason
+                                                         if r is not CancelReason.OTHER]),
+                      note=st.none() | texts, **_COMMON)
+    return with_note | plain
+
+
+SPECIAL = {
+    Requested: _requested,
+    Cancelled: _cancelled,
+    FeeCharged: lambda: st.builds(FeeCharged, amount_minor=amounts, currency=currencies, **_COMMON),
+    EvidenceAttached: lambda: st.builds(EvidenceAttached, sha256=digests, uri=texts,
+                                        note=st.none() | texts, **_COMMON),
+    CarrierFailed: lambda: st.builds(CarrierFailed, carrier_ref=st.none() | codes, **_COMMON),
+}
+
+
+def events_of(cls) -> st.SearchStrategy:
+    """Valid instances of any event class."""
+    if cls in SPECIAL:
+        return SPECIAL[cls]()
+    fields = {k: v for k, v in _COMMON.items() if k in cls.model_fields}
+    for name, strategy in (("carrier_ref", st.none() | codes), ("tracking_no", codes),
+                           ("min_amount_minor", st.just(0)), ("max_amount_minor", amounts)):
+        if name in cls.model_fields:
+            fields[name] = strategy
+    return st.builds(cls, **fields)
+
+
+@st.composite
+def histories(draw, max_intercepts: int = 4, max_steps: int = 8) -> list:
+    """Valid event histories of several intercepts, made by the domain's own decisions."""
+    from uuid import UUID
+
+    from domain import intercept as rules
+    from domain import policy as policies
+    from domain.errors import DomainError
+    from tests import builders as b
+    from tests.conftest import T0
+
+    policy = policies.set_policy(None, b.policy(), policy_id=UUID(int=1), now=T0).state
+    events = []
+    for n in range(draw(st.integers(1, max_intercepts))):
+        iid = UUID(int=1000 + n)
+        request = b.request(key=f"k{n}", tracking_no=f"ZT{n}",
+                            after_sale_status=draw(st.sampled_from(["none", "refund_requested"])))
+        state = rules.request(request, intercept_id=iid, existing=None, policy=policy,
+                              parcel_history=(), now=T0).state
+        mine = [state.request]
+        for step in draw(st.lists(st.sampled_from(
+                ["cancel", "accepted", "confirmed", "failed", "released", "fee"]),
+                max_size=max_steps)):
+            command = (b.cancel(iid) if step == "cancel" else b.fee(iid) if step == "fee"
+                       else b.carrier(iid, step))
+            handler = {"cancel": rules.cancel, "fee": rules.charge_fee}.get(step, rules.report)
+            try:
+                decision = handler(state, command, T0)
+            except DomainError:
+                continue
+            mine.extend(decision.events)
+            state = decision.state
+        events.append(mine)
+    # Interleave the intercepts' histories the way a shared log would.
+    merged = []
+    while any(events):
+        i = draw(st.sampled_from([k for k, e in enumerate(events) if e]))
+        merged.append(events[i].pop(0))
+    return merged

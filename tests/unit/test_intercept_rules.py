@@ -1,0 +1,275 @@
+"""The intercept rules, decided by the pure domain with no storage at all."""
+
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from domain import intercept as rules
+from domain import policy as policies
+from domain.decision import Outcome
+from domain.errors import (
+    AmountOutsidePolicy,
+    CarrierMismatch,
+    CarrierNotEnabled,
+    CurrencyMismatch,
+    IdempotencyKeyReused,
+    NoPolicy,
+    NotCancellable,
+    ParcelAlreadyIntercepted,
+    ParcelHasOpenIntercept,
+)
+from domain.events import Cancelled, CarrierConfirmed, CarrierReleased
+from domain.vocabulary import Conflict, Status
+from tests import builders as b
+from tests.conftest import T0
+
+IID = uuid4()
+
+
+def a_policy(**changes):
+    return policies.set_policy(None, b.policy(**changes), policy_id=uuid4(), now=T0).state
+
+
+def requested(command=None, history=()):
+    command = command or b.request()
+    return rules.request(command, intercept_id=IID, existing=None, policy=a_policy(),
+                         parcel_history=history, now=T0).state
+
+
+def after(state, *commands):
+    handlers = {"CancelIntercept": rules.cancel, "ReportCarrierOutcome": rules.report,
+                "ChargeFee": rules.charge_fee}
+    for command in commands:
+        state = handlers[type(command).__name__](state, command, T0).state
+    return state
+
+
+# Rule 1: policy
+
+
+def test_no_policy_means_no_interception():
+    with pytest.raises(NoPolicy, match="no intercept policy"):
+        policies.require_policy(None, "m1")
+
+
+@pytest.mark.parametrize("amount", [99, 500_001])
+def test_amount_must_be_inside_the_policy_interval(amount):
+    with pytest.raises(AmountOutsidePolicy, match="outside merchant m1's intercept interval"):
+        a_policy().admits(b.request(amount_minor=amount))
+
+
+@pytest.mark.parametrize("amount", [100, 500_000])
+def test_interval_bounds_are_inclusive(amount):
+    a_policy().admits(b.request(amount_minor=amount))
+
+
+def test_carrier_must_be_enabled():
+    with pytest.raises(CarrierNotEnabled, match="carrier YTO is not enabled"):
+        a_policy().admits(b.request(carrier="YTO"))
+
+
+def test_policy_interval_must_be_ordered():
+    with pytest.raises(ValidationError, match="minimum amount must not exceed"):
+        b.policy(min_amount_minor=10, max_amount_minor=5)
+
+
+def test_setting_the_same_policy_again_records_nothing():
+    first = policies.set_policy(None, b.policy(), policy_id=IID, now=T0)
+    again = policies.set_policy(first.state, b.policy(), policy_id=IID, now=T0)
+    assert again.outcome is Outcome.UNCHANGED and again.events == ()
+
+
+# Rule 2: one open intercept per parcel, none after success
+
+
+def test_a_parcel_with_an_open_intercept_cannot_get_another():
+    with pytest.raises(ParcelHasOpenIntercept):
+        requested(history=[requested()])
+
+
+def test_a_parcel_intercepted_before_cannot_be_intercepted_again():
+    done = after(requested(), b.carrier(IID, "confirmed"))
+    with pytest.raises(ParcelAlreadyIntercepted):
+        requested(history=[done])
+
+
+def test_a_parcel_can_be_requested_again_after_a_cancel_or_failure():
+    cancelled = after(requested(), b.cancel(IID))
+    failed = after(requested(), b.carrier(IID, "failed"))
+    assert requested(history=[cancelled, failed]).status is Status.REQUESTED
+
+
+# Rule 3: states and the irreversible cancel
+
+
+def test_states_move_requested_accepted_intercepted():
+    state = requested()
+    assert state.status is Status.REQUESTED
+    state = after(state, b.carrier(IID, "accepted"))
+    assert state.status is Status.ACCEPTED
+    assert after(state, b.carrier(IID, "confirmed")).status is Status.INTERCEPTED
+    assert after(state, b.carrier(IID, "failed")).status is Status.FAILED
+
+
+@pytest.mark.parametrize("before", [(), ("accepted",)])
+def test_cancel_is_allowed_from_requested_or_accepted(before):
+    state = after(requested(), *[b.carrier(IID, r) for r in before])
+    decision = rules.cancel(state, b.cancel(IID), T0)
+    assert [type(e) for e in decision.events] == [Cancelled]
+    assert decision.state.status is Status.CANCELLED
+
+
+@pytest.mark.parametrize("outcome", ["confirmed", "failed"])
+def test_cancel_is_refused_once_the_carrier_decided(outcome):
+    state = after(requested(), b.carrier(IID, outcome))
+    with pytest.raises(NotCancellable, match="can no longer be cancelled"):
+        rules.cancel(state, b.cancel(IID), T0)
+
+
+def test_a_repeated_cancel_records_nothing_and_says_already_cancelled():
+    state = after(requested(), b.cancel(IID))
+    decision = rules.cancel(state, b.cancel(IID, reason="buyer_changed_mind"), T0)
+    assert decision.outcome is Outcome.ALREADY_CANCELLED
+    assert decision.events == ()
+
+
+def test_cancel_for_other_reason_needs_a_note():
+    with pytest.raises(ValidationError, match="needs a note"):
+        b.cancel(IID, reason="other")
+    assert b.cancel(IID, reason="other", note="courier asked").note == "courier asked"
+
+
+@pytest.mark.parametrize("report", ["accepted", "confirmed", "failed", "released"])
+def test_no_carrier_report_leaves_cancelled(report):
+    state = after(requested(), b.cancel(IID), b.carrier(IID, report))
+    assert state.status is Status.CANCELLED
+
+
+# Rule 4: carrier reports are facts
+
+
+def test_confirmed_after_cancel_is_recorded_and_flagged():
+    state = after(requested(), b.cancel(IID))
+    decision = rules.report(state, b.carrier(IID, "confirmed"), T0)
+    assert [type(e) for e in decision.events] == [CarrierConfirmed]
+    assert decision.events[0].conflict is Conflict.INTERCEPTED_AFTER_CANCEL
+    assert decision.state.status is Status.CANCELLED
+    assert decision.state.conflicts == (Conflict.INTERCEPTED_AFTER_CANCEL,)
+
+
+def test_released_after_cancel_closes_the_cancel_cleanly():
+    state = after(requested(), b.cancel(IID))
+    decision = rules.report(state, b.carrier(IID, "released"), T0)
+    assert [type(e) for e in decision.events] == [CarrierReleased]
+    assert decision.events[0].conflict is None
+    assert decision.state.status is Status.CANCELLED and decision.state.conflicts == ()
+
+
+def test_a_report_moving_backwards_records_nothing():
+    state = after(requested(), b.carrier(IID, "accepted"), b.carrier(IID, "confirmed"))
+    decision = rules.report(state, b.carrier(IID, "accepted"), T0)
+    assert decision.outcome is Outcome.STALE and decision.events == ()
+
+
+def test_a_repeated_report_records_nothing():
+    state = after(requested(), b.carrier(IID, "confirmed"))
+    decision = rules.report(state, b.carrier(IID, "confirmed"), T0)
+    assert decision.outcome is Outcome.DUPLICATE and decision.events == ()
+
+
+def test_contradictory_outcomes_are_kept_and_flagged():
+    state = after(requested(), b.carrier(IID, "failed"), b.carrier(IID, "confirmed"))
+    assert state.status is Status.FAILED
+    assert state.conflicts == (Conflict.CONTRADICTORY_CARRIER_REPORTS,)
+
+
+def test_release_without_a_cancel_is_flagged():
+    state = after(requested(), b.carrier(IID, "released"))
+    assert state.conflicts == (Conflict.RELEASED_WITHOUT_CANCEL,)
+    assert state.status is Status.REQUESTED
+
+
+def test_a_carrier_reports_only_on_its_own_parcels():
+    with pytest.raises(CarrierMismatch, match="with carrier ZTO, not SF"):
+        rules.report(requested(), b.carrier(IID, "confirmed", carrier="SF"), T0)
+
+
+def test_a_failure_needs_a_reason():
+    with pytest.raises(ValidationError, match="failure report needs a reason"):
+        b.carrier(IID, "confirmed", reason="other")
+
+
+# Rule 5: idempotency keys
+
+
+def test_same_key_same_request_returns_the_first_result():
+    first = requested()
+    decision = rules.request(b.request(), intercept_id=IID, existing=first, policy=None,
+                             parcel_history=(), now=T0)
+    assert decision.outcome is Outcome.DUPLICATE and decision.events == ()
+    assert decision.state is first
+
+
+def test_same_key_different_request_is_an_error():
+    with pytest.raises(IdempotencyKeyReused, match="already used for a different command"):
+        rules.request(b.request(amount_minor=20_000), intercept_id=IID, existing=requested(),
+                      policy=None, parcel_history=(), now=T0)
+
+
+def test_a_retry_may_differ_in_time_and_actor_only():
+    first = requested()
+    retry = b.request(occurred_at=T0.replace(hour=9), actor="retry-bot")
+    decision = rules.request(retry, intercept_id=IID, existing=first, policy=None,
+                             parcel_history=(), now=T0)
+    assert decision.outcome is Outcome.DUPLICATE
+
+
+def test_same_key_on_a_fee_is_recorded_once():
+    state = after(requested(), b.fee(IID, key="fee-1"))
+    decision = rules.charge_fee(state, b.fee(IID, key="fee-1"), T0)
+    assert decision.outcome is Outcome.DUPLICATE and state.fees_minor == 1200
+    with pytest.raises(IdempotencyKeyReused):
+        rules.charge_fee(state, b.fee(IID, key="fee-1", amount_minor=99), T0)
+
+
+def test_a_key_used_for_a_fee_cannot_cancel():
+    state = after(requested(), b.fee(IID, key="k-x"))
+    with pytest.raises(IdempotencyKeyReused):
+        rules.cancel(state, b.cancel(IID, key="k-x"), T0)
+
+
+# Rule 6: fees and evidence in any state
+
+
+@pytest.mark.parametrize("path", [(), ("cancel",), ("confirmed",), ("failed",)])
+def test_fees_can_be_added_in_any_state(path):
+    steps = [b.cancel(IID) if p == "cancel" else b.carrier(IID, p) for p in path]
+    state = after(requested(), *steps, b.fee(IID), b.fee(IID))
+    assert state.fees_minor == 2400
+
+
+def test_fee_currency_must_match_the_order():
+    with pytest.raises(CurrencyMismatch):
+        rules.charge_fee(requested(), b.fee(IID, currency="USD"), T0)
+
+
+def test_evidence_is_append_only_and_deduplicated_by_content():
+    from domain.commands import AttachEvidence
+
+    def evidence(digest):
+        return AttachEvidence(intercept_id=IID, kind="screenshot", sha256=digest, uri="a.png",
+                              actor="m", occurred_at=T0)
+
+    state = after(requested(), b.cancel(IID))
+    state = rules.attach_evidence(state, evidence("a" * 64), T0).state
+    state = rules.attach_evidence(state, evidence("b" * 64), T0).state
+    again = rules.attach_evidence(state, evidence("a" * 64), T0)
+    assert state.evidence == ("a" * 64, "b" * 64)
+    assert again.outcome is Outcome.DUPLICATE
+
+
+def test_a_redirect_needs_an_address():
+    with pytest.raises(ValidationError, match="redirect needs a new address"):
+        b.request(action="redirect")
+    assert b.request(action="redirect", new_address="No. 1 Road").new_address
