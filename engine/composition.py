@@ -86,3 +86,42 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
     )
     db = projections_db(settings)
     return Engine(settings=settings, app=app, db=db, projector=Projector(db))
+
+
+def event_store_db(settings: Settings) -> Database:
+    """A plain connection to the event store's database, for the relay's positions."""
+    if settings.event_store is None:
+        return Database.sqlite_file(settings.event_store_path)
+    return Database(settings.event_store)
+
+
+def build_relay(settings: Settings, engine: Engine):
+    from engine import kafka_clients
+    from engine.relay import Relay, RelayPositions
+
+    return Relay(
+        engine.read_log,
+        kafka_clients.producer(settings),
+        RelayPositions(event_store_db(settings)),
+        settings.topic,
+        topic_exists=lambda: settings.topic in kafka_clients.existing_topics(settings),
+        create_topic=lambda: kafka_clients.ensure_topics(
+            settings, [settings.topic, settings.dlq_topic]
+        ),
+    )
+
+
+def build_projection_consumer(settings: Settings, engine: Engine, **consumer_overrides):
+    from consumers.projection_consumer import ProjectionConsumer
+    from engine import kafka_clients
+
+    # The consumer creates only the dead-letter topic: creating the main topic here would
+    # hide from the relay that the broker lost it.
+    kafka_clients.ensure_topics(settings, [settings.dlq_topic])
+    return ProjectionConsumer(
+        kafka_clients.consumer(settings, **consumer_overrides),
+        engine.projector,
+        kafka_clients.producer(settings),
+        settings.topic,
+        settings.dlq_topic,
+    )

@@ -30,7 +30,10 @@ _INSERT_TIMELINE = (
 )
 _UPSERT_CHECKPOINT = (
     "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (projection, source, partition) DO UPDATE SET position = excluded.position"
+    # Never backwards: a consumer that lost its partitions mid-batch may finish late.
+    "ON CONFLICT (projection, source, partition) DO UPDATE SET position = "
+    "CASE WHEN excluded.position > checkpoints.position "
+    "THEN excluded.position ELSE checkpoints.position END"
 )
 
 
@@ -52,6 +55,12 @@ class Projector:
             (PROJECTION, source),
         )
         return {r["partition"]: r["position"] for r in rows}
+
+    def reset_positions(self, source: str) -> None:
+        """Forget where this source was read up to: the next read starts from its beginning."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM checkpoints WHERE projection = ? AND source = ?",
+                        (PROJECTION, source))
 
     def apply(
         self, envelopes: Sequence[Envelope], checkpoints: Mapping[tuple[str, int], int]

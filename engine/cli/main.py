@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from domain.errors import DomainError
-from engine.cli import commands, context, policy, queries
+from engine.cli import commands, context, kafka, policy, queries
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
 
@@ -43,6 +43,10 @@ app.command("after-sale")(commands.after_sale)
 app.command("list")(queries.list_)
 app.command()(queries.show)
 app.command("demo")(demo_command)
+app.command()(kafka.relay)
+app.command()(kafka.consume)
+app.command()(kafka.run)
+app.add_typer(kafka.dlq, name="dlq")
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

@@ -1,0 +1,1 @@
+"""Kafka consumers that feed the projections."""

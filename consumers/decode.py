@@ -1,0 +1,38 @@
+"""From Kafka bytes to a validated envelope, or a reason why not."""
+
+import orjson
+from pydantic import ValidationError
+
+from domain.envelope import Envelope, UnknownEventType
+
+
+class Poison(ValueError):
+    """A message that cannot be applied as it is; it goes to the dead-letter topic."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+def decode(value: bytes | None) -> Envelope:
+    if value is None:
+        raise Poison("empty", "the message has no value")
+    try:
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError as error:
+        raise Poison("not_json", str(error)) from None
+    try:
+        envelope = Envelope.model_validate(raw)
+        envelope.event()  # the payload must be a valid event of its type and version
+    except ValidationError as error:
+        raise Poison("invalid", _summary(error)) from None
+    except UnknownEventType as error:
+        raise Poison("unknown_event_type", error.message) from None
+    return envelope
+
+
+def _summary(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in error.errors()
+    )[:2000]

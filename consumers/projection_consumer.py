@@ -1,0 +1,106 @@
+"""Feeds the projections from Kafka: decode, validate, apply, then commit.
+
+The projection database is the truth about positions: every batch stores each
+partition's next offset in the same transaction as the rows it changed, and on
+every assignment the consumer seeks to those stored offsets. Kafka's committed
+offsets are written too, but only as a hint for tools that watch lag.
+"""
+
+import logging
+import threading
+
+from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from consumers.dead_letters import from_record, headers_for
+from consumers.decode import Poison, decode
+from projections.projector import BatchResult, Projector
+
+log = logging.getLogger(__name__)
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):
+    def __init__(self, owner: "ProjectionConsumer") -> None:
+        self.owner = owner
+
+    def on_partitions_revoked(self, revoked) -> None:
+        pass  # every processed batch is already stored; nothing to flush
+
+    def on_partitions_assigned(self, assigned) -> None:
+        stored = self.owner.projector.positions(self.owner.topic)
+        for tp in assigned:
+            self.owner.consumer.seek(tp, stored.get(tp.partition, 0))
+        self.owner.assignments += 1
+
+
+class ProjectionConsumer:
+    def __init__(self, consumer, projector: Projector, dlq_producer, topic: str,
+                 dlq_topic: str, ack_timeout: float = 30.0) -> None:
+        self.consumer = consumer
+        self.projector = projector
+        self.dlq_producer = dlq_producer
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+        self.ack_timeout = ack_timeout
+        self.assignments = 0
+        self.totals = BatchResult()
+        self.dead_lettered = 0
+
+    def start(self) -> None:
+        self.consumer.subscribe([self.topic], listener=_SeekToStoredOffsets(self))
+
+    def poll_once(self, timeout_ms: int = 200) -> int:
+        """Process one poll's records; returns how many records it handled."""
+        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        if not batches:
+            return 0
+        envelopes, letters, next_offsets = [], [], {}
+        for tp, records in batches.items():
+            for record in records:
+                try:
+                    envelopes.append(decode(record.value))
+                except Poison as poison:
+                    letters.append(from_record(record, poison))
+            next_offsets[tp] = records[-1].offset + 1
+        self._dead_letter(letters)
+        result = self.projector.apply(
+            envelopes, {(tp.topic, tp.partition): o for tp, o in next_offsets.items()}
+        )
+        self._add(result)
+        self._hint_kafka(next_offsets)
+        return sum(len(r) for r in batches.values())
+
+    def _dead_letter(self, letters) -> None:
+        """Park poison messages; they must be safely stored before their offsets pass."""
+        futures = [
+            self.dlq_producer.send(self.dlq_topic, key=letter.key, value=letter.value,
+                                   headers=headers_for(letter))
+            for letter in letters
+        ]
+        for letter in letters:
+            log.warning("dead-lettered %s[%s]@%s: %s: %s", letter.topic, letter.partition,
+                        letter.offset, letter.reason, letter.detail)
+        if futures:
+            self.dlq_producer.flush(timeout=self.ack_timeout)
+            for future in futures:
+                future.get(timeout=self.ack_timeout)
+        self.dead_lettered += len(letters)
+
+    def _hint_kafka(self, next_offsets: dict[TopicPartition, int]) -> None:
+        try:
+            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()})
+        except KafkaError as error:  # a rebalance in progress: the database already has it
+            log.info("advisory offset commit skipped: %s", error)
+
+    def _add(self, result: BatchResult) -> None:
+        for name in ("applied", "duplicates", "held", "released"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(result, name))
+
+    def run(self, stop: threading.Event) -> None:
+        self.start()
+        try:
+            while not stop.is_set():
+                self.poll_once()
+        finally:
+            self.consumer.close(autocommit=False)

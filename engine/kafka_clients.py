@@ -1,0 +1,71 @@
+"""Kafka clients configured from settings. Built only by the composition root."""
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from engine.settings import Settings
+
+# Joins take ~20 s with kafka-python's defaults; these keep a rebalance to a few seconds.
+GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def producer(settings: Settings, **overrides) -> KafkaProducer:
+    config = dict(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        # One request in flight keeps one intercept's events in order across retries.
+        max_in_flight_requests_per_connection=1,
+        enable_idempotence=False,
+        allow_auto_create_topics=False,
+        linger_ms=5,
+        batch_size=256 * 1024,
+        max_block_ms=15_000,
+        delivery_timeout_ms=60_000,
+        request_timeout_ms=15_000,
+    )
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def consumer(settings: Settings, **overrides) -> KafkaConsumer:
+    config = dict(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        allow_auto_create_topics=False,
+        max_poll_records=1000,
+        **GROUP_TIMEOUTS,
+    )
+    config.update(overrides)
+    return KafkaConsumer(**config)
+
+
+def admin(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15_000)
+
+
+def existing_topics(settings: Settings) -> set[str]:
+    client = admin(settings)
+    try:
+        return set(client.list_topics())
+    finally:
+        client.close()
+
+
+def ensure_topics(settings: Settings, names: list[str], replication: int = 1) -> list[str]:
+    """Create the topics that are missing; never leave it to a broker's auto-creation."""
+    client = admin(settings)
+    try:
+        missing = [n for n in names if n not in set(client.list_topics())]
+        created = []
+        for name in missing:
+            try:
+                client.create_topics([NewTopic(name, settings.partitions, replication)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+        return created
+    finally:
+        client.close()
