@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from engine.cli import commands, context, kafka, policy, queries
 from engine.cli.demo import demo_command
+from engine.cli import keys, serve
 from engine.cli.output import emit_json, errors
 
 app = typer.Typer(
@@ -43,6 +44,8 @@ app.command("after-sale")(commands.after_sale)
 app.command("list")(queries.list_)
 app.command()(queries.show)
 app.command("demo")(demo_command)
+app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
 app.command()(kafka.relay)
 app.command()(kafka.consume)
 app.command()(kafka.run)

@@ -1,0 +1,1 @@
+"""The HTTP front door: merchant commands, package-center queries, signed carrier callbacks."""

@@ -1,0 +1,47 @@
+"""The FastAPI application: routes, error handling and the OpenAPI document.
+
+Building the app builds no infrastructure; the composition root hands it the
+services, so the OpenAPI document can be made without a database.
+"""
+
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from api import errors
+from api.openapi import openapi_of
+from api.routes import callbacks, commands, evidence, keys, policy, queries
+from api.services import Services
+
+DESCRIPTION = """\
+An event-sourced engine for parcel intercept requests. A cancel is irreversible.
+
+Every call needs `Authorization: Bearer KEY` (keys come from `intercept keys create`).
+Carrier callbacks are also signed: see `POST /v1/carriers/{carrier}/callbacks`.
+Every error is `application/problem+json` (RFC 9457) naming the rule that refused it,
+and nothing is recorded on any error.
+"""
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    svc: Services | None = app.state.services
+    if svc is not None:
+        svc.gateway.catch_up()  # what other writers recorded while the API was down
+    yield
+    if svc is not None:
+        svc.close()
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    app = FastAPI(
+        title="intercept", version=version("intercept"), description=DESCRIPTION,
+        lifespan=_lifespan, generate_unique_id_function=lambda route: route.name,
+    )
+    app.state.services = services
+    errors.install(app)
+    for module in (policy, commands, evidence, queries, callbacks, keys):
+        app.include_router(module.router)
+    app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
+    return app

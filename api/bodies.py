@@ -1,0 +1,74 @@
+"""What callers send: the request bodies, checked field by field before any command exists.
+
+They use the domain's own field types, so the OpenAPI document shows the same
+limits the domain enforces; rules across fields are the commands' to check.
+"""
+
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.types import Code, Currency, MinorAmount, Moment, Text
+from domain.vocabulary import (
+    Action,
+    AfterSaleStatus,
+    CancelReason,
+    Carrier,
+    CarrierReport,
+    FailureReason,
+    FeeKind,
+    Payer,
+)
+
+MAX_BATCH = 100
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolicyBody(Body):
+    min_amount_minor: MinorAmount = 0
+    max_amount_minor: MinorAmount
+    carriers: list[Carrier] = Field(min_length=1, description="Carriers enabled for interception.")
+
+
+class InterceptRequestBody(Body):
+    order_id: Code
+    tracking_no: Code
+    carrier: Carrier
+    amount_minor: MinorAmount = Field(description="The order amount in minor units (fen).")
+    currency: Currency = "CNY"
+    action: Action = Action.RETURN_TO_SENDER
+    new_address: Text | None = Field(default=None, description="Redirect only.")
+    request_reason: Code
+    note: Text | None = None
+    after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+
+
+class CancelBody(Body):
+    reason: CancelReason
+    note: Text | None = Field(default=None, description="Required when the reason is `other`.")
+
+
+class BatchCancelBody(CancelBody):
+    intercept_ids: list[UUID] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FeeBody(Body):
+    kind: FeeKind
+    amount_minor: MinorAmount = Field(gt=0)
+    currency: Currency = "CNY"
+    payer: Payer = Payer.MERCHANT
+
+
+class CarrierCallback(Body):
+    """One carrier report. Signed: see the `X-Intercept-Signature` header."""
+
+    intercept_id: UUID
+    report: CarrierReport
+    occurred_at: Moment | None = Field(
+        default=None, description="The carrier's own event time; the engine's clock when absent."
+    )
+    carrier_ref: Code | None = None
+    reason: FailureReason | None = Field(default=None, description="Failures only.")

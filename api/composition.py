@@ -1,0 +1,35 @@
+"""Builds the API from settings: the engine (engine.composition), the keys and the evidence.
+
+The engine is built where every engine is, in engine/composition.py; this adds
+only what the HTTP API keeps of its own, under the same home.
+"""
+
+from fastapi import FastAPI
+
+from api.evidence_store import EvidenceStore
+from api.gateway import Gateway
+from api.keystore import KeyStore
+from api.services import Services
+from engine.application import Clock
+from engine.composition import build_engine, system_clock
+from engine.settings import Settings
+
+
+def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
+    return KeyStore(settings.home / "keys.db", clock)
+
+
+def evidence_store(settings: Settings) -> EvidenceStore:
+    return EvidenceStore(settings.home / "evidence")
+
+
+def build_api(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    from api.app import create_app
+
+    services = Services(
+        gateway=Gateway(build_engine(settings, clock)),
+        keys=open_key_store(settings, clock),
+        evidence=evidence_store(settings),
+        clock=clock,
+    )
+    return create_app(services)

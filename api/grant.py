@@ -1,0 +1,26 @@
+"""What a new API key is allowed to do: a role and, for some roles, whose it is."""
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from api.roles import Role
+from domain.types import Code
+from domain.vocabulary import Carrier
+
+
+class KeyGrant(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role
+    merchant_id: Code | None = None
+    carrier: Carrier | None = None
+
+    @model_validator(mode="after")
+    def _scoped_to_its_role(self) -> Self:
+        # A merchant key without a merchant would be a key to everyone's intercepts.
+        if (self.role is Role.MERCHANT) != (self.merchant_id is not None):
+            raise ValueError("a merchant key needs a merchant, and only a merchant key takes one")
+        if (self.role is Role.CARRIER) != (self.carrier is not None):
+            raise ValueError("a carrier key needs a carrier, and only a carrier key takes one")
+        return self

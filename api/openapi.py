@@ -1,0 +1,64 @@
+"""The OpenAPI document: made from the app, published as schemas/openapi.json.
+
+`python -m api.openapi` writes it; a test fails when the file and the app drift.
+"""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.bodies import CarrierCallback
+from api.problem import MEDIA_TYPE
+
+PUBLISHED = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
+_REF = "#/components/schemas/{model}"
+
+
+def openapi_of(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _errors_as_problems(document)
+        _add_raw_bodies(document)
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _errors_as_problems(document: dict[str, Any]) -> None:
+    # FastAPI files every response model under application/json; errors are problem+json.
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if int(status) >= 400 and "application/json" in content:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+
+
+def _add_raw_bodies(document: dict[str, Any]) -> None:
+    # Callbacks read their raw body (it is what is signed), so FastAPI never saw the model.
+    schemas = document["components"]["schemas"]
+    schema = CarrierCallback.model_json_schema(ref_template=_REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas["CarrierCallback"] = schema
+
+
+def render(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def main() -> None:
+    from api.app import create_app
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PUBLISHED
+    target.write_bytes(render(create_app().openapi()))
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

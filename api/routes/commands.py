@@ -1,0 +1,135 @@
+"""The merchant's commands on intercepts: request, cancel (one or many), add a fee."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from api.access import allow, visible_intercept
+from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
+from api.keystore import ApiKey
+from api.params import IdempotencyKeyHeader, InterceptId
+from api.problem import problems
+from api.refusals import NotFound
+from api.roles import Role
+from api.services import Services, services
+from api.views import BatchItem, BatchResult, BatchSummary, InterceptResult
+from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
+from domain.decision import Outcome
+from domain.errors import DomainError
+from domain.types import IdempotencyKey
+
+router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
+
+_merchant = allow(Role.MERCHANT, doing="change intercepts")
+
+RequiredIdempotencyKey = Annotated[
+    IdempotencyKey,
+    Header(
+        alias="Idempotency-Key",
+        description="Required. The intercept's id derives from the merchant and this key, so a "
+        "retried request lands on the same intercept and is recorded once.",
+    ),
+]
+
+
+@router.post(
+    "", status_code=201, response_model=InterceptResult,
+    responses={200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
+               **problems(401, 403, 409, 422)},
+)
+def request_intercept(
+    body: InterceptRequestBody,
+    response: Response,
+    idempotency_key: RequiredIdempotencyKey,
+    key: ApiKey = Depends(_merchant),
+    svc: Services = Depends(services),
+) -> InterceptResult:
+    """Ask the carrier to intercept a parcel for the key's merchant."""
+    command = RequestIntercept(
+        **body.model_dump(), merchant_id=key.merchant_id, key=idempotency_key,
+        actor=key.actor, occurred_at=svc.clock(),
+    )
+    decision = svc.gateway.execute(command)
+    if decision.outcome is not Outcome.RECORDED:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
+    return InterceptResult.of(decision)
+
+
+@router.post(
+    "/cancel", response_model=BatchResult, responses=problems(401, 403, 422),
+)
+def cancel_many(
+    body: BatchCancelBody,
+    idempotency_key: IdempotencyKeyHeader = None,
+    key: ApiKey = Depends(_merchant),
+    svc: Services = Depends(services),
+) -> BatchResult:
+    """Cancel many intercepts (irreversible); each gets its own result, refusals included."""
+    now = svc.clock()
+    # Every command is built, and so checked, before the first one runs.
+    commands = [
+        CancelIntercept(intercept_id=iid, reason=body.reason, note=body.note,
+                        key=idempotency_key, actor=key.actor, occurred_at=now)
+        for iid in body.intercept_ids
+    ]
+    results = [_cancel_one(svc, key, command) for command in commands]
+    done = sum(r.outcome in ("recorded", "already_cancelled", "duplicate") for r in results)
+    return BatchResult(results=results, summary=BatchSummary(
+        requested=len(results), cancelled_or_already=done, not_cancelled=len(results) - done))
+
+
+_SAID = {"recorded": "cancelled", "already_cancelled": "already cancelled",
+         "duplicate": "already cancelled with this key"}
+
+
+def _cancel_one(svc: Services, key: ApiKey, command: CancelIntercept) -> BatchItem:
+    iid: UUID = command.intercept_id
+    try:
+        visible_intercept(svc, key, iid)
+        decision = svc.gateway.execute(command)
+    except NotFound as refusal:
+        return BatchItem(intercept_id=iid, outcome="not_found", rule=refusal.rule,
+                         message=refusal.detail)
+    except DomainError as error:
+        return BatchItem(intercept_id=iid, outcome="refused", rule=error.rule,
+                         message=error.message)
+    outcome = decision.outcome.value
+    return BatchItem(intercept_id=iid, outcome=outcome, message=_SAID[outcome])
+
+
+@router.post(
+    "/{intercept_id}/cancel", response_model=InterceptResult,
+    responses=problems(401, 403, 404, 409, 422),
+)
+def cancel(
+    intercept_id: InterceptId,
+    body: CancelBody,
+    idempotency_key: IdempotencyKeyHeader = None,
+    key: ApiKey = Depends(_merchant),
+    svc: Services = Depends(services),
+) -> InterceptResult:
+    """Cancel an intercept. Irreversible; a repeat answers `already_cancelled`."""
+    visible_intercept(svc, key, intercept_id)
+    command = CancelIntercept(intercept_id=intercept_id, reason=body.reason, note=body.note,
+                              key=idempotency_key, actor=key.actor, occurred_at=svc.clock())
+    return InterceptResult.of(svc.gateway.execute(command))
+
+
+@router.post(
+    "/{intercept_id}/fees", response_model=InterceptResult,
+    responses=problems(401, 403, 404, 409, 422),
+)
+def add_fee(
+    intercept_id: InterceptId,
+    body: FeeBody,
+    idempotency_key: IdempotencyKeyHeader = None,
+    key: ApiKey = Depends(_merchant),
+    svc: Services = Depends(services),
+) -> InterceptResult:
+    """Record a fee the intercept caused, in the order's currency."""
+    visible_intercept(svc, key, intercept_id)
+    command = ChargeFee(intercept_id=intercept_id, **body.model_dump(), key=idempotency_key,
+                        actor=key.actor, occurred_at=svc.clock())
+    return InterceptResult.of(svc.gateway.execute(command))

@@ -1,0 +1,52 @@
+"""POST /v1/intercepts/{id}/evidence: upload a file; the engine keeps it and its sha256."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from api.access import allow, visible_intercept
+from api.keystore import ApiKey
+from api.params import IdempotencyKeyHeader, InterceptId
+from api.problem import problems
+from api.refusals import InvalidInput
+from api.roles import Role
+from api.services import Services, services
+from api.views import EvidenceResult, InterceptResult
+from domain.commands import AttachEvidence
+from domain.types import Text
+from domain.vocabulary import EvidenceKind
+
+router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
+
+
+@router.post(
+    "/{intercept_id}/evidence", response_model=EvidenceResult,
+    responses=problems(401, 403, 404, 409, 413, 422),
+)
+def attach_evidence(
+    intercept_id: InterceptId,
+    file: Annotated[UploadFile, File(description="The evidence: a screenshot, chat log, ...")],
+    kind: Annotated[EvidenceKind, Form()],
+    note: Annotated[Text | None, Form()] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+    key: ApiKey = Depends(allow(Role.MERCHANT, doing="attach evidence")),
+    svc: Services = Depends(services),
+) -> EvidenceResult:
+    """Attach evidence. Append-only: the same content is recorded once."""
+    visible_intercept(svc, key, intercept_id)
+    staged = svc.evidence.stage(file.file)
+    try:
+        if staged.size == 0:
+            raise InvalidInput("invalid input: file: the evidence file is empty")
+        command = AttachEvidence(
+            intercept_id=intercept_id, kind=kind, sha256=staged.sha256,
+            uri=svc.evidence.uri(staged.sha256), note=note, key=idempotency_key,
+            actor=key.actor, occurred_at=svc.clock(),
+        )
+        decision = svc.gateway.execute(command)
+    except BaseException:
+        svc.evidence.discard(staged)
+        raise
+    svc.evidence.keep(staged)
+    return EvidenceResult(**InterceptResult.of(decision).model_dump(), sha256=staged.sha256,
+                          size=staged.size)

@@ -1,0 +1,102 @@
+"""GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
+
+from datetime import timedelta
+from typing import Annotated, Self
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.access import allow, sees_merchant
+from api.keystore import ApiKey
+from api.params import InterceptId
+from api.problem import problems
+from api.refusals import InvalidInput, NotFound
+from api.roles import Role
+from api.services import Services, services
+from api.views import InterceptDetail, InterceptPage
+from domain.types import Code, Moment
+from domain.vocabulary import AfterSaleStatus, Carrier, Status
+from projections import queries
+
+router = APIRouter(prefix="/v1/intercepts", tags=["package center"])
+
+_reader = allow(Role.MERCHANT, Role.AUDITOR, doing="read intercepts")
+DEFAULT_DAYS = 90
+
+
+class ListQuery(BaseModel):
+    """The filters of `intercept list`, as query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    merchant_id: Code | None = None
+    days: int | None = Field(default=None, ge=1, le=3650,
+                             description=f"Requested in the last N days (default {DEFAULT_DAYS}).")
+    since: Moment | None = Field(default=None, description="Requested at or after (ISO 8601).")
+    until: Moment | None = Field(default=None, description="Requested before (ISO 8601).")
+    status: Status | None = None
+    carrier: Carrier | None = None
+    after_sale_status: AfterSaleStatus | None = None
+    order_id: Code | None = None
+    tracking_no: Code | None = None
+    conflicts: bool = Field(default=False, description="Only intercepts with a conflict.")
+    limit: int = Field(default=20, ge=1, le=1000)
+    cursor: str | None = Field(default=None, max_length=512,
+                               description="A previous page's `next_cursor`.")
+
+    @model_validator(mode="after")
+    def _one_window(self) -> Self:
+        if self.days is not None and (self.since or self.until):
+            raise ValueError("use either days or since/until, not both")
+        return self
+
+    def filters(self, merchant_id: str | None, now) -> queries.Filters:
+        since = self.since
+        if since is None and self.until is None:
+            since = now - timedelta(days=self.days or DEFAULT_DAYS)
+        return queries.Filters(
+            merchant_id=merchant_id, since=since, until=self.until,
+            status=self.status and self.status.value, carrier=self.carrier and self.carrier.value,
+            after_sale_status=self.after_sale_status and self.after_sale_status.value,
+            order_id=self.order_id, tracking_no=self.tracking_no, conflicts_only=self.conflicts,
+        )
+
+
+@router.get("", response_model=InterceptPage, responses=problems(401, 403, 422))
+def list_intercepts(
+    query: Annotated[ListQuery, Query()],
+    key: ApiKey = Depends(_reader),
+    svc: Services = Depends(services),
+) -> InterceptPage:
+    """Intercepts newest first, filtered, with cursor pagination. A merchant sees its own only."""
+    merchant_id = query.merchant_id
+    if key.role is Role.MERCHANT:
+        if merchant_id not in (None, key.merchant_id):
+            return InterceptPage(intercepts=[], next_cursor=None)
+        merchant_id = key.merchant_id
+    filters = query.filters(merchant_id, svc.clock())
+    try:
+        page = svc.gateway.read(
+            lambda db: queries.list_intercepts(db, filters, limit=query.limit, cursor=query.cursor)
+        )
+    except queries.BadCursor as error:
+        raise InvalidInput(f"invalid input: query.cursor: {error}") from None
+    return InterceptPage(intercepts=page.rows, next_cursor=page.next_cursor)
+
+
+@router.get("/{intercept_id}", response_model=InterceptDetail,
+            responses=problems(401, 403, 404, 422))
+def show_intercept(
+    intercept_id: InterceptId,
+    key: ApiKey = Depends(_reader),
+    svc: Services = Depends(services),
+) -> InterceptDetail:
+    """One intercept: its row, whether it can still be cancelled, and its whole timeline."""
+    iid = str(intercept_id)
+    row, timeline = svc.gateway.read(
+        lambda db: (queries.get_intercept(db, iid), queries.timeline(db, iid))
+    )
+    if row is None or not sees_merchant(key, row["merchant_id"]):
+        raise NotFound(f"no intercept with id {intercept_id}")
+    cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
+    return InterceptDetail(intercept=row, cancellable=cancellable, timeline=timeline)

@@ -1,0 +1,152 @@
+"""What the API answers with: the response models, and how engine results become them."""
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.keystore import ApiKey, IssuedKey
+from api.roles import Role
+from domain.decision import Decision, Outcome
+from domain.policy import InterceptPolicy
+from domain.vocabulary import Action, AfterSaleStatus, Carrier, Conflict, Status
+
+TIME = "UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as in the projection tables."
+
+
+class InterceptResult(BaseModel):
+    """An intercept after a command: what it is now and what the command did."""
+
+    intercept_id: UUID
+    status: Status
+    outcome: Outcome = Field(description="recorded, duplicate, already_cancelled, stale or unchanged.")
+    conflicts: list[Conflict]
+    version: int
+
+    @classmethod
+    def of(cls, decision: Decision) -> "InterceptResult":
+        state = decision.state
+        return cls(intercept_id=state.id, status=state.status, outcome=decision.outcome,
+                   conflicts=list(state.conflicts), version=state.version)
+
+
+class PolicyView(BaseModel):
+    merchant_id: str
+    min_amount_minor: int
+    max_amount_minor: int
+    carriers: list[Carrier]
+    updated_by: str
+    version: int
+
+    @classmethod
+    def of(cls, policy: InterceptPolicy) -> "PolicyView":
+        return cls(merchant_id=policy.merchant_id, min_amount_minor=policy.min_amount_minor,
+                   max_amount_minor=policy.max_amount_minor, carriers=list(policy.carriers),
+                   updated_by=policy.updated_by, version=policy.version)
+
+
+class PolicyResult(BaseModel):
+    outcome: Outcome
+    policy: PolicyView
+
+
+class InterceptRow(BaseModel):
+    """One row of the package center; the columns are those of docs/projections.md."""
+
+    intercept_id: UUID
+    merchant_id: str
+    order_id: str
+    tracking_no: str
+    carrier: Carrier
+    amount_minor: int
+    currency: str
+    action: Action
+    request_reason: str
+    after_sale_status: AfterSaleStatus
+    status: Status
+    conflict: str | None = Field(description="Comma-separated conflicts; null when none.")
+    cancel_reason: str | None
+    failure_reason: str | None
+    fees_minor: int
+    evidence_count: int
+    requested_at: str = Field(description=TIME)
+    accepted_at: str | None
+    confirmed_at: str | None
+    failed_at: str | None
+    cancelled_at: str | None
+    released_at: str | None
+    updated_at: str
+    version: int
+
+
+class InterceptPage(BaseModel):
+    intercepts: list[InterceptRow]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class TimelineEntry(BaseModel):
+    version: int
+    event_type: str
+    occurred_at: str = Field(description=TIME)
+    recorded_at: str = Field(description=TIME)
+    actor: str
+    data: dict[str, Any]
+
+
+class InterceptDetail(BaseModel):
+    intercept: InterceptRow
+    cancellable: bool
+    timeline: list[TimelineEntry]
+
+
+class BatchItem(BaseModel):
+    intercept_id: UUID
+    outcome: Literal["recorded", "already_cancelled", "duplicate", "refused", "not_found"]
+    rule: str | None = None
+    message: str
+
+
+class BatchSummary(BaseModel):
+    requested: int
+    cancelled_or_already: int
+    not_cancelled: int
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItem]
+    summary: BatchSummary
+
+
+class KeyView(BaseModel):
+    """A key as listed: never the key itself, never a signing secret."""
+
+    key_id: str
+    role: Role
+    merchant_id: str | None
+    carrier: Carrier | None
+    created_at: str
+    revoked_at: str | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> "KeyView":
+        return cls(key_id=key.key_id, role=key.role, merchant_id=key.merchant_id,
+                   carrier=key.carrier, created_at=key.created_at, revoked_at=key.revoked_at)
+
+
+class NewKey(KeyView):
+    """A new key, shown this once."""
+
+    key: str = Field(description="Send as `Authorization: Bearer KEY`. Shown only now.")
+    signing_secret: str | None = Field(
+        description="Carrier keys only: the secret callbacks are signed with. Shown only now."
+    )
+
+    @classmethod
+    def issued(cls, issued: IssuedKey) -> "NewKey":
+        view = KeyView.of(issued.record).model_dump()
+        return cls(**view, key=issued.key, signing_secret=issued.record.signing_secret)
+
+
+class EvidenceResult(InterceptResult):
+    sha256: str = Field(description="The sha256 of the uploaded file, as recorded.")
+    size: int = Field(description="The file's size in bytes.")
