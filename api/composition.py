@@ -4,15 +4,16 @@ The engine is built where every engine is, in engine/composition.py; this adds
 only what the HTTP API keeps of its own, under the same home.
 """
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from api.evidence_store import EvidenceStore
-from api.gateway import Gateway
 from api.keystore import KeyStore
-from api.services import Services
 from engine.application import Clock
 from engine.composition import build_engine, system_clock
 from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
@@ -23,8 +24,11 @@ def evidence_store(settings: Settings) -> EvidenceStore:
     return EvidenceStore(settings.home / "evidence")
 
 
-def build_api(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
+    # The web stack is loaded only by what serves: `intercept keys` does without it.
     from api.app import create_app
+    from api.gateway import Gateway
+    from api.services import Services
 
     services = Services(
         gateway=Gateway(build_engine(settings, clock)),
