@@ -66,6 +66,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     def _http(request: Request, error: HTTPException):
+        if error.status_code == 400:  # FastAPI's word for a body it could not even decode
+            return _invalid(request, [{"loc": ("body",), "msg": str(error.detail)}])
         rule = {404: "visible_to_key", 405: "method_allowed"}.get(error.status_code, "valid_request")
         return problem_response(error.status_code, str(error.detail), rule, str(error.detail),
                                 request.url.path, headers=getattr(error, "headers", None))
