@@ -3,7 +3,9 @@
 import hashlib
 import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from domain.ids import intercept_id
@@ -233,6 +235,9 @@ def test_refused_evidence_leaves_no_file(server, merchant):
     bad_kind = merchant.post(f"/v1/intercepts/{iid}/evidence",
                              files={"file": ("x.txt", content)}, data={"kind": "selfie"})
     assert bad_kind.status_code == 422
+    empty = merchant.post(f"/v1/intercepts/{iid}/evidence",
+                          files={"file": ("x.txt", b"")}, data={"kind": "other"})
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
     assert not (server.home / "evidence" / digest[:2] / digest).exists()
     assert list((server.home / "evidence" / ".incoming").iterdir()) == []
 
@@ -247,6 +252,10 @@ def test_the_package_center_filters_like_intercept_list(merchant):
         "until": "2001-01-01T00:00:00Z"}).json()["intercepts"] == []
     both = merchant.get("/v1/intercepts", params={"days": 3, "since": "2026-01-01T00:00:00Z"})
     assert both.status_code == 422 and "either days or since/until" in both.json()["detail"]
+    naive = merchant.get("/v1/intercepts", params={"since": "2026-01-01T00:00:00"})
+    assert naive.status_code == 422 and naive.json()["errors"][0]["where"] == "query.since"
+    unknown = merchant.get("/v1/intercepts", params={"merchant": "m1"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["where"] == "query.merchant"
 
 
 def test_the_package_center_pages_with_a_cursor(merchant):
@@ -261,3 +270,35 @@ def test_the_package_center_pages_with_a_cursor(merchant):
     assert len(ids) == len(set(ids)) == 5 and third["next_cursor"] is None
     bad = merchant.get("/v1/intercepts", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422 and bad.json()["rule"] == "valid_input"
+
+
+def _race(server, merchant, bodies_and_keys):
+    def one(body_key):
+        body, key = body_key
+        with httpx.Client(base_url=server.url, headers=merchant.headers, timeout=30) as client:
+            return client.post("/v1/intercepts", json=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, bodies_and_keys))
+
+
+def test_concurrent_retries_of_one_request_record_it_once(server, merchant):
+    body = {"order_id": "o1", "tracking_no": "ZTRACE1", "carrier": "ZTO", "amount_minor": 100,
+            "request_reason": "r"}
+    before = recorded(server)
+    answers = _race(server, merchant, [(body, "race-same-key")] * 16)
+    assert sorted(a.status_code for a in answers) == [200] * 15 + [201]
+    assert {a.json()["intercept_id"] for a in answers} == {
+        str(intercept_id("m1", "race-same-key"))}
+    assert recorded(server) == before + 2  # the intercept and its parcel registry
+
+
+def test_racing_requests_for_one_parcel_open_exactly_one_intercept(server, merchant):
+    body = {"order_id": "o1", "tracking_no": "ZTRACE2", "carrier": "ZTO", "amount_minor": 100,
+            "request_reason": "r"}
+    answers = _race(server, merchant, [(body, f"race-{n}") for n in range(16)])
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 15
+    assert {a.json()["rule"] for a in answers if a.status_code == 409} == {
+        "one_open_intercept_per_parcel"}
+    rows = merchant.get("/v1/intercepts", params={"tracking_no": "ZTRACE2"}).json()["intercepts"]
+    assert len(rows) == 1 and rows[0]["version"] == 1
