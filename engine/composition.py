@@ -108,6 +108,10 @@ def build_relay(settings: Settings, engine: Engine):
         create_topic=lambda: kafka_clients.ensure_topics(
             settings, [settings.topic, settings.dlq_topic]
         ),
+        read_record=lambda partition, offset: kafka_clients.read_record(
+            settings, settings.topic, partition, offset
+        ),
+        batch_size=settings.relay_batch,
     )
 
 

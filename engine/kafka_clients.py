@@ -1,8 +1,10 @@
 """Kafka clients configured from settings. Built only by the composition root."""
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+import time
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from engine.settings import Settings
 
@@ -69,3 +71,28 @@ def ensure_topics(settings: Settings, names: list[str], replication: int = 1) ->
         return created
     finally:
         client.close()
+
+
+def read_record(settings: Settings, topic: str, partition: int, offset: int,
+                timeout: float = 10.0) -> bytes | None:
+    """The value of one record, or None when the topic has no such record (any more)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                             enable_auto_commit=False, auto_offset_reset="none",
+                             allow_auto_create_topics=False)
+    try:
+        if topic not in consumer.topics():
+            return None
+        tp = TopicPartition(topic, partition)
+        if partition not in (consumer.partitions_for_topic(topic) or set()):
+            return None
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in consumer.poll(timeout_ms=500).get(tp, []):
+                return record.value if record.offset == offset else None
+        return None
+    except KafkaError:  # offset out of range and the like: the record is not there
+        return None
+    finally:
+        consumer.close(autocommit=False)

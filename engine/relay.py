@@ -7,8 +7,10 @@ records the new position in the event store's own database. A crash anywhere
 means some events are sent again on restart: subscribers dedupe by event_id.
 """
 
+import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import orjson
@@ -18,11 +20,27 @@ from domain.event import Event
 from domain.events import InterceptEvent
 from projections.database import Database
 
+log = logging.getLogger(__name__)
+
 ReadLog = Callable[[int, int], Sequence[tuple[int, Event]]]
 
 
 class TopicLost(RuntimeError):
     """The topic is gone although events were published to it: the broker lost them."""
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """Where the last acknowledged record sits on the topic, and what it was.
+
+    A lost topic can come back empty under the same name (brokers auto-create
+    topics that clients ask about), so existence proves nothing. Finding this
+    record where the broker said it put it does.
+    """
+
+    partition: int
+    offset: int
+    event_id: str
 
 
 class RelayPositions:
@@ -32,21 +50,35 @@ class RelayPositions:
         self.db = db
         with db.transaction() as cur:
             cur.execute(
-                "CREATE TABLE IF NOT EXISTS relay_positions "
-                "(topic TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL, partition INTEGER, record_offset BIGINT, event_id TEXT)"
             )
 
     def get(self, topic: str) -> int:
         rows = self.db.read("SELECT position FROM relay_positions WHERE topic = ?", (topic,))
         return rows[0]["position"] if rows else 0
 
-    def set(self, topic: str, position: int) -> None:
+    def landmark(self, topic: str) -> Landmark | None:
+        rows = self.db.read(
+            "SELECT partition, record_offset, event_id FROM relay_positions WHERE topic = ? "
+            "AND event_id IS NOT NULL", (topic,))
+        return Landmark(rows[0]["partition"], rows[0]["record_offset"], rows[0]["event_id"]) if rows else None
+
+    def set(self, topic: str, position: int, landmark: Landmark | None = None) -> None:
+        mark = (landmark.partition, landmark.offset, landmark.event_id) if landmark else (None,) * 3
         with self.db.transaction() as cur:
+            if landmark is None and position > 0:
+                cur.execute(
+                    "INSERT INTO relay_positions (topic, position) VALUES (?, ?) "
+                    "ON CONFLICT (topic) DO UPDATE SET position = excluded.position",
+                    (topic, position))
+                return
             cur.execute(
-                "INSERT INTO relay_positions (topic, position) VALUES (?, ?) "
-                "ON CONFLICT (topic) DO UPDATE SET position = excluded.position",
-                (topic, position),
-            )
+                "INSERT INTO relay_positions (topic, position, partition, record_offset, event_id) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
+                "position = excluded.position, partition = excluded.partition, "
+                "record_offset = excluded.record_offset, event_id = excluded.event_id",
+                (topic, position, *mark))
 
 
 def message(envelope: Envelope) -> dict:
@@ -71,6 +103,7 @@ class Relay:
         topic: str,
         topic_exists: Callable[[], bool],
         create_topic: Callable[[], None],
+        read_record: Callable[[int, int], bytes | None],
         batch_size: int = 1000,
         ack_timeout: float = 60.0,
     ) -> None:
@@ -80,22 +113,27 @@ class Relay:
         self.topic = topic
         self.topic_exists = topic_exists
         self.create_topic = create_topic
+        self.read_record = read_record
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.published = 0
 
     def check_topic(self) -> None:
-        """Create the topic before the first publication; after that, its absence is a loss."""
-        if self.topic_exists():
+        """Create the topic before the first publication; after that, check nothing was lost."""
+        landmark = self.positions.landmark(self.topic)
+        if landmark is None:
+            if not self.topic_exists():
+                self.create_topic()
             return
-        position = self.positions.get(self.topic)
-        if position == 0:
-            self.create_topic()
-            return
-        raise TopicLost(
-                f"topic {self.topic} does not exist, but events up to position {position} "
-                "were published to it: the broker lost them. Republish everything from the "
-                "event store with `intercept relay --republish` (see docs/operations.md)."
+        value = self.read_record(landmark.partition, landmark.offset)
+        found = orjson.loads(value).get("event_id") if value else None
+        if found != landmark.event_id:
+            position = self.positions.get(self.topic)
+            raise TopicLost(
+                f"topic {self.topic} no longer holds what was published to it (record "
+                f"{landmark.partition}@{landmark.offset}, event {landmark.event_id}, is gone): "
+                f"the broker lost events up to position {position}. Republish everything "
+                "from the event store with `intercept relay --republish` (docs/operations.md)."
             )
 
     def publish_once(self) -> int:
@@ -104,24 +142,26 @@ class Relay:
         batch = self.read_log(position, self.batch_size)
         if not batch:
             return 0
-        futures = [
-            self.producer.send(self.topic, **message(Envelope.of(event, pos)))
-            for pos, event in batch
-            if isinstance(event, InterceptEvent)
-        ]
+        envelopes = [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
+        futures = [(self.producer.send(self.topic, **message(e)), e) for e in envelopes]
         self.producer.flush(timeout=self.ack_timeout)
-        for future in futures:
-            future.get(timeout=self.ack_timeout)  # raises unless the broker acknowledged
-        self.positions.set(self.topic, batch[-1][0])
+        # Each get() raises unless the broker acknowledged that record.
+        acked = [(f.get(timeout=self.ack_timeout), e) for f, e in futures]
+        landmark = None
+        if acked:
+            meta, envelope = acked[-1]
+            landmark = Landmark(meta.partition, meta.offset, str(envelope.event_id))
+        self.positions.set(self.topic, batch[-1][0], landmark)
         self.published += len(futures)
         return len(batch)
 
     def republish(self) -> None:
         """Start over from the first event: after the broker lost the topic."""
-        self.positions.set(self.topic, 0)
+        self.positions.set(self.topic, 0, None)
 
     def run(self, stop: threading.Event, idle_wait: float = 0.1, check_every: float = 5.0) -> None:
         self.check_topic()
+        log.info("relaying to %s from position %d", self.topic, self.positions.get(self.topic))
         last_check = time.monotonic()
         while not stop.is_set():
             if self.publish_once():

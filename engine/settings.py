@@ -19,6 +19,7 @@ class Settings(BaseModel):
     partitions: int = Field(default=6, ge=1, le=1000)
     group_id: str = "intercept-projections"
     max_retries: int = Field(default=8, ge=1, le=100)
+    relay_batch: int = Field(default=1000, ge=1, le=100_000)
 
     @property
     def embedded(self) -> bool:
@@ -44,6 +45,7 @@ class Settings(BaseModel):
             "dlq_topic": env.get("INTERCEPT_DLQ_TOPIC"),
             "partitions": env.get("INTERCEPT_PARTITIONS"),
             "group_id": env.get("INTERCEPT_GROUP_ID"),
+            "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
         }
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})

@@ -41,3 +41,25 @@ def engine(tmp_path: Path, clock: StepClock):
     built = build_engine(Settings(home=tmp_path / "var"), clock=clock)
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    """A real Kafka-protocol broker for the session (Tansu), or KAFKA_BOOTSTRAP_SERVERS."""
+    from tests.support.kafka_broker import KafkaBroker
+
+    with KafkaBroker() as broker:
+        yield broker
+
+
+@pytest.fixture
+def kafka_settings(kafka_broker, tmp_path):
+    """Settings for one test: its own home, topics and consumer group on the shared broker."""
+    import uuid
+
+    from engine.settings import Settings
+
+    run = uuid.uuid4().hex[:8]
+    return Settings(home=tmp_path / "var", kafka_bootstrap=kafka_broker.bootstrap,
+                    topic=f"t{run}.events", dlq_topic=f"t{run}.events.dlq",
+                    group_id=f"g{run}", partitions=6)

@@ -27,6 +27,11 @@ def _kafka_settings(bootstrap: str | None, topic: str | None, group: str | None,
     return settings
 
 
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
+
+
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,7 +51,7 @@ def relay(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, partitions: int = PART
           ) -> None:
     """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM)."""
     settings = _kafka_settings(bootstrap, topic, None, partitions)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(message)s")
+    _log_to_stderr()
     the_relay = build_relay(settings, build_engine(settings))
     if republish:
         the_relay.republish()
@@ -60,7 +65,7 @@ def consume(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP,
             ) -> None:
     """Feed the projections from Kafka in a consumer group until stopped."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s consume %(message)s")
+    _log_to_stderr()
     engine = build_engine(settings)
     if reset_positions:
         engine.projector.reset_positions(settings.topic)
@@ -71,7 +76,7 @@ def run(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP,
         partitions: int = PARTITIONS) -> None:
     """Relay and consumer in one process."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _log_to_stderr()
     relay_engine, consumer_engine = build_engine(settings), build_engine(settings)
     _run_threads({
         "relay": build_relay(settings, relay_engine).run,
