@@ -99,6 +99,7 @@ class ProjectionConsumer:
 
     def run(self, stop: threading.Event) -> None:
         self.start()
+        log.info("consuming %s into the projections", self.topic)
         try:
             while not stop.is_set():
                 self.poll_once()

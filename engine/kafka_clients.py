@@ -37,7 +37,7 @@ def consumer(settings: Settings, **overrides) -> KafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         allow_auto_create_topics=False,
-        max_poll_records=1000,
+        max_poll_records=settings.max_poll_records,
         **GROUP_TIMEOUTS,
     )
     config.update(overrides)

@@ -20,6 +20,7 @@ class Settings(BaseModel):
     group_id: str = "intercept-projections"
     max_retries: int = Field(default=8, ge=1, le=100)
     relay_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_poll_records: int = Field(default=1000, ge=1, le=100_000)
 
     @property
     def embedded(self) -> bool:
@@ -46,6 +47,7 @@ class Settings(BaseModel):
             "partitions": env.get("INTERCEPT_PARTITIONS"),
             "group_id": env.get("INTERCEPT_GROUP_ID"),
             "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
+            "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
         }
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})
