@@ -4,7 +4,9 @@ reordering and replays all end in the same rows as one in-order pass."""
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consumers.decode import decode
 from domain.envelope import Envelope
+from engine.relay import message
 from domain.vocabulary import Status
 from projections.database import Database
 from projections.projector import Projector
@@ -28,7 +30,9 @@ def tables(projector: Projector) -> tuple:
 
 
 def envelopes(events) -> list[Envelope]:
-    return [Envelope.of(e, position=n) for n, e in enumerate(events, start=1)]
+    """As a consumer gets them: through the relay's Kafka record and back."""
+    return [decode(message(Envelope.of(e, position=n))["value"])
+            for n, e in enumerate(events, start=1)]
 
 
 def deliver(projector: Projector, messages: list[Envelope], cuts: list[int]) -> None:
