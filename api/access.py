@@ -39,7 +39,7 @@ def allow(*roles: Role, doing: str) -> Callable[..., ApiKey]:
     def admitted(key: ApiKey = Depends(caller)) -> ApiKey:
         if key.role not in roles:
             allowed = " or ".join(r.value for r in roles)
-            raise Forbidden(f"a {key.role.value} key cannot {doing}; only {allowed} keys can")
+            raise Forbidden(f"{key.role.value} keys cannot {doing}; only {allowed} keys can")
         return key
 
     return admitted

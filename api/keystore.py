@@ -88,7 +88,7 @@ class KeyStore:
         )
         with closing(self._connect()) as conn:
             conn.execute(
-                "INSERT INTO api_keys (key_sha256, " + _COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_keys (key_sha256, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (_digest(key), record.key_id, record.role.value, record.merchant_id,
                  record.carrier, record.signing_secret, record.created_at, None),
             )

@@ -23,7 +23,9 @@ class Problem(BaseModel):
     title: str
     status: int = Field(ge=400, le=599)
     detail: str
-    rule: str = Field(description="The rule that refused the request, e.g. `policy_carrier_enabled`.")
+    rule: str = Field(
+        description="The rule that refused the request, e.g. `policy_carrier_enabled`."
+    )
     instance: str | None = Field(default=None, description="The path that was requested.")
     errors: list[FieldError] | None = Field(
         default=None, description="Each invalid field (422 only)."

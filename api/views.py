@@ -19,7 +19,9 @@ class InterceptResult(BaseModel):
 
     intercept_id: UUID
     status: Status
-    outcome: Outcome = Field(description="recorded, duplicate, already_cancelled, stale or unchanged.")
+    outcome: Outcome = Field(
+        description="recorded, duplicate, already_cancelled, stale or unchanged."
+    )
     conflicts: list[Conflict]
     version: int
 
@@ -81,7 +83,9 @@ class InterceptRow(BaseModel):
 
 class InterceptPage(BaseModel):
     intercepts: list[InterceptRow]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
 
 
 class TimelineEntry(BaseModel):

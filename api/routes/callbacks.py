@@ -27,11 +27,9 @@ from domain.vocabulary import Carrier
 
 router = APIRouter(tags=["carriers"])
 
+_CALLBACK_SCHEMA = {"$ref": "#/components/schemas/CarrierCallback"}
 CALLBACK_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CarrierCallback"}}},
-    }
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _CALLBACK_SCHEMA}}}
 }
 
 

@@ -86,5 +86,6 @@ def signed(key: Key, body: dict | bytes, at: int | None = None) -> dict:
     timestamp = int(time.time()) if at is None else at
     return {"content": raw, "headers": {
         **key.headers, "Content-Type": "application/json",
-        TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw),
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw),
     }}

@@ -107,7 +107,8 @@ def _recorded(server) -> tuple[int, int]:
     with sqlite3.connect(server.home / "events.db") as events:
         n_events = events.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
     with sqlite3.connect(server.home / "keys.db") as keys:
-        n_live = keys.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+        n_live = keys.execute(
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
     return n_events, n_live
 
 

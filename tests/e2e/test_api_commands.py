@@ -94,7 +94,9 @@ def test_a_request_needs_an_idempotency_key(server, merchant):
     ({"carrier": "YTO"}, "policy_carrier_enabled", "carrier YTO is not enabled"),
     ({"amount_minor": 50}, "policy_amount_interval", "outside merchant m1's intercept interval"),
 ])
-def test_a_domain_refusal_is_409_problem_json_naming_the_rule(server, merchant, changes, rule, says):
+def test_a_domain_refusal_is_409_problem_json_naming_the_rule(
+    server, merchant, changes, rule, says
+):
     before = recorded(server)
     refused = ask(merchant, **changes)
     assert refused.status_code == 409
@@ -114,7 +116,9 @@ def test_a_domain_refusal_is_409_problem_json_naming_the_rule(server, merchant, 
     ({"surprise": 1}, "body.surprise"),
     ({"action": "redirect"}, "body"),  # a redirect needs a new address
 ])
-def test_invalid_input_is_422_naming_the_field_and_records_nothing(server, merchant, changes, where):
+def test_invalid_input_is_422_naming_the_field_and_records_nothing(
+    server, merchant, changes, where
+):
     before = recorded(server)
     refused = ask(merchant, **changes)
     assert refused.status_code == 422, refused.text
@@ -140,7 +144,8 @@ def test_cancel_is_irreversible_and_a_late_confirmation_is_flagged(server, merch
     assert again.json()["outcome"] == "already_cancelled"
     with server.client() as carrier:
         late = carrier.post("/v1/carriers/ZTO/callbacks", **signed(zto, {
-            "intercept_id": iid, "report": "confirmed", "occurred_at": "2026-11-26T10:00:00+08:00"}))
+            "intercept_id": iid, "report": "confirmed",
+            "occurred_at": "2026-11-26T10:00:00+08:00"}))
     assert (late.json()["status"], late.json()["conflicts"]) == (
         "cancelled", ["intercepted_after_cancel"])
     shown = merchant.get(f"/v1/intercepts/{iid}").json()

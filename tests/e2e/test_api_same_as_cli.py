@@ -68,7 +68,8 @@ def by_http(server, shot) -> tuple[list[dict], dict]:
 
         def confirm(iid):
             body = {"intercept_id": iid, "report": "confirmed", "occurred_at": CONFIRMED_AT}
-            assert carrier.post("/v1/carriers/ZTO/callbacks", **signed(zto, body)).status_code == 200
+            answer = carrier.post("/v1/carriers/ZTO/callbacks", **signed(zto, body))
+            assert answer.status_code == 200, answer.text
 
         a = ask("k1", "o1", "ZT1").json()["intercept_id"]
         for _ in range(2):

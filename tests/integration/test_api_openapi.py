@@ -33,7 +33,8 @@ def test_every_error_is_documented_as_problem_json_and_every_call_needs_a_key():
             errors = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
             assert "401" in errors, (method, path)
             for status, response in errors.items():
-                assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+                media_types = list(response["content"])
+                assert media_types == ["application/problem+json"], (method, path, status)
             assert operation["security"] == [{"apiKey": []}], (method, path)
 
 
@@ -42,5 +43,6 @@ def test_command_endpoints_take_an_idempotency_key():
     for method, path in CONTRACT:
         if method == "get":
             continue
-        headers = {p["name"] for p in paths[path][method].get("parameters", []) if p["in"] == "header"}
+        parameters = paths[path][method].get("parameters", [])
+        headers = {p["name"] for p in parameters if p["in"] == "header"}
         assert "Idempotency-Key" in headers, (method, path)
