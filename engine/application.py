@@ -2,7 +2,7 @@
 
 import time
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Sequence, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -16,20 +16,24 @@ from domain.commands import (
     CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
+    Command,
     InterceptCommand,
     ReportCarrierOutcome,
     RequestIntercept,
     SetPolicy,
 )
 from domain.decision import Decision
-from domain.errors import ConcurrencyConflict, UnknownIntercept
+from domain.errors import ConcurrencyConflict, DomainError, UnknownIntercept
+from domain.event import Event
 from domain.ids import intercept_id, parcel_id, policy_id
 from domain.intercept import InterceptRequest
 from domain.parcel import Parcel
 from domain.policy import InterceptPolicy
+from engine.batch import PendingBatch, Read
 from engine.mapper import EventMapper
 
 Clock = Callable[[], datetime]
+R = TypeVar("R")
 
 _HANDLERS = {
     CancelIntercept: intercepts.cancel,
@@ -54,31 +58,34 @@ class InterceptApplication(Application[UUID]):
     # ---- commands -------------------------------------------------------
 
     def set_policy(self, command: SetPolicy) -> Decision[InterceptPolicy | None]:
+        return self._retrying(lambda: self._decide_policy(command, self._get))
+
+    def _decide_policy(self, command: SetPolicy, read: Read) -> Decision:
         pid = policy_id(command.merchant_id)
-        return self._retrying(
-            lambda: policies.set_policy(
-                self.policy(command.merchant_id), command, policy_id=pid, now=self.clock()
-            )
+        return policies.set_policy(
+            read(pid, policies.project_policy), command, policy_id=pid, now=self.clock()
         )
 
     def request(self, command: RequestIntercept) -> Decision[InterceptRequest]:
         """Record a request; the command needs its idempotency key (the CLI makes one)."""
+        return self._retrying(lambda: self._decide_request(command, self._get))
+
+    def _decide_request(self, command: RequestIntercept, read: Read) -> Decision:
         if command.key is None:
             raise ValueError("a request needs an idempotency key")
         iid = intercept_id(command.merchant_id, command.key)
-        return self._retrying(lambda: self._decide_request(command, iid))
-
-    def _decide_request(self, command: RequestIntercept, iid: UUID) -> Decision:
-        existing = self._get(iid, intercepts.project_intercept)
+        existing = read(iid, intercepts.project_intercept)
         if existing is not None:
             return intercepts.request(
                 command, intercept_id=iid, existing=existing, policy=None,  # type: ignore[arg-type]
                 parcel_history=(), now=self.clock(),
             )
-        policy = policies.require_policy(self.policy(command.merchant_id), command.merchant_id)
+        policy = policies.require_policy(
+            read(policy_id(command.merchant_id), policies.project_policy), command.merchant_id
+        )
         pid = parcel_id(command.carrier, command.tracking_no)
-        parcel: Parcel | None = self._get(pid, parcels.project_parcel)
-        history = [self.intercept(i) for i in parcel.intercept_ids] if parcel else []
+        parcel: Parcel | None = read(pid, parcels.project_parcel)
+        history = [_intercept(read, i) for i in parcel.intercept_ids] if parcel else []
         now = self.clock()
         decision = intercepts.request(
             command, intercept_id=iid, existing=None, policy=policy,
@@ -92,18 +99,50 @@ class InterceptApplication(Application[UUID]):
 
     def handle(self, command: InterceptCommand) -> Decision[InterceptRequest]:
         """Cancel, carrier report, fee, evidence or after-sale change on one intercept."""
+        return self._retrying(lambda: self._decide_change(command, self._get))
+
+    def _decide_change(self, command: InterceptCommand, read: Read) -> Decision:
         decide = _HANDLERS[type(command)]
-        return self._retrying(
-            lambda: decide(self.intercept(command.intercept_id), command, self.clock())
-        )
+        return decide(_intercept(read, command.intercept_id), command, self.clock())
+
+    def decide(self, command: Command, read: Read) -> Decision:
+        """Decide one command against the state `read` gives; records nothing."""
+        if isinstance(command, SetPolicy):
+            return self._decide_policy(command, read)
+        if isinstance(command, RequestIntercept):
+            return self._decide_request(command, read)
+        if isinstance(command, InterceptCommand):
+            return self._decide_change(command, read)
+        raise TypeError(f"not a command: {command!r}")
+
+    def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
+        """Decide many commands and record all their events in one transaction.
+
+        Each command is decided against the state the earlier ones in the batch
+        left, so the rules hold inside a batch as between single commands. A
+        command refused by a rule records nothing and is answered with its
+        refusal; the others are recorded. A lost race decides the whole batch again.
+        A command that is not one (or a request without a key) raises, recording nothing.
+        """
+        def attempt() -> tuple[list[Event], list[Decision | DomainError]]:
+            batch = PendingBatch(self._get)
+            results: list[Decision | DomainError] = []
+            for command in commands:
+                try:
+                    decision = self.decide(command, batch.read)
+                except DomainError as refusal:
+                    results.append(refusal)
+                    continue
+                batch.add(decision.events)
+                results.append(decision)
+            return batch.events, results
+
+        return self._recording(attempt)
 
     # ---- queries on the write side ---------------------------------------
 
     def intercept(self, iid: UUID) -> InterceptRequest:
-        state = self._get(iid, intercepts.project_intercept)
-        if state is None:
-            raise UnknownIntercept(f"no intercept with id {iid}")
-        return state
+        return _intercept(self._get, iid)
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
         return self._get(policy_id(merchant_id), policies.project_policy)
@@ -118,17 +157,32 @@ class InterceptApplication(Application[UUID]):
 
     def _retrying(self, decide: Callable[[], Decision]) -> Decision:
         """Decide and record; on a lost optimistic-concurrency race, decide again."""
-        for attempt in range(self.max_retries):
+
+        def attempt() -> tuple[Sequence[Event], Decision]:
             decision = decide()
-            if not decision.events:
-                return decision
+            return decision.events, decision
+
+        return self._recording(attempt)
+
+    def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]]) -> R:
+        for attempt in range(self.max_retries):
+            events, result = decide()
+            if not events:
+                return result
             try:
-                self.save(*decision.events)
+                self.save(*events)
             except IntegrityError:
                 time.sleep(min(0.002 * 2**attempt, 0.2))
                 continue
-            return decision
+            return result
         raise ConcurrencyConflict(
             f"the command lost {self.max_retries} races with concurrent writers and was "
             "not recorded; try again"
         )
+
+
+def _intercept(read: Read, iid: UUID) -> InterceptRequest:
+    state = read(iid, intercepts.project_intercept)
+    if state is None:
+        raise UnknownIntercept(f"no intercept with id {iid}")
+    return state

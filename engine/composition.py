@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
+from domain.errors import DomainError
 from domain.event import Event
 from engine.application import Clock, InterceptApplication
 from engine.settings import Settings
@@ -25,19 +26,20 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.event_store_path),
-            "SQLITE_LOCK_TIMEOUT": "10",
+            "SQLITE_LOCK_TIMEOUT": str(max(1, round(settings.db_timeout))),
             "CREATE_TABLE": "y",
         }
     from engine.postgres_env import postgres_env
 
-    return postgres_env(settings.event_store)
+    return postgres_env(settings.event_store, lock_timeout=settings.db_timeout)
 
 
 def projections_db(settings: Settings) -> Database:
+    timeout_ms = round(settings.db_timeout * 1000)
     db = (
-        Database(settings.projections)
+        Database(settings.projections, timeout_ms)
         if settings.projections
-        else Database.sqlite_file(settings.projections_path)
+        else Database.sqlite_file(settings.projections_path, timeout_ms)
     )
     migrate(db)
     return db
@@ -65,6 +67,13 @@ class Engine:
             self.catch_up()
         return decision
 
+    def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
+        """Many commands in one transaction, each answered by its decision or its refusal."""
+        results = self.app.execute_many(commands)
+        if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
+            self.catch_up()
+        return results
+
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
         return retry_busy(lambda: catch_up(self.projector, self.read_log, on_batch=on_batch))
@@ -90,9 +99,10 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
 def event_store_db(settings: Settings) -> Database:
     """A plain connection to the event store's database, for the relay's positions."""
+    timeout_ms = round(settings.db_timeout * 1000)
     if settings.event_store is None:
-        return Database.sqlite_file(settings.event_store_path)
-    return Database(settings.event_store)
+        return Database.sqlite_file(settings.event_store_path, timeout_ms)
+    return Database(settings.event_store, timeout_ms)
 
 
 def build_relay(settings: Settings, engine: Engine):
