@@ -83,7 +83,7 @@ def _die_with_parent() -> None:
 class KafkaBroker:
     """Context manager owning one in-memory Tansu broker on a loopback port."""
 
-    def __init__(self, port: int | None = None, start_timeout: float = 20.0, stop_timeout: float = 5.0) -> None:
+    def __init__(self, port: int | None = None, start_timeout: float = 20.0, stop_timeout: float = 3.0) -> None:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         external = os.environ.get(BOOTSTRAP_ENV, "").strip()
@@ -135,7 +135,11 @@ class KafkaBroker:
         self.last_start_seconds = time.monotonic() - started
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after ``stop_timeout`` seconds."""
+        """SIGTERM, then SIGKILL after ``stop_timeout`` seconds.
+
+        Tansu exits at once on SIGTERM when no client is connected, but waits ~5 s
+        while any is; an in-memory broker has nothing to flush, so we don't wait that out.
+        """
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -150,7 +154,12 @@ class KafkaBroker:
             self._log.unlink(missing_ok=True)
 
     def restart(self) -> None:
-        """Stop and start on the same port; being in-memory, all topics, data and offsets are lost."""
+        """Stop and start on the same port: topics, records, groups and offsets are all lost.
+
+        Close clients first: a live producer/consumer refreshing metadata makes Tansu
+        auto-create its topics again (4 partitions; it ignores allow_auto_create_topics=False),
+        and a live idempotent producer times out forever on its now unknown producer id.
+        """
         if not self.managed:
             raise KafkaBrokerError(f"cannot restart the external broker from {BOOTSTRAP_ENV}")
         self.stop()
@@ -167,15 +176,23 @@ class KafkaBroker:
         return KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10_000)
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
-        """Create ``name`` and wait until every partition has a leader; existing topics are fine."""
+        """Create ``name`` and wait until every partition has a leader.
+
+        An existing topic is fine only with the same partition count: Tansu
+        auto-creates any topic a client asks metadata for, with 4 partitions,
+        and silently accepting that would make partitioning tests lie.
+        """
         admin = self.admin()
         try:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(name, partitions, 1)])
             # Producers racing a freshly created topic see UNKNOWN_TOPIC errors otherwise.
             admin.wait_for_topics([name])
+            actual = len(admin.describe_topics([name])[0]["partitions"])
         finally:
             admin.close()
+        if actual != partitions:
+            raise KafkaBrokerError(f"topic {name!r} already exists with {actual} partitions, not {partitions}")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
