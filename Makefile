@@ -4,6 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ORDERS ?= 200
+BENCH_BACKEND ?= sqlite
 
 .PHONY: run test install install-dev bench clean
 
@@ -27,6 +28,11 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest
+
+# Not part of `test`: measures the engine against raw baselines (docs/performance.md).
+# BENCH_QUICK=1: scenarios 1-4 reduced, under a minute; its last line is the ratios as JSON.
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) --backend $(BENCH_BACKEND) $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

@@ -1,0 +1,106 @@
+"""Scenario 1: requests and cancels through the engine vs a raw eventsourcing application.
+
+Three ways through the engine: the write side alone (Kafka mode, where the
+consumers project), embedded mode (each command also catches the projections
+up, so a query right after sees it), and batches through `execute_many`.
+The raw application makes the same writes on the same kind of storage.
+"""
+
+from contextlib import closing as _closing
+
+from domain.decision import Outcome
+from domain.errors import DomainError
+from engine.composition import build_engine
+from bench import workload
+from bench.backends import Backend
+from bench.measure import Rate, ratio, timed
+from bench.raw import RawApplication
+
+# Kafka mode without a broker: commands only write the event store (nothing connects).
+_WRITE_ONLY = {"kafka_bootstrap": "127.0.0.1:9"}
+
+
+def _engine(backend: Backend, label: str, **more):
+    engine = build_engine(backend.settings(label, **more), clock=workload.StepClock())
+    for command in workload.policies():
+        engine.execute(command)
+    return engine
+
+
+def _recorded(results) -> int:
+    """How many commands were recorded; anything else means the benchmark measured nothing."""
+    for result in results:
+        if isinstance(result, DomainError) or result.outcome is not Outcome.RECORDED:
+            raise RuntimeError(f"a benchmark command was not recorded: {result!r}")
+    return len(results)
+
+
+def _engine_one_by_one(engine, n: int, run: str, rates: dict, prefix: str) -> None:
+    requests = [workload.request(i, run) for i in range(n)]
+    cancels = [workload.cancel_for(c) for c in requests]
+    rates[f"{prefix}_requests"].add(*timed(lambda: _recorded([engine.execute(c) for c in requests])))
+    rates[f"{prefix}_cancels"].add(*timed(lambda: _recorded([engine.execute(c) for c in cancels])))
+
+
+def _engine_batched(engine, n: int, size: int, run: str, rates: dict, prefix: str) -> None:
+    requests = [workload.request(i, run) for i in range(n)]
+    cancels = [workload.cancel_for(c) for c in requests]
+
+    def batches(commands) -> int:
+        done = 0
+        for first in range(0, len(commands), size):
+            done += _recorded(engine.execute_many(commands[first:first + size]))
+        return done
+
+    rates[f"{prefix}_requests"].add(*timed(lambda: batches(requests)))
+    rates[f"{prefix}_cancels"].add(*timed(lambda: batches(cancels)))
+
+
+def _raw(backend: Backend, n: int, size: int, run: str, rates: dict, prefix: str) -> None:
+    app = RawApplication(backend.raw_env(f"raw-{prefix}"))
+    requests = [workload.request(i, run) for i in range(n)]
+    if size == 1:
+        ids: list = []
+        rates[f"{prefix}_requests"].add(*timed(lambda: len([ids.append(app.request(c))
+                                                            for c in requests])))
+        rates[f"{prefix}_cancels"].add(*timed(lambda: len([app.cancel(i) for i in ids])))
+    else:
+        chunks = [requests[i:i + size] for i in range(0, n, size)]
+        ids = []
+        rates[f"{prefix}_requests"].add(*timed(
+            lambda: sum(len(ids.extend(app.request_many(c)) or c) for c in chunks)))
+        id_chunks = [ids[i:i + size] for i in range(0, n, size)]
+        rates[f"{prefix}_cancels"].add(*timed(
+            lambda: sum(len(app.cancel_many(c) or c) for c in id_chunks)))
+    app.close()
+
+
+def run(backend: Backend, n: int, batch: int, repeats: int) -> dict:
+    names = [f"{p}_{k}" for p in ("raw", "engine", "embedded", "raw_batch", "engine_batch",
+                                   "embedded_batch") for k in ("requests", "cancels")]
+    rates = {name: Rate("commands/s") for name in names}
+    for r in range(repeats):
+        _raw(backend, n, 1, f"a{r}", rates, "raw")
+        with _closing(_engine(backend, f"engine{r}", **_WRITE_ONLY)) as engine:
+            _engine_one_by_one(engine, n, f"b{r}", rates, "engine")
+        with _closing(_engine(backend, f"embedded{r}")) as engine:
+            _engine_one_by_one(engine, n, f"c{r}", rates, "embedded")
+        _raw(backend, n, batch, f"d{r}", rates, "raw_batch")
+        with _closing(_engine(backend, f"enginebatch{r}", **_WRITE_ONLY)) as engine:
+            _engine_batched(engine, n, batch, f"e{r}", rates, "engine_batch")
+        with _closing(_engine(backend, f"embeddedbatch{r}")) as engine:
+            _engine_batched(engine, n, batch, f"f{r}", rates, "embedded_batch")
+    ratios = {}
+    for kind in ("requests", "cancels"):
+        raw, raw_batch = rates[f"raw_{kind}"], rates[f"raw_batch_{kind}"]
+        ratios[f"engine_vs_raw_{kind}"] = ratio(rates[f"engine_{kind}"], raw)
+        ratios[f"embedded_vs_raw_{kind}"] = ratio(rates[f"embedded_{kind}"], raw)
+        ratios[f"engine_batch_vs_raw_batch_{kind}"] = ratio(rates[f"engine_batch_{kind}"], raw_batch)
+        ratios[f"batch_vs_one_by_one_{kind}"] = ratio(rates[f"engine_batch_{kind}"],
+                                                      rates[f"engine_{kind}"])
+        ratios[f"embedded_batch_vs_one_by_one_{kind}"] = ratio(
+            rates[f"embedded_batch_{kind}"], rates[f"embedded_{kind}"])
+    return {"commands": n, "batch_size": batch, "repeats": repeats,
+            "rates": {k: v.as_dict() for k, v in rates.items()}, "ratios": ratios}
+
+

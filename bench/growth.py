@@ -1,0 +1,79 @@
+"""Scenario 5: how rebuilding scales with history: time, peak memory, bytes per event.
+
+Each size is generated and rebuilt in child processes of its own, so the peak
+resident set size of a rebuild is that rebuild's alone (`ru_maxrss` of the
+rebuilding process), not what generating the history or a larger run left
+behind. Memory must stay flat: a catch-up holds one batch at a time.
+"""
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from contextlib import closing
+
+from engine.composition import build_engine
+from engine.settings import Settings
+from bench import workload
+from bench.backends import Backend
+
+
+def _child(*args: str, timeout: float) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.growth", *args], capture_output=True,
+                         text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench.growth {args[0]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(backend: Backend, sizes: list[int], timeout: float = 3600) -> dict:
+    results = []
+    for size in sizes:
+        settings = backend.settings(f"growth{size}")
+        made = _child("generate", settings.model_dump_json(), str(size), timeout=timeout)
+        fresh = backend.fresh_projections(settings, f"growthrebuild{size}")
+        rebuilt = _child("rebuild", fresh.model_dump_json(), timeout=timeout)
+        if rebuilt["events"] != made["events"]:
+            raise RuntimeError(f"rebuild read {rebuilt['events']} of {made['events']} events")
+        results.append({"intercepts": size, **made, **rebuilt,
+                        **_storage(fresh, made["events"], made["intercept_events"])})
+        Backend.remove(settings)
+    smallest = results[0]["peak_rss_mib"]
+    return {"sizes": results,
+            "peak_rss_vs_smallest": {str(r["intercepts"]): r["peak_rss_mib"] / smallest
+                                     for r in results}}
+
+
+def _storage(settings: Settings, events: int, intercept_events: int) -> dict:
+    sizes = Backend.storage_bytes(settings)
+    return {"event_store_bytes_per_event": sizes["event_store"] / events,
+            "payload_bytes_per_event": sizes["payload"] / events,
+            "projection_bytes_per_intercept_event": sizes["projections"] / intercept_events}
+
+
+def _generate(settings: Settings, intercepts: int) -> dict:
+    started = time.perf_counter()
+    with closing(build_engine(settings, clock=workload.StepClock())) as engine:
+        history = workload.write_history(engine.app, intercepts)
+    Backend.compact(settings)
+    return {"events": history.events, "intercept_events": history.intercept_events,
+            "generate_seconds": time.perf_counter() - started}
+
+
+def _rebuild(settings: Settings) -> dict:
+    with closing(build_engine(settings, clock=workload.StepClock())) as engine:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        events = engine.catch_up()
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rebuild_seconds": seconds, "rebuild_events_per_s": events / seconds,
+            "events": events, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024}
+
+
+if __name__ == "__main__":
+    what, settings_json, *rest = sys.argv[1:]
+    settings = Settings.model_validate_json(settings_json)
+    result = _generate(settings, int(rest[0])) if what == "generate" else _rebuild(settings)
+    print(json.dumps(result))

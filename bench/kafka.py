@@ -1,0 +1,131 @@
+"""Scenario 3: the relay and the projection consumer vs raw kafka-python, on a real broker.
+
+Raw producing sends the very records the relay sends (same keys, values,
+headers, producer settings: acks=all, one request in flight) and waits for
+every acknowledgement once at the end; the relay waits per batch, because it
+records its position only after the broker acknowledged everything before it.
+Raw consuming reads the same topic with the same consumer settings and does
+nothing with the records; the projection consumer validates each and applies
+it to the projections. Consumer clocks start at the first record received, so
+the group join (seconds on Tansu) is left out of both.
+"""
+
+import time
+import uuid
+from contextlib import closing
+
+from engine import kafka_clients
+from engine.composition import build_engine, build_projection_consumer, build_relay
+from engine.relay import message
+from domain.envelope import Envelope
+from domain.events import InterceptEvent
+from kafka import TopicPartition
+from bench import rebuild, workload
+from bench.backends import Backend
+from bench.measure import Rate, ratio
+
+POLL_MS = 200
+
+
+def _on_topic(settings, label: str):
+    run = f"{label}{uuid.uuid4().hex[:6]}"
+    return settings.model_copy(update={"topic": f"bench.{run}", "dlq_topic": f"bench.{run}.dlq",
+                                       "group_id": f"bench-{run}"})
+
+
+def _relay(settings, engine) -> tuple[int, float]:
+    relay = build_relay(settings, engine)
+    relay.check_topic()  # creates the topic, as on a first start
+    started = time.perf_counter()
+    while relay.publish_once():
+        pass
+    seconds = time.perf_counter() - started
+    relay.producer.close()
+    return relay.published, seconds
+
+
+def _records(engine) -> list[dict]:
+    out, position = [], 0
+    while batch := engine.read_log(position, 1000):
+        out += [message(Envelope.of(e, p)) for p, e in batch if isinstance(e, InterceptEvent)]
+        position = batch[-1][0]
+    return out
+
+
+def _raw_produce(settings, records: list[dict]) -> tuple[int, float]:
+    kafka_clients.ensure_topics(settings, [settings.topic])
+    producer = kafka_clients.producer(settings)
+    try:
+        started = time.perf_counter()
+        futures = [producer.send(settings.topic, **r) for r in records]
+        producer.flush(timeout=120)
+        for future in futures:
+            future.get(timeout=120)
+        return len(futures), time.perf_counter() - started
+    finally:
+        producer.close()
+
+
+def _count_until(expected: int, poll, timeout: float = 300) -> tuple[int, float]:
+    """Poll until `expected` records are handled; the clock starts at the first record."""
+    deadline = time.monotonic() + timeout
+    done, started = 0, None
+    while done < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {done} of {expected} records arrived in {timeout:.0f}s")
+        got = poll()
+        if got and started is None:
+            started = time.perf_counter()
+        done += got
+    return done, time.perf_counter() - (started or time.perf_counter())
+
+
+def _raw_consume(settings, expected: int) -> tuple[int, float]:
+    consumer = kafka_clients.consumer(settings, group_id=None)
+    try:
+        partitions = [TopicPartition(settings.topic, p)
+                      for p in consumer.partitions_for_topic(settings.topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        return _count_until(expected, lambda: sum(
+            len(r) for r in consumer.poll(timeout_ms=POLL_MS).values()))
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _project(backend: Backend, settings, expected: int, label: str) -> tuple[int, float]:
+    fresh = backend.fresh_projections(settings, label)
+    with closing(build_engine(fresh)) as engine:
+        consumer = build_projection_consumer(fresh, engine)
+        consumer.start()
+        try:
+            count, seconds = _count_until(expected, lambda: consumer.poll_once(POLL_MS))
+        finally:
+            consumer.consumer.close(autocommit=False)
+            consumer.dlq_producer.close()
+        applied = consumer.totals.applied
+        if applied != expected:
+            raise RuntimeError(f"the consumer applied {applied} of {expected} events")
+        return count, seconds
+
+
+def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict:
+    base, history = rebuild.prepare(backend, intercepts, "kafka")
+    base = base.model_copy(update={"kafka_bootstrap": bootstrap})
+    names = ("relay", "raw_produce", "project", "raw_consume")
+    rates = {name: Rate("events/s") for name in names}
+    with closing(build_engine(base)) as engine:
+        records = _records(engine)
+        sizes = sorted(len(r["value"]) for r in records)
+        for r in range(repeats):
+            settings = _on_topic(base, f"r{r}")
+            rates["relay"].add(*_relay(settings, engine))
+            rates["raw_produce"].add(*_raw_produce(_on_topic(base, f"p{r}"), records))
+            rates["raw_consume"].add(*_raw_consume(settings, len(records)))
+            rates["project"].add(*_project(backend, settings, len(records), f"consume{r}"))
+    return {"intercepts": intercepts, "messages": len(records),
+            "message_bytes_median": sizes[len(sizes) // 2], "repeats": repeats,
+            "rates": {k: v.as_dict() for k, v in rates.items()},
+            "ratios": {"relay_vs_raw_producer": ratio(rates["relay"], rates["raw_produce"]),
+                       "consumer_vs_raw_consumer": ratio(rates["project"],
+                                                         rates["raw_consume"])}}

@@ -1,0 +1,81 @@
+"""The targets the engine is held to, each checked against what a run measured."""
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    wanted: str
+    measured: Callable[[dict], float | None]
+    met: Callable[[float], bool]
+    unit: str = "x"
+
+
+def _get(results: dict, *path: str):
+    for key in path:
+        if not isinstance(results, dict) or key not in results:
+            return None
+        results = results[key]
+    return results
+
+
+def _growth_rss(results: dict) -> float | None:
+    ratios = _get(results, "growth", "peak_rss_vs_smallest") or {}
+    return max(ratios.values()) if len(ratios) > 1 else None
+
+
+def _million_seconds(results: dict) -> float | None:
+    sizes = _get(results, "growth", "sizes") or []
+    return next((s["rebuild_seconds"] for s in sizes if s["intercepts"] == 1_000_000), None)
+
+
+TARGETS = [
+    Target("requests, engine vs raw eventsourcing", ">= 0.8",
+           lambda r: _get(r, "commands", "ratios", "engine_vs_raw_requests"), lambda v: v >= 0.8),
+    Target("cancels, engine vs raw eventsourcing", ">= 0.8",
+           lambda r: _get(r, "commands", "ratios", "engine_vs_raw_cancels"), lambda v: v >= 0.8),
+    Target("requests, embedded (with projection) vs raw", ">= 0.8",
+           lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_requests"), lambda v: v >= 0.8),
+    Target("cancels, embedded (with projection) vs raw", ">= 0.8",
+           lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_cancels"), lambda v: v >= 0.8),
+    Target("batched vs one-by-one requests", ">= 10",
+           lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_requests"),
+           lambda v: v >= 10),
+    Target("batched vs one-by-one cancels", ">= 10",
+           lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_cancels"),
+           lambda v: v >= 10),
+    Target("rebuild vs raw notification-log read", ">= 0.5",
+           lambda r: _get(r, "rebuild", "ratios", "rebuild_vs_raw_read"), lambda v: v >= 0.5),
+    Target("1M intercepts rebuilt", "< 120 s", _million_seconds, lambda v: v < 120, "s"),
+    Target("relay vs raw kafka-python producer", ">= 0.5",
+           lambda r: _get(r, "kafka", "ratios", "relay_vs_raw_producer"), lambda v: v >= 0.5),
+    Target("projection consumer vs raw kafka-python consumer", ">= 0.5",
+           lambda r: _get(r, "kafka", "ratios", "consumer_vs_raw_consumer"), lambda v: v >= 0.5),
+    Target("p99 command-to-projection latency, embedded", "< 20 ms",
+           lambda r: _get(r, "latency", "embedded", "p99_ms"), lambda v: v < 20, "ms"),
+    Target("peak RSS of the largest rebuild vs the 10k one", "<= 1.5",
+           _growth_rss, lambda v: v <= 1.5),
+]
+
+
+def check(results: dict) -> list[dict]:
+    rows = []
+    for target in TARGETS:
+        value = target.measured(results)
+        rows.append({"target": target.name, "wanted": target.wanted, "unit": target.unit,
+                     "measured": value, "met": None if value is None else target.met(value)})
+    return rows
+
+
+def ratios(results: dict) -> dict:
+    """Every ratio the run measured, flat: what the quick mode prints last."""
+    flat = {}
+    for scenario in ("commands", "rebuild", "kafka"):
+        for name, value in (_get(results, scenario, "ratios") or {}).items():
+            flat[f"{scenario}.{name}"] = round(value, 3)
+    p99 = _get(results, "latency", "embedded", "p99_ms")
+    if p99 is not None:
+        flat["latency.embedded_p99_ms"] = round(p99, 2)
+    return flat
