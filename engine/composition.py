@@ -93,6 +93,10 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
     app = InterceptApplication(
         event_store_env(settings), clock=clock, max_retries=settings.max_retries
     )
+    if settings.event_store is not None:
+        from engine.postgres_env import create_tables_once
+
+        create_tables_once(settings.event_store, app.recorder.create_table)
     db = projections_db(settings)
     return Engine(settings=settings, app=app, db=db, projector=Projector(db))
 

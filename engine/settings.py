@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.postgres_env import parse_postgres_url, same_postgres_database
 
 
 class Settings(BaseModel):
@@ -21,6 +23,31 @@ class Settings(BaseModel):
     max_retries: int = Field(default=8, ge=1, le=100)
     relay_batch: int = Field(default=1000, ge=1, le=100_000)
     max_poll_records: int = Field(default=1000, ge=1, le=100_000)
+    # How long one attempt waits for a busy or locked database before it is retried.
+    db_timeout: float = Field(default=10.0, gt=0, le=600)
+
+    @field_validator("event_store")
+    @classmethod
+    def _event_store_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            parse_postgres_url(url)  # unset means SQLite under home; raises with what is wrong
+        return url
+
+    @field_validator("projections")
+    @classmethod
+    def _projections_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("sqlite:///"):
+            parse_postgres_url(url)
+        return url
+
+    @model_validator(mode="after")
+    def _separate_databases(self) -> "Settings":
+        # On PostgreSQL both sides name a table `intercept_events`: one database cannot hold both.
+        if same_postgres_database(self.event_store, self.projections):
+            raise ValueError(
+                "the event store and the projections need two different PostgreSQL databases"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:
@@ -48,6 +75,7 @@ class Settings(BaseModel):
             "group_id": env.get("INTERCEPT_GROUP_ID"),
             "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
             "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
+            "db_timeout": env.get("INTERCEPT_DB_TIMEOUT"),
         }
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})

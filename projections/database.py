@@ -17,7 +17,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 
 class DatabaseBusy(RuntimeError):
-    pass
+    """Locked by another writer, or the connection dropped: the transaction wrote nothing."""
 
 
 class Cursor:
@@ -50,24 +50,28 @@ class Cursor:
 class Database:
     """One connection; one writer transaction at a time."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.url = url
         self.postgres = url.startswith(("postgresql://", "postgres://"))
+        self.busy_timeout_ms = busy_timeout_ms
         self._conn = self._connect()
 
     @classmethod
-    def sqlite_file(cls, path: Path) -> "Database":
+    def sqlite_file(cls, path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> "Database":
         path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{path}")
+        return cls(f"sqlite:///{path}", busy_timeout_ms)
 
     def _connect(self) -> Any:
         if self.postgres:
             import psycopg  # only needed where PostgreSQL is configured
 
-            return psycopg.connect(self.url, autocommit=True)
+            try:
+                return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as error:
+                raise DatabaseBusy(f"cannot reach the database: {_first_line(error)}") from None
         path = self.url.removeprefix("sqlite:///")
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         if path != ":memory:":
             conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a committed transaction survives a process crash; a power
@@ -77,38 +81,86 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        raw = self._conn.cursor()
-        try:
-            raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise DatabaseBusy(f"projection database is busy: {error}") from error
-        try:
-            yield Cursor(raw, self.postgres)
-        except BaseException:
-            raw.execute("ROLLBACK")
-            raise
-        else:
-            raw.execute("COMMIT")
-        finally:
-            raw.close()
+        """All or nothing; a lock wait or a dropped connection surfaces as DatabaseBusy."""
+        with self._busy_as_error():
+            raw = self._connection().cursor()
+            try:
+                raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+                if self.postgres:
+                    # Never wait on another writer's lock for longer than SQLite would.
+                    raw.execute(f"SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}")
+                try:
+                    yield Cursor(raw, self.postgres)
+                except BaseException:
+                    self._rollback(raw)
+                    raise
+                else:
+                    raw.execute("COMMIT")
+            finally:
+                raw.close()
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        raw = self._conn.cursor()
+        with self._busy_as_error():
+            raw = self._connection().cursor()
+            try:
+                return Cursor(raw, self.postgres).execute(sql, params).all()
+            finally:
+                raw.close()
+
+    def _connection(self) -> Any:
+        # A connection the server dropped is replaced; its transaction was rolled back there.
+        if self.postgres and self._conn.broken:
+            self._conn = self._connect()
+        return self._conn
+
+    def _rollback(self, raw: Any) -> None:
+        if self.postgres and self._conn.closed:
+            return  # the server already rolled back what the dropped connection began
         try:
-            return Cursor(raw, self.postgres).execute(sql, params).all()
-        finally:
-            raw.close()
+            raw.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the original error is the one worth raising
+            pass
+
+    @contextmanager
+    def _busy_as_error(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            raise DatabaseBusy(f"the database is busy: {error}") from error
+        except Exception as error:
+            if not (self.postgres and _transient_postgres_error(error)):
+                raise
+            raise DatabaseBusy(
+                f"the database is busy or the connection dropped: {_first_line(error)}"
+            ) from error
 
     def close(self) -> None:
         self._conn.close()
 
 
+def _transient_postgres_error(error: BaseException) -> bool:
+    """Lock and statement timeouts, deadlocks, serialization failures, lost connections."""
+    import psycopg
+
+    return isinstance(error, psycopg.OperationalError)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def retry_busy(action, attempts: int = 5, first_wait: float = 0.05):
     """Run `action`, retrying with backoff while the database is busy, then raise."""
+    started = time.monotonic()
     for attempt in range(attempts):
         try:
             return action()
-        except DatabaseBusy:
+        except DatabaseBusy as error:
             if attempt == attempts - 1:
-                raise
+                raise DatabaseBusy(
+                    f"{error} (gave up after {attempts} attempts in "
+                    f"{time.monotonic() - started:.1f}s; nothing was written by them)"
+                ) from error
             time.sleep(first_wait * 2**attempt)

@@ -7,6 +7,7 @@ current one and does nothing when already there.
 from projections.database import Database
 
 SCHEMA_VERSION = 1
+_MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
 
 _V1 = [
     """CREATE TABLE IF NOT EXISTS intercepts (
@@ -70,6 +71,10 @@ _MIGRATIONS = {1: _V1}
 def migrate(db: Database) -> int:
     """Create or upgrade the tables; returns the schema version now in place."""
     with db.transaction() as cur:
+        if db.postgres:
+            # Processes starting together would race each other's CREATE TABLEs; SQLite's
+            # BEGIN IMMEDIATE already makes them take turns.
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = cur.execute("SELECT MAX(version) AS v FROM schema_version").one()
         current = (row or {}).get("v") or 0
