@@ -36,6 +36,16 @@ _UPSERT_CHECKPOINT = (
     "THEN excluded.position ELSE checkpoints.position END"
 )
 
+# Position 0 reads the same as no row: a claimed checkpoint changes no consumer's start.
+_CLAIM_CHECKPOINT = (
+    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, 0) "
+    "ON CONFLICT (projection, source, partition) DO NOTHING"
+)
+_LOCK_CHECKPOINT = (
+    "SELECT position FROM checkpoints WHERE projection = ? AND source = ? AND partition = ? "
+    "FOR UPDATE"
+)
+
 
 @dataclass
 class BatchResult:
@@ -67,12 +77,28 @@ class Projector:
     ) -> BatchResult:
         """Apply envelopes and record the source positions they came from, atomically."""
         with self.db.transaction() as cur:
+            self._take_turns(cur, checkpoints)
             result = _Batch(cur).run(envelopes)
             cur.executemany(
                 _UPSERT_CHECKPOINT,
                 [(PROJECTION, src, part, pos) for (src, part), pos in checkpoints.items()],
             )
         return result
+
+    def _take_turns(self, cur: Cursor, checkpoints: Mapping[tuple[str, int], int]) -> None:
+        """Serialise batches that advance the same (source, partition).
+
+        Two consumers may briefly own one partition during a rebalance, and two
+        catch-ups may run at once. On SQLite BEGIN IMMEDIATE already makes writers
+        take turns; on PostgreSQL each batch locks its checkpoint rows first, so one
+        batch's version checks cannot read rows another is about to overwrite.
+        """
+        if not self.db.postgres:
+            return
+        for source, partition in sorted(checkpoints):  # one order everywhere: no deadlocks
+            key = (PROJECTION, source, partition)
+            cur.execute(_CLAIM_CHECKPOINT, key)
+            cur.execute(_LOCK_CHECKPOINT, key)
 
 
 class _Batch:

@@ -119,8 +119,9 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
         params,
     )
     totals = db.read(
-        f"SELECT COUNT(*) AS intercepts, COALESCE(SUM(fees_minor), 0) AS fees_minor "
-        f"FROM intercepts{clause}",
+        # PostgreSQL sums BIGINTs as NUMERIC; the cast keeps it an integer there too.
+        "SELECT COUNT(*) AS intercepts, "
+        f"CAST(COALESCE(SUM(fees_minor), 0) AS BIGINT) AS fees_minor FROM intercepts{clause}",
         params,
     )[0]
     return {

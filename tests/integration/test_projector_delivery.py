@@ -1,7 +1,10 @@
-"""The projection on SQLite under the deliveries Kafka can make: duplicates,
-reordering and replays all end in the same rows as one in-order pass."""
+"""The projection on SQLite and PostgreSQL under the deliveries Kafka can make:
+duplicates, reordering and replays all end in the same rows as one in-order pass."""
 
-from hypothesis import given
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consumers.decode import decode
@@ -14,8 +17,31 @@ from projections.schema import migrate
 from tests.strategies import histories
 
 
-def fresh() -> Projector:
-    db = Database("sqlite:///:memory:")
+_TABLES = ("intercepts", "intercept_events", "pending_events", "checkpoints")
+# The factory below is reused across a test's hypothesis examples: it starts each one clean.
+_REUSED = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture
+def fresh(backend, request):
+    """Makes empty projections; on PostgreSQL it takes turns between two emptied databases."""
+    if backend == "sqlite":
+        return lambda: _migrated(Database("sqlite:///:memory:"))
+    server = request.getfixturevalue("postgres_server")
+    databases = itertools.cycle([_migrated(Database(server.create_database("delivery")))
+                                 for _ in range(2)])
+
+    def emptied() -> Projector:
+        projector = next(databases)
+        with projector.db.transaction() as cur:
+            for table in _TABLES:
+                cur.execute(f"DELETE FROM {table}")
+        return projector
+
+    return emptied
+
+
+def _migrated(db: Database) -> Projector:
     migrate(db)
     return Projector(db)
 
@@ -42,8 +68,9 @@ def deliver(projector: Projector, messages: list[Envelope], cuts: list[int]) -> 
         start = cut
 
 
+@_REUSED
 @given(history=histories(), data=st.data())
-def test_duplicates_and_replays_give_the_same_rows(history, data):
+def test_duplicates_and_replays_give_the_same_rows(fresh, history, data):
     reference = fresh()
     reference.apply(envelopes(history), {})
     messages = envelopes(history)
@@ -56,8 +83,9 @@ def test_duplicates_and_replays_give_the_same_rows(history, data):
     assert tables(projector) == tables(reference)
 
 
+@_REUSED
 @given(history=histories())
-def test_an_event_arriving_before_its_predecessor_waits_for_it(history):
+def test_an_event_arriving_before_its_predecessor_waits_for_it(fresh, history):
     messages = envelopes(history)
     projector = fresh()
     last = messages[-1]
@@ -72,8 +100,9 @@ def test_an_event_arriving_before_its_predecessor_waits_for_it(history):
     assert tables(projector) == tables(reference)
 
 
+@_REUSED
 @given(history=histories(), data=st.data())
-def test_a_cancelled_row_never_leaves_cancelled(history, data):
+def test_a_cancelled_row_never_leaves_cancelled(fresh, history, data):
     messages = envelopes(history)
     projector = fresh()
     seen_cancelled: set[str] = set()
@@ -86,7 +115,7 @@ def test_a_cancelled_row_never_leaves_cancelled(history, data):
                 seen_cancelled.add(row["intercept_id"])
 
 
-def test_positions_are_stored_with_the_rows():
+def test_positions_are_stored_with_the_rows(fresh):
     projector = fresh()
     projector.apply([], {("intercept.events", 3): 41, ("intercept.events", 1): 7})
     assert projector.positions("intercept.events") == {1: 7, 3: 41}
