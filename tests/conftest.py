@@ -33,12 +33,49 @@ def clock() -> StepClock:
     return StepClock()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the session (embedded), or INTERCEPT_TEST_POSTGRES_URL."""
+    from tests.support.postgres_server import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request) -> str:
+    """The storage under test: the embedded SQLite default, or PostgreSQL."""
+    return request.param
+
+
 @pytest.fixture
-def engine(tmp_path: Path, clock: StepClock):
-    from engine.composition import build_engine
+def store_settings(backend: str, tmp_path: Path, request):
+    """Settings on fresh databases of the backend under test (PostgreSQL: new databases)."""
     from engine.settings import Settings
 
-    built = build_engine(Settings(home=tmp_path / "var"), clock=clock)
+    if backend == "sqlite":
+        return Settings(home=tmp_path / "var")
+    server = request.getfixturevalue("postgres_server")
+    return Settings(home=tmp_path / "var", event_store=server.create_database("events"),
+                    projections=server.create_database("projections"))
+
+
+@pytest.fixture
+def store_env(store_settings) -> dict[str, str]:
+    """The same databases as environment variables, for `intercept` processes."""
+    env = {"INTERCEPT_HOME": str(store_settings.home)}
+    if store_settings.event_store:
+        env["INTERCEPT_EVENT_STORE"] = store_settings.event_store
+    if store_settings.projections:
+        env["INTERCEPT_PROJECTIONS"] = store_settings.projections
+    return env
+
+
+@pytest.fixture
+def engine(store_settings, clock: StepClock):
+    from engine.composition import build_engine
+
+    built = build_engine(store_settings, clock=clock)
     yield built
     built.close()
 

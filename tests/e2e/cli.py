@@ -22,7 +22,8 @@ class Run:
 
 def intercept(home: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> Run:
     environment = {**os.environ, "INTERCEPT_HOME": str(home), "COLUMNS": "200", **(env or {})}
-    environment.pop("KAFKA_BOOTSTRAP_SERVERS", None) if not env else None
+    if "KAFKA_BOOTSTRAP_SERVERS" not in (env or {}):
+        environment.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # embedded unless asked otherwise
     done = subprocess.run(
         [INTERCEPT, *args], input=stdin, capture_output=True, text=True, env=environment,
         timeout=300,

@@ -1,4 +1,4 @@
-"""The CLI as a merchant, a carrier and an operator use it."""
+"""The CLI as a merchant, a carrier and an operator use it, on SQLite and on PostgreSQL."""
 
 import pytest
 
@@ -6,7 +6,9 @@ from tests.e2e.cli import intercept
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(tmp_path, store_env, monkeypatch):
+    for name, value in store_env.items():
+        monkeypatch.setenv(name, value)  # every `intercept` process below inherits them
     home = tmp_path / "var"
     run = intercept(home, "policy", "set", "m1", "--min-amount", "1.00", "--max-amount",
                     "5000.00", "--carriers", "ZTO,SF", "--by", "ops")
