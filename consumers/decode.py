@@ -4,6 +4,11 @@ import orjson
 from pydantic import ValidationError
 
 from domain.envelope import Envelope, UnknownEventType
+from domain.event import UnknownSchemaVersion
+
+
+POISON_KINDS = ("empty", "not_json", "invalid", "unknown_event_type", "unknown_schema_version")
+"""Why a message was dead-lettered: the `dlq.reason` header (see schemas/asyncapi.yaml)."""
 
 
 class Poison(ValueError):
@@ -29,6 +34,8 @@ def decode(value: bytes | None) -> Envelope:
         raise Poison("invalid", _summary(error)) from None
     except UnknownEventType as error:
         raise Poison("unknown_event_type", error.message) from None
+    except UnknownSchemaVersion as error:
+        raise Poison("unknown_schema_version", error.message) from None
     return envelope
 
 

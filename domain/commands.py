@@ -19,6 +19,7 @@ from domain.vocabulary import (
     EvidenceKind,
     FailureReason,
     FeeKind,
+    ParcelStage,
     Payer,
 )
 
@@ -64,6 +65,8 @@ class RequestIntercept(Command):
     request_reason: Code
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+    quoted_fee_minor: MinorAmount | None = None
+    parcel_stage: ParcelStage = ParcelStage.UNKNOWN
 
     @model_validator(mode="after")
     def _redirect_has_address(self) -> Self:

@@ -54,11 +54,15 @@ class Envelope(BaseModel):
         )
 
     def event(self) -> InterceptEvent:
-        """The typed event; raises pydantic's ValidationError when the payload is not valid."""
+        """The typed event, upcast from the payload's schema version.
+
+        Raises pydantic's ValidationError when the payload is not valid for its
+        version, and UnknownSchemaVersion for a version this engine does not know.
+        """
         event_class = INTERCEPT_EVENT_TYPES.get(self.event_type)
         if event_class is None:
             raise UnknownEventType(f"unknown event type {self.event_type!r}")
-        state = event_class.upcast(dict(self.payload), self.schema_version)
+        state = event_class.upcast_payload(self.payload, self.schema_version)
         return event_class.model_validate(
             {
                 **state,

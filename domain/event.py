@@ -5,7 +5,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.errors import DomainError
 from domain.types import Moment
+
+
+class UnknownSchemaVersion(DomainError):
+    """A stored or published event of a version this engine does not know (yet)."""
+
+    rule = "known_schema_version"
+
+
+BOOKKEEPING = frozenset({"originator_id", "originator_version", "recorded_at"})
+"""The fields an event's payload leaves out: the envelope carries them."""
 
 
 class Event(BaseModel):
@@ -19,6 +30,8 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     class_version: ClassVar[int] = 1
+    past_payloads: ClassVar[dict[int, type[BaseModel]]] = {}
+    """The payload models of the earlier versions, frozen as they were published."""
 
     originator_id: UUID
     originator_version: int = Field(ge=1)
@@ -35,12 +48,31 @@ class Event(BaseModel):
         Each step is a classmethod `upcast_vN_vN1(state)`, as the eventsourcing
         library names them, so stored and published history both load.
         """
+        cls._known(from_version)
         for version in range(from_version, cls.class_version):
             getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         return state
 
+    @classmethod
+    def upcast_payload(cls, payload: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """A published payload checked against its own version, then brought up to date.
+
+        Raises pydantic's ValidationError when the payload is not valid for the
+        version it claims, so an old-version message cannot smuggle in new fields.
+        """
+        cls._known(from_version)
+        if from_version < cls.class_version:
+            cls.past_payloads[from_version].model_validate(payload)
+        return cls.upcast(dict(payload), from_version)
+
+    @classmethod
+    def _known(cls, version: int) -> None:
+        if not 1 <= version <= cls.class_version:
+            raise UnknownSchemaVersion(
+                f"{cls.event_type()} has no schema version {version}: this engine knows "
+                f"versions 1 to {cls.class_version}; upgrade it before reading newer events"
+            )
+
     def payload(self) -> dict[str, Any]:
         """The fact itself, without the identity and bookkeeping fields."""
-        return self.model_dump(
-            mode="json", exclude={"originator_id", "originator_version", "recorded_at"}
-        )
+        return self.model_dump(mode="json", exclude=set(BOOKKEEPING))

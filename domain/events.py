@@ -1,10 +1,12 @@
 """The events of an intercept request. Their type names are a published contract."""
 
-from typing import Self
+from typing import Any, Self
 
-from pydantic import model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event
+from domain.past_events import RequestedV1
+from domain.rule_schemas import OTHER_CANCEL_HAS_NOTE, REDIRECT_HAS_ADDRESS
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
 from domain.vocabulary import (
     Action,
@@ -15,6 +17,7 @@ from domain.vocabulary import (
     EvidenceKind,
     FailureReason,
     FeeKind,
+    ParcelStage,
     Payer,
 )
 
@@ -29,6 +32,12 @@ class InterceptEvent(Event):
 
 
 class Requested(InterceptEvent):
+    """Version 2 added the carrier's quoted fee and the parcel's stage (see docs/events.md)."""
+
+    model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_ADDRESS)
+    class_version = 2
+    past_payloads = {1: RequestedV1}
+
     order_id: Code
     tracking_no: Code
     carrier: Carrier
@@ -39,12 +48,26 @@ class Requested(InterceptEvent):
     request_reason: Code
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+    quoted_fee_minor: MinorAmount | None = Field(
+        default=None, description="The fee the carrier quoted before the request, in minor "
+        "units; null when it quoted none. Since version 2."
+    )
+    parcel_stage: ParcelStage = Field(
+        default=ParcelStage.UNKNOWN, description="Where the parcel was when the intercept was "
+        "requested; `unknown` for every version 1 event. Since version 2."
+    )
 
     @model_validator(mode="after")
     def _redirect_has_address(self) -> Self:
         if (self.action is Action.REDIRECT) != bool(self.new_address):
             raise ValueError("a redirect needs a new address, and only a redirect takes one")
         return self
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        # Version 1 knew neither: no quote was recorded, and the stage was not asked.
+        state["quoted_fee_minor"] = None
+        state["parcel_stage"] = ParcelStage.UNKNOWN.value
 
 
 class CarrierEvent(InterceptEvent):
@@ -75,6 +98,8 @@ class CarrierReleased(CarrierEvent):
 
 
 class Cancelled(InterceptEvent):
+    model_config = ConfigDict(json_schema_extra=OTHER_CANCEL_HAS_NOTE)
+
     reason: CancelReason
     note: Text | None = None
 

@@ -38,5 +38,8 @@ def _plausible(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# The same bounds for readers of the JSON Schemas, who cannot run `_plausible`.
+_PLAUSIBLE_YEAR = Field(json_schema_extra={"pattern": "^(2[01][0-9]{2}|2200)-"})
+
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible), _PLAUSIBLE_YEAR]
 """A point in time with a timezone; naive times are refused, not guessed."""

@@ -28,6 +28,14 @@ class AfterSaleStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ParcelStage(StrEnum):
+    """Where the parcel was when the intercept was requested, as the merchant knew it."""
+
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    UNKNOWN = "unknown"
+
+
 class CancelReason(StrEnum):
     MISOPERATION = "misoperation"
     BUYER_CHANGED_MIND = "buyer_changed_mind"

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import strategies as st
 
 from domain.events import Cancelled, CarrierFailed, EvidenceAttached, FeeCharged, Requested
-from domain.vocabulary import Action, CancelReason
+from domain.vocabulary import Action, CancelReason, ParcelStage
 
 codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
 texts = st.text(
@@ -33,7 +33,8 @@ def _requested() -> st.SearchStrategy:
 
 def _fields() -> dict:
     return dict(_COMMON, order_id=codes, tracking_no=codes, amount_minor=amounts,
-                currency=currencies, request_reason=codes, note=st.none() | texts)
+                currency=currencies, request_reason=codes, note=st.none() | texts,
+                quoted_fee_minor=st.none() | amounts, parcel_stage=st.sampled_from(ParcelStage))
 
 
 def _cancelled() -> st.SearchStrategy:

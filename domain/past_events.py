@@ -1,0 +1,42 @@
+"""Earlier versions of event payloads, frozen as they were published.
+
+An event class describes only its current version. A message or stored event
+of an earlier version is first checked against the model here, then upcast by
+the event class's `upcast_vN_vN1` steps. Never edit a model in this file: its
+version is a published contract (schemas/events/) that readers rely on.
+"""
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from domain.rule_schemas import REDIRECT_HAS_ADDRESS
+from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Text
+from domain.vocabulary import Action, AfterSaleStatus, Carrier
+
+
+class RequestedV1(BaseModel):
+    """`Requested` version 1: before the carrier's quoted fee and the parcel's stage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=REDIRECT_HAS_ADDRESS)
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    order_id: Code
+    tracking_no: Code
+    carrier: Carrier
+    amount_minor: MinorAmount
+    currency: Currency
+    action: Action
+    new_address: Text | None = None
+    request_reason: Code
+    note: Text | None = None
+    after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+
+    @model_validator(mode="after")
+    def _redirect_has_address(self) -> Self:
+        if (self.action is Action.REDIRECT) != bool(self.new_address):
+            raise ValueError("a redirect needs a new address, and only a redirect takes one")
+        return self
