@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from engine.cli import commands, context, kafka, policy, queries
 from engine.cli.demo import demo_command
-from engine.cli import keys, serve
+from engine.cli import keys, schemas, serve
 from engine.cli.output import emit_json, errors
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command()(kafka.relay)
 app.command()(kafka.consume)
 app.command()(kafka.run)
 app.add_typer(kafka.dlq, name="dlq")
+app.add_typer(schemas.app, name="schemas")
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
