@@ -17,6 +17,7 @@ from domain.vocabulary import (
     CarrierReport,
     FailureReason,
     FeeKind,
+    ParcelStage,
     Payer,
 )
 
@@ -44,6 +45,13 @@ class InterceptRequestBody(Body):
     request_reason: Code
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+    quoted_fee_minor: MinorAmount | None = Field(
+        default=None, description="The fee the carrier quoted before the request, in minor "
+        "units, if it quoted one."
+    )
+    parcel_stage: ParcelStage = Field(
+        default=ParcelStage.UNKNOWN, description="Where the parcel is now, as far as known."
+    )
 
 
 class CancelBody(Body):

@@ -24,6 +24,7 @@ from domain.vocabulary import (
     EvidenceKind,
     FailureReason,
     FeeKind,
+    ParcelStage,
     Payer,
 )
 from engine.cli import context, parse
@@ -65,6 +66,12 @@ def request(
     after_sale_status: AfterSaleStatus = typer.Option(AfterSaleStatus.NONE),
     currency: str = typer.Option("CNY"),
     note: str = typer.Option(None),
+    quoted_fee: str = typer.Option(
+        None, help="The fee the carrier quoted before the request, e.g. 3.50 (if it quoted one)."
+    ),
+    parcel_stage: ParcelStage = typer.Option(
+        ParcelStage.UNKNOWN, help="Where the parcel is now, as far as the merchant knows."
+    ),
     key: str = typer.Option(None, help="Idempotency key; a retry with the same key is safe."),
     by: str = typer.Option("merchant", help="Who asks."),
     json: bool = typer.Option(False, "--json"),
@@ -75,7 +82,8 @@ def request(
         amount_minor=parse.minor_units(amount, "--amount"), currency=currency,
         action=action, new_address=address, request_reason=reason, note=note,
         after_sale_status=after_sale_status, key=key or uuid.uuid4().hex, actor=by,
-        occurred_at=system_clock(),
+        quoted_fee_minor=parse.minor_units(quoted_fee, "--quoted-fee") if quoted_fee else None,
+        parcel_stage=parcel_stage, occurred_at=system_clock(),
     )
     _result(context.engine().execute(command), json)
 
