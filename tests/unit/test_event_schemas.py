@@ -70,6 +70,13 @@ def test_no_published_version_is_withdrawn():
         "a published event version has no class any more: keep its payload in `past_payloads`")
 
 
+@pytest.mark.parametrize("name, cls, version", EVENT_FILES, ids=IDS)
+def test_every_version_is_in_the_subscribers_guide(name, cls, version):
+    guide = (PUBLISHED.parent / "docs" / "events.md").read_text()
+    link = f"[{cls.event_type()}.v{version}](../schemas/{name})"
+    assert link in guide, f"docs/events.md: add {link} to the table of versions"
+
+
 @pytest.mark.parametrize("cls", INTERCEPT_EVENT_TYPES.values(), ids=list(INTERCEPT_EVENT_TYPES))
 def test_every_past_version_has_its_payload_model_and_upcaster(cls):
     assert sorted(cls.past_payloads) == list(range(1, cls.class_version))
