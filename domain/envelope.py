@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.errors import DomainError
 from domain.events import INTERCEPT_EVENTS, InterceptEvent
 from domain.ids import event_id
-from domain.types import Code
+from domain.types import Code, Sha256
 
 INTERCEPT_EVENT_TYPES: dict[str, type[InterceptEvent]] = {
     cls.event_type(): cls for cls in INTERCEPT_EVENTS
@@ -36,6 +36,10 @@ class Envelope(BaseModel):
     recorded_at: datetime
     actor: Code
     payload: dict[str, Any]
+    # Tamper evidence (docs/audit.md). Optional: messages published before it still validate.
+    event_hash: Sha256 | None = None
+    prev_hash: Sha256 | None = None
+    log_hash: Sha256 | None = None
 
     @classmethod
     def of(cls, event: InterceptEvent, position: int) -> "Envelope":

@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from audit.recorders import with_chain
 from domain import intercept as intercepts
 from domain import parcel as parcels
 from domain import policy as policies
@@ -54,6 +55,10 @@ class InterceptApplication(Application[UUID]):
 
     def construct_mapper(self) -> EventMapper:
         return EventMapper()
+
+    def construct_env(self, name: str, env=None):
+        # Every event is recorded with its hash-chain link, in the same transaction.
+        return with_chain(super().construct_env(name, env))
 
     # ---- commands -------------------------------------------------------
 

@@ -110,6 +110,7 @@ def event_store_db(settings: Settings) -> Database:
 
 
 def build_relay(settings: Settings, engine: Engine):
+    from audit.seal import sealer
     from engine import kafka_clients
     from engine.relay import Relay, RelayPositions
 
@@ -126,6 +127,7 @@ def build_relay(settings: Settings, engine: Engine):
             settings, settings.topic, partition, offset
         ),
         batch_size=settings.relay_batch,
+        seal=sealer(engine.app.recorder),
     )
 
 

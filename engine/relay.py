@@ -106,6 +106,7 @@ class Relay:
         read_record: Callable[[int, int], bytes | None],
         batch_size: int = 1000,
         ack_timeout: float = 60.0,
+        seal: Callable[[list[Envelope]], list[Envelope]] = list,
     ) -> None:
         self.read_log = read_log
         self.producer = producer
@@ -116,6 +117,7 @@ class Relay:
         self.read_record = read_record
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
+        self.seal = seal  # adds the hash chain's links (docs/audit.md)
         self.published = 0
 
     def check_topic(self) -> None:
@@ -142,7 +144,8 @@ class Relay:
         batch = self.read_log(position, self.batch_size)
         if not batch:
             return 0
-        envelopes = [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
+        envelopes = self.seal(
+            [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)])
         futures = [(self.producer.send(self.topic, **message(e)), e) for e in envelopes]
         self.producer.flush(timeout=self.ack_timeout)
         # Each get() raises unless the broker acknowledged that record.

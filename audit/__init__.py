@@ -1,0 +1,1 @@
+"""Tamper evidence: hash chains over the recorded events, and their verification."""

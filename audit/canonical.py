@@ -1,0 +1,90 @@
+"""The hashed form of an event: the same bytes whether read from the store or from Kafka.
+
+An intercept event is hashed in its published form, so that a subscriber holding only
+the Kafka message can recompute the hash: the fields in HASHED_FIELDS, as JSON with
+keys sorted at every level and no whitespace. Other events (policies, parcel
+registries) are never published and are hashed in a form of their own.
+"""
+
+import hashlib
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from domain.envelope import INTERCEPT_EVENT_TYPES
+from domain.ids import event_id
+
+GENESIS = "0" * 64
+"""The previous hash of an aggregate's first event, and of the log's first event."""
+
+HASHED_FIELDS = (
+    "event_id", "event_type", "schema_version", "intercept_id", "merchant_id", "version",
+    "position", "occurred_at", "recorded_at", "actor", "payload",
+)
+"""Every envelope field but the hashes themselves; a fixed list, so fields added to the
+envelope later never change the hash of what was recorded before them."""
+
+
+class Malformed(ValueError):
+    """Stored or published bytes that do not even have the shape of an event."""
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+
+def digest(*parts: str | bytes) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(part.encode() if isinstance(part, str) else part)
+    return sha.hexdigest()
+
+
+def event_hash(prev_hash: str, document: dict[str, Any]) -> str:
+    """Chains an event to the previous event of the same aggregate."""
+    return digest(prev_hash, canonical_bytes(document))
+
+
+def record_digest(topic: str, originator_id: UUID, version: int, state: bytes) -> str:
+    """The stored record byte for byte: catches edits that keep the JSON's meaning."""
+    return digest(f"{topic}\n{originator_id}\n{version}\n", state)
+
+
+def log_hash(prev_log_hash: str, event_hash_: str, record_digest_: str) -> str:
+    """Chains an event to the one before it in the whole log, whatever its aggregate."""
+    return digest(prev_log_hash, event_hash_, record_digest_)
+
+
+def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
+                    position: int) -> dict[str, Any]:
+    """The hashed form of a stored event, from its bytes as they are (never upcast)."""
+    try:
+        fields = orjson.loads(state)
+    except orjson.JSONDecodeError as error:
+        raise Malformed(f"its stored state is not JSON ({error})") from None
+    if not isinstance(fields, dict):
+        raise Malformed("its stored state is not a JSON object")
+    if topic not in INTERCEPT_EVENT_TYPES:
+        return {"event_type": topic, "originator_id": str(originator_id),
+                "originator_version": version, "position": position, "state": fields}
+    schema_version = fields.pop("class_version", 1)
+    try:
+        recorded_at = fields.pop("recorded_at")
+        common = {k: fields[k] for k in ("merchant_id", "occurred_at", "actor")}
+    except KeyError as missing:
+        raise Malformed(f"its stored state lacks {missing}") from None
+    return {
+        "event_id": str(event_id(originator_id, version)), "event_type": topic,
+        "schema_version": schema_version, "intercept_id": str(originator_id),
+        "version": version, "position": position, "recorded_at": recorded_at,
+        "payload": fields, **common,
+    }
+
+
+def published_document(message: dict[str, Any]) -> dict[str, Any]:
+    """The hashed form of a published envelope, from its JSON as received."""
+    missing = [name for name in HASHED_FIELDS if name not in message]
+    if missing:
+        raise Malformed(f"the message lacks {', '.join(missing)}")
+    return {name: message[name] for name in HASHED_FIELDS}

@@ -1,0 +1,77 @@
+"""The links of the hash chain, one per recorded event, computed when it is recorded.
+
+Each event's hash covers its hashed form and the previous hash of the same aggregate;
+each event's log hash covers the log hash before it, the event's hash and its stored
+bytes. Changing, inserting or deleting any event breaks a link that verification
+recomputes (docs/audit.md says what this does and does not prove).
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Protocol
+from uuid import UUID
+
+from audit.canonical import (
+    GENESIS,
+    event_hash,
+    log_hash,
+    record_digest,
+    stored_document,
+)
+
+
+class StoredRecord(Protocol):
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    position: int
+    aggregate_id: UUID
+    version: int
+    prev_hash: str
+    event_hash: str
+    log_hash: str
+
+
+def link(record: StoredRecord, position: int, prev_hash: str, prev_log_hash: str) -> ChainLink:
+    """The link for one record, given its aggregate's previous hash and the log's."""
+    document = stored_document(record.topic, record.originator_id, record.originator_version,
+                               record.state, position)
+    this = event_hash(prev_hash, document)
+    raw = record_digest(record.topic, record.originator_id, record.originator_version,
+                        record.state)
+    return ChainLink(position, record.originator_id, record.originator_version, prev_hash,
+                     this, log_hash(prev_log_hash, this, raw))
+
+
+def extend(
+    records: Iterable[tuple[int, StoredRecord]],
+    previous_hash: Callable[[UUID, int], str | None],
+    head: str | None,
+) -> list[ChainLink]:
+    """Links for records just written, in position order.
+
+    `previous_hash(aggregate, version)` answers from links already stored; `head` is
+    the last stored log hash (None for an empty log). Records of one batch chain to
+    each other before anything stored.
+    """
+    links: list[ChainLink] = []
+    latest: dict[UUID, ChainLink] = {}
+    prev_log = head or GENESIS
+    for position, record in sorted(records, key=lambda pair: pair[0]):
+        version = record.originator_version
+        mine = latest.get(record.originator_id)
+        if version == 1:
+            prev = GENESIS
+        elif mine is not None and mine.version == version - 1:
+            prev = mine.event_hash
+        else:
+            prev = previous_hash(record.originator_id, version - 1) or GENESIS
+        new = link(record, position, prev, prev_log)
+        links.append(new)
+        latest[record.originator_id] = new
+        prev_log = new.log_hash
+    return links

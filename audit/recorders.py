@@ -1,0 +1,173 @@
+"""Event store recorders that write each event's chain link in the event's own transaction.
+
+The application names them through the library's APPLICATION_RECORDER_TOPIC, so the
+event store stays the library's, tables and all, with one table beside its events:
+`<events table>_chain`. A link is never written without its event, nor an event
+without its link.
+"""
+
+from functools import cache
+from typing import Any, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import Environment
+
+from audit.chain import ChainLink, extend
+
+_COLUMNS = "notification_id, aggregate_id, version, prev_hash, event_hash, log_hash"
+_TABLE = """CREATE TABLE IF NOT EXISTS {table} (
+    notification_id {key},
+    aggregate_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    event_hash TEXT NOT NULL,
+    log_hash TEXT NOT NULL,
+    UNIQUE (aggregate_id, version))"""
+
+
+def _link(row: Any) -> ChainLink:
+    return ChainLink(int(row["notification_id"]), UUID(row["aggregate_id"]), int(row["version"]),
+                     row["prev_hash"], row["event_hash"], row["log_hash"])
+
+
+class ChainReads:
+    """Reading the chain: the same SQL on SQLite and PostgreSQL."""
+
+    def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def chain_links(self, after: int, limit: int) -> list[ChainLink]:
+        """Links in position order, after position `after`."""
+        rows = self._chain_query(
+            f"SELECT {_COLUMNS} FROM {{table}} WHERE notification_id > ? "
+            "ORDER BY notification_id LIMIT ?", (after, limit))
+        return [_link(r) for r in rows]
+
+    def chain_links_between(self, first: int, last: int) -> list[ChainLink]:
+        rows = self._chain_query(
+            f"SELECT {_COLUMNS} FROM {{table}} WHERE notification_id BETWEEN ? AND ? "
+            "ORDER BY notification_id", (first, last))
+        return [_link(r) for r in rows]
+
+    def chain_of(self, aggregate_id: UUID) -> list[ChainLink]:
+        rows = self._chain_query(
+            f"SELECT {_COLUMNS} FROM {{table}} WHERE aggregate_id = ? ORDER BY version",
+            (str(aggregate_id),))
+        return [_link(r) for r in rows]
+
+    def chain_head(self) -> ChainLink | None:
+        rows = self._chain_query(
+            f"SELECT {_COLUMNS} FROM {{table}} ORDER BY notification_id DESC LIMIT 1", ())
+        return _link(rows[0]) if rows else None
+
+
+_INSERT = f"INSERT INTO {{table}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_PREVIOUS = "SELECT event_hash FROM {table} WHERE aggregate_id = ? AND version = ?"
+_HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
+
+
+def _values(link: ChainLink) -> tuple:
+    return (link.position, str(link.aggregate_id), link.version, link.prev_hash,
+            link.event_hash, link.log_hash)
+
+
+class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
+    def __init__(self, datastore, events_table_name: str = "stored_events") -> None:
+        self.chain_table = f"{events_table_name}_chain"
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                _TABLE.format(table=self.chain_table, key="INTEGER PRIMARY KEY")]
+
+    def _insert_events(self, c, stored_events: Sequence[StoredEvent], **kwargs: Any):
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        # The events' INSERT holds the write lock: no other writer can move the head now.
+        c.execute(_HEAD.format(table=self.chain_table))
+        head = c.fetchone()
+
+        def previous(aggregate: UUID, version: int) -> str | None:
+            c.execute(_PREVIOUS.format(table=self.chain_table), (str(aggregate), version))
+            row = c.fetchone()
+            return row[0] if row else None
+
+        links = extend(zip(positions, stored_events), previous, head[0] if head else None)
+        c.executemany(_INSERT.format(table=self.chain_table), [_values(k) for k in links])
+        return positions
+
+    def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql.format(table=self.chain_table), params)
+            return c.fetchall()
+
+
+@cache
+def _postgres_class():
+    """Defined on demand: psycopg is only needed where PostgreSQL is configured."""
+    from psycopg.sql import SQL, Identifier
+
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    class ChainedPostgresRecorder(ChainReads, PostgresApplicationRecorder):
+        def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:
+            super().__init__(datastore, events_table_name=events_table_name)
+            if self.datastore.enable_db_functions:
+                # That path inserts through a stored function and would skip the links.
+                raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS cannot be used with the "
+                                 "hash chain; unset it")
+            self.chain_table = f"{events_table_name}_chain"
+            self.check_identifier_length(self.chain_table)
+            self.sql_create_statements.append(SQL(_TABLE.format(
+                table="{table}", key="BIGINT PRIMARY KEY")).format(table=self._qualified()))
+
+        def _qualified(self):
+            return Identifier(self.datastore.schema, self.chain_table)
+
+        def _sql(self, template: str):
+            return SQL(template.replace("?", "%s")).format(table=self._qualified())
+
+        def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
+            positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            # Still inside the insert's transaction, under its EXCLUSIVE lock on the events.
+            curs.execute(self._sql(_HEAD))
+            head = curs.fetchone()
+
+            def previous(aggregate: UUID, version: int) -> str | None:
+                curs.execute(self._sql(_PREVIOUS), (str(aggregate), version))
+                row = curs.fetchone()
+                return row["event_hash"] if row else None
+
+            links = extend(zip(positions, stored_events), previous,
+                           head["log_hash"] if head else None)
+            curs.executemany(self._sql(_INSERT), [_values(k) for k in links])
+            return positions
+
+        def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(self._sql(sql), params)
+                return curs.fetchall()
+
+    return ChainedPostgresRecorder
+
+
+_RECORDERS = {
+    "eventsourcing.sqlite": "audit.recorders:ChainedSQLiteRecorder",
+    "eventsourcing.postgres": "audit.recorders:ChainedPostgresRecorder",
+}
+
+
+def __getattr__(name: str):
+    if name == "ChainedPostgresRecorder":
+        return _postgres_class()
+    raise AttributeError(name)
+
+
+def with_chain(env: Environment) -> Environment:
+    """The application's environment, naming the chained recorder for its persistence."""
+    topic = _RECORDERS.get(env.get("PERSISTENCE_MODULE") or "")
+    if topic is not None:
+        for key in env.create_keys("APPLICATION_RECORDER_TOPIC"):
+            env[key] = topic
+    return env
