@@ -79,9 +79,13 @@ _DDL_LOCK = 0x1A7E_C0DE
 def create_tables_once(url: str, create: Callable[[], None]) -> None:
     """Run `create` (idempotent DDL) while holding a database-wide lock, one process at a time."""
     import psycopg
+    from eventsourcing.persistence import OperationalError
 
-    parts = parse_postgres_url(url)
-    with psycopg.connect(autocommit=True, connect_timeout=10, **parts) as conn:
+    try:
+        conn = psycopg.connect(autocommit=True, connect_timeout=10, **parse_postgres_url(url))
+    except psycopg.OperationalError as error:
+        raise OperationalError(str(error)) from None  # as the library reports its own
+    with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK,))
         try:
             create()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import typer
+from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from domain.errors import DomainError
@@ -14,6 +15,7 @@ from engine.cli import commands, context, kafka, policy, queries
 from engine.cli.demo import demo_command
 from engine.cli import keys, schemas, serve
 from engine.cli.output import emit_json, errors
+from projections.database import DatabaseBusy
 
 app = typer.Typer(
     name="intercept",
@@ -77,6 +79,13 @@ def main() -> None:
         _fail(2, "invalid_input", _validation_message(error))
     except DomainError as error:
         _fail(3, "refused", error.message, error.rule)
+    except DatabaseBusy as error:
+        _fail(1, "database_busy", f"{error}. Try again later.")
+    except PersistenceError as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        _fail(1, "event_store_unavailable", (
+            f"the event store is busy or unreachable ({first_line}). Try again later; "
+            "repeating a command with the same --key records it at most once."))
 
 
 if __name__ == "__main__":
