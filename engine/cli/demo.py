@@ -82,11 +82,10 @@ def _print(report: demo.DemoReport, summary: dict, conflicts: list, home: Path) 
     console.print(table(
         "refused by rule", ["rule", "commands"], [[r, n] for r, n in sorted(report.refusals.items())]
     ))
-    console.print(table(
-        "conflicts (the merchant must act)", ["intercept", "merchant", "tracking", "status", "conflict"],
-        [[c["intercept_id"], c["merchant_id"], c["tracking_no"], c["status"], c["conflict"]]
-         for c in conflicts],
-    ))
+    console.print("conflicts (the merchant must act):")
+    for c in conflicts:
+        console.print(f"  {c['intercept_id']}  {c['merchant_id']}  {c['carrier']} {c['tracking_no']}  "
+                      f"{c['status']}  {c['conflict']}", markup=False, soft_wrap=True)
     total = sum(summary["conflicts"].values())
     console.print(f"{total} intercept(s) with conflicts: " + (
         ", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none"))
