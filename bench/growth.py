@@ -34,8 +34,9 @@ def run(backend: Backend, sizes: list[int], timeout: float = 3600) -> dict:
         made = _child("generate", settings.model_dump_json(), str(size), timeout=timeout)
         fresh = backend.fresh_projections(settings, f"growthrebuild{size}")
         rebuilt = _child("rebuild", fresh.model_dump_json(), timeout=timeout)
-        if rebuilt["events"] != made["events"]:
-            raise RuntimeError(f"rebuild read {rebuilt['events']} of {made['events']} events")
+        if rebuilt["projected"] != made["intercept_events"]:
+            raise RuntimeError(f"rebuild projected {rebuilt['projected']} of "
+                               f"{made['intercept_events']} intercept events")
         results.append({"intercepts": size, **made, **rebuilt,
                         **_storage(fresh, made["events"], made["intercept_events"])})
         Backend.remove(settings)
@@ -63,13 +64,14 @@ def _generate(settings: Settings, intercepts: int) -> dict:
 
 def _rebuild(settings: Settings) -> dict:
     with closing(build_engine(settings, clock=workload.StepClock())) as engine:
+        entries = engine.app.recorder.max_notification_id() or 0
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        events = engine.catch_up()
+        projected = engine.catch_up()
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rebuild_seconds": seconds, "rebuild_events_per_s": events / seconds,
-            "events": events, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024}
+    return {"rebuild_seconds": seconds, "rebuild_events_per_s": entries / seconds,
+            "projected": projected, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024}
 
 
 if __name__ == "__main__":

@@ -8,12 +8,17 @@ from domain.commands import Command, InterceptCommand, RequestIntercept, SetPoli
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
+from domain.events import INTERCEPT_EVENTS
 from engine.application import Clock, InterceptApplication
 from engine.settings import Settings
 from projections.catchup import catch_up
-from projections.database import Database, retry_busy
+from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
 from projections.schema import migrate
+
+
+# The event store keeps each event under its type name (engine/mapper.py).
+_INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
 
 
 def system_clock() -> datetime:
@@ -64,23 +69,42 @@ class Engine:
         else:
             raise TypeError(f"not a command: {command!r}")
         if self.settings.embedded and decision.events:
-            self.catch_up()
+            self._catch_up_after_recording()
         return decision
 
     def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
         results = self.app.execute_many(commands)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
-            self.catch_up()
+            self._catch_up_after_recording()
         return results
+
+    def _catch_up_after_recording(self) -> None:
+        try:
+            self.catch_up()
+        except DatabaseBusy as error:
+            # The events are safe in the event store: say so, or a retry would look needed.
+            raise DatabaseBusy(
+                f"the command was recorded, but the projections could not be brought up to "
+                f"date ({error}); the next command catches them up"
+            ) from error
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
-        return retry_busy(lambda: catch_up(self.projector, self.read_log, on_batch=on_batch))
+        return retry_busy(
+            lambda: catch_up(self.projector, self.read_intercept_log, on_batch=on_batch)
+        )
 
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+
+    def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
+        """Like `read_log`, but only intercept events: the store skips the rest unread."""
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False, topics=_INTERCEPT_TOPICS
         )
         return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
 
