@@ -5,6 +5,7 @@ from datetime import timedelta
 import typer
 
 from domain.vocabulary import AfterSaleStatus, Status
+from engine.cli import as_of as as_of_view
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, money, table
 from engine.composition import system_clock
@@ -60,15 +61,22 @@ def list_(
 
 def show(
     intercept: str = typer.Argument(..., help="Intercept id."),
+    as_of: str = as_of_view.AS_OF,
+    occurred_as_of: str = as_of_view.OCCURRED_AS_OF,
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
-    db = context.engine().db
-    row = queries.get_intercept(db, intercept)
+    at = as_of_view.cutoff(as_of, occurred_as_of)
+    if at is not None:
+        row, events = as_of_view.intercept_at(intercept, at)
+    else:
+        db = context.engine().db
+        row = queries.get_intercept(db, intercept)
+        events = queries.timeline(db, intercept) if row else []
     if row is None:
-        console.print(f"no intercept with id {intercept}", style="red")
+        console.print(f"no intercept with id {intercept}" + (" at that time" if at else ""),
+                      style="red")
         raise typer.Exit(1)
-    events = queries.timeline(db, intercept)
     cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
     if json:
         return emit_json({"intercept": row, "cancellable": cancellable, "timeline": events})

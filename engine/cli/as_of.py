@@ -1,0 +1,35 @@
+"""`intercept show ID --as-of TIME | --occurred-as-of TIME`: one intercept at a moment."""
+
+from uuid import UUID
+
+import typer
+
+from domain.events import InterceptEvent
+from engine.cli import context, parse
+from projections.point_in_time import Cutoff, intercept_as_of
+
+AS_OF = typer.Option(None, "--as-of", help=(
+    "As the engine knew it at this time (recorded_at), ISO 8601; read from the event store."))
+OCCURRED_AS_OF = typer.Option(None, "--occurred-as-of", help=(
+    "What had happened by this time by the merchant's and carrier's own clocks (occurred_at)."))
+
+
+def cutoff(as_of: str | None, occurred_as_of: str | None) -> Cutoff | None:
+    if as_of and occurred_as_of:
+        raise typer.BadParameter("use either --as-of or --occurred-as-of, not both")
+    if as_of:
+        return Cutoff(parse.instant(as_of, "--as-of"), "recorded")
+    if occurred_as_of:
+        return Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
+    return None
+
+
+def intercept_at(intercept: str, at: Cutoff) -> tuple[dict | None, list[dict]]:
+    """The row and timeline at the cutoff, folded from the event store's own history."""
+    try:
+        iid = UUID(intercept)
+    except ValueError:
+        raise typer.BadParameter(f"{intercept!r} is not an intercept id") from None
+    engine = context.engine()
+    events = [e for e in engine.app.events.get(iid) if isinstance(e, InterceptEvent)]
+    return intercept_as_of(events, at)

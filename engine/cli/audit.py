@@ -1,0 +1,171 @@
+"""`intercept audit verify | head | history`: tamper evidence and history for auditors."""
+
+import sys
+from enum import Enum
+from pathlib import Path
+from uuid import UUID
+
+import typer
+from pydantic import ValidationError
+
+from audit import history as histories
+from audit.verdict import Anchor, Verdict
+from engine.cli import context
+from engine.cli.output import console, emit_json, errors, table
+
+audit = typer.Typer(help="Verify the event history's hash chain and export histories.",
+                    no_args_is_help=True)
+
+
+class Source(str, Enum):
+    store = "store"
+    kafka = "kafka"
+
+
+class Format(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@audit.command()
+def verify(
+    source: Source = typer.Option(Source.store, "--from", help=(
+        "Walk the event store, or the Kafka topic from its earliest offsets (no database).")),
+    anchor: str = typer.Option(None, help=(
+        "POSITION:LOG_HASH kept outside the store (from `audit head` or a Kafka message); "
+        "the store's chain must pass through it.")),
+    bootstrap: str = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers."),
+    topic: str = typer.Option(None, "--topic", help="Events topic (default intercept.events)."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recompute every hash and link; exit 1 naming the first event that does not hold."""
+    try:
+        pinned = Anchor.parse(anchor) if anchor else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if source is Source.kafka:
+        if pinned is not None:
+            raise typer.BadParameter("--anchor checks the store; drop --from kafka")
+        verdict = _verify_topic(bootstrap, topic)
+    else:
+        from audit.store_check import verify_store
+
+        engine = context.engine()
+        verdict = verify_store(engine.app.recorder, anchor=pinned)
+    _report(verdict, source, json)
+
+
+def _verify_topic(bootstrap: str | None, topic: str | None) -> Verdict:
+    from audit.topic_check import verify_records
+    from consumers.topic_reader import MissingTopic, read_from_start
+    from engine import kafka_clients
+
+    settings = context.settings(**{k: v for k, v in {
+        "kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None})
+    if settings.kafka_bootstrap is None:
+        raise typer.BadParameter("--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS "
+                                 "or pass --bootstrap")
+    consumer = kafka_clients.consumer(settings, group_id=None)
+    try:
+        batches = read_from_start(consumer, settings.topic)
+        return verify_records(r for batch in batches for records in batch.values()
+                              for r in records)
+    except MissingTopic as error:
+        raise typer.BadParameter(str(error)) from None
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _report(verdict: Verdict, source: Source, json: bool) -> None:
+    if json:
+        emit_json({"source": source.value, **verdict.as_dict()})
+    elif verdict.ok:
+        head = f"; head {verdict.head}" if verdict.head else ""
+        console.print(f"verified {verdict.checked} events from the {source.value}: every hash "
+                      f"and link holds{head}", markup=False, soft_wrap=True)
+    else:
+        p = verdict.problem
+        errors.print(f"TAMPERED [{p.check}] {p.message}", markup=False, soft_wrap=True)
+        errors.print(f"event: type={p.event_type} aggregate={p.aggregate_id} "
+                     f"version={p.version} position={p.position}; {verdict.checked} events "
+                     "before it verified", markup=False, soft_wrap=True)
+    if not verdict.ok:
+        raise typer.Exit(1)
+
+
+@audit.command()
+def head(json: bool = typer.Option(False, "--json")) -> None:
+    """The newest position and log hash: keep it elsewhere, to pass to verify --anchor."""
+    engine = context.engine()  # held: the application closes its store when collected
+    link = engine.app.recorder.chain_head()
+    anchor = str(Anchor(link.position, link.log_hash)) if link else None
+    if json:
+        return emit_json({"anchor": anchor})
+    console.print(anchor or "the event store is empty", markup=False, soft_wrap=True)
+
+
+@audit.command()
+def history(
+    intercept: str = typer.Argument(None, help="Intercept id."),
+    order: str = typer.Option(None, help="Every intercept of this order id."),
+    tracking: str = typer.Option(None, help="Every intercept of this tracking number."),
+    merchant: str = typer.Option(None, help="Only this merchant's (with --order/--tracking)."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, jsonl or csv."),
+    output: Path = typer.Option(None, help="Write the export here instead of stdout."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The whole timeline: who did what, when it happened and when it was recorded."""
+    if sum(x is not None for x in (intercept, order, tracking)) != 1:
+        raise typer.BadParameter("give exactly one of ID, --order or --tracking")
+    if output is not None and fmt is Format.table:
+        raise typer.BadParameter("--output writes an export: add --format jsonl or csv")
+    engine = context.engine()
+    ids = [_id(intercept)] if intercept else _find(engine.db, order, tracking, merchant)
+    try:
+        lines = [line for iid in ids for line in histories.entries(engine.app, iid)]
+    except ValidationError as error:
+        errors.print(f"error: a stored event cannot be read ({error.error_count()} problem(s)); "
+                     "run `intercept audit verify`", markup=False)
+        raise typer.Exit(1) from None
+    if not lines:
+        errors.print("no intercept matches", markup=False)
+        raise typer.Exit(1)
+    if json and fmt is Format.table and output is None:
+        return emit_json({"events": lines})
+    _export(lines, fmt, output)
+
+
+def _id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an intercept id") from None
+
+
+def _find(db, order: str | None, tracking: str | None, merchant: str | None) -> list[UUID]:
+    column, value = ("order_id", order) if order is not None else ("tracking_no", tracking)
+    sql = f"SELECT intercept_id FROM intercepts WHERE {column} = ?"
+    params = [value]
+    if merchant:
+        sql += " AND merchant_id = ?"
+        params.append(merchant)
+    return [UUID(r["intercept_id"]) for r in db.read(sql + " ORDER BY requested_at, intercept_id",
+                                                      params)]
+
+
+def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
+    if fmt is Format.table:
+        console.print(table("history", ["intercept", "v", "event", "occurred", "recorded",
+                                        "by", "details"],
+                            [[l["intercept_id"][:8], l["version"], l["event_type"],
+                              l["occurred_at"], l["recorded_at"], l["actor"],
+                              ", ".join(f"{k}={v}" for k, v in l["details"].items()
+                                        if v is not None)] for l in lines]))
+        return
+    text = histories.render(lines, fmt.value)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(lines)} events to {output}", markup=False, soft_wrap=True)

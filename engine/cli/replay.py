@@ -1,0 +1,165 @@
+"""`intercept replay`: rebuild the projections from history, or build a point-in-time view."""
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from engine import replay as rebuild
+from engine.cli import context, parse
+from engine.cli.output import console, emit_json
+from engine.cli.progress import events_progress
+from projections.database import Database
+from projections.fresh import FreshProjections
+from projections.point_in_time import Cutoff
+from projections.schema import migrate
+from projections.timefmt import stamp
+
+
+class Source(str, Enum):
+    store = "store"
+    kafka = "kafka"
+
+
+def replay(
+    source: Source = typer.Option(Source.store, "--from", help=(
+        "Read the event store, or the Kafka topic from its earliest offsets.")),
+    as_of: str = typer.Option(None, "--as-of", help=(
+        "Build the view as the engine knew it at this time (recorded_at), ISO 8601.")),
+    occurred_as_of: str = typer.Option(None, "--occurred-as-of", help=(
+        "Build the view of what had happened by this time by the merchants' and carriers' "
+        "own clocks (occurred_at), ISO 8601.")),
+    into: Path = typer.Option(None, "--into", help=(
+        "Build into this new SQLite file and leave the live projections alone.")),
+    bootstrap: str = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers."),
+    topic: str = typer.Option(None, "--topic", help="Events topic (default intercept.events)."),
+    json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rebuild every projection into a fresh database and swap it in atomically.
+
+    Queries keep working meanwhile. Nothing is published and no side effect runs.
+    With --as-of/--occurred-as-of the view goes to its own file (--into) instead.
+    """
+    cutoff = _cutoff(as_of, occurred_as_of, source)
+    settings = context.settings(**{k: v for k, v in {
+        "kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None})
+    if source is Source.kafka and settings.kafka_bootstrap is None:
+        raise typer.BadParameter("--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS "
+                                 "or pass --bootstrap")
+    if cutoff is not None and into is None:
+        into = settings.home / "as-of" / f"{cutoff.clock}-{stamp(cutoff.at).replace(':', '')}.db"
+    report = rebuild.ReplayReport(source=source.value, cutoff=_describe(cutoff))
+    if into is not None:
+        _build_into(settings, into, source, cutoff, report, json)
+    else:
+        _rebuild_live(settings, source, report, json)
+    _print(report, settings, json)
+
+
+def _cutoff(as_of: str | None, occurred_as_of: str | None, source: Source) -> Cutoff | None:
+    if as_of and occurred_as_of:
+        raise typer.BadParameter("use either --as-of or --occurred-as-of, not both")
+    if (as_of or occurred_as_of) and source is Source.kafka:
+        raise typer.BadParameter("point-in-time views are built from the event store; "
+                                 "drop --from kafka")
+    if as_of:
+        return Cutoff(parse.instant(as_of, "--as-of"), "recorded")
+    if occurred_as_of:
+        return Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
+    return None
+
+
+def _describe(cutoff: Cutoff | None) -> dict | None:
+    return {"clock": cutoff.clock, "at": stamp(cutoff.at)} if cutoff else None
+
+
+def _build_into(settings, into: Path, source: Source, cutoff: Cutoff | None, report, json) -> None:
+    if into.exists():
+        raise typer.BadParameter(f"{into} already exists; a view is built into a new file: "
+                                 "remove it or choose another --into")
+    db = Database.sqlite_file(into)
+    report.target = f"sqlite:///{into}"
+    try:
+        migrate(db)
+        _run(settings, db, source, cutoff, report, json)
+    except BaseException:
+        db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{into}{suffix}").unlink(missing_ok=True)
+        raise
+    db.close()
+
+
+def _rebuild_live(settings, source: Source, report, json) -> None:
+    from engine.composition import projections_db
+
+    live = projections_db(settings)
+    report.target = live.url
+    try:
+        with FreshProjections(live) as fresh:
+            _run(settings, fresh.db, source, None, report, json)
+            fresh.swap_in()
+            report.swapped = True
+        if source is Source.store and settings.embedded:
+            from engine.composition import build_engine
+
+            engine = build_engine(settings)  # events recorded during the rebuild
+            engine.catch_up()
+            engine.close()
+        elif not settings.embedded:
+            report.notes.append("restart the projection consumers (intercept consume/run): "
+                                "they resume from the swapped-in positions")
+    finally:
+        live.close()
+
+
+def _run(settings, db: Database, source: Source, cutoff: Cutoff | None, report, json) -> None:
+    with events_progress("replaying", quiet=json) as progress:
+        if source is Source.kafka:
+            task = progress.add_task("replay", total=None)
+            _from_kafka(settings, db, report, lambda n: progress.advance(task, n))
+            return
+        from engine.composition import build_engine
+
+        engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
+        try:
+            task = progress.add_task("replay", total=engine.app.recorder.max_notification_id() or 0)
+            advance = lambda n: progress.advance(task, n)  # noqa: E731
+            if cutoff is None:
+                rebuild.from_store(db, engine.read_log, report, advance)
+            else:
+                rebuild.as_of(db, engine.read_log, cutoff, report, advance)
+        finally:
+            engine.close()
+
+
+def _from_kafka(settings, db: Database, report, advance) -> None:
+    from consumers.topic_reader import MissingTopic, read_from_start
+    from engine import kafka_clients
+
+    consumer = kafka_clients.consumer(settings, group_id=None)
+    try:
+        rebuild.from_topic(db, settings.topic, read_from_start(consumer, settings.topic),
+                           report, advance)
+    except MissingTopic as error:
+        raise typer.BadParameter(str(error)) from None
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
+    if json:
+        return emit_json(report.as_dict())
+    what = (f"view as of {report.cutoff['at']} ({report.cutoff['clock']})" if report.cutoff
+            else "projections")
+    console.print(f"built {what} from the {'event store' if report.source == 'store' else 'topic ' + settings.topic}: "
+                  f"{report.read} read, {report.applied} applied in {report.seconds:.1f} s "
+                  f"({report.per_second:,.0f} events/s)", markup=False, soft_wrap=True)
+    if report.swapped:
+        console.print(f"swapped into {report.target}", markup=False, soft_wrap=True)
+    else:
+        console.print(f"written to {report.target}; query it with "
+                      f"intercept --projections {report.target} list|show", markup=False,
+                      soft_wrap=True)
+    for note in report.notes:
+        console.print(note, markup=False, soft_wrap=True)

@@ -1,0 +1,91 @@
+"""Intercepts as they stood at a moment: by the engine's clock or by the parties' own.
+
+`recorded` (as of TIME): what the engine knew at TIME, i.e. every intercept's events up
+to its first one recorded after TIME; a state that really existed in the projections.
+`occurred` (occurred as of TIME): the facts that happened by TIME by the merchant's or
+carrier's own clock (`occurred_at`), however late they were reported; applied in the
+order the engine recorded them, which is the order its decisions were made in.
+Both read only the recorded events: never the clock.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Literal, Sequence
+from uuid import UUID
+
+import orjson
+
+from domain.events import InterceptEvent
+from projections.database import Database
+from projections.intercepts import COLUMNS, Row, row_after
+from projections.timefmt import stamp
+
+Clock = Literal["recorded", "occurred"]
+
+_UPSERT = (
+    f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (intercept_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+)
+_TIMELINE = (
+    "INSERT INTO intercept_events "
+    "(intercept_id, version, event_type, occurred_at, recorded_at, actor, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass
+class Cutoff:
+    at: datetime
+    clock: Clock = "recorded"
+    _stopped: set[UUID] = field(default_factory=set, repr=False)
+
+    def keeps(self, event: InterceptEvent) -> bool:
+        """Whether the view as of this cutoff includes `event`; feed events in log order."""
+        if self.clock == "occurred":
+            return event.occurred_at <= self.at
+        if event.originator_id in self._stopped:
+            return False
+        if event.recorded_at > self.at:
+            self._stopped.add(event.originator_id)
+            return False
+        return True
+
+
+def timeline_entry(event: InterceptEvent) -> Row:
+    """One line of an intercept's timeline, as the projections keep it."""
+    return {"version": event.originator_version, "event_type": event.event_type(),
+            "occurred_at": stamp(event.occurred_at), "recorded_at": stamp(event.recorded_at),
+            "actor": event.actor, "data": event.payload()}
+
+
+def intercept_as_of(events: Iterable[InterceptEvent], cutoff: Cutoff) -> tuple[Row | None, list[Row]]:
+    """One intercept's row and timeline at the cutoff; (None, []) if it did not exist yet."""
+    row: Row | None = None
+    timeline: list[Row] = []
+    for event in events:
+        if cutoff.keeps(event):
+            row = row_after(row, event)
+            timeline.append(timeline_entry(event))
+    return row, timeline
+
+
+def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
+    """Fold events (already cut, in log order) into a point-in-time database."""
+    if not events:
+        return
+    with db.transaction() as cur:
+        rows: dict[str, Row | None] = {}
+        timeline = []
+        for event in events:
+            key = str(event.originator_id)
+            if key not in rows:
+                rows[key] = cur.execute("SELECT * FROM intercepts WHERE intercept_id = ?",
+                                        (key,)).one()
+            rows[key] = row_after(rows[key], event)
+            entry = timeline_entry(event)
+            timeline.append((key, entry["version"], entry["event_type"], entry["occurred_at"],
+                             entry["recorded_at"], entry["actor"],
+                             orjson.dumps(entry["data"]).decode()))
+        cur.executemany(_UPSERT, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
+        cur.executemany(_TIMELINE, timeline)
