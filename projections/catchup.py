@@ -2,10 +2,10 @@
 
 from typing import Callable, Sequence
 
-from domain.envelope import Envelope
 from domain.event import Event
 from domain.events import InterceptEvent
 from projections.projector import Projector
+from projections.recorded import Recorded
 
 EVENT_STORE = "eventstore"
 
@@ -23,9 +23,9 @@ def catch_up(
     position = projector.positions(EVENT_STORE).get(0, 0)
     seen = 0
     while batch := read(position, batch_size):
-        envelopes = [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
+        entries = [Recorded(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
         position = batch[-1][0]
-        projector.apply(envelopes, {(EVENT_STORE, 0): position})
+        projector.apply(entries, {(EVENT_STORE, 0): position})
         seen += len(batch)
         if on_batch:
             on_batch(len(batch))

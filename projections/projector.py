@@ -14,6 +14,7 @@ import orjson
 from domain.envelope import Envelope
 from projections.database import Cursor, Database
 from projections.intercepts import COLUMNS, Row, row_after
+from projections.recorded import Recorded
 from projections.timefmt import stamp
 
 PROJECTION = "intercepts"
@@ -73,7 +74,7 @@ class Projector:
                         (PROJECTION, source))
 
     def apply(
-        self, envelopes: Sequence[Envelope], checkpoints: Mapping[tuple[str, int], int]
+        self, envelopes: Sequence[Envelope | Recorded], checkpoints: Mapping[tuple[str, int], int]
     ) -> BatchResult:
         """Apply envelopes and record the source positions they came from, atomically."""
         with self.db.transaction() as cur:
@@ -113,7 +114,7 @@ class _Batch:
             for r in cur.execute("SELECT DISTINCT intercept_id FROM pending_events").all()
         }
 
-    def run(self, envelopes: Iterable[Envelope]) -> BatchResult:
+    def run(self, envelopes: Iterable[Envelope | Recorded]) -> BatchResult:
         for envelope in envelopes:
             self._offer(envelope)
         self.cur.executemany(_UPSERT_ROW, [self._values(i) for i in self.changed])
@@ -127,7 +128,7 @@ class _Batch:
             ).one()
         return self.rows[intercept_id]
 
-    def _offer(self, envelope: Envelope) -> None:
+    def _offer(self, envelope: Envelope | Recorded) -> None:
         key = str(envelope.intercept_id)
         row = self._row(key)
         current = row["version"] if row else 0
@@ -139,7 +140,7 @@ class _Batch:
             self._apply(key, row, envelope)
             self._release_waiting(key)
 
-    def _apply(self, key: str, row: Row | None, envelope: Envelope) -> None:
+    def _apply(self, key: str, row: Row | None, envelope: Envelope | Recorded) -> None:
         event = envelope.event()
         self.rows[key] = row_after(row, event)
         self.changed.add(key)
@@ -149,7 +150,7 @@ class _Batch:
         ))
         self.result.applied += 1
 
-    def _hold(self, key: str, envelope: Envelope) -> None:
+    def _hold(self, key: str, envelope: Envelope | Recorded) -> None:
         self.cur.execute(
             "INSERT INTO pending_events (intercept_id, version, envelope) VALUES (?, ?, ?) "
             "ON CONFLICT (intercept_id, version) DO NOTHING",

@@ -1,0 +1,58 @@
+"""Events projected straight from the store give the rows their published envelopes give."""
+
+from datetime import timedelta
+
+from hypothesis import given
+
+from consumers.decode import decode
+from domain.envelope import Envelope
+from engine.relay import message
+from projections.database import Database
+from projections.projector import Projector
+from projections.recorded import Recorded
+from projections.schema import migrate
+from tests.conftest import T0
+from tests.strategies import histories as _histories
+
+
+def histories():
+    """Histories whose events were recorded at distinct moments, after they occurred."""
+    return _histories().map(lambda events: [
+        e.model_copy(update={"recorded_at": T0 + timedelta(minutes=n)})
+        for n, e in enumerate(events, 1)])
+
+
+def _projector() -> Projector:
+    db = Database("sqlite:///:memory:")
+    migrate(db)
+    return Projector(db)
+
+
+def _tables(projector: Projector) -> tuple:
+    return tuple(projector.db.read(f"SELECT * FROM {table} ORDER BY 1, 2") for table in
+                 ("intercepts", "intercept_events", "pending_events"))
+
+
+def _published(history) -> list[Envelope]:
+    return [decode(message(Envelope.of(e, n))["value"]) for n, e in enumerate(history, 1)]
+
+
+@given(history=histories())
+def test_store_entries_and_published_envelopes_give_the_same_rows(history):
+    from_store, from_topic = _projector(), _projector()
+    from_store.apply([Recorded(e, n) for n, e in enumerate(history, 1)], {})
+    from_topic.apply(_published(history), {})
+    assert _tables(from_store) == _tables(from_topic)
+
+
+@given(history=histories())
+def test_a_store_entry_held_back_is_kept_in_its_published_form(history):
+    entries = [Recorded(e, n) for n, e in enumerate(history, 1)]
+    early, reference = _projector(), _projector()
+    early.apply([entries[-1]], {})  # ahead of its predecessors when its version > 1
+    pending = _tables(early)[2]
+    for row in pending:
+        assert Envelope.model_validate_json(row["envelope"]) == _published(history)[-1]
+    early.apply(entries, {})
+    reference.apply(_published(history), {})
+    assert _tables(early) == _tables(reference)
