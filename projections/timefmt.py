@@ -2,6 +2,14 @@
 
 from datetime import datetime, timezone
 
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
 
 def stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    offset = moment.utcoffset()
+    if offset is None or offset:  # naive (local time) or not UTC yet
+        moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # strftime does not pad such years; isoformat would
+        return moment.strftime(_FORMAT)
+    # isoformat is several times faster than strftime, and a rebuild stamps every event four times.
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
