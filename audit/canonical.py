@@ -1,12 +1,14 @@
 """The hashed form of an event: the same bytes whether read from the store or from Kafka.
 
 An intercept event is hashed in its published form, so that a subscriber holding only
-the Kafka message can recompute the hash: the fields in HASHED_FIELDS, as JSON with
-keys sorted at every level and no whitespace. Other events (policies, parcel
+the Kafka message can recompute the hash: the fields in HASHED_FIELDS, the two top-level
+times written as their UTC instant, as JSON with keys sorted at every level and no
+whitespace. Other events (policies, parcel
 registries) are never published and are hashed in a form of their own.
 """
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -56,6 +58,21 @@ def log_hash(prev_log_hash: str, event_hash_: str, record_digest_: str) -> str:
     return digest(prev_log_hash, event_hash_, record_digest_)
 
 
+def instant(text: Any) -> str:
+    """A time as one fixed text for its instant, however it was written (offset, precision).
+
+    The top-level times are hashed this way so that the hash does not depend on how a JSON
+    library chose to write them; the payload's own fields are hashed exactly as recorded.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise Malformed(f"{text!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise Malformed(f"{text!r} has no timezone")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
                     position: int) -> dict[str, Any]:
     """The hashed form of a stored event, from its bytes as they are (never upcast)."""
@@ -77,8 +94,9 @@ def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
     return {
         "event_id": str(event_id(originator_id, version)), "event_type": topic,
         "schema_version": schema_version, "intercept_id": str(originator_id),
-        "version": version, "position": position, "recorded_at": recorded_at,
-        "payload": fields, **common,
+        "version": version, "position": position, **common,
+        "occurred_at": instant(common["occurred_at"]), "recorded_at": instant(recorded_at),
+        "payload": fields,
     }
 
 
@@ -87,4 +105,7 @@ def published_document(message: dict[str, Any]) -> dict[str, Any]:
     missing = [name for name in HASHED_FIELDS if name not in message]
     if missing:
         raise Malformed(f"the message lacks {', '.join(missing)}")
-    return {name: message[name] for name in HASHED_FIELDS}
+    document = {name: message[name] for name in HASHED_FIELDS}
+    document["occurred_at"] = instant(document["occurred_at"])
+    document["recorded_at"] = instant(document["recorded_at"])
+    return document

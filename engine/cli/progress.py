@@ -14,7 +14,9 @@ from rich.text import Text
 
 class EventsPerSecond(ProgressColumn):
     def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
+        # Rich needs a few samples for its own speed; a short replay ends before them.
+        elapsed = task.elapsed or 0
+        speed = task.finished_speed or task.speed or (task.completed / elapsed if elapsed else 0)
         return Text(f"{speed:,.0f} events/s" if speed else "", style="progress.data.speed")
 
 

@@ -153,7 +153,7 @@ def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
     what = (f"view as of {report.cutoff['at']} ({report.cutoff['clock']})" if report.cutoff
             else "projections")
     console.print(f"built {what} from the {'event store' if report.source == 'store' else 'topic ' + settings.topic}: "
-                  f"{report.read} read, {report.applied} applied in {report.seconds:.1f} s "
+                  f"{report.read} read, {report.applied} applied in {report.seconds:.2f} s "
                   f"({report.per_second:,.0f} events/s)", markup=False, soft_wrap=True)
     if report.swapped:
         console.print(f"swapped into {report.target}", markup=False, soft_wrap=True)

@@ -43,6 +43,9 @@ def test_a_rebuild_through_the_cli_gives_the_same_rows_and_the_chain_verifies(de
     report = run.json()
     assert report["swapped"] and report["read"] > 150 and report["events_per_second"] > 0
     assert tables(demo_home / "projections.db") == before and len(before[0]) > 30
+    shown = intercept(demo_home, "replay", env={"FORCE_COLOR": "1", "COLUMNS": "150"})
+    assert shown.code == 0 and "events/s" in shown.err and "ETA" in shown.err  # the bar
+    assert "swapped into" in shown.out
     verified = intercept(demo_home, "audit", "verify", "--json")
     assert verified.code == 0, verified.err
     stored = sqlite3.connect(demo_home / "events.db").execute(
