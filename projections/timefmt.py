@@ -1,10 +1,14 @@
 """One text form for instants in projection tables, so they sort as text."""
 
 from datetime import datetime, timezone
+from functools import lru_cache
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+# Equal instants give equal text whatever their zone, so a cache keyed by the
+# instant is safe; the projector stamps each event's two times twice each.
+@lru_cache(maxsize=4096)
 def stamp(moment: datetime) -> str:
     offset = moment.utcoffset()
     if offset is None or offset:  # naive (local time) or not UTC yet
