@@ -123,12 +123,19 @@ def _run(settings, db: Database, source: Source, cutoff: Cutoff | None, report, 
 
         engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
         try:
-            task = progress.add_task("replay", total=engine.app.recorder.max_notification_id() or 0)
-            advance = lambda n: progress.advance(task, n)  # noqa: E731
+            total = engine.app.recorder.max_notification_id() or 0
+            task = progress.add_task("replay", total=total)
+
+            def read(after: int, limit: int):
+                # Intercept events only (the store skips the rest unread); progress by position.
+                batch = engine.read_intercept_log(after, limit)
+                progress.update(task, completed=batch[-1][0] if batch else total)
+                return batch
+
             if cutoff is None:
-                rebuild.from_store(db, engine.read_log, report, advance)
+                rebuild.from_store(db, read, report, lambda n: None)
             else:
-                rebuild.as_of(db, engine.read_log, cutoff, report, advance)
+                rebuild.as_of(db, read, cutoff, report, lambda n: None)
         finally:
             engine.close()
 
