@@ -76,3 +76,28 @@ def test_the_subscriber_check_in_the_docs_accepts_the_topic_and_names_a_change(e
     changed = {**messages[1], "payload": {**messages[1]["payload"], "amount_minor": 1}}
     with pytest.raises(AssertionError, match="changed after it was recorded"):
         _docs_snippet()["check"](changed)
+
+
+def test_the_topic_check_names_a_gap_a_forged_link_and_a_differing_redelivery(engine):
+    from audit.canonical import event_hash, published_document
+
+    engine.execute(b.policy())
+    iid = engine.execute(b.request()).state.id
+    engine.execute(b.carrier(iid, "accepted"))
+    engine.execute(b.fee(iid))
+    messages = [orjson.loads(message(e)["value"]) for e in published(engine)]
+
+    def checked(sequence):
+        records = [SimpleNamespace(topic="t", partition=0, offset=n, value=orjson.dumps(m))
+                   for n, m in enumerate(sequence)]
+        return verify_records(records)
+
+    assert checked([messages[0], messages[1], messages[0], messages[1], messages[2]]).ok
+    gap = checked([messages[0], messages[2]]).problem
+    assert (gap.check, gap.version, gap.where) == ("version_gap", 3, "t[0]@1")
+    forged = {**messages[1], "prev_hash": "ab" * 32}
+    forged["event_hash"] = event_hash(forged["prev_hash"], published_document(forged))
+    assert checked([messages[0], forged]).problem.check == "broken_link"
+    again = {**messages[1], "actor": "someone-else"}
+    again["event_hash"] = event_hash(again["prev_hash"], published_document(again))
+    assert checked([messages[0], messages[1], again]).problem.check == "redelivery_differs"
