@@ -10,6 +10,7 @@ from engine.settings import Settings
 
 # Joins take ~20 s with kafka-python's defaults; these keep a rebalance to a few seconds.
 GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+FETCH_MAX_WAIT_MS = 20
 
 
 def producer(settings: Settings, **overrides) -> KafkaProducer:
@@ -38,6 +39,9 @@ def consumer(settings: Settings, **overrides) -> KafkaConsumer:
         auto_offset_reset="earliest",
         allow_auto_create_topics=False,
         max_poll_records=settings.max_poll_records,
+        # The broker answers a fetch when data arrives or this long after; Tansu waits it
+        # out in full, so its default (500 ms) was half a second of latency per poll.
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         **GROUP_TIMEOUTS,
     )
     config.update(overrides)
