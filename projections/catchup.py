@@ -29,4 +29,6 @@ def catch_up(
         seen += len(batch)
         if on_batch:
             on_batch(len(batch))
+        if len(batch) < batch_size:
+            break  # the store had no more: asking again would only return nothing
     return seen
