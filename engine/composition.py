@@ -139,7 +139,7 @@ def build_relay(settings: Settings, engine: Engine):
     from engine.relay import Relay, RelayPositions
 
     return Relay(
-        engine.read_log,
+        engine.read_intercept_log,  # parcel registrations and policies are not published
         kafka_clients.producer(settings),
         RelayPositions(event_store_db(settings)),
         settings.topic,
