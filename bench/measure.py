@@ -5,6 +5,7 @@ baseline measured in the same run, and engine and baseline alternate within
 each repeat so that a slow spell hits both.
 """
 
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def percentiles(latencies_s: list[float]) -> dict:
     ordered = sorted(latencies_s)
 
     def rank(p: float) -> float:
-        index = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        index = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
         return ordered[index] * 1000
 
     return {"n": len(ordered), "p50_ms": rank(50), "p90_ms": rank(90), "p99_ms": rank(99),
