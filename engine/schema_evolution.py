@@ -37,7 +37,7 @@ def breaking_changes(old: Schema, new: Schema) -> list[str]:
             problems.append(f"field {name!r} became {became}")
     for name in sorted(new_fields.keys() - old_fields.keys()):
         if name in new_required:
-            problems.append(f"new field {name!r} is required; only optional fields may be added")
+            problems.append(f"new field {name!r} is required")
     for keyword in sorted(old.keys() | new.keys()):
         if old.get(keyword) != new.get(keyword):
             problems.append(f"{keyword!r} changed from {_show(old.get(keyword))} "

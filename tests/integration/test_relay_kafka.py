@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from domain.envelope import INTERCEPT_EVENT_TYPES
 from engine.composition import build_engine, build_relay
 from engine.pipeline import count_intercept_events
 from engine.relay import TopicLost
@@ -72,7 +73,8 @@ def test_the_relay_publishes_every_intercept_event_keyed_and_in_order(kafka_sett
     record = next(r for rs in records.values() for r in rs)
     headers = dict(record.headers)
     assert headers["content-type"] == b"application/json"
-    assert headers["schema_version"] == b"1" and headers["event_type"]
+    event_class = INTERCEPT_EVENT_TYPES[headers["event_type"].decode()]
+    assert headers["schema_version"] == str(event_class.class_version).encode()
     assert record.key.decode() == __import__("orjson").loads(record.value)["intercept_id"]
 
 
