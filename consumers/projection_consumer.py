@@ -15,6 +15,7 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import from_record, headers_for
 from consumers.decode import Poison, decode
+from projections.database import retry_busy
 from projections.projector import BatchResult, Projector
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,9 @@ class ProjectionConsumer:
                     letters.append(from_record(record, poison))
             next_offsets[tp] = records[-1].offset + 1
         self._dead_letter(letters)
-        result = self.projector.apply(
-            envelopes, {(tp.topic, tp.partition): o for tp, o in next_offsets.items()}
-        )
+        positions = {(tp.topic, tp.partition): o for tp, o in next_offsets.items()}
+        # A failed attempt wrote nothing, so the same batch can simply be applied again.
+        result = retry_busy(lambda: self.projector.apply(envelopes, positions))
         self._add(result)
         self._hint_kafka(next_offsets)
         return sum(len(r) for r in batches.values())

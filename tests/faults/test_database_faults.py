@@ -201,3 +201,64 @@ def _terminate_connections(server_url: str, settings: Settings, stop, killed: li
                 "WHERE datname = ANY(%s) AND pid <> pg_backend_pid() "
                 "AND state IN ('active', 'idle in transaction')", (names,)).fetchone()[0]
             killed.append(done)
+
+
+class _OnePoll:
+    """A Kafka consumer stand-in that hands over one batch, then nothing."""
+
+    def __init__(self, topic: str, values: list[bytes]) -> None:
+        from kafka import TopicPartition
+        from kafka.consumer.fetcher import ConsumerRecord
+
+        tp = TopicPartition(topic, 0)
+        self.batch = {tp: [ConsumerRecord(topic=topic, partition=0, leader_epoch=0, offset=n,
+                                          timestamp=0, timestamp_type=0, key=None, value=v,
+                                          headers=[], checksum=None, serialized_key_size=-1,
+                                          serialized_value_size=len(v),
+                                          serialized_header_size=-1)
+                           for n, v in enumerate(values)]}
+        self.commits: list = []
+
+    def poll(self, timeout_ms: int = 0):
+        batch, self.batch = self.batch, {}
+        return batch
+
+    def commit(self, offsets) -> None:
+        self.commits.append(offsets)
+
+
+@pytest.mark.parametrize("locked_for", [0.4, None])
+def test_a_consumer_retries_a_locked_projection_database_then_stops_without_a_half_batch(
+        tmp_path, locked_for):
+    from consumers.projection_consumer import ProjectionConsumer
+    from domain.envelope import Envelope
+    from domain.events import InterceptEvent
+    from engine.relay import message
+
+    settings = Settings(home=tmp_path / "var", db_timeout=0.1)
+    writer, iid = seeded(settings)
+    writer.execute(b.fee(iid))
+    values = [message(Envelope.of(e, n))["value"] for n, e in writer.read_log(0, 100)
+              if isinstance(e, InterceptEvent)]
+    projections = build_engine(settings.model_copy(update={
+        "projections": f"sqlite:///{tmp_path / 'consumer.db'}"}))
+    kafka = _OnePoll("t", values)
+    consumer = ProjectionConsumer(kafka, projections.projector, None, "t", "t.dlq")
+    blocker = sqlite3.connect(tmp_path / "consumer.db", isolation_level=None,
+                              check_same_thread=False)  # released from a timer thread
+    blocker.execute("BEGIN IMMEDIATE")
+    if locked_for is not None:
+        threading.Timer(locked_for, blocker.rollback).start()
+    try:
+        consumer.poll_once()
+        outcome = "applied"
+    except DatabaseBusy as error:
+        outcome = "gave up" if "gave up after 5 attempts" in str(error) else str(error)
+        blocker.rollback()
+    rows = projections.db.read("SELECT COUNT(*) AS n FROM intercept_events")[0]["n"]
+    report(f"consumer, projections locked for {locked_for or 'ever'} s", outcome=outcome,
+           events_in_batch=len(values), rows_written=rows, kafka_commits=len(kafka.commits))
+    if locked_for is not None:
+        assert (outcome, rows, len(kafka.commits)) == ("applied", len(values), 1)
+    else:
+        assert (outcome, rows, kafka.commits) == ("gave up", 0, [])
