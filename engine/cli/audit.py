@@ -82,7 +82,8 @@ def _report(verdict: Verdict, source: Source, json: bool) -> None:
         emit_json({"source": source.value, **verdict.as_dict()})
     elif verdict.ok:
         head = f"; head {verdict.head}" if verdict.head else ""
-        console.print(f"verified {verdict.checked} events from the {source.value}: every hash "
+        where = "event store" if source is Source.store else "topic"
+        console.print(f"verified {verdict.checked} events from the {where}: every hash "
                       f"and link holds{head}", markup=False, soft_wrap=True)
     else:
         p = verdict.problem

@@ -159,3 +159,30 @@ def test_readers_see_the_old_rows_or_the_new_ones_never_a_mix(tmp_path, monkeypa
     assert len(seen) >= 3 * 4  # at least columns, delete and insert for each of four tables
     assert tables(engine.db) == new
     engine.close()
+
+
+@pytest.mark.parametrize("clock_name", ["recorded", "occurred"])
+def test_a_whole_view_at_a_time_holds_each_intercept_as_show_gives_it(tmp_path, clock_name):
+    from projections.point_in_time import intercept_as_of
+
+    sim = demo.SimulatedClock(START)
+    engine = build_engine(Settings(home=tmp_path), clock=sim)
+    demo.run(demo.plan(30, 8, START), engine.execute, sim)
+    ids = [r["intercept_id"] for r in engine.db.read("SELECT intercept_id FROM intercepts")]
+    for hours in (2, 9, 30):
+        at = START + timedelta(hours=hours)
+        view = Database(f"sqlite:///{tmp_path / f'{clock_name}-{hours}.db'}")
+        migrate(view)
+        replay.as_of(view, engine.read_intercept_log, Cutoff(at, clock_name),
+                     replay.ReplayReport("store"), lambda n: None)
+        rows = {r["intercept_id"]: r for r in view.read("SELECT * FROM intercepts")}
+        from uuid import UUID
+
+        expected = {}
+        for iid in ids:
+            row, _ = intercept_as_of(engine.app.events.get(UUID(iid)), Cutoff(at, clock_name))
+            if row is not None:
+                expected[iid] = row
+        assert rows == expected and 0 < len(rows)
+        view.close()
+    engine.close()
