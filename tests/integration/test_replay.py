@@ -24,12 +24,13 @@ from tests.integration.projection_tables import tables
 from tests.strategies import histories
 
 
-def rebuilt(engine, source=replay.from_store):
+def rebuilt(engine, source=replay.from_store, meanwhile=lambda: None):
     """A rebuild into fresh projections, swapped into the live ones."""
     report = replay.ReplayReport("store")
     with FreshProjections(engine.db) as target:
         source(target.db, engine.read_log, report, lambda n: None)
         before_swap = tables(target.db)
+        meanwhile()
         target.swap_in()
     return before_swap, report
 
@@ -116,14 +117,27 @@ def test_on_either_backend_a_rebuild_swaps_in_and_corrects_a_damaged_projection(
                     "WHERE intercept_id = ?", (damaged,))
         cur.execute("DELETE FROM intercept_events WHERE intercept_id = ? AND version > 1",
                     (damaged,))
-    swapped, _ = rebuilt(engine)
+    # A command recorded while the rebuild runs, by a writer that leaves projecting to others.
+    writer = build_engine(engine.settings.model_copy(update={"kafka_bootstrap": "unused"}),
+                          clock=sim)
+    late = b.request(key="during", merchant_id="m-001", tracking_no="T-8",
+                     carrier=_enabled_carrier(engine, "m-001"))
+    swapped, _ = rebuilt(engine, meanwhile=lambda: writer.execute(late))
     assert swapped == live
     assert tables(engine.db) == live  # seen through the connection that stayed open
-    # The projections go on from the swapped-in positions.
-    iid = engine.execute(b.request(key="after-swap", merchant_id="m-001", carrier=
-                                   _enabled_carrier(engine, "m-001"), tracking_no="T-9")).state.id
+    # The projections go on from the swapped-in positions: the late command arrives.
+    engine.catch_up()
+    iid = writer.execute(b.fee(late_id := _iid(late))).state.id
+    engine.catch_up()
     assert engine.db.read("SELECT version FROM intercepts WHERE intercept_id = ?",
-                          (str(iid),))[0]["version"] == 1
+                          (str(late_id),))[0]["version"] == 2 and iid == late_id
+    writer.close()
+
+
+def _iid(request):
+    from domain.ids import intercept_id
+
+    return intercept_id(request.merchant_id, request.key)
 
 
 def _enabled_carrier(engine, merchant: str) -> str:
