@@ -3,9 +3,11 @@
 from uuid import UUID
 
 import typer
+from pydantic import ValidationError
 
 from domain.events import InterceptEvent
 from engine.cli import context, parse
+from engine.cli.output import errors
 from projections.point_in_time import Cutoff, intercept_as_of
 
 AS_OF = typer.Option(None, "--as-of", help=(
@@ -31,5 +33,10 @@ def intercept_at(intercept: str, at: Cutoff) -> tuple[dict | None, list[dict]]:
     except ValueError:
         raise typer.BadParameter(f"{intercept!r} is not an intercept id") from None
     engine = context.engine()
-    events = [e for e in engine.app.events.get(iid) if isinstance(e, InterceptEvent)]
+    try:
+        events = [e for e in engine.app.events.get(iid) if isinstance(e, InterceptEvent)]
+    except (ValidationError, ValueError, KeyError) as error:
+        errors.print(f"error: a stored event of {iid} cannot be read ({type(error).__name__}); "
+                     "run `intercept audit verify`", markup=False)
+        raise typer.Exit(1) from None
     return intercept_as_of(events, at)

@@ -125,8 +125,8 @@ def history(
     ids = [_id(intercept)] if intercept else _find(engine.db, order, tracking, merchant)
     try:
         lines = [line for iid in ids for line in histories.entries(engine.app, iid)]
-    except ValidationError as error:
-        errors.print(f"error: a stored event cannot be read ({error.error_count()} problem(s)); "
+    except (ValidationError, ValueError, KeyError) as error:
+        errors.print(f"error: a stored event cannot be read ({type(error).__name__}); "
                      "run `intercept audit verify`", markup=False)
         raise typer.Exit(1) from None
     if not lines:

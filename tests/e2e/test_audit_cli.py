@@ -111,6 +111,18 @@ def test_one_changed_byte_makes_verify_exit_1_naming_the_event(demo_home, tmp_pa
     assert run.code == 1
     assert "TAMPERED" in run.err and f"position={position}" in run.err
     assert "CarrierConfirmed" in run.err
+    # Broken beyond reading: the commands that read it say so instead of failing obscurely.
+    db = sqlite3.connect(home / "events.db")
+    originator = db.execute("SELECT originator_id FROM stored_events WHERE rowid = ?",
+                            (position,)).fetchone()[0]
+    db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (b"{broken", position))
+    db.commit()
+    db.close()
+    iid = str(__import__("uuid").UUID(originator))
+    for args in (["audit", "history", iid], ["show", iid, "--as-of", "2030-01-01T00:00:00Z"]):
+        broken = intercept(home, *args)
+        assert broken.code == 1 and "run `intercept audit verify`" in broken.err, broken.err
+    assert "malformed" in intercept(home, "audit", "verify").err
 
 
 @pytest.mark.parametrize("args, complaint", [
