@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+import orjson
 import pytest
 
 from domain.envelope import INTERCEPT_EVENT_TYPES
