@@ -14,7 +14,7 @@ from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
-from projections.schema import migrate
+from projections.schema import migrate, upgrade
 
 
 # The event store keeps each event under its type name (engine/mapper.py).
@@ -40,14 +40,27 @@ def event_store_env(settings: Settings) -> dict[str, str]:
 
 
 def projections_db(settings: Settings) -> Database:
-    timeout_ms = round(settings.db_timeout * 1000)
-    db = (
-        Database(settings.projections, timeout_ms)
-        if settings.projections
-        else Database.sqlite_file(settings.projections_path, timeout_ms)
-    )
+    db = _open_projections_db(settings)
     migrate(db)
     return db
+
+
+def _open_projections_db(settings: Settings) -> Database:
+    timeout_ms = round(settings.db_timeout * 1000)
+    if settings.projections:
+        return Database(settings.projections, timeout_ms)
+    return Database.sqlite_file(settings.projections_path, timeout_ms)
+
+
+def migrate_storage(settings: Settings) -> dict:
+    """Create or upgrade every table the engine uses; running it again changes nothing."""
+    db = _open_projections_db(settings)
+    try:
+        before, after = upgrade(db)
+    finally:
+        db.close()
+    build_engine(settings).close()  # creates the event store's tables when missing
+    return {"projections_schema": {"before": before, "after": after}, "event_store": "ready"}
 
 
 @dataclass

@@ -70,6 +70,11 @@ _MIGRATIONS = {1: _V1}
 
 def migrate(db: Database) -> int:
     """Create or upgrade the tables; returns the schema version now in place."""
+    return upgrade(db)[1]
+
+
+def upgrade(db: Database) -> tuple[int, int]:
+    """Create or upgrade the tables, all in one transaction: (version before, version after)."""
     with db.transaction() as cur:
         if db.postgres:
             # Processes starting together would race each other's CREATE TABLEs; SQLite's
@@ -82,4 +87,4 @@ def migrate(db: Database) -> int:
             for statement in _MIGRATIONS[version]:
                 cur.execute(statement)
             cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-    return SCHEMA_VERSION
+    return current, SCHEMA_VERSION

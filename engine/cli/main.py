@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from engine.cli import commands, context, kafka, policy, queries
 from engine.cli.demo import demo_command
+from engine.cli import migrate
 from engine.cli import keys, schemas, serve
 from engine.cli import audit, replay
 from engine.cli.output import emit_json, errors
@@ -53,6 +54,7 @@ app.command()(kafka.relay)
 app.command()(kafka.consume)
 app.command()(kafka.run)
 app.add_typer(kafka.dlq, name="dlq")
+app.command("migrate")(migrate.migrate)
 app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
