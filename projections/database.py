@@ -91,7 +91,7 @@ class Database:
             try:
                 raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
                 if self.postgres:
-                    # Never wait on another writer's lock for longer than SQLite would.
+                    # Wait for another writer's lock no longer than SQLite's busy timeout.
                     raw.execute(f"SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}")
                 try:
                     yield Cursor(raw, self.postgres)
@@ -165,6 +165,6 @@ def retry_busy(action, attempts: int = 5, first_wait: float = 0.05):
             if attempt == attempts - 1:
                 raise DatabaseBusy(
                     f"{error} (gave up after {attempts} attempts in "
-                    f"{time.monotonic() - started:.1f}s; nothing was written by them)"
+                    f"{time.monotonic() - started:.1f}s; none left a partial write)"
                 ) from error
             time.sleep(first_wait * 2**attempt)
