@@ -43,12 +43,13 @@ class Backend(contextlib.AbstractContextManager):
         home = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=self.scratch))
         if self._server is None:
             return Settings(home=home, **more)
-        url = self._server.create_database(re.sub(r"[^a-z0-9_]", "_", label.lower())[:40])
-        return Settings(home=home, event_store=url, projections=url, **more)
+        name = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40]
+        return Settings(home=home, event_store=self._server.create_database(f"{name}_es"),
+                        projections=self._server.create_database(f"{name}_pr"), **more)
 
     def raw_env(self, label: str) -> dict[str, str]:
         """The eventsourcing environment the engine would use, on fresh storage."""
-        return event_store_env(self.settings(label))
+        return {**event_store_env(self.settings(label)), "CREATE_TABLE": "y"}
 
     def fresh_projections(self, settings: Settings, label: str) -> Settings:
         """The same event store with new, empty projections: a rebuild from scratch."""
