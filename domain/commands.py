@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.rule_schemas import require_note_for_other, require_redirect_address
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
 from domain.vocabulary import (
     Action,
@@ -70,8 +71,7 @@ class RequestIntercept(Command):
 
     @model_validator(mode="after")
     def _redirect_has_address(self) -> Self:
-        if (self.action is Action.REDIRECT) != bool(self.new_address):
-            raise ValueError("a redirect needs a new address, and only a redirect takes one")
+        require_redirect_address(self.action, self.new_address)
         return self
 
 
@@ -85,8 +85,7 @@ class CancelIntercept(InterceptCommand):
 
     @model_validator(mode="after")
     def _other_needs_note(self) -> Self:
-        if self.reason is CancelReason.OTHER and not (self.note or "").strip():
-            raise ValueError("a cancel for reason 'other' needs a note saying why")
+        require_note_for_other(self.reason, self.note)
         return self
 
 

@@ -6,7 +6,12 @@ from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event
 from domain.past_events import RequestedV1
-from domain.rule_schemas import OTHER_CANCEL_HAS_NOTE, REDIRECT_HAS_ADDRESS
+from domain.rule_schemas import (
+    OTHER_CANCEL_HAS_NOTE,
+    REDIRECT_HAS_ADDRESS,
+    require_note_for_other,
+    require_redirect_address,
+)
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
 from domain.vocabulary import (
     Action,
@@ -59,8 +64,7 @@ class Requested(InterceptEvent):
 
     @model_validator(mode="after")
     def _redirect_has_address(self) -> Self:
-        if (self.action is Action.REDIRECT) != bool(self.new_address):
-            raise ValueError("a redirect needs a new address, and only a redirect takes one")
+        require_redirect_address(self.action, self.new_address)
         return self
 
     @classmethod
@@ -105,8 +109,7 @@ class Cancelled(InterceptEvent):
 
     @model_validator(mode="after")
     def _other_needs_note(self) -> Self:
-        if self.reason is CancelReason.OTHER and not (self.note or "").strip():
-            raise ValueError("a cancel for reason 'other' needs a note saying why")
+        require_note_for_other(self.reason, self.note)
         return self
 
 

@@ -10,7 +10,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from domain.rule_schemas import REDIRECT_HAS_ADDRESS
+from domain.rule_schemas import REDIRECT_HAS_ADDRESS, require_redirect_address
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Text
 from domain.vocabulary import Action, AfterSaleStatus, Carrier
 
@@ -37,6 +37,5 @@ class RequestedV1(BaseModel):
 
     @model_validator(mode="after")
     def _redirect_has_address(self) -> Self:
-        if (self.action is Action.REDIRECT) != bool(self.new_address):
-            raise ValueError("a redirect needs a new address, and only a redirect takes one")
+        require_redirect_address(self.action, self.new_address)
         return self

@@ -1,10 +1,22 @@
-"""Cross-field rules of the events in JSON Schema form.
+"""Cross-field rules shared by commands and events, in Python and in JSON Schema form.
 
-The pydantic validators enforce these rules in Python; the same rules go into
-the published schemas so that a reader in any language can check them too.
+Commands and events enforce them through the same functions; the same rules go
+into the published schemas so that a reader in any language can check them too.
 """
 
 from typing import Any
+
+from domain.vocabulary import Action, CancelReason
+
+
+def require_redirect_address(action: Action, new_address: str | None) -> None:
+    if (action is Action.REDIRECT) != bool(new_address):
+        raise ValueError("a redirect needs a new address, and only a redirect takes one")
+
+
+def require_note_for_other(reason: CancelReason, note: str | None) -> None:
+    if reason is CancelReason.OTHER and not (note or "").strip():
+        raise ValueError("a cancel for reason 'other' needs a note saying why")
 
 REDIRECT_HAS_ADDRESS: dict[str, Any] = {
     "if": {"properties": {"action": {"const": "redirect"}}, "required": ["action"]},

@@ -2,7 +2,7 @@
 type and version, each referencing its JSON Schema file."""
 
 from importlib.metadata import version as package_version
-from typing import Any, Sequence
+from typing import Sequence
 
 from consumers.decode import POISON_KINDS
 from engine.settings import Settings
