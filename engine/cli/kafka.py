@@ -10,7 +10,7 @@ import typer
 from consumers import dlq_tools
 from engine import kafka_clients
 from engine.cli import context
-from engine.cli.output import console, emit_json
+from engine.cli.output import console, emit_json, errors
 from engine.composition import build_engine, build_projection_consumer, build_relay
 from engine.relay import TopicLost
 
@@ -105,7 +105,7 @@ def _run_threads(workers: dict) -> None:
     if failures:
         error = failures[0]
         message = str(error) if isinstance(error, TopicLost) else f"{type(error).__name__}: {error}"
-        console.print(f"error: {message}", style="red", markup=False)
+        errors.print(f"error: {message}", style="red", markup=False)
         raise typer.Exit(1)
 
 
