@@ -123,7 +123,7 @@ class Engine:
 
     def close(self) -> None:
         self.db.close()
-        self.app.close() if hasattr(self.app, "close") else None
+        self.app.close()
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
