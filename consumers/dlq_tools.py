@@ -1,32 +1,22 @@
 """Reading the dead-letter topic and sending corrected messages back through."""
 
 import orjson
-from kafka import TopicPartition
 
 from consumers.dead_letters import DeadLetter, from_dlq_record
 from consumers.decode import Poison, decode
+from consumers.topic_reader import MissingTopic, read_from_start
 
 
-def read_all(consumer, dlq_topic: str, idle_polls: int = 3) -> list[DeadLetter]:
+def read_all(consumer, dlq_topic: str) -> list[DeadLetter]:
     """Every message on the DLQ, read from the start by a consumer outside any group."""
     try:
-        partitions = consumer.partitions_for_topic(dlq_topic) or set()
-        tps = [TopicPartition(dlq_topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, 0)
-        letters: list[DeadLetter] = []
-        quiet = 0
-        # Reading until the topic stays quiet, not up to end offsets: some brokers
-        # report end offsets wrongly, and a DLQ is small.
-        while quiet < idle_polls:
-            batch = consumer.poll(timeout_ms=500)
-            quiet = 0 if batch else quiet + 1
-            for records in batch.values():
-                letters.extend(from_dlq_record(r) for r in records)
-        return sorted(letters, key=lambda l: (l.dlq_offset or 0))
+        letters = [from_dlq_record(r) for batch in read_from_start(consumer, dlq_topic)
+                   for records in batch.values() for r in records]
+    except MissingTopic:
+        return []  # nothing was ever dead-lettered
     finally:
         consumer.close(autocommit=False)
+    return sorted(letters, key=lambda l: (l.dlq_offset or 0))
 
 
 def describe(letter: DeadLetter) -> dict:
