@@ -70,7 +70,11 @@ def instant(text: Any) -> str:
         raise Malformed(f"{text!r} is not an RFC 3339 time") from None
     if moment.tzinfo is None:
         raise Malformed(f"{text!r} has no timezone")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # strftime does not pad such years; isoformat would
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as that strftime, several times faster: every event is hashed.
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,

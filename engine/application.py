@@ -63,7 +63,7 @@ class InterceptApplication(Application[UUID]):
     # ---- commands -------------------------------------------------------
 
     def set_policy(self, command: SetPolicy) -> Decision[InterceptPolicy | None]:
-        return self._retrying(lambda: self._decide_policy(command, self._get))
+        return self._deciding(command)
 
     def _decide_policy(self, command: SetPolicy, read: Read) -> Decision:
         pid = policy_id(command.merchant_id)
@@ -73,7 +73,7 @@ class InterceptApplication(Application[UUID]):
 
     def request(self, command: RequestIntercept) -> Decision[InterceptRequest]:
         """Record a request; the command needs its idempotency key (the CLI makes one)."""
-        return self._retrying(lambda: self._decide_request(command, self._get))
+        return self._deciding(command)
 
     def _decide_request(self, command: RequestIntercept, read: Read) -> Decision:
         if command.key is None:
@@ -104,7 +104,7 @@ class InterceptApplication(Application[UUID]):
 
     def handle(self, command: InterceptCommand) -> Decision[InterceptRequest]:
         """Cancel, carrier report, fee, evidence or after-sale change on one intercept."""
-        return self._retrying(lambda: self._decide_change(command, self._get))
+        return self._deciding(command)
 
     def _decide_change(self, command: InterceptCommand, read: Read) -> Decision:
         decide = _HANDLERS[type(command)]
@@ -130,7 +130,7 @@ class InterceptApplication(Application[UUID]):
         A command that is not one (or a request without a key) raises, recording nothing.
         """
         def attempt() -> tuple[list[Event], list[Decision | DomainError]]:
-            batch = PendingBatch(self._get)
+            batch = self._batch(commands)
             results: list[Decision | DomainError] = []
             for command in commands:
                 try:
@@ -160,14 +160,30 @@ class InterceptApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
-    def _retrying(self, decide: Callable[[], Decision]) -> Decision:
+    def _get_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Event]]:
+        stored = self.recorder.select_events_of(aggregate_ids)  # type: ignore[attr-defined]
+        to_event = self.mapper.to_domain_event
+        return {i: [to_event(s) for s in events] for i, events in stored.items()}
+
+    def _batch(self, commands: Sequence[Command]) -> PendingBatch:
+        batch = PendingBatch(self._get, self._get_many)
+        batch.preload(i for c in commands for i in _reads_of(c))
+        return batch
+
+    def _deciding(self, command: Command) -> Decision:
         """Decide and record; on a lost optimistic-concurrency race, decide again."""
 
         def attempt() -> tuple[Sequence[Event], Decision]:
-            decision = decide()
+            decision = self.decide(command, self._batch([command]).read)
             return decision.events, decision
 
         return self._recording(attempt)
+
+    def record(self, events: Sequence[Event]) -> None:
+        """Put decided events in the store, all in one transaction."""
+        # Straight to the event store: the library's save() would only add aggregate
+        # collection, snapshots and notifications, none of which this engine uses.
+        self.events.put(events)
 
     def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]]) -> R:
         for attempt in range(self.max_retries):
@@ -175,7 +191,7 @@ class InterceptApplication(Application[UUID]):
             if not events:
                 return result
             try:
-                self.save(*events)
+                self.record(events)
             except IntegrityError:
                 time.sleep(min(0.002 * 2**attempt, 0.2))
                 continue
@@ -184,6 +200,21 @@ class InterceptApplication(Application[UUID]):
             f"the command lost {self.max_retries} races with concurrent writers and was "
             "not recorded; try again"
         )
+
+
+def _reads_of(command: Command) -> tuple[UUID, ...]:
+    """The aggregates deciding `command` reads, as far as the command alone tells."""
+    if isinstance(command, SetPolicy):
+        return (policy_id(command.merchant_id),)
+    if isinstance(command, RequestIntercept):
+        parcel = parcel_id(command.carrier, command.tracking_no)
+        policy = policy_id(command.merchant_id)
+        if command.key is None:
+            return (policy, parcel)
+        return (intercept_id(command.merchant_id, command.key), policy, parcel)
+    if isinstance(command, InterceptCommand):
+        return (command.intercept_id,)
+    return ()
 
 
 def _intercept(read: Read, iid: UUID) -> InterceptRequest:

@@ -2,32 +2,50 @@
 
 Nothing is recorded while the batch is decided: events wait here, laid over the
 stored state, and are saved in one transaction at the end. Each aggregate is
-read from the store at most once per batch.
+read from the store at most once per batch, and the aggregates the commands are
+known to need are read up front, all in one query.
 """
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from domain.event import Event
 
 # (aggregate id, projector) -> the aggregate's state, or None when it has no events
 Read = Callable[[UUID, Callable[[Any, Iterable[Event]], Any]], Any]
+# aggregate ids -> each one's stored events, in version order (empty when it has none)
+ReadMany = Callable[[Sequence[UUID]], dict[UUID, list[Event]]]
 
 
 class PendingBatch:
-    def __init__(self, load: Read) -> None:
+    def __init__(self, load: Read, load_many: ReadMany | None = None) -> None:
         self._load = load
+        self._load_many = load_many
+        self._history: dict[UUID, list[Event]] = {}
         self._stored: dict[UUID, Any] = {}
         self._pending: dict[UUID, list[Event]] = {}
         self.events: list[Event] = []
 
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Read these aggregates' histories now, in one query, for the reads to come."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids)
+                  if i not in self._stored and i not in self._history]
+        if wanted and self._load_many is not None:
+            self._history.update(self._load_many(wanted))
+
     def read(self, aggregate_id: UUID, projector) -> Any:
         """The aggregate as stored, moved along by the events decided earlier in the batch."""
         if aggregate_id not in self._stored:
-            self._stored[aggregate_id] = self._load(aggregate_id, projector)
+            self._stored[aggregate_id] = self._stored_state(aggregate_id, projector)
         state = self._stored[aggregate_id]
         pending = self._pending.get(aggregate_id)
         return projector(state, pending) if pending else state
+
+    def _stored_state(self, aggregate_id: UUID, projector) -> Any:
+        history = self._history.pop(aggregate_id, None)
+        if history is None:
+            return self._load(aggregate_id, projector)
+        return projector(None, history) if history else None
 
     def add(self, events: Iterable[Event]) -> None:
         for event in events:

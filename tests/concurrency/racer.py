@@ -37,17 +37,17 @@ def commands(worker: int, intercepts: int) -> list:
 def main(worker: int, intercepts: int, max_retries: int) -> None:
     engine = build_engine(Settings.from_env(max_retries=max_retries))
     races_lost = 0
-    save = engine.app.save
+    record = engine.app.record
 
-    def counting_save(*events):
+    def counting_record(events):
         nonlocal races_lost
         try:
-            return save(*events)
+            return record(events)
         except IntegrityError:
             races_lost += 1
             raise
 
-    engine.app.save = counting_save
+    engine.app.record = counting_record
     print("ready", flush=True)
     sys.stdin.readline()
     for kind, n, command in commands(worker, intercepts):

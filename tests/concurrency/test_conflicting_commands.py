@@ -106,11 +106,11 @@ def test_a_command_that_keeps_losing_races_is_reported_and_records_nothing(engin
     before = engine.app.recorder.max_notification_id()
     attempts = []
 
-    def always_beaten(*events):
+    def always_beaten(events):
         attempts.append(len(events))
         raise IntegrityError("another writer recorded this version first")
 
-    engine.app.save = always_beaten
+    engine.app.record = always_beaten
     with pytest.raises(ConcurrencyConflict, match="lost 8 races") as refusal:
         engine.execute(b.cancel(iid))
     assert refusal.value.rule == "concurrent_modification"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from domain.decision import Decision, Outcome
 from domain.errors import DomainError, NoPolicy, NotCancellable, ParcelHasOpenIntercept
-from domain.ids import intercept_id
+from domain.ids import intercept_id, policy_id
 from projections import queries
 from tests import builders as b
 from tests.conftest import StepClock
@@ -62,9 +62,9 @@ def test_a_refused_command_records_nothing_and_the_others_go_on(engine):
 def test_all_events_of_a_batch_are_recorded_in_one_transaction(engine, monkeypatch):
     engine.execute(b.policy())
     saves: list[int] = []
-    original = engine.app.save
-    monkeypatch.setattr(engine.app, "save", lambda *events: saves.append(len(events))
-                        or original(*events))
+    original = engine.app.record
+    monkeypatch.setattr(engine.app, "record", lambda events: saves.append(len(events))
+                        or original(events))
     engine.execute_many([b.request(f"k{n}", tracking_no=f"ZT{n}") for n in range(50)])
     assert saves == [100]  # 50 requests and their 50 parcel registrations, saved once
 
@@ -139,3 +139,27 @@ def test_a_batch_decides_as_the_same_commands_one_by_one(commands):
         finally:
             single.close()
             batched.close()
+
+
+def test_the_store_reads_several_aggregates_in_one_query(engine):
+    """Each aggregate's events in version order; an aggregate with none maps to []."""
+    engine.execute(b.policy())
+    iid = _iid()
+    engine.execute(b.request())
+    engine.execute(b.cancel(iid))
+    unknown = _iid("never")
+    found = engine.app.recorder.select_events_of([iid, unknown, policy_id("m1")])
+    assert [(s.topic, s.originator_version) for s in found[iid]] == [
+        ("Requested", 1), ("Cancelled", 2)]
+    assert found[unknown] == []
+    assert [s.topic for s in found[policy_id("m1")]] == ["PolicySet"]
+    assert all(s.originator_id == iid for s in found[iid])
+
+
+def test_a_batch_larger_than_one_query_reads_every_aggregate(engine):
+    engine.execute(b.policy())
+    commands = [b.request(f"k{i}", order_id=f"o{i}", tracking_no=f"T{i}") for i in range(600)]
+    results = engine.execute_many(commands)
+    assert [_answer(r)[0] for r in results] == ["recorded"] * 600
+    again = engine.execute_many(commands[:3] + [b.cancel(_iid("k599"))])
+    assert [_answer(r)[0] for r in again] == ["duplicate"] * 3 + ["recorded"]
