@@ -76,3 +76,7 @@ class Event(BaseModel):
     def payload(self) -> dict[str, Any]:
         """The fact itself, without the identity and bookkeeping fields."""
         return self.model_dump(mode="json", exclude=set(BOOKKEEPING))
+
+    def payload_json(self) -> str:
+        """`payload()` as compact JSON text, serialised in one step (projections store it)."""
+        return self.model_dump_json(exclude=set(BOOKKEEPING))

@@ -15,6 +15,7 @@ Row = dict[str, Any]
 # transaction, short enough that a stuck lock becomes a clear error.
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 16 * 1024
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 class DatabaseBusy(RuntimeError):
@@ -81,6 +82,9 @@ class Database:
         # Random-keyed indexes outgrow SQLite's 2 MiB default page cache as history grows;
         # a bounded 16 MiB made a rebuild of 100k intercepts ~10% faster, memory still flat.
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        # Checkpoint the log every ~40 MiB instead of SQLite's 4 MiB: each checkpoint
+        # syncs the file, and a catch-up far behind spent a tenth of its time on them.
+        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         return conn
 
     @contextmanager

@@ -31,7 +31,11 @@ COLUMNS = (
     "accepted_at", "confirmed_at", "failed_at", "cancelled_at", "released_at",
     "updated_at", "version",
 )
-_OPEN = {Status.REQUESTED.value, Status.ACCEPTED.value}
+# Plain text once, not an enum lookup per event: a rebuild applies millions of them.
+_REQUESTED, _ACCEPTED = Status.REQUESTED.value, Status.ACCEPTED.value
+_INTERCEPTED, _FAILED, _CANCELLED = (
+    Status.INTERCEPTED.value, Status.FAILED.value, Status.CANCELLED.value)
+_OPEN = {_REQUESTED, _ACCEPTED}
 
 
 def _requested(_: Row, e: Requested) -> Row:
@@ -40,32 +44,32 @@ def _requested(_: Row, e: Requested) -> Row:
         "order_id": e.order_id, "tracking_no": e.tracking_no, "carrier": e.carrier.value,
         "amount_minor": e.amount_minor, "currency": e.currency, "action": e.action.value,
         "request_reason": e.request_reason, "after_sale_status": e.after_sale_status.value,
-        "status": Status.REQUESTED.value, "conflict": None, "cancel_reason": None,
+        "status": _REQUESTED, "conflict": None, "cancel_reason": None,
         "failure_reason": None, "fees_minor": 0, "evidence_count": 0,
         "requested_at": stamp(e.occurred_at), "accepted_at": None, "confirmed_at": None,
         "failed_at": None, "cancelled_at": None, "released_at": None,
     }
 
 
-def _move(row: Row, to: Status, only_from: set[str]) -> str:
-    return to.value if row["status"] in only_from else row["status"]
+def _move(row: Row, to: str, only_from: set[str]) -> str:
+    return to if row["status"] in only_from else row["status"]
 
 
 def _accepted(row: Row, e: CarrierAccepted) -> Row:
     return {"accepted_at": stamp(e.occurred_at),
-            "status": _move(row, Status.ACCEPTED, {Status.REQUESTED.value})}
+            "status": _move(row, _ACCEPTED, {_REQUESTED})}
 
 
 def _confirmed(row: Row, e: CarrierConfirmed) -> Row:
-    changes = {"confirmed_at": stamp(e.occurred_at), "status": _move(row, Status.INTERCEPTED, _OPEN)}
-    if row["status"] == Status.CANCELLED.value:
+    changes = {"confirmed_at": stamp(e.occurred_at), "status": _move(row, _INTERCEPTED, _OPEN)}
+    if row["status"] == _CANCELLED:
         changes["conflict"] = _with_conflict(row["conflict"], Conflict.INTERCEPTED_AFTER_CANCEL)
     return changes
 
 
 def _failed(row: Row, e: CarrierFailed) -> Row:
     return {"failed_at": stamp(e.occurred_at), "failure_reason": e.reason.value,
-            "status": _move(row, Status.FAILED, _OPEN)}
+            "status": _move(row, _FAILED, _OPEN)}
 
 
 def _released(row: Row, e: CarrierReleased) -> Row:
@@ -75,7 +79,7 @@ def _released(row: Row, e: CarrierReleased) -> Row:
 def _cancelled(row: Row, e: Cancelled) -> Row:
     if row["status"] not in _OPEN:
         return {}
-    return {"status": Status.CANCELLED.value, "cancel_reason": e.reason.value,
+    return {"status": _CANCELLED, "cancel_reason": e.reason.value,
             "cancelled_at": stamp(e.occurred_at)}
 
 
@@ -92,6 +96,9 @@ _APPLY: dict[type, Callable[[Row, Any], Row]] = {
 }
 
 
+_REPORTS_CONFLICTS = frozenset(cls for cls in _APPLY if "conflict" in cls.model_fields)
+
+
 def _with_conflict(current: str | None, conflict: Conflict) -> str:
     known = current.split(",") if current else []
     return ",".join(known if conflict.value in known else [*known, conflict.value])
@@ -102,11 +109,12 @@ def row_after(row: Row | None, event: InterceptEvent) -> Row:
     base = row or {}
     changes = _APPLY[type(event)](base, event)
     new = {**base, **changes}
-    conflict = getattr(event, "conflict", None)
+    reports = type(event) in _REPORTS_CONFLICTS
+    conflict = event.conflict if reports else None  # type: ignore[attr-defined]
     if conflict is not None:
         new["conflict"] = _with_conflict(new.get("conflict"), conflict)
-    if base.get("status") == Status.CANCELLED.value:
-        new["status"] = Status.CANCELLED.value  # irreversible, whatever arrived
+    if base.get("status") == _CANCELLED:
+        new["status"] = _CANCELLED  # irreversible, whatever arrived
     new["updated_at"] = stamp(event.recorded_at)
     new["version"] = event.originator_version
     return new

@@ -9,8 +9,6 @@ event that arrives before its predecessor waits in `pending_events`.
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-import orjson
-
 from domain.envelope import Envelope
 from projections.database import Cursor, Database
 from projections.intercepts import COLUMNS, Row, row_after
@@ -18,6 +16,7 @@ from projections.recorded import Recorded
 from projections.timefmt import stamp
 
 PROJECTION = "intercepts"
+_ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 _UPSERT_ROW = (
     f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -114,23 +113,30 @@ class _Batch:
             for r in cur.execute("SELECT DISTINCT intercept_id FROM pending_events").all()
         }
 
-    def run(self, envelopes: Iterable[Envelope | Recorded]) -> BatchResult:
-        for envelope in envelopes:
-            self._offer(envelope)
-        self.cur.executemany(_UPSERT_ROW, [self._values(i) for i in self.changed])
-        self.cur.executemany(_INSERT_TIMELINE, self.timeline)
+    def run(self, envelopes: Sequence[Envelope | Recorded]) -> BatchResult:
+        keyed = [(str(e.intercept_id), e) for e in envelopes]
+        self._load_rows({key for key, _ in keyed})
+        for key, envelope in keyed:
+            self._offer(key, envelope)
+        # In key order: each index page is then visited once per batch, not at random.
+        self.cur.executemany(_UPSERT_ROW, [self._values(i) for i in sorted(self.changed)])
+        self.cur.executemany(_INSERT_TIMELINE, sorted(self.timeline))
         return self.result
 
-    def _row(self, intercept_id: str) -> Row | None:
-        if intercept_id not in self.rows:
-            self.rows[intercept_id] = self.cur.execute(
-                "SELECT * FROM intercepts WHERE intercept_id = ?", (intercept_id,)
-            ).one()
-        return self.rows[intercept_id]
+    def _load_rows(self, keys: set[str]) -> None:
+        """The current rows of every intercept in the batch, a few queries for all of them."""
+        wanted = list(keys)
+        for first in range(0, len(wanted), _ROWS_PER_QUERY):
+            chunk = wanted[first:first + _ROWS_PER_QUERY]
+            found = self.cur.execute(
+                f"SELECT * FROM intercepts WHERE intercept_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).all()
+            self.rows.update(dict.fromkeys(chunk))
+            self.rows.update((row["intercept_id"], row) for row in found)
 
-    def _offer(self, envelope: Envelope | Recorded) -> None:
-        key = str(envelope.intercept_id)
-        row = self._row(key)
+    def _offer(self, key: str, envelope: Envelope | Recorded) -> None:
+        row = self.rows[key]
         current = row["version"] if row else 0
         if envelope.version <= current:
             self.result.duplicates += 1
@@ -146,7 +152,7 @@ class _Batch:
         self.changed.add(key)
         self.timeline.append((
             key, envelope.version, envelope.event_type, stamp(envelope.occurred_at),
-            stamp(envelope.recorded_at), envelope.actor, orjson.dumps(envelope.payload).decode(),
+            stamp(envelope.recorded_at), envelope.actor, event.payload_json(),
         ))
         self.result.applied += 1
 

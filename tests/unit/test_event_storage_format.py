@@ -1,5 +1,6 @@
 """Every event survives the stored format unchanged, and bad stored data is refused."""
 
+import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given
@@ -39,3 +40,12 @@ def test_a_stored_event_with_an_unknown_field_is_refused():
                          state=b'{"recorded_at":"2026-11-20T08:00:00Z","surprise":1}')
     with pytest.raises(ValidationError, match="surprise"):
         mapper.to_domain_event(stored)
+
+
+@pytest.mark.parametrize("cls", INTERCEPT_EVENTS, ids=lambda c: c.event_type())
+@given(data=st.data())
+def test_the_payload_as_json_text_is_the_payload_serialised(cls, data):
+    """Projections store payload_json(); it must say exactly what payload() says."""
+    event = data.draw(events_of(cls))
+    assert orjson.loads(event.payload_json()) == event.payload()
+    assert event.payload_json() == orjson.dumps(event.payload()).decode()
