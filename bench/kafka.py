@@ -16,9 +16,7 @@ from contextlib import closing
 
 from engine import kafka_clients
 from engine.composition import build_engine, build_projection_consumer, build_relay
-from engine.relay import message
-from domain.envelope import Envelope
-from domain.events import InterceptEvent
+from engine.outgoing import reader
 from kafka import TopicPartition
 from bench import rebuild, workload
 from bench.backends import Backend
@@ -45,11 +43,13 @@ def _relay(settings, engine) -> tuple[int, float]:
 
 
 def _records(engine) -> list[dict]:
-    out, position = [], 0
-    while batch := engine.read_log(position, 1000):
-        out += [message(Envelope.of(e, p)) for p, e in batch if isinstance(e, InterceptEvent)]
-        position = batch[-1][0]
-    return out
+    """The very records the relay sends (sealed, as stored)."""
+    read, out, position = reader(engine.app), [], 0
+    while True:
+        position, batch = read(position, 1000)
+        if not batch:
+            return out
+        out += [r.record() for r in batch]
 
 
 def _raw_produce(settings, records: list[dict]) -> tuple[int, float]:

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from domain.envelope import Envelope, UnknownEventType
 from domain.event import UnknownSchemaVersion
+from projections.received import Received
 
 
 POISON_KINDS = ("empty", "not_json", "invalid", "unknown_event_type", "unknown_schema_version")
@@ -21,6 +22,11 @@ class Poison(ValueError):
 
 
 def decode(value: bytes | None) -> Envelope:
+    return receive(value).envelope
+
+
+def receive(value: bytes | None) -> Received:
+    """The message's envelope and event, or Poison saying why it cannot be applied."""
     if value is None:
         raise Poison("empty", "the message has no value")
     try:
@@ -29,14 +35,14 @@ def decode(value: bytes | None) -> Envelope:
         raise Poison("not_json", str(error)) from None
     try:
         envelope = Envelope.model_validate(raw)
-        envelope.event()  # the payload must be a valid event of its type and version
+        typed = envelope.event()  # the payload must be a valid event of its type and version
     except ValidationError as error:
         raise Poison("invalid", _summary(error)) from None
     except UnknownEventType as error:
         raise Poison("unknown_event_type", error.message) from None
     except UnknownSchemaVersion as error:
         raise Poison("unknown_schema_version", error.message) from None
-    return envelope
+    return Received(envelope, typed)
 
 
 def _summary(error: ValidationError) -> str:

@@ -14,7 +14,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import from_record, headers_for
-from consumers.decode import Poison, decode
+from consumers.decode import Poison, receive
 from projections.database import retry_busy
 from projections.projector import BatchResult, Projector
 
@@ -60,7 +60,7 @@ class ProjectionConsumer:
         for tp, records in batches.items():
             for record in records:
                 try:
-                    envelopes.append(decode(record.value))
+                    envelopes.append(receive(record.value))
                 except Poison as poison:
                     letters.append(from_record(record, poison))
             next_offsets[tp] = records[-1].offset + 1

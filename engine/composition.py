@@ -147,12 +147,13 @@ def event_store_db(settings: Settings) -> Database:
 
 
 def build_relay(settings: Settings, engine: Engine):
-    from audit.seal import sealer
     from engine import kafka_clients
+    from engine.outgoing import reader
     from engine.relay import Relay, RelayPositions
 
     return Relay(
-        engine.read_intercept_log,  # parcel registrations and policies are not published
+        # Intercept events only, sealed with their chain links (docs/audit.md).
+        reader(engine.app),
         kafka_clients.producer(settings),
         RelayPositions(event_store_db(settings)),
         settings.topic,
@@ -164,7 +165,6 @@ def build_relay(settings: Settings, engine: Engine):
             settings, settings.topic, partition, offset
         ),
         batch_size=settings.relay_batch,
-        seal=sealer(engine.app.recorder),
     )
 
 

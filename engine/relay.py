@@ -11,18 +11,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import orjson
 
 from domain.envelope import Envelope
-from domain.event import Event
-from domain.events import InterceptEvent
+from engine.outgoing import ReadOutgoing, published
 from projections.database import Database
 
 log = logging.getLogger(__name__)
-
-ReadLog = Callable[[int, int], Sequence[tuple[int, Event]]]
 
 
 class TopicLost(RuntimeError):
@@ -83,21 +80,13 @@ class RelayPositions:
 
 def message(envelope: Envelope) -> dict:
     """The Kafka record for an envelope: key, JSON value and headers."""
-    return dict(
-        key=str(envelope.intercept_id).encode(),
-        value=orjson.dumps(envelope.model_dump(mode="json")),
-        headers=[
-            ("event_type", envelope.event_type.encode()),
-            ("schema_version", str(envelope.schema_version).encode()),
-            ("content-type", b"application/json"),
-        ],
-    )
+    return published(envelope.model_dump(mode="json")).record()
 
 
 class Relay:
     def __init__(
         self,
-        read_log: ReadLog,
+        read: ReadOutgoing,
         producer,
         positions: RelayPositions,
         topic: str,
@@ -106,9 +95,8 @@ class Relay:
         read_record: Callable[[int, int], bytes | None],
         batch_size: int = 1000,
         ack_timeout: float = 60.0,
-        seal: Callable[[list[Envelope]], list[Envelope]] = list,
     ) -> None:
-        self.read_log = read_log
+        self.read = read
         self.producer = producer
         self.positions = positions
         self.topic = topic
@@ -117,7 +105,6 @@ class Relay:
         self.read_record = read_record
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
-        self.seal = seal  # adds the hash chain's links (docs/audit.md)
         self.published = 0
 
     def check_topic(self) -> None:
@@ -141,22 +128,20 @@ class Relay:
     def publish_once(self) -> int:
         """Publish the next batch; returns how many log entries it moved past."""
         position = self.positions.get(self.topic)
-        batch = self.read_log(position, self.batch_size)
-        if not batch:
+        last, records = self.read(position, self.batch_size)
+        if last == position:
             return 0
-        envelopes = self.seal(
-            [Envelope.of(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)])
-        futures = [(self.producer.send(self.topic, **message(e)), e) for e in envelopes]
+        futures = [(self.producer.send(self.topic, **r.record()), r) for r in records]
         self.producer.flush(timeout=self.ack_timeout)
         # Each get() raises unless the broker acknowledged that record.
-        acked = [(f.get(timeout=self.ack_timeout), e) for f, e in futures]
+        acked = [(f.get(timeout=self.ack_timeout), r) for f, r in futures]
         landmark = None
         if acked:
-            meta, envelope = acked[-1]
-            landmark = Landmark(meta.partition, meta.offset, str(envelope.event_id))
-        self.positions.set(self.topic, batch[-1][0], landmark)
+            meta, record = acked[-1]
+            landmark = Landmark(meta.partition, meta.offset, record.event_id)
+        self.positions.set(self.topic, last, landmark)
         self.published += len(futures)
-        return len(batch)
+        return len(records)
 
     def republish(self) -> None:
         """Start over from the first event: after the broker lost the topic."""

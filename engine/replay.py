@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
-from consumers.decode import Poison, decode
+from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
 from projections.catchup import catch_up
 from projections.database import Database
@@ -59,7 +59,7 @@ def from_topic(db: Database, topic: str, batches: Iterable[dict], report: Replay
         for tp, records in batch.items():
             for record in records:
                 try:
-                    envelopes.append(decode(record.value))
+                    envelopes.append(receive(record.value))
                 except Poison:
                     report.skipped += 1
             offsets[(topic, tp.partition)] = records[-1].offset + 1

@@ -13,7 +13,11 @@ from domain.envelope import Envelope
 from projections.database import Cursor, Database
 from projections.intercepts import COLUMNS, Row, row_after
 from projections.recorded import Recorded
+from projections.received import Received
 from projections.timefmt import stamp
+
+Delivered = Envelope | Recorded | Received
+"""An event as the projector reads it: published, read from the store, or decoded."""
 
 PROJECTION = "intercepts"
 _ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
@@ -73,7 +77,7 @@ class Projector:
                         (PROJECTION, source))
 
     def apply(
-        self, envelopes: Sequence[Envelope | Recorded], checkpoints: Mapping[tuple[str, int], int]
+        self, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
     ) -> BatchResult:
         """Apply envelopes and record the source positions they came from, atomically."""
         with self.db.transaction() as cur:
@@ -113,7 +117,7 @@ class _Batch:
             for r in cur.execute("SELECT DISTINCT intercept_id FROM pending_events").all()
         }
 
-    def run(self, envelopes: Sequence[Envelope | Recorded]) -> BatchResult:
+    def run(self, envelopes: Sequence[Delivered]) -> BatchResult:
         keyed = [(str(e.intercept_id), e) for e in envelopes]
         self._load_rows({key for key, _ in keyed})
         for key, envelope in keyed:
@@ -135,7 +139,7 @@ class _Batch:
             self.rows.update(dict.fromkeys(chunk))
             self.rows.update((row["intercept_id"], row) for row in found)
 
-    def _offer(self, key: str, envelope: Envelope | Recorded) -> None:
+    def _offer(self, key: str, envelope: Delivered) -> None:
         row = self.rows[key]
         current = row["version"] if row else 0
         if envelope.version <= current:
@@ -146,7 +150,7 @@ class _Batch:
             self._apply(key, row, envelope)
             self._release_waiting(key)
 
-    def _apply(self, key: str, row: Row | None, envelope: Envelope | Recorded) -> None:
+    def _apply(self, key: str, row: Row | None, envelope: Delivered) -> None:
         event = envelope.event()
         self.rows[key] = row_after(row, event)
         self.changed.add(key)
@@ -156,7 +160,7 @@ class _Batch:
         ))
         self.result.applied += 1
 
-    def _hold(self, key: str, envelope: Envelope | Recorded) -> None:
+    def _hold(self, key: str, envelope: Delivered) -> None:
         self.cur.execute(
             "INSERT INTO pending_events (intercept_id, version, envelope) VALUES (?, ?, ?) "
             "ON CONFLICT (intercept_id, version) DO NOTHING",

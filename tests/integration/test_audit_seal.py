@@ -7,25 +7,64 @@ from uuid import UUID
 import orjson
 import pytest
 
-from audit.seal import sealer
 from audit.topic_check import verify_records
 from domain.envelope import Envelope
 from domain.events import InterceptEvent
+from engine.outgoing import reader
 from engine.relay import message
 from tests import builders as b
 from tests.integration.test_event_versions import store_as_version_1
 
 
+def sent(engine) -> list:
+    """The records the relay would send for everything in the store."""
+    _, records = reader(engine.app)(0, 10**6)
+    return records
+
+
 def published(engine) -> list[Envelope]:
-    """What the relay would send for everything in the store, sealed."""
-    batch = [Envelope.of(e, pos) for pos, e in engine.read_log(0, 10**6)
-             if isinstance(e, InterceptEvent)]
-    return sealer(engine.app.recorder)(batch)
+    return [Envelope.model_validate_json(r.value) for r in sent(engine)]
 
 
 def as_records(envelopes) -> list:
     return [SimpleNamespace(topic="t", partition=0, offset=n, value=message(e)["value"])
             for n, e in enumerate(envelopes)]
+
+
+def test_the_relay_sends_what_the_typed_envelope_would_say_byte_for_byte(engine):
+    """Built from the stored bytes, the message is the one the event's envelope gives."""
+    engine.execute(b.policy())
+    iid = engine.execute(b.request()).state.id
+    engine.execute(b.carrier(iid, "accepted"))
+    engine.execute(b.fee(iid))
+    engine.execute(b.cancel(iid))
+    links = {k.position: k for k in engine.app.recorder.chain_links(0, 100)}
+    expected = []
+    for position, event in engine.read_log(0, 100):
+        if isinstance(event, InterceptEvent):
+            link = links[position]
+            envelope = Envelope.of(event, position).model_copy(update={
+                "event_hash": link.event_hash, "prev_hash": link.prev_hash,
+                "log_hash": link.log_hash})
+            expected.append(message(envelope))
+    records = sent(engine)
+    assert len(records) == 4
+    assert [r.record() for r in records] == expected
+    assert [r.event_id for r in records] == [
+        orjson.loads(m["value"])["event_id"] for m in expected]
+
+
+def test_the_records_sent_verify_from_their_bytes_alone(engine):
+    engine.execute(b.policy())
+    old = UUID(int=7003)
+    store_as_version_1(engine, old)
+    engine.execute(b.cancel(old))
+    iid = engine.execute(b.request("k2", tracking_no="ZT2")).state.id
+    engine.execute(b.cancel(iid))
+    records = [SimpleNamespace(topic="t", partition=0, offset=n, value=r.value)
+               for n, r in enumerate(sent(engine))]
+    verdict = verify_records(records)
+    assert verdict.ok and verdict.checked == 4
 
 
 def test_sealed_envelopes_verify_from_their_bytes_alone(engine):

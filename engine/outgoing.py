@@ -1,0 +1,108 @@
+"""What the relay sends: each stored intercept event as its published message, sealed.
+
+The message is built from the stored record as it is: the envelope's identity from
+the record's columns, its times, actor and payload from the stored JSON, at the
+schema version it was stored with, and the hash-chain links written with it. So a
+subscriber can recompute the hash from the message alone (docs/audit.md), and the
+relay never decodes, validates and re-encodes what the engine validated when it
+recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gives.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+
+from audit.chain import ChainLink
+from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope
+from domain.events import InterceptEvent
+from domain.ids import event_id
+
+_TOPICS = tuple(INTERCEPT_EVENT_TYPES)
+_HASHES = ("event_hash", "prev_hash", "log_hash")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One Kafka record to send, and what the relay remembers of it."""
+
+    position: int
+    event_id: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+    def record(self) -> dict[str, Any]:
+        return dict(key=self.key, value=self.value, headers=self.headers)
+
+
+def published(fields: dict[str, Any]) -> Outgoing:
+    """The Kafka record for an envelope's fields (as JSON values): key, value, headers."""
+    return Outgoing(
+        position=fields["position"],
+        event_id=fields["event_id"],
+        key=fields["intercept_id"].encode(),
+        value=orjson.dumps(fields),
+        headers=[
+            ("event_type", fields["event_type"].encode()),
+            ("schema_version", str(fields["schema_version"]).encode()),
+            ("content-type", b"application/json"),
+        ],
+    )
+
+
+def stored_envelope(record, position: int, link: ChainLink | None) -> dict[str, Any] | None:
+    """The envelope's fields, in its order, from a stored record; None when it is damaged."""
+    try:
+        state = orjson.loads(record.state)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(state, dict):
+        return None
+    version = state.pop("class_version", 1)
+    recorded_at = state.pop("recorded_at", None)
+    if recorded_at is None or not all(k in state for k in ("merchant_id", "occurred_at", "actor")):
+        return None
+    intercept = str(record.originator_id)
+    return {
+        "event_id": str(event_id(record.originator_id, record.originator_version)),
+        "event_type": record.topic, "schema_version": version, "intercept_id": intercept,
+        "merchant_id": state["merchant_id"], "version": record.originator_version,
+        "position": position, "occurred_at": state["occurred_at"], "recorded_at": recorded_at,
+        "actor": state["actor"], "payload": state,
+        **({k: getattr(link, k) for k in _HASHES} if link else dict.fromkeys(_HASHES)),
+    }
+
+
+ReadOutgoing = Callable[[int, int], tuple[int, list[Outgoing]]]
+
+
+def reader(app) -> ReadOutgoing:
+    """(after, limit) -> (last position read, its records): intercept events only.
+
+    Holds the application itself, not just its recorder: a collected application
+    closes its store's connections.
+    """
+
+    def read(after: int, limit: int) -> tuple[int, list[Outgoing]]:
+        recorder = app.recorder
+        stored = recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False, topics=_TOPICS)
+        if not stored:
+            return after, []
+        links = {k.position: k for k in recorder.chain_links_between(stored[0].id, stored[-1].id)}
+        to_event = app.mapper.to_domain_event
+        return stored[-1].id, [_outgoing(n, links.get(n.id), to_event) for n in stored]
+
+    return read
+
+
+def _outgoing(notification, link: ChainLink | None, to_event: Callable[[Any], Any]) -> Outgoing:
+    fields = stored_envelope(notification, notification.id, link)
+    if fields is None:
+        # Damaged in the store: published as the engine reads it, unsealed; verify names it.
+        event = to_event(notification)
+        assert isinstance(event, InterceptEvent)
+        fields = Envelope.of(event, notification.id).model_dump(mode="json")
+    return published(fields)
+
