@@ -73,6 +73,18 @@ class ChainReads:
     def _stored_id(self, aggregate_id: UUID) -> Any:
         raise NotImplementedError
 
+    def select_log(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:
+        """Log entries of these topics after a position: rows of (position, originator_id,
+        originator_version, topic, state), the id as stored (hex text on SQLite).
+
+        The library's select_notifications makes a UUID and a Notification of every
+        entry; a catch-up hands the stored id straight to the event's validation.
+        """
+        return self._chain_query(
+            "SELECT {position} AS position, originator_id, originator_version, topic, state "
+            f"FROM {{events}} WHERE {{position}} > ? AND topic IN ({', '.join('?' * len(topics))}) "
+            "ORDER BY {position} LIMIT ?", [after, *topics, limit])
+
     def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of several aggregates in one query, each in version order.
 

@@ -116,10 +116,11 @@ class Engine:
 
     def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False, topics=_INTERCEPT_TOPICS
-        )
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        rows = self.app.recorder.select_log(after, limit, _INTERCEPT_TOPICS)
+        event_of = self.app.mapper.event_of
+        return [(r["position"], event_of(r["topic"], r["originator_id"],
+                                         r["originator_version"], bytes(r["state"])))
+                for r in rows]
 
     def close(self) -> None:
         self.db.close()

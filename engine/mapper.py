@@ -37,10 +37,17 @@ class EventMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Event:  # type: ignore[override]
-        cls = EVENT_TYPES[stored_event.topic]
-        state = orjson.loads(stored_event.state)
-        cls.upcast(state, state.pop("class_version", 1))
-        state["originator_id"] = stored_event.originator_id
-        state["originator_version"] = stored_event.originator_version
-        return cls.model_validate(state)
+        return self.event_of(stored_event.topic, stored_event.originator_id,
+                             stored_event.originator_version, stored_event.state)
+
+    def event_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Event:
+        """The event from its stored columns; the id may be a UUID or its text."""
+        cls = EVENT_TYPES[topic]
+        fields = orjson.loads(state)
+        stored_version = fields.pop("class_version", 1)
+        if stored_version != cls.class_version:
+            cls.upcast(fields, stored_version)
+        fields["originator_id"] = originator_id
+        fields["originator_version"] = version
+        return cls.model_validate(fields)
 

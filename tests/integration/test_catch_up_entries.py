@@ -56,3 +56,22 @@ def test_a_store_entry_held_back_is_kept_in_its_published_form(history):
     early.apply(entries, {})
     reference.apply(_published(history), {})
     assert _tables(early) == _tables(reference)
+
+
+def test_the_intercept_log_read_is_the_library_notifications_decoded(engine):
+    """The catch-up's own read gives what the library's read and mapper give, in order."""
+    from tests import builders as b
+
+    engine.execute(b.policy())
+    iid = engine.execute(b.request()).state.id
+    engine.execute(b.carrier(iid, "accepted"))
+    engine.execute(b.request("k2", tracking_no="ZT2"))
+    engine.execute(b.cancel(iid))
+    library = [
+        (n.id, engine.app.mapper.to_domain_event(n))
+        for n in engine.app.recorder.select_notifications(start=0, limit=100,
+                                                          inclusive_of_start=False)
+        if n.topic in ("Requested", "CarrierAccepted", "Cancelled")]
+    assert engine.read_intercept_log(0, 100) == library
+    assert len(library) == 4
+    assert engine.read_intercept_log(library[1][0], 2) == library[2:4]
