@@ -90,7 +90,8 @@ class ChainReads:
 
         A command reads up to three aggregates (its intercept, the merchant's policy, the
         parcel's registry) and a batch reads those of all its commands: one round trip
-        instead of one per aggregate.
+        instead of one per aggregate. (Past 500 ids, each 500 are their own read; a write
+        racing them is caught when the batch is recorded, as a version conflict.)
         """
         found: dict[UUID, list[StoredEvent]] = {i: [] for i in aggregate_ids}
         ids = list(found)
@@ -99,7 +100,8 @@ class ChainReads:
             rows = self._chain_query(
                 "SELECT originator_id, originator_version, topic, state FROM {events} "
                 f"WHERE originator_id IN ({', '.join('?' * len(chunk))}) "
-                "ORDER BY originator_version", [self._stored_id(i) for i in chunk])
+                # The primary key's order: no sort step.
+                "ORDER BY originator_id, originator_version", [self._stored_id(i) for i in chunk])
             for row in rows:
                 stored = row["originator_id"]
                 aggregate = stored if isinstance(stored, UUID) else UUID(stored)
@@ -158,9 +160,14 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         return positions
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(self._sql(sql), params)
-            return c.fetchall()
+        # One statement is its own read transaction: no BEGIN and ROLLBACK around it.
+        with self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self._sql(sql), params)
+                return cursor.fetchall()
+            finally:
+                cursor.sqlite_cursor.close()
 
 
 @cache
