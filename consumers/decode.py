@@ -5,7 +5,8 @@ from pydantic import ValidationError
 
 from domain.envelope import Envelope, UnknownEventType
 from domain.event import UnknownSchemaVersion
-from projections.received import Received
+from domain.events import InterceptEvent
+from projections.recorded import Recorded
 
 
 POISON_KINDS = ("empty", "not_json", "invalid", "unknown_event_type", "unknown_schema_version")
@@ -22,11 +23,21 @@ class Poison(ValueError):
 
 
 def decode(value: bytes | None) -> Envelope:
-    return receive(value).envelope
+    """The message's envelope, validated with the event it carries, or Poison."""
+    return _decoded(value)[0]
 
 
-def receive(value: bytes | None) -> Received:
-    """The message's envelope and event, or Poison saying why it cannot be applied."""
+def receive(value: bytes | None) -> Recorded:
+    """The message's typed event and position, or Poison saying why it cannot be applied.
+
+    The projector is handed the typed event validated here, not the envelope, which
+    it would validate a second time.
+    """
+    envelope, typed = _decoded(value)
+    return Recorded(typed, envelope.position)
+
+
+def _decoded(value: bytes | None) -> tuple[Envelope, InterceptEvent]:
     if value is None:
         raise Poison("empty", "the message has no value")
     try:
@@ -42,7 +53,7 @@ def receive(value: bytes | None) -> Received:
         raise Poison("unknown_event_type", error.message) from None
     except UnknownSchemaVersion as error:
         raise Poison("unknown_schema_version", error.message) from None
-    return Received(envelope, typed)
+    return envelope, typed
 
 
 def _summary(error: ValidationError) -> str:

@@ -13,11 +13,10 @@ from domain.envelope import Envelope
 from projections.database import Cursor, Database
 from projections.intercepts import COLUMNS, MUTABLE, Row, row_after
 from projections.recorded import Recorded
-from projections.received import Received
 from projections.timefmt import stamp
 
-Delivered = Envelope | Recorded | Received
-"""An event as the projector reads it: published, read from the store, or decoded."""
+Delivered = Envelope | Recorded
+"""An event as the projector reads it: published, or typed with its log position."""
 
 PROJECTION = "intercepts"
 _ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters

@@ -1,10 +1,11 @@
-"""An intercept event read straight from the event store, as the projector reads envelopes.
+"""A typed intercept event and its log position, as the projector reads envelopes.
 
-The store's events were validated when they were decided and again when they
-were read back. Wrapping each one as a published `Envelope` (an event id, a
-copy of the payload, a validation, and a second validation when the projector
-asks for the typed event) cost a rebuild about a quarter of its time; this
-wrapper hands the projector the same fields and the event itself.
+Events read straight from the event store were validated when they were decided
+and again when they were read back; events from Kafka were validated when their
+message was decoded. Wrapping each one as an `Envelope` again (an event id, a copy
+of the payload, a validation, and a second validation when the projector asks for
+the typed event) cost a rebuild about a quarter of its time; this wrapper hands the
+projector the same fields and the event itself.
 """
 
 from dataclasses import dataclass
