@@ -52,15 +52,6 @@ class ChainReads:
             "ORDER BY notification_id", (first, last))
         return [_link(r) for r in rows]
 
-    def sealed_between(self, first: int, last: int) -> dict[int, tuple[str, str, str, bytes]]:
-        """position -> (prev_hash, event_hash, log_hash, stored state): what the relay needs."""
-        rows = self._chain_query(
-            "SELECT c.notification_id, c.prev_hash, c.event_hash, c.log_hash, e.state "
-            "FROM {table} c JOIN {events} e ON e.{position} = c.notification_id "
-            "WHERE c.notification_id BETWEEN ? AND ?", (first, last))
-        return {int(r["notification_id"]): (r["prev_hash"], r["event_hash"], r["log_hash"],
-                                            bytes(r["state"])) for r in rows}
-
     def chain_of(self, aggregate_id: UUID) -> list[ChainLink]:
         """The links of one aggregate's stored events, in version order."""
         rows = self._chain_query(
@@ -161,13 +152,9 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # One statement is its own read transaction: no BEGIN and ROLLBACK around it.
-        with self.datastore.get_connection(commit=False) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self._sql(sql), params)
-                return cursor.fetchall()
-            finally:
-                cursor.sqlite_cursor.close()
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as cursor:
+            cursor.execute(self._sql(sql), params)
+            return cursor.fetchall()
 
 
 @cache

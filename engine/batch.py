@@ -18,7 +18,7 @@ ReadMany = Callable[[Sequence[UUID]], dict[UUID, list[Event]]]
 
 
 class PendingBatch:
-    def __init__(self, load: Read, load_many: ReadMany | None = None) -> None:
+    def __init__(self, load: Read, load_many: ReadMany) -> None:
         self._load = load
         self._load_many = load_many
         self._history: dict[UUID, list[Event]] = {}
@@ -30,7 +30,7 @@ class PendingBatch:
         """Read these aggregates' histories now, in one query, for the reads to come."""
         wanted = [i for i in dict.fromkeys(aggregate_ids)
                   if i not in self._stored and i not in self._history]
-        if wanted and self._load_many is not None:
+        if wanted:
             self._history.update(self._load_many(wanted))
 
     def read(self, aggregate_id: UUID, projector) -> Any:

@@ -114,7 +114,7 @@ class Database:
 
         Each SQLite checkpoint syncs the file, and the random-keyed indexes dirty pages
         all over it; with a ~200 MiB log instead of ~40 MiB, a page rewritten by several
-        batches is copied back once, and a rebuild of 250k intercepts ran about 8%
+        batches is copied back once, and a rebuild of 250k intercepts ran about 13%
         faster. Steady-state commands keep the smaller log.
         """
         if self.postgres:
