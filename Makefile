@@ -6,7 +6,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 ORDERS ?= 200
 BENCH_BACKEND ?= sqlite
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test check install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/intercept demo --orders $(ORDERS)
 
-test: $(DEV_STAMP)
+# Static checks run first: a lint or format failure fails `make test`.
+check: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: check
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest
 
 # Not part of `test`: measures the engine against raw baselines (docs/performance.md).

@@ -4,7 +4,7 @@ A key that may not see something gets the same 404 as for something that does
 not exist, so no key learns of another merchant's intercepts or policy.
 """
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,7 +16,8 @@ from api.services import Services, services
 from domain.intercept import InterceptRequest
 
 bearer = HTTPBearer(
-    auto_error=False, scheme_name="apiKey",
+    auto_error=False,
+    scheme_name="apiKey",
     description="An API key from `intercept keys create`, sent as `Authorization: Bearer KEY`.",
 )
 

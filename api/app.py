@@ -36,8 +36,11 @@ async def _lifespan(app: FastAPI):
 
 def create_app(services: Services | None = None) -> FastAPI:
     app = FastAPI(
-        title="intercept", version=version("intercept"), description=DESCRIPTION,
-        lifespan=_lifespan, generate_unique_id_function=lambda route: route.name,
+        title="intercept",
+        version=version("intercept"),
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.services = services
     errors.install(app)

@@ -46,8 +46,9 @@ class InterceptRequestBody(Body):
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = Field(
-        default=None, description="The fee the carrier quoted before the request, in minor "
-        "units, if it quoted one."
+        default=None,
+        description="The fee the carrier quoted before the request, in minor "
+        "units, if it quoted one.",
     )
     parcel_stage: ParcelStage = Field(
         default=ParcelStage.UNKNOWN, description="Where the parcel is now, as far as known."

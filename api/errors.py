@@ -32,16 +32,20 @@ _PARCEL_RULES = (ParcelAlreadyIntercepted, ParcelHasOpenIntercept)
 
 
 def _invalid(request: Request, errors: list[dict]) -> ProblemResponse:
-    fields = [FieldError(where=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
-              for e in errors]
+    fields = [
+        FieldError(where=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
+        for e in errors
+    ]
     summary = "; ".join(f"{e.where}: {e.message}" for e in fields)
-    return problem_response(422, "Invalid input", "valid_input", f"invalid input: {summary}",
-                            request.url.path, fields)
+    return problem_response(
+        422, "Invalid input", "valid_input", f"invalid input: {summary}", request.url.path, fields
+    )
 
 
 def refused(request: Request, error: ApiRefusal) -> ProblemResponse:
-    return problem_response(error.status, error.title, error.rule, error.detail,
-                            request.url.path, headers=error.headers)
+    return problem_response(
+        error.status, error.title, error.rule, error.detail, request.url.path, headers=error.headers
+    )
 
 
 def request_invalid(request: Request, error: RequestValidationError) -> ProblemResponse:
@@ -54,8 +58,7 @@ def command_invalid(request: Request, error: ValidationError) -> ProblemResponse
 
 def domain_refused(request: Request, error: DomainError) -> ProblemResponse:
     if isinstance(error, UnknownIntercept):
-        return problem_response(404, "Not found", "visible_to_key", error.message,
-                                request.url.path)
+        return problem_response(404, "Not found", "visible_to_key", error.message, request.url.path)
     detail = error.message
     if isinstance(error, _PARCEL_RULES):
         detail = _OTHERS_INTERCEPT.sub("", detail)
@@ -66,21 +69,34 @@ def http_error(request: Request, error: HTTPException) -> ProblemResponse:
     if error.status_code == 400:  # FastAPI's word for a body it could not even decode
         return _invalid(request, [{"loc": ("body",), "msg": str(error.detail)}])
     rule = {404: "visible_to_key", 405: "method_allowed"}.get(error.status_code, "valid_request")
-    return problem_response(error.status_code, str(error.detail), rule, str(error.detail),
-                            request.url.path, headers=getattr(error, "headers", None))
+    return problem_response(
+        error.status_code,
+        str(error.detail),
+        rule,
+        str(error.detail),
+        request.url.path,
+        headers=getattr(error, "headers", None),
+    )
 
 
 def unexpected(request: Request, error: Exception) -> ProblemResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem_response(500, "Internal error", "internal_error",
-                            "the engine failed unexpectedly; a retry with the same "
-                            "Idempotency-Key is safe", request.url.path)
+    return problem_response(
+        500,
+        "Internal error",
+        "internal_error",
+        "the engine failed unexpectedly; a retry with the same Idempotency-Key is safe",
+        request.url.path,
+    )
 
 
 def install(app: FastAPI) -> None:
     for error_type, handler in (
-        (ApiRefusal, refused), (RequestValidationError, request_invalid),
-        (ValidationError, command_invalid), (DomainError, domain_refused),
-        (HTTPException, http_error), (Exception, unexpected),
+        (ApiRefusal, refused),
+        (RequestValidationError, request_invalid),
+        (ValidationError, command_invalid),
+        (DomainError, domain_refused),
+        (HTTPException, http_error),
+        (Exception, unexpected),
     ):
         app.add_exception_handler(error_type, handler)  # type: ignore[arg-type]

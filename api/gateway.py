@@ -7,7 +7,8 @@ milliseconds, and the lock is what keeps each event applied exactly once.
 """
 
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 from uuid import UUID
 
 from domain.commands import Command

@@ -82,15 +82,27 @@ class KeyStore:
         key = f"ik_{secrets.token_urlsafe(32)}"
         secret = f"whsec_{secrets.token_urlsafe(32)}" if grant.role is Role.CARRIER else None
         record = ApiKey(
-            key_id=f"key_{secrets.token_hex(6)}", role=grant.role, merchant_id=grant.merchant_id,
+            key_id=f"key_{secrets.token_hex(6)}",
+            role=grant.role,
+            merchant_id=grant.merchant_id,
             carrier=grant.carrier.value if grant.carrier else None,
-            created_at=stamp(self.clock()), revoked_at=None, signing_secret=secret,
+            created_at=stamp(self.clock()),
+            revoked_at=None,
+            signing_secret=secret,
         )
         with closing(self._connect()) as conn:
             conn.execute(
                 f"INSERT INTO api_keys (key_sha256, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (_digest(key), record.key_id, record.role.value, record.merchant_id,
-                 record.carrier, record.signing_secret, record.created_at, None),
+                (
+                    _digest(key),
+                    record.key_id,
+                    record.role.value,
+                    record.merchant_id,
+                    record.carrier,
+                    record.signing_secret,
+                    record.created_at,
+                    None,
+                ),
             )
         return IssuedKey(key=key, record=record)
 
@@ -116,7 +128,14 @@ class KeyStore:
         with closing(self._connect()) as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM api_keys {clause}", params).fetchall()
         return [
-            ApiKey(key_id=r[0], role=Role(r[1]), merchant_id=r[2], carrier=r[3],
-                   signing_secret=r[4], created_at=r[5], revoked_at=r[6])
+            ApiKey(
+                key_id=r[0],
+                role=Role(r[1]),
+                merchant_id=r[2],
+                carrier=r[3],
+                signing_secret=r[4],
+                created_at=r[5],
+                revoked_at=r[6],
+            )
             for r in rows
         ]

@@ -40,12 +40,22 @@ class ProblemResponse(Response):
 
 
 def problem_response(
-    status: int, title: str, rule: str, detail: str, instance: str | None = None,
-    errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    title: str,
+    rule: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ProblemResponse:
     body = Problem(
-        type=f"urn:intercept:problem:{rule}", title=title, status=status, detail=detail,
-        rule=rule, instance=instance, errors=errors,
+        type=f"urn:intercept:problem:{rule}",
+        title=title,
+        status=status,
+        detail=detail,
+        rule=rule,
+        instance=instance,
+        errors=errors,
     )
     return ProblemResponse(body.model_dump(mode="json", exclude_none=True), status, headers)
 

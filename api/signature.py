@@ -25,7 +25,11 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: datetime,
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: datetime,
     window: timedelta = WINDOW,
 ) -> None:
     """Raise SignatureRefused unless `signature` signs `body` at a time within the window."""

@@ -28,8 +28,13 @@ class InterceptResult(BaseModel):
     @classmethod
     def of(cls, decision: Decision) -> "InterceptResult":
         state = decision.state
-        return cls(intercept_id=state.id, status=state.status, outcome=decision.outcome,
-                   conflicts=list(state.conflicts), version=state.version)
+        return cls(
+            intercept_id=state.id,
+            status=state.status,
+            outcome=decision.outcome,
+            conflicts=list(state.conflicts),
+            version=state.version,
+        )
 
 
 class PolicyView(BaseModel):
@@ -42,9 +47,14 @@ class PolicyView(BaseModel):
 
     @classmethod
     def of(cls, policy: InterceptPolicy) -> "PolicyView":
-        return cls(merchant_id=policy.merchant_id, min_amount_minor=policy.min_amount_minor,
-                   max_amount_minor=policy.max_amount_minor, carriers=list(policy.carriers),
-                   updated_by=policy.updated_by, version=policy.version)
+        return cls(
+            merchant_id=policy.merchant_id,
+            min_amount_minor=policy.min_amount_minor,
+            max_amount_minor=policy.max_amount_minor,
+            carriers=list(policy.carriers),
+            updated_by=policy.updated_by,
+            version=policy.version,
+        )
 
 
 class PolicyResult(BaseModel):
@@ -133,8 +143,14 @@ class KeyView(BaseModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> "KeyView":
-        return cls(key_id=key.key_id, role=key.role, merchant_id=key.merchant_id,
-                   carrier=key.carrier, created_at=key.created_at, revoked_at=key.revoked_at)
+        return cls(
+            key_id=key.key_id,
+            role=key.role,
+            merchant_id=key.merchant_id,
+            carrier=key.carrier,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
 
 
 class NewKey(KeyView):

@@ -8,7 +8,7 @@ registries) are never published and are hashed in a form of their own.
 """
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,8 +21,17 @@ GENESIS = "0" * 64
 """The previous hash of an aggregate's first event, and of the log's first event."""
 
 HASHED_FIELDS = (
-    "event_id", "event_type", "schema_version", "intercept_id", "merchant_id", "version",
-    "position", "occurred_at", "recorded_at", "actor", "payload",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "intercept_id",
+    "merchant_id",
+    "version",
+    "position",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "payload",
 )
 """Every envelope field but the hashes themselves; a fixed list, so fields added to the
 envelope later never change the hash of what was recorded before them."""
@@ -70,15 +79,16 @@ def instant(text: Any) -> str:
         raise Malformed(f"{text!r} is not an RFC 3339 time") from None
     if moment.tzinfo is None:
         raise Malformed(f"{text!r} has no timezone")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if moment.year < 1000:  # strftime does not pad such years; isoformat would
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # The same text as that strftime, several times faster: every event is hashed.
     return moment.isoformat(timespec="microseconds")[:26] + "Z"
 
 
-def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
-                    position: int) -> dict[str, Any]:
+def stored_document(
+    topic: str, originator_id: UUID, version: int, state: bytes, position: int
+) -> dict[str, Any]:
     """The hashed form of a stored event, from its bytes as they are (never upcast)."""
     try:
         fields = orjson.loads(state)
@@ -87,8 +97,13 @@ def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
     if not isinstance(fields, dict):
         raise Malformed("its stored state is not a JSON object")
     if topic not in INTERCEPT_EVENT_TYPES:
-        return {"event_type": topic, "originator_id": str(originator_id),
-                "originator_version": version, "position": position, "state": fields}
+        return {
+            "event_type": topic,
+            "originator_id": str(originator_id),
+            "originator_version": version,
+            "position": position,
+            "state": fields,
+        }
     schema_version = fields.pop("class_version", 1)
     try:
         recorded_at = fields.pop("recorded_at")
@@ -96,10 +111,15 @@ def stored_document(topic: str, originator_id: UUID, version: int, state: bytes,
     except KeyError as missing:
         raise Malformed(f"its stored state lacks {missing}") from None
     return {
-        "event_id": str(event_id(originator_id, version)), "event_type": topic,
-        "schema_version": schema_version, "intercept_id": str(originator_id),
-        "version": version, "position": position, **common,
-        "occurred_at": instant(common["occurred_at"]), "recorded_at": instant(recorded_at),
+        "event_id": str(event_id(originator_id, version)),
+        "event_type": topic,
+        "schema_version": schema_version,
+        "intercept_id": str(originator_id),
+        "version": version,
+        "position": position,
+        **common,
+        "occurred_at": instant(common["occurred_at"]),
+        "recorded_at": instant(recorded_at),
         "payload": fields,
     }
 

@@ -6,8 +6,9 @@ bytes. Changing, inserting or deleting any event breaks a link that verification
 recomputes (docs/audit.md says what this does and does not prove).
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from audit.canonical import (
@@ -38,13 +39,19 @@ class ChainLink:
 
 def link(record: StoredRecord, position: int, prev_hash: str, prev_log_hash: str) -> ChainLink:
     """The link for one record, given its aggregate's previous hash and the log's."""
-    document = stored_document(record.topic, record.originator_id, record.originator_version,
-                               record.state, position)
+    document = stored_document(
+        record.topic, record.originator_id, record.originator_version, record.state, position
+    )
     this = event_hash(prev_hash, document)
-    raw = record_digest(record.topic, record.originator_id, record.originator_version,
-                        record.state)
-    return ChainLink(position, record.originator_id, record.originator_version, prev_hash,
-                     this, log_hash(prev_log_hash, this, raw))
+    raw = record_digest(record.topic, record.originator_id, record.originator_version, record.state)
+    return ChainLink(
+        position,
+        record.originator_id,
+        record.originator_version,
+        prev_hash,
+        this,
+        log_hash(prev_log_hash, this, raw),
+    )
 
 
 def extend(

@@ -7,38 +7,58 @@ checked against `intercept audit verify`.
 
 import csv
 import io
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 from uuid import UUID
 
 import orjson
 
 from domain.events import InterceptEvent
 
-COLUMNS = ("intercept_id", "version", "position", "event_type", "occurred_at", "recorded_at",
-           "actor", "merchant_id", "details", "event_hash", "prev_hash")
+COLUMNS = (
+    "intercept_id",
+    "version",
+    "position",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "merchant_id",
+    "details",
+    "event_hash",
+    "prev_hash",
+)
 
 _COMMON = {"merchant_id", "actor", "occurred_at", "idempotency_key"}
 
 
 def entries(app, intercept_id: UUID) -> list[dict[str, Any]]:
     """One line per recorded event of the intercept, in version order."""
-    links = {k.version: k for k in app.recorder.chain_of(intercept_id)} \
-        if hasattr(app.recorder, "chain_of") else {}
+    links = (
+        {k.version: k for k in app.recorder.chain_of(intercept_id)}
+        if hasattr(app.recorder, "chain_of")
+        else {}
+    )
     lines = []
     for event in app.events.get(intercept_id):
         if not isinstance(event, InterceptEvent):
             continue
         link = links.get(event.originator_version)
-        lines.append({
-            "intercept_id": str(intercept_id), "version": event.originator_version,
-            "position": link.position if link else None, "event_type": event.event_type(),
-            "occurred_at": event.occurred_at.isoformat(),
-            "recorded_at": event.recorded_at.isoformat(), "actor": event.actor,
-            "merchant_id": event.merchant_id,
-            "details": {k: v for k, v in event.payload().items() if k not in _COMMON},
-            "event_hash": link.event_hash if link else None,
-            "prev_hash": link.prev_hash if link else None,
-        })
+        lines.append(
+            {
+                "intercept_id": str(intercept_id),
+                "version": event.originator_version,
+                "position": link.position if link else None,
+                "event_type": event.event_type(),
+                "occurred_at": event.occurred_at.isoformat(),
+                "recorded_at": event.recorded_at.isoformat(),
+                "actor": event.actor,
+                "merchant_id": event.merchant_id,
+                "details": {k: v for k, v in event.payload().items() if k not in _COMMON},
+                "event_hash": link.event_hash if link else None,
+                "prev_hash": link.prev_hash if link else None,
+            }
+        )
     return lines
 
 

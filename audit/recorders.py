@@ -6,8 +6,9 @@ event store stays the library's, tables and all, with one table beside its event
 without its link.
 """
 
+from collections.abc import Sequence
 from functools import cache
-from typing import Any, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -29,8 +30,14 @@ _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
 
 def _link(row: Any) -> ChainLink:
-    return ChainLink(int(row["notification_id"]), UUID(row["aggregate_id"]), int(row["version"]),
-                     row["prev_hash"], row["event_hash"], row["log_hash"])
+    return ChainLink(
+        int(row["notification_id"]),
+        UUID(row["aggregate_id"]),
+        int(row["version"]),
+        row["prev_hash"],
+        row["event_hash"],
+        row["log_hash"],
+    )
 
 
 class ChainReads:
@@ -43,13 +50,17 @@ class ChainReads:
         """Links in position order, after position `after`."""
         rows = self._chain_query(
             f"SELECT {_COLUMNS} FROM {{table}} WHERE notification_id > ? "
-            "ORDER BY notification_id LIMIT ?", (after, limit))
+            "ORDER BY notification_id LIMIT ?",
+            (after, limit),
+        )
         return [_link(r) for r in rows]
 
     def chain_links_between(self, first: int, last: int) -> list[ChainLink]:
         rows = self._chain_query(
             f"SELECT {_COLUMNS} FROM {{table}} WHERE notification_id BETWEEN ? AND ? "
-            "ORDER BY notification_id", (first, last))
+            "ORDER BY notification_id",
+            (first, last),
+        )
         return [_link(r) for r in rows]
 
     def chain_of(self, aggregate_id: UUID) -> list[ChainLink]:
@@ -58,7 +69,8 @@ class ChainReads:
             f"SELECT {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM {{events}} e "
             "JOIN {table} c ON c.notification_id = e.{position} "
             "WHERE e.originator_id = ? ORDER BY e.originator_version",
-            (self._stored_id(aggregate_id),))
+            (self._stored_id(aggregate_id),),
+        )
         return [_link(r) for r in rows]
 
     def _stored_id(self, aggregate_id: UUID) -> Any:
@@ -74,7 +86,9 @@ class ChainReads:
         return self._chain_query(
             "SELECT {position} AS position, originator_id, originator_version, topic, state "
             f"FROM {{events}} WHERE {{position}} > ? AND topic IN ({', '.join('?' * len(topics))}) "
-            "ORDER BY {position} LIMIT ?", [after, *topics, limit])
+            "ORDER BY {position} LIMIT ?",
+            [after, *topics, limit],
+        )
 
     def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of several aggregates in one query, each in version order.
@@ -87,36 +101,50 @@ class ChainReads:
         found: dict[UUID, list[StoredEvent]] = {i: [] for i in aggregate_ids}
         ids = list(found)
         for first in range(0, len(ids), _IDS_PER_QUERY):
-            chunk = ids[first:first + _IDS_PER_QUERY]
+            chunk = ids[first : first + _IDS_PER_QUERY]
             rows = self._chain_query(
                 "SELECT originator_id, originator_version, topic, state FROM {events} "
                 f"WHERE originator_id IN ({', '.join('?' * len(chunk))}) "
                 # The primary key's order: no sort step.
-                "ORDER BY originator_id, originator_version", [self._stored_id(i) for i in chunk])
+                "ORDER BY originator_id, originator_version",
+                [self._stored_id(i) for i in chunk],
+            )
             for row in rows:
                 stored = row["originator_id"]
                 aggregate = stored if isinstance(stored, UUID) else UUID(stored)
-                found[aggregate].append(StoredEvent(aggregate, row["originator_version"],
-                                                    row["topic"], bytes(row["state"])))
+                found[aggregate].append(
+                    StoredEvent(
+                        aggregate, row["originator_version"], row["topic"], bytes(row["state"])
+                    )
+                )
         return found
 
     def chain_head(self) -> ChainLink | None:
         rows = self._chain_query(
-            f"SELECT {_COLUMNS} FROM {{table}} ORDER BY notification_id DESC LIMIT 1", ())
+            f"SELECT {_COLUMNS} FROM {{table}} ORDER BY notification_id DESC LIMIT 1", ()
+        )
         return _link(rows[0]) if rows else None
 
 
 _INSERT = f"INSERT INTO {{table}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 # Found through the events' own primary key: one index fewer to write with every event.
-_PREVIOUS = ("SELECT c.event_hash FROM {events} e JOIN {table} c "
-             "ON c.notification_id = e.{position} "
-             "WHERE e.originator_id = ? AND e.originator_version = ?")
+_PREVIOUS = (
+    "SELECT c.event_hash FROM {events} e JOIN {table} c "
+    "ON c.notification_id = e.{position} "
+    "WHERE e.originator_id = ? AND e.originator_version = ?"
+)
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
 
 
 def _values(link: ChainLink) -> tuple:
-    return (link.position, str(link.aggregate_id), link.version, link.prev_hash,
-            link.event_hash, link.log_hash)
+    return (
+        link.position,
+        str(link.aggregate_id),
+        link.version,
+        link.prev_hash,
+        link.event_hash,
+        link.log_hash,
+    )
 
 
 class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
@@ -125,12 +153,15 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(),
-                _TABLE.format(table=self.chain_table, key="INTEGER PRIMARY KEY")]
+        return [
+            *super().construct_create_table_statements(),
+            _TABLE.format(table=self.chain_table, key="INTEGER PRIMARY KEY"),
+        ]
 
     def _sql(self, template: str) -> str:
-        return template.format(table=self.chain_table, events=self.events_table_name,
-                               position="rowid")
+        return template.format(
+            table=self.chain_table, events=self.events_table_name, position="rowid"
+        )
 
     def _stored_id(self, aggregate_id: UUID) -> str:
         return aggregate_id.hex  # as the library stores it
@@ -146,7 +177,9 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             row = c.fetchone()
             return row[0] if row else None
 
-        links = extend(zip(positions, stored_events), previous, head[0] if head else None)
+        links = extend(
+            zip(positions, stored_events, strict=True), previous, head[0] if head else None
+        )
         c.executemany(self._sql(_INSERT), [_values(k) for k in links])
         return positions
 
@@ -160,29 +193,34 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
 @cache
 def _postgres_class():
     """Defined on demand: psycopg is only needed where PostgreSQL is configured."""
-    from psycopg.sql import SQL, Identifier
-
     from eventsourcing.postgres import PostgresApplicationRecorder
+    from psycopg.sql import SQL, Identifier
 
     class ChainedPostgresRecorder(ChainReads, PostgresApplicationRecorder):
         def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:
             super().__init__(datastore, events_table_name=events_table_name)
             if self.datastore.enable_db_functions:
                 # That path inserts through a stored function and would skip the links.
-                raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS cannot be used with the "
-                                 "hash chain; unset it")
+                raise ValueError(
+                    "POSTGRES_ENABLE_DB_FUNCTIONS cannot be used with the hash chain; unset it"
+                )
             self.chain_table = f"{events_table_name}_chain"
             self.check_identifier_length(self.chain_table)
-            self.sql_create_statements.append(SQL(_TABLE.format(
-                table="{table}", key="BIGINT PRIMARY KEY")).format(table=self._qualified()))
+            self.sql_create_statements.append(
+                SQL(_TABLE.format(table="{table}", key="BIGINT PRIMARY KEY")).format(
+                    table=self._qualified()
+                )
+            )
 
         def _qualified(self):
             return Identifier(self.datastore.schema, self.chain_table)
 
         def _sql(self, template: str):
             return SQL(template.replace("?", "%s")).format(
-                table=self._qualified(), position=SQL("notification_id"),
-                events=Identifier(self.datastore.schema, self.events_table_name))
+                table=self._qualified(),
+                position=SQL("notification_id"),
+                events=Identifier(self.datastore.schema, self.events_table_name),
+            )
 
         def _stored_id(self, aggregate_id: UUID) -> UUID:
             return aggregate_id
@@ -198,8 +236,11 @@ def _postgres_class():
                 row = curs.fetchone()
                 return row["event_hash"] if row else None
 
-            links = extend(zip(positions, stored_events), previous,
-                           head["log_hash"] if head else None)
+            links = extend(
+                zip(positions, stored_events, strict=True),
+                previous,
+                head["log_hash"] if head else None,
+            )
             curs.executemany(self._sql(_INSERT), [_values(k) for k in links])
             return positions
 

@@ -1,6 +1,6 @@
 """Walks the event store and its chain in position order; names the first broken event."""
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 from uuid import UUID
 
 from audit.canonical import (
@@ -17,8 +17,7 @@ from audit.verdict import Anchor, Problem, Verdict
 
 def _notifications(recorder, batch: int) -> Iterator:
     after = 0
-    while page := recorder.select_notifications(start=after, limit=batch,
-                                                inclusive_of_start=False):
+    while page := recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False):
         yield from page
         after = page[-1].id
 
@@ -57,41 +56,68 @@ class _Walk:
         def problem(check: str, message: str) -> Problem:
             aggregate = event.originator_id if event is not None else link.aggregate_id
             version = event.originator_version if event is not None else link.version
-            return Problem(check, message, position, str(aggregate), version,
-                           event.topic if event is not None else None)
+            return Problem(
+                check,
+                message,
+                position,
+                str(aggregate),
+                version,
+                event.topic if event is not None else None,
+            )
 
         if link is None:
-            return problem("unchained", f"the event at position {position} has no chain link: "
-                           "it was written around the engine")
+            return problem(
+                "unchained",
+                f"the event at position {position} has no chain link: "
+                "it was written around the engine",
+            )
         if event is None:
-            return problem("missing_event", f"the event recorded at position {position} "
-                           f"(aggregate {link.aggregate_id} version {link.version}) is gone "
-                           "from the store: it was deleted")
+            return problem(
+                "missing_event",
+                f"the event recorded at position {position} "
+                f"(aggregate {link.aggregate_id} version {link.version}) is gone "
+                "from the store: it was deleted",
+            )
         if (event.originator_id, event.originator_version) != (link.aggregate_id, link.version):
-            return problem("moved", f"position {position} holds aggregate {event.originator_id} "
-                           f"version {event.originator_version}, but the chain recorded "
-                           f"{link.aggregate_id} version {link.version} there")
+            return problem(
+                "moved",
+                f"position {position} holds aggregate {event.originator_id} "
+                f"version {event.originator_version}, but the chain recorded "
+                f"{link.aggregate_id} version {link.version} there",
+            )
         last_version, last_hash = self.last.get(link.aggregate_id, (0, GENESIS))
         if link.version != last_version + 1:
-            return problem("version_gap", f"version {link.version} follows version "
-                           f"{last_version}: the events in between were deleted")
+            return problem(
+                "version_gap",
+                f"version {link.version} follows version "
+                f"{last_version}: the events in between were deleted",
+            )
         if link.prev_hash != last_hash:
-            return problem("broken_link", "its link does not name the hash of the "
-                           "aggregate's previous event: the chain was altered")
+            return problem(
+                "broken_link",
+                "its link does not name the hash of the "
+                "aggregate's previous event: the chain was altered",
+            )
         try:
-            document = stored_document(event.topic, event.originator_id,
-                                       event.originator_version, event.state, position)
+            document = stored_document(
+                event.topic, event.originator_id, event.originator_version, event.state, position
+            )
         except Malformed as error:
             return problem("malformed", f"the event at position {position} is damaged: {error}")
         if event_hash(link.prev_hash, document) != link.event_hash:
-            return problem("event_hash", f"the event at position {position} is not what was "
-                           "recorded: its content or its recorded hash was changed")
-        raw = record_digest(event.topic, event.originator_id, event.originator_version,
-                            event.state)
+            return problem(
+                "event_hash",
+                f"the event at position {position} is not what was "
+                "recorded: its content or its recorded hash was changed",
+            )
+        raw = record_digest(event.topic, event.originator_id, event.originator_version, event.state)
         if log_hash(self.prev_log, link.event_hash, raw) != link.log_hash:
-            return problem("log_hash", f"the log hash at position {position} does not follow "
-                           "from the one before it: an event before it was deleted, or this "
-                           "event's stored bytes or the chain were changed")
+            return problem(
+                "log_hash",
+                f"the log hash at position {position} does not follow "
+                "from the one before it: an event before it was deleted, or this "
+                "event's stored bytes or the chain were changed",
+            )
         return self._anchored(link, problem)
 
     def _anchored(self, link: ChainLink, problem) -> Problem | None:
@@ -100,11 +126,17 @@ class _Walk:
             return None
         self.anchor = None
         if link.position > anchor.position:
-            return problem("anchor", f"the anchor names position {anchor.position}, which the "
-                           "chain no longer has: events were deleted and the chain rewritten")
+            return problem(
+                "anchor",
+                f"the anchor names position {anchor.position}, which the "
+                "chain no longer has: events were deleted and the chain rewritten",
+            )
         if link.log_hash != anchor.log_hash:
-            return problem("anchor", f"the log hash at position {anchor.position} differs from "
-                           "the anchor kept outside the store: the chain was rewritten")
+            return problem(
+                "anchor",
+                f"the log hash at position {anchor.position} differs from "
+                "the anchor kept outside the store: the chain was rewritten",
+            )
         return None
 
     def advance(self, link: ChainLink) -> None:
@@ -114,8 +146,13 @@ class _Walk:
         self.verdict.head = Anchor(link.position, link.log_hash)
 
 
-def verify_store(recorder, *, anchor: Anchor | None = None, batch: int = 1000,
-                 on_progress: Callable[[int], None] | None = None) -> Verdict:
+def verify_store(
+    recorder,
+    *,
+    anchor: Anchor | None = None,
+    batch: int = 1000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Verdict:
     """Recompute every link from the stored events; stop at the first that does not hold."""
     if not hasattr(recorder, "chain_links"):
         raise TypeError("this event store keeps no hash chain (an in-memory store?)")
@@ -130,6 +167,9 @@ def verify_store(recorder, *, anchor: Anchor | None = None, batch: int = 1000,
             on_progress(batch)
     if walk.anchor is not None:
         walk.verdict.problem = Problem(
-            "anchor", f"the store ends before the anchor's position {walk.anchor.position}: "
-            "events were deleted from its end", walk.anchor.position)
+            "anchor",
+            f"the store ends before the anchor's position {walk.anchor.position}: "
+            "events were deleted from its end",
+            walk.anchor.position,
+        )
     return walk.verdict

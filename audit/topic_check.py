@@ -6,7 +6,8 @@ versions must run 1, 2, 3, ... each naming the hash before it. Redeliveries (at 
 once) must repeat the first copy exactly.
 """
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
@@ -27,8 +28,9 @@ class TopicCheck:
             if not isinstance(message, dict):
                 raise Malformed("the message is not a JSON object")
         except (orjson.JSONDecodeError, TypeError, Malformed) as error:
-            return Problem("malformed", f"record {where} is not an event message: {error}",
-                           where=where)
+            return Problem(
+                "malformed", f"record {where} is not an event message: {error}", where=where
+            )
         found = self._check(message, where)
         if found is None:
             self.verdict.checked += 1
@@ -37,43 +39,62 @@ class TopicCheck:
 
     def _check(self, message: dict[str, Any], where: str) -> Problem | None:
         def problem(check: str, text: str) -> Problem:
-            return Problem(check, f"record {where}: {text}", _int(message.get("position")),
-                           message.get("intercept_id"), _int(message.get("version")),
-                           message.get("event_type"), where)
+            return Problem(
+                check,
+                f"record {where}: {text}",
+                _int(message.get("position")),
+                message.get("intercept_id"),
+                _int(message.get("version")),
+                message.get("event_type"),
+                where,
+            )
 
         claimed, prev = message.get("event_hash"), message.get("prev_hash")
         if not isinstance(claimed, str) or not isinstance(prev, str):
-            return problem("unhashed", "it carries no hashes (published before tamper "
-                           "evidence, or not by this engine)")
+            return problem(
+                "unhashed",
+                "it carries no hashes (published before tamper evidence, or not by this engine)",
+            )
         try:
             document = published_document(message)
         except Malformed as error:
             return problem("malformed", str(error))
         if event_hash(prev, document) != claimed:
-            return problem("event_hash", "its content does not match its hash: it was "
-                           "changed after it was recorded")
+            return problem(
+                "event_hash",
+                "its content does not match its hash: it was changed after it was recorded",
+            )
         known = self.hashes.setdefault(str(message["intercept_id"]), [])
         version = message["version"]
         if not isinstance(version, int) or version < 1:
             return problem("malformed", "its version is not a positive integer")
         if version <= len(known):
             if known[version - 1] != claimed:
-                return problem("redelivery_differs", f"version {version} was delivered "
-                               "before with a different hash")
+                return problem(
+                    "redelivery_differs",
+                    f"version {version} was delivered before with a different hash",
+                )
             return None
         if version > len(known) + 1:
-            return problem("version_gap", f"version {version} follows version {len(known)}: "
-                           "the versions in between are missing from the topic")
+            return problem(
+                "version_gap",
+                f"version {version} follows version {len(known)}: "
+                "the versions in between are missing from the topic",
+            )
         if prev != (known[-1] if known else GENESIS):
-            return problem("broken_link", "it does not name the hash of the intercept's "
-                           "previous event")
+            return problem(
+                "broken_link", "it does not name the hash of the intercept's previous event"
+            )
         known.append(claimed)
         return None
 
     def _note_head(self, message: dict[str, Any]) -> None:
         head, position = self.verdict.head, message.get("position")
-        if isinstance(message.get("log_hash"), str) and isinstance(position, int) and (
-                head is None or position > head.position):
+        if (
+            isinstance(message.get("log_hash"), str)
+            and isinstance(position, int)
+            and (head is None or position > head.position)
+        ):
             self.verdict.head = Anchor(position, message["log_hash"])
 
 

@@ -27,8 +27,11 @@ class Anchor:
     @classmethod
     def parse(cls, text: str) -> "Anchor":
         position, _, log_hash = text.partition(":")
-        if not position.isdigit() or len(log_hash) != 64 or not all(
-                c in "0123456789abcdef" for c in log_hash):
+        if (
+            not position.isdigit()
+            or len(log_hash) != 64
+            or not all(c in "0123456789abcdef" for c in log_hash)
+        ):
             raise ValueError(f"anchor {text!r} is not POSITION:LOG_HASH (64 hex digits)")
         return cls(int(position), log_hash)
 
@@ -48,6 +51,10 @@ class Verdict:
         return self.problem is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked,
-                "head": str(self.head) if self.head else None,
-                "problem": asdict(self.problem) if self.problem else None, "notes": self.notes}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head": str(self.head) if self.head else None,
+            "problem": asdict(self.problem) if self.problem else None,
+            "notes": self.notes,
+        }

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -34,12 +34,28 @@ class Plan:
     latency_kafka: int
 
 
-QUICK = Plan(commands=100, batch=50, command_repeats=3, rebuild_intercepts=2000,
-             rebuild_repeats=3, kafka_intercepts=1000, kafka_repeats=2, latency_embedded=150,
-             latency_kafka=30)
-FULL = Plan(commands=1000, batch=100, command_repeats=5, rebuild_intercepts=25_000,
-            rebuild_repeats=5, kafka_intercepts=10_000, kafka_repeats=3, latency_embedded=1000,
-            latency_kafka=300)
+QUICK = Plan(
+    commands=100,
+    batch=50,
+    command_repeats=3,
+    rebuild_intercepts=2000,
+    rebuild_repeats=3,
+    kafka_intercepts=1000,
+    kafka_repeats=2,
+    latency_embedded=150,
+    latency_kafka=30,
+)
+FULL = Plan(
+    commands=1000,
+    batch=100,
+    command_repeats=5,
+    rebuild_intercepts=25_000,
+    rebuild_repeats=5,
+    kafka_intercepts=10_000,
+    kafka_repeats=3,
+    latency_embedded=1000,
+    latency_kafka=300,
+)
 
 
 def _say(text: str) -> None:
@@ -67,29 +83,39 @@ def main(
     backend: str = typer.Option("sqlite", help=f"Storage: {' or '.join(BACKENDS)}."),
     only: str = typer.Option(",".join(SCENARIOS), help="Scenarios to run, comma-separated."),
     growth_sizes: str = typer.Option("10000,100000,1000000", help="Intercepts per growth run."),
-    bootstrap: str = typer.Option(None, help="A running loopback Kafka broker (default: start Tansu)."),
+    bootstrap: str = typer.Option(
+        None, help="A running loopback Kafka broker (default: start Tansu)."
+    ),
     out: Path = typer.Option(Path("bench/results"), help="Where the results are written."),
 ) -> None:
     chosen = [s.strip() for s in only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
     if unknown:
-        raise typer.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; "
-                                 f"choose from {', '.join(SCENARIOS)}", param_hint="--only")
+        raise typer.BadParameter(
+            f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}",
+            param_hint="--only",
+        )
     if backend not in BACKENDS:
-        raise typer.BadParameter(f"{backend!r} is not one of {', '.join(BACKENDS)}",
-                                 param_hint="--backend")
+        raise typer.BadParameter(
+            f"{backend!r} is not one of {', '.join(BACKENDS)}", param_hint="--backend"
+        )
     if quick:
         chosen = [s for s in chosen if s != "growth"]
     try:
         sizes = [int(s) for s in growth_sizes.split(",") if s.strip()]
     except ValueError:
-        raise typer.BadParameter(f"{growth_sizes!r} is not a list of numbers",
-                                 param_hint="--growth-sizes") from None
+        raise typer.BadParameter(
+            f"{growth_sizes!r} is not a list of numbers", param_hint="--growth-sizes"
+        ) from None
     plan = QUICK if quick else FULL
     started = time.perf_counter()
-    results: dict = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "mode": "quick" if quick else "full", "backend": backend,
-                     "machine": machine.describe(), "plan": plan.__dict__}
+    results: dict = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "mode": "quick" if quick else "full",
+        "backend": backend,
+        "machine": machine.describe(),
+        "plan": plan.__dict__,
+    }
     with Backend(backend) as storage:
         _run(chosen, plan, storage, results, sizes, bootstrap)
     results["seconds"] = time.perf_counter() - started
@@ -105,8 +131,7 @@ def main(
 def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) -> None:
     if "commands" in chosen:
         _say("commands ...")
-        results["commands"] = commands.run(storage, plan.commands, plan.batch,
-                                           plan.command_repeats)
+        results["commands"] = commands.run(storage, plan.commands, plan.batch, plan.command_repeats)
     if "rebuild" in chosen:
         _say("rebuild ...")
         results["rebuild"] = rebuild.run(storage, plan.rebuild_intercepts, plan.rebuild_repeats)
@@ -117,12 +142,14 @@ def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) 
         with _broker(bootstrap) as servers:
             if "kafka" in chosen:
                 _say("kafka ...")
-                results["kafka"] = kafka.run(storage, servers, plan.kafka_intercepts,
-                                             plan.kafka_repeats)
+                results["kafka"] = kafka.run(
+                    storage, servers, plan.kafka_intercepts, plan.kafka_repeats
+                )
             if "latency" in chosen:
                 _say("latency, through Kafka ...")
-                results["latency"]["kafka"] = latency.through_kafka(storage, servers,
-                                                                    plan.latency_kafka)
+                results["latency"]["kafka"] = latency.through_kafka(
+                    storage, servers, plan.latency_kafka
+                )
     if "growth" in chosen:
         _say(f"growth {sizes} ...")
         results["growth"] = growth.run(storage, sizes)

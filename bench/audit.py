@@ -32,8 +32,9 @@ def _engine(home: Path, chained: bool):
     # The plain library recorder, only to measure what the chain costs.
     application.with_chain = recorders.with_chain if chained else (lambda env: env)
     try:
-        return build_engine(Settings(home=home, kafka_bootstrap="unused"),
-                            clock=workload.StepClock())
+        return build_engine(
+            Settings(home=home, kafka_bootstrap="unused"), clock=workload.StepClock()
+        )
     finally:
         application.with_chain = recorders.with_chain
 
@@ -67,9 +68,11 @@ def _rebuild(engine) -> int:
     return engine.app.recorder.max_notification_id()  # log entries covered, as raw_read
 
 
-def main(commands: int = typer.Option(1000, help="Commands per recording run."),
-         intercepts: int = typer.Option(10_000, help="Intercepts in the verified history."),
-         repeats: int = typer.Option(5, help="Runs of each measurement.")) -> None:
+def main(
+    commands: int = typer.Option(1000, help="Commands per recording run."),
+    intercepts: int = typer.Option(10_000, help="Intercepts in the verified history."),
+    repeats: int = typer.Option(5, help="Runs of each measurement."),
+) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="intercept-bench-audit-"))
     rates: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -82,7 +85,8 @@ def main(commands: int = typer.Option(1000, help="Commands per recording run."),
         for _ in range(repeats):
             rates.setdefault("raw_read", []).append(_timed(lambda: raw_read(engine)))
             rates.setdefault("verify", []).append(
-                _timed(lambda: verify_store(engine.app.recorder).checked))
+                _timed(lambda: verify_store(engine.app.recorder).checked)
+            )
             rates.setdefault("replay", []).append(_timed(lambda: _rebuild(engine)))
     medians = {k: statistics.median(v) for k, v in rates.items()}
     ratios = {
@@ -91,14 +95,24 @@ def main(commands: int = typer.Option(1000, help="Commands per recording run."),
         "verify_vs_raw_read": medians["verify"] / medians["raw_read"],
         "replay_vs_raw_read": medians["replay"] / medians["raw_read"],
     }
-    print(f"| measure | median | samples |\n|---|---:|---|", file=sys.stderr)
+    print("| measure | median | samples |\n|---|---:|---|", file=sys.stderr)
     for name, samples in rates.items():
         unit = "events/s" if name in ("raw_read", "verify", "replay") else "commands/s"
-        print(f"| {name} | {medians[name]:,.0f} {unit} | "
-              f"{', '.join(f'{s:,.0f}' for s in samples)} |", file=sys.stderr)
-    print(json.dumps({"commands": commands, "history_events": history.events,
-                      "repeats": repeats, "medians": {k: round(v) for k, v in medians.items()},
-                      "ratios": {k: round(v, 3) for k, v in ratios.items()}}))
+        print(
+            f"| {name} | {medians[name]:,.0f} {unit} | {', '.join(f'{s:,.0f}' for s in samples)} |",
+            file=sys.stderr,
+        )
+    print(
+        json.dumps(
+            {
+                "commands": commands,
+                "history_events": history.events,
+                "repeats": repeats,
+                "medians": {k: round(v) for k, v in medians.items()},
+                "ratios": {k: round(v, 3) for k, v in ratios.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ class Backend(contextlib.AbstractContextManager):
         if self._server is None:
             return Settings(home=home, **more)
         name = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40]
-        return Settings(home=home, event_store=self._server.create_database(f"{name}_es"),
-                        projections=self._server.create_database(f"{name}_pr"), **more)
+        return Settings(
+            home=home,
+            event_store=self._server.create_database(f"{name}_es"),
+            projections=self._server.create_database(f"{name}_pr"),
+            **more,
+        )
 
     def raw_env(self, label: str) -> dict[str, str]:
         """The eventsourcing environment the engine would use, on fresh storage."""
@@ -56,7 +60,6 @@ class Backend(contextlib.AbstractContextManager):
         fresh = self.settings(label)
         url = fresh.projections or f"sqlite:///{fresh.home / 'projections.db'}"
         return settings.model_copy(update={"projections": url})
-
 
     @staticmethod
     def compact(settings: Settings) -> None:
@@ -75,13 +78,18 @@ class Backend(contextlib.AbstractContextManager):
             total = store.read("SELECT pg_total_relation_size('stored_events') AS n")[0]["n"]
             projections = Database(settings.projections or "")
             tables = ("intercepts", "intercept_events", "checkpoints", "pending_events")
-            projected = sum(projections.read(f"SELECT pg_total_relation_size('{t}') AS n")[0]["n"]
-                            for t in tables)
+            projected = sum(
+                projections.read(f"SELECT pg_total_relation_size('{t}') AS n")[0]["n"]
+                for t in tables
+            )
             projections.close()
         else:
             total = _file_bytes(settings.event_store_path)
-            projected = _file_bytes(Path(settings.projections.removeprefix("sqlite:///"))
-                                    if settings.projections else settings.projections_path)
+            projected = _file_bytes(
+                Path(settings.projections.removeprefix("sqlite:///"))
+                if settings.projections
+                else settings.projections_path
+            )
         store.close()
         return {"event_store": total, "payload": payload, "projections": projected}
 
@@ -89,8 +97,9 @@ class Backend(contextlib.AbstractContextManager):
     def remove(settings: Settings) -> None:
         shutil.rmtree(settings.home, ignore_errors=True)
         if settings.projections and settings.projections.startswith("sqlite:///"):
-            shutil.rmtree(Path(settings.projections.removeprefix("sqlite:///")).parent,
-                          ignore_errors=True)
+            shutil.rmtree(
+                Path(settings.projections.removeprefix("sqlite:///")).parent, ignore_errors=True
+            )
 
 
 def _file_bytes(path: Path) -> int:

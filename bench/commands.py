@@ -8,13 +8,13 @@ The raw application makes the same writes on the same kind of storage.
 
 from contextlib import closing as _closing
 
-from domain.decision import Outcome
-from domain.errors import DomainError
-from engine.composition import build_engine
 from bench import workload
 from bench.backends import Backend
 from bench.measure import Rate, ratio, timed
 from bench.raw import RawApplication
+from domain.decision import Outcome
+from domain.errors import DomainError
+from engine.composition import build_engine
 
 # Kafka mode without a broker: commands only write the event store (nothing connects).
 _WRITE_ONLY = {"kafka_bootstrap": "127.0.0.1:9"}
@@ -38,7 +38,9 @@ def _recorded(results) -> int:
 def _engine_one_by_one(engine, n: int, run: str, rates: dict, prefix: str) -> None:
     requests = [workload.request(i, run) for i in range(n)]
     cancels = [workload.cancel_for(c) for c in requests]
-    rates[f"{prefix}_requests"].add(*timed(lambda: _recorded([engine.execute(c) for c in requests])))
+    rates[f"{prefix}_requests"].add(
+        *timed(lambda: _recorded([engine.execute(c) for c in requests]))
+    )
     rates[f"{prefix}_cancels"].add(*timed(lambda: _recorded([engine.execute(c) for c in cancels])))
 
 
@@ -49,7 +51,7 @@ def _engine_batched(engine, n: int, size: int, run: str, rates: dict, prefix: st
     def batches(commands) -> int:
         done = 0
         for first in range(0, len(commands), size):
-            done += _recorded(engine.execute_many(commands[first:first + size]))
+            done += _recorded(engine.execute_many(commands[first : first + size]))
         return done
 
     rates[f"{prefix}_requests"].add(*timed(lambda: batches(requests)))
@@ -61,23 +63,29 @@ def _raw(backend: Backend, n: int, size: int, run: str, rates: dict, prefix: str
     requests = [workload.request(i, run) for i in range(n)]
     if size == 1:
         ids: list = []
-        rates[f"{prefix}_requests"].add(*timed(lambda: len([ids.append(app.request(c))
-                                                            for c in requests])))
+        rates[f"{prefix}_requests"].add(
+            *timed(lambda: len([ids.append(app.request(c)) for c in requests]))
+        )
         rates[f"{prefix}_cancels"].add(*timed(lambda: len([app.cancel(i) for i in ids])))
     else:
-        chunks = [requests[i:i + size] for i in range(0, n, size)]
+        chunks = [requests[i : i + size] for i in range(0, n, size)]
         ids = []
-        rates[f"{prefix}_requests"].add(*timed(
-            lambda: sum(len(ids.extend(app.request_many(c)) or c) for c in chunks)))
-        id_chunks = [ids[i:i + size] for i in range(0, n, size)]
-        rates[f"{prefix}_cancels"].add(*timed(
-            lambda: sum(len(app.cancel_many(c) or c) for c in id_chunks)))
+        rates[f"{prefix}_requests"].add(
+            *timed(lambda: sum(len(ids.extend(app.request_many(c)) or c) for c in chunks))
+        )
+        id_chunks = [ids[i : i + size] for i in range(0, n, size)]
+        rates[f"{prefix}_cancels"].add(
+            *timed(lambda: sum(len(app.cancel_many(c) or c) for c in id_chunks))
+        )
     app.close()
 
 
 def run(backend: Backend, n: int, batch: int, repeats: int) -> dict:
-    names = [f"{p}_{k}" for p in ("raw", "engine", "embedded", "raw_batch", "engine_batch",
-                                   "embedded_batch") for k in ("requests", "cancels")]
+    names = [
+        f"{p}_{k}"
+        for p in ("raw", "engine", "embedded", "raw_batch", "engine_batch", "embedded_batch")
+        for k in ("requests", "cancels")
+    ]
     rates = {name: Rate("commands/s") for name in names}
     for r in range(repeats):
         _raw(backend, n, 1, f"a{r}", rates, "raw")
@@ -95,14 +103,21 @@ def run(backend: Backend, n: int, batch: int, repeats: int) -> dict:
         raw, raw_batch = rates[f"raw_{kind}"], rates[f"raw_batch_{kind}"]
         ratios[f"engine_vs_raw_{kind}"] = ratio(rates[f"engine_{kind}"], raw)
         ratios[f"embedded_vs_raw_{kind}"] = ratio(rates[f"embedded_{kind}"], raw)
-        ratios[f"engine_batch_vs_raw_batch_{kind}"] = ratio(rates[f"engine_batch_{kind}"], raw_batch)
-        ratios[f"batch_vs_one_by_one_{kind}"] = ratio(rates[f"engine_batch_{kind}"],
-                                                      rates[f"engine_{kind}"])
+        ratios[f"engine_batch_vs_raw_batch_{kind}"] = ratio(
+            rates[f"engine_batch_{kind}"], raw_batch
+        )
+        ratios[f"batch_vs_one_by_one_{kind}"] = ratio(
+            rates[f"engine_batch_{kind}"], rates[f"engine_{kind}"]
+        )
         # The library's own gain from batching on this machine: what bounds the engine's.
         ratios[f"raw_batch_vs_one_by_one_{kind}"] = ratio(raw_batch, raw)
         ratios[f"embedded_batch_vs_one_by_one_{kind}"] = ratio(
-            rates[f"embedded_batch_{kind}"], rates[f"embedded_{kind}"])
-    return {"commands": n, "batch_size": batch, "repeats": repeats,
-            "rates": {k: v.as_dict() for k, v in rates.items()}, "ratios": ratios}
-
-
+            rates[f"embedded_batch_{kind}"], rates[f"embedded_{kind}"]
+        )
+    return {
+        "commands": n,
+        "batch_size": batch,
+        "repeats": repeats,
+        "rates": {k: v.as_dict() for k, v in rates.items()},
+        "ratios": ratios,
+    }

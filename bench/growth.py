@@ -13,15 +13,19 @@ import sys
 import time
 from contextlib import closing
 
-from engine.composition import build_engine
-from engine.settings import Settings
 from bench import workload
 from bench.backends import Backend
+from engine.composition import build_engine
+from engine.settings import Settings
 
 
 def _child(*args: str, timeout: float) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bench.growth", *args], capture_output=True,
-                         text=True, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.growth", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"bench.growth {args[0]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -35,22 +39,35 @@ def run(backend: Backend, sizes: list[int], timeout: float = 3600) -> dict:
         fresh = backend.fresh_projections(settings, f"growthrebuild{size}")
         rebuilt = _child("rebuild", fresh.model_dump_json(), timeout=timeout)
         if rebuilt["projected"] != made["intercept_events"]:
-            raise RuntimeError(f"rebuild projected {rebuilt['projected']} of "
-                               f"{made['intercept_events']} intercept events")
-        results.append({"intercepts": size, **made, **rebuilt,
-                        **_storage(fresh, made["events"], made["intercept_events"])})
+            raise RuntimeError(
+                f"rebuild projected {rebuilt['projected']} of "
+                f"{made['intercept_events']} intercept events"
+            )
+        results.append(
+            {
+                "intercepts": size,
+                **made,
+                **rebuilt,
+                **_storage(fresh, made["events"], made["intercept_events"]),
+            }
+        )
         Backend.remove(settings)
     smallest = results[0]["peak_rss_mib"]
-    return {"sizes": results,
-            "peak_rss_vs_smallest": {str(r["intercepts"]): r["peak_rss_mib"] / smallest
-                                     for r in results}}
+    return {
+        "sizes": results,
+        "peak_rss_vs_smallest": {
+            str(r["intercepts"]): r["peak_rss_mib"] / smallest for r in results
+        },
+    }
 
 
 def _storage(settings: Settings, events: int, intercept_events: int) -> dict:
     sizes = Backend.storage_bytes(settings)
-    return {"event_store_bytes_per_event": sizes["event_store"] / events,
-            "payload_bytes_per_event": sizes["payload"] / events,
-            "projection_bytes_per_intercept_event": sizes["projections"] / intercept_events}
+    return {
+        "event_store_bytes_per_event": sizes["event_store"] / events,
+        "payload_bytes_per_event": sizes["payload"] / events,
+        "projection_bytes_per_intercept_event": sizes["projections"] / intercept_events,
+    }
 
 
 def _generate(settings: Settings, intercepts: int) -> dict:
@@ -58,8 +75,11 @@ def _generate(settings: Settings, intercepts: int) -> dict:
     with closing(build_engine(settings, clock=workload.StepClock())) as engine:
         history = workload.write_history(engine.app, intercepts)
     Backend.compact(settings)
-    return {"events": history.events, "intercept_events": history.intercept_events,
-            "generate_seconds": time.perf_counter() - started}
+    return {
+        "events": history.events,
+        "intercept_events": history.intercept_events,
+        "generate_seconds": time.perf_counter() - started,
+    }
 
 
 def _rebuild(settings: Settings) -> dict:
@@ -70,8 +90,13 @@ def _rebuild(settings: Settings) -> dict:
         projected = engine.catch_up()
         seconds = time.perf_counter() - started
         peak = _memory_kib("VmHWM")
-    return {"rebuild_seconds": seconds, "rebuild_events_per_s": entries / seconds,
-            "projected": projected, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024}
+    return {
+        "rebuild_seconds": seconds,
+        "rebuild_events_per_s": entries / seconds,
+        "projected": projected,
+        "rss_before_mib": before / 1024,
+        "peak_rss_mib": peak / 1024,
+    }
 
 
 def _memory_kib(field: str) -> int:

@@ -14,21 +14,27 @@ import time
 import uuid
 from contextlib import closing
 
+from kafka import TopicPartition
+
+from bench import rebuild
+from bench.backends import Backend
+from bench.measure import Rate, ratio
 from engine import kafka_clients
 from engine.composition import build_engine, build_projection_consumer, build_relay
 from engine.outgoing import reader
-from kafka import TopicPartition
-from bench import rebuild, workload
-from bench.backends import Backend
-from bench.measure import Rate, ratio
 
 POLL_MS = 200
 
 
 def _on_topic(settings, label: str):
     run = f"{label}{uuid.uuid4().hex[:6]}"
-    return settings.model_copy(update={"topic": f"bench.{run}", "dlq_topic": f"bench.{run}.dlq",
-                                       "group_id": f"bench-{run}"})
+    return settings.model_copy(
+        update={
+            "topic": f"bench.{run}",
+            "dlq_topic": f"bench.{run}.dlq",
+            "group_id": f"bench-{run}",
+        }
+    )
 
 
 def _relay(settings, engine) -> tuple[int, float]:
@@ -83,12 +89,15 @@ def _count_until(expected: int, poll, timeout: float = 300) -> tuple[int, float]
 def _raw_consume(settings, expected: int) -> tuple[int, float]:
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
-        partitions = [TopicPartition(settings.topic, p)
-                      for p in consumer.partitions_for_topic(settings.topic) or ()]
+        partitions = [
+            TopicPartition(settings.topic, p)
+            for p in consumer.partitions_for_topic(settings.topic) or ()
+        ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        return _count_until(expected, lambda: sum(
-            len(r) for r in consumer.poll(timeout_ms=POLL_MS).values()))
+        return _count_until(
+            expected, lambda: sum(len(r) for r in consumer.poll(timeout_ms=POLL_MS).values())
+        )
     finally:
         consumer.close(autocommit=False)
 
@@ -123,9 +132,14 @@ def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict
             rates["raw_produce"].add(*_raw_produce(_on_topic(base, f"p{r}"), records))
             rates["raw_consume"].add(*_raw_consume(settings, len(records)))
             rates["project"].add(*_project(backend, settings, len(records), f"consume{r}"))
-    return {"intercepts": intercepts, "messages": len(records),
-            "message_bytes_median": sizes[len(sizes) // 2], "repeats": repeats,
-            "rates": {k: v.as_dict() for k, v in rates.items()},
-            "ratios": {"relay_vs_raw_producer": ratio(rates["relay"], rates["raw_produce"]),
-                       "consumer_vs_raw_consumer": ratio(rates["project"],
-                                                         rates["raw_consume"])}}
+    return {
+        "intercepts": intercepts,
+        "messages": len(records),
+        "message_bytes_median": sizes[len(sizes) // 2],
+        "repeats": repeats,
+        "rates": {k: v.as_dict() for k, v in rates.items()},
+        "ratios": {
+            "relay_vs_raw_producer": ratio(rates["relay"], rates["raw_produce"]),
+            "consumer_vs_raw_consumer": ratio(rates["project"], rates["raw_consume"]),
+        },
+    }

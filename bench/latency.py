@@ -13,12 +13,12 @@ import sys
 import time
 from contextlib import closing
 
-from domain.ids import intercept_id
-from engine.composition import build_engine, projections_db
-from projections import queries
 from bench import workload
 from bench.backends import Backend
 from bench.measure import percentiles
+from domain.ids import intercept_id
+from engine.composition import build_engine, projections_db
+from projections import queries
 
 POLL_S = 0.0005
 
@@ -50,21 +50,34 @@ def embedded(backend: Backend, n: int) -> dict:
 
 
 def _pipeline(settings) -> subprocess.Popen:
-    env = {**os.environ, "INTERCEPT_HOME": str(settings.home), "INTERCEPT_TOPIC": settings.topic,
-           "INTERCEPT_DLQ_TOPIC": settings.dlq_topic, "INTERCEPT_GROUP_ID": settings.group_id,
-           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap}
+    env = {
+        **os.environ,
+        "INTERCEPT_HOME": str(settings.home),
+        "INTERCEPT_TOPIC": settings.topic,
+        "INTERCEPT_DLQ_TOPIC": settings.dlq_topic,
+        "INTERCEPT_GROUP_ID": settings.group_id,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap,
+    }
     if settings.event_store:
         env["INTERCEPT_EVENT_STORE"] = settings.event_store
     if settings.projections:
         env["INTERCEPT_PROJECTIONS"] = settings.projections
-    return subprocess.Popen([sys.executable, "-m", "engine.cli.main", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.cli.main", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def through_kafka(backend: Backend, bootstrap: str, n: int) -> dict:
-    settings = backend.settings("latencykafka", kafka_bootstrap=bootstrap,
-                                topic=f"bench.lat{os.getpid()}", group_id=f"lat{os.getpid()}",
-                                dlq_topic=f"bench.lat{os.getpid()}.dlq")
+    settings = backend.settings(
+        "latencykafka",
+        kafka_bootstrap=bootstrap,
+        topic=f"bench.lat{os.getpid()}",
+        group_id=f"lat{os.getpid()}",
+        dlq_topic=f"bench.lat{os.getpid()}.dlq",
+    )
     writer = build_engine(settings, clock=workload.StepClock())
     reader = projections_db(settings)
     child = _pipeline(settings)

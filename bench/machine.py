@@ -7,8 +7,15 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("eventsourcing", "kafka-python", "pydantic", "pydantic-core", "orjson", "crc32c",
-            "psycopg")
+PACKAGES = (
+    "eventsourcing",
+    "kafka-python",
+    "pydantic",
+    "pydantic-core",
+    "orjson",
+    "crc32c",
+    "psycopg",
+)
 
 
 def _cpu_model() -> str:
@@ -40,8 +47,13 @@ def _version(package: str) -> str | None:
 
 def _commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

@@ -8,8 +8,8 @@ each repeat so that a slow spell hits both.
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass
@@ -27,8 +27,11 @@ class Rate:
         return statistics.median(self.samples)
 
     def as_dict(self) -> dict:
-        return {"unit": self.unit, "median": self.median,
-                "samples": [round(s, 1) for s in self.samples]}
+        return {
+            "unit": self.unit,
+            "median": self.median,
+            "samples": [round(s, 1) for s in self.samples],
+        }
 
 
 def timed(work: Callable[[], int]) -> tuple[int, float]:
@@ -50,5 +53,10 @@ def percentiles(latencies_s: list[float]) -> dict:
         index = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
         return ordered[index] * 1000
 
-    return {"n": len(ordered), "p50_ms": rank(50), "p90_ms": rank(90), "p99_ms": rank(99),
-            "max_ms": ordered[-1] * 1000}
+    return {
+        "n": len(ordered),
+        "p50_ms": rank(50),
+        "p90_ms": rank(90),
+        "p99_ms": rank(99),
+        "max_ms": ordered[-1] * 1000,
+    }

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import typer
 
-from engine.composition import build_engine
 from bench import kafka, rebuild, workload
 from bench.backends import Backend
+from engine.composition import build_engine
 
 WORKLOADS = ("rebuild", "commands", "embedded", "batch", "relay", "consume")
 
@@ -32,10 +32,23 @@ WORKLOADS = ("rebuild", "commands", "embedded", "batch", "relay", "consume")
 def _sampled(name: str, out: Path, rate: int = 500):
     out.mkdir(parents=True, exist_ok=True)
     raw = out / f"profile-{name}.txt"
-    spy = subprocess.Popen([_py_spy(),
-                            "record", "--pid", str(os.getpid()), "--format", "raw",
-                            "--rate", str(rate), "--nonblocking", "-o", str(raw)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spy = subprocess.Popen(
+        [
+            _py_spy(),
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--format",
+            "raw",
+            "--rate",
+            str(rate),
+            "--nonblocking",
+            "-o",
+            str(raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(1.0)  # let it attach
     started = time.perf_counter()
     try:
@@ -63,27 +76,44 @@ def summary(collapsed: str, name: str, seconds: float, top: int = 30) -> str:
             continue
         n = int(count)
         total += n
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].split("/")[-1] + ")"
-                  for f in stack.split(";")]
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].split("/")[-1] + ")"
+            for f in stack.split(";")
+        ]
         own[frames[-1]] += n
         for frame in set(frames):
             within[frame] += n
-    lines = [f"# Profile: {name}", "", f"{total} samples over {seconds:.1f} s (py-spy, all "
-             "threads).", "", "## Most samples in the function itself", "",
-             "| share | function |", "|---:|---|"]
+    lines = [
+        f"# Profile: {name}",
+        "",
+        f"{total} samples over {seconds:.1f} s (py-spy, all threads).",
+        "",
+        "## Most samples in the function itself",
+        "",
+        "| share | function |",
+        "|---:|---|",
+    ]
     lines += [f"| {n / total:.1%} | `{f}` |" for f, n in own.most_common(top)]
-    lines += ["", "## Most samples within the function (with what it calls)", "",
-              "| share | function |", "|---:|---|"]
+    lines += [
+        "",
+        "## Most samples within the function (with what it calls)",
+        "",
+        "| share | function |",
+        "|---:|---|",
+    ]
     # Frames in nearly every sample are the harness around the workload.
-    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in within.most_common()
-              if n < 0.97 * total][:top]
+    lines += [f"| {n / total:.1%} | `{f}` |" for f, n in within.most_common() if n < 0.97 * total][
+        :top
+    ]
     return "\n".join(lines) + "\n"
 
 
-def main(workload_name: str = typer.Argument(..., help=" | ".join(WORKLOADS)),
-         size: int = typer.Option(20_000, help="Intercepts (rebuild, Kafka) or commands."),
-         bootstrap: str = typer.Option(None, help="A running loopback Kafka broker."),
-         out: Path = typer.Option(Path("bench/results"))) -> None:
+def main(
+    workload_name: str = typer.Argument(..., help=" | ".join(WORKLOADS)),
+    size: int = typer.Option(20_000, help="Intercepts (rebuild, Kafka) or commands."),
+    bootstrap: str = typer.Option(None, help="A running loopback Kafka broker."),
+    out: Path = typer.Option(Path("bench/results")),
+) -> None:
     if workload_name not in WORKLOADS:
         raise typer.BadParameter(f"one of {', '.join(WORKLOADS)}")
     with Backend("sqlite") as storage:
@@ -98,7 +128,9 @@ def _rebuild(storage, size, out, _):
 
 
 def _commands_on(storage, size, out, name, more, batch=None):
-    with closing(build_engine(storage.settings(name, **more), clock=workload.StepClock())) as engine:
+    with closing(
+        build_engine(storage.settings(name, **more), clock=workload.StepClock())
+    ) as engine:
         for command in workload.policies():
             engine.execute(command)
         requests = [workload.request(i, "p") for i in range(size)]
@@ -107,7 +139,7 @@ def _commands_on(storage, size, out, name, more, batch=None):
             for commands in (requests, cancels):
                 if batch:
                     for first in range(0, len(commands), batch):
-                        engine.execute_many(commands[first:first + batch])
+                        engine.execute_many(commands[first : first + batch])
                 else:
                     for command in commands:
                         engine.execute(command)

@@ -14,9 +14,21 @@ from eventsourcing.domain import Aggregate, event
 
 class RawIntercept(Aggregate):
     @event("Requested")
-    def __init__(self, merchant_id: str, order_id: str, tracking_no: str, carrier: str,
-                 amount_minor: int, currency: str, action: str, request_reason: str,
-                 after_sale_status: str, actor: str, occurred_at: str, key: str) -> None:
+    def __init__(
+        self,
+        merchant_id: str,
+        order_id: str,
+        tracking_no: str,
+        carrier: str,
+        amount_minor: int,
+        currency: str,
+        action: str,
+        request_reason: str,
+        after_sale_status: str,
+        actor: str,
+        occurred_at: str,
+        key: str,
+    ) -> None:
         self.merchant_id = merchant_id
         self.order_id = order_id
         self.tracking_no = tracking_no
@@ -40,15 +52,24 @@ class RawApplication(Application[UUID]):
 
     def _new(self, command) -> list[Aggregate]:
         intercept = RawIntercept(
-            merchant_id=command.merchant_id, order_id=command.order_id,
-            tracking_no=command.tracking_no, carrier=str(command.carrier),
-            amount_minor=command.amount_minor, currency=command.currency,
-            action=str(command.action), request_reason=command.request_reason,
-            after_sale_status=str(command.after_sale_status), actor=command.actor,
-            occurred_at=command.occurred_at.isoformat(), key=command.key,
+            merchant_id=command.merchant_id,
+            order_id=command.order_id,
+            tracking_no=command.tracking_no,
+            carrier=str(command.carrier),
+            amount_minor=command.amount_minor,
+            currency=command.currency,
+            action=str(command.action),
+            request_reason=command.request_reason,
+            after_sale_status=str(command.after_sale_status),
+            actor=command.actor,
+            occurred_at=command.occurred_at.isoformat(),
+            key=command.key,
         )
-        parcel = RawParcel(carrier=str(command.carrier), tracking_no=command.tracking_no,
-                           intercept_id=str(intercept.id))
+        parcel = RawParcel(
+            carrier=str(command.carrier),
+            tracking_no=command.tracking_no,
+            intercept_id=str(intercept.id),
+        )
         return [intercept, parcel]
 
     def request(self, command) -> UUID:
@@ -71,5 +92,3 @@ class RawApplication(Application[UUID]):
 
     def cancel_many(self, intercept_ids) -> None:
         self.save(*[self._cancelled(i) for i in intercept_ids])
-
-

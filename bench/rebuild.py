@@ -10,10 +10,10 @@ to skip, as it projects intercept events only).
 
 from contextlib import closing
 
-from engine.composition import build_engine
 from bench import workload
 from bench.backends import Backend
 from bench.measure import Rate, ratio, timed
+from engine.composition import build_engine
 
 BATCH = 1000
 
@@ -29,8 +29,9 @@ def prepare(backend: Backend, intercepts: int, label: str = "rebuild"):
 def raw_read(engine) -> int:
     position, count = 0, 0
     recorder = engine.app.recorder
-    while rows := recorder.select_notifications(start=position, limit=BATCH,
-                                                inclusive_of_start=False):
+    while rows := recorder.select_notifications(
+        start=position, limit=BATCH, inclusive_of_start=False
+    ):
         count += len(rows)
         position = rows[-1].id
     return count
@@ -60,12 +61,18 @@ def run(backend: Backend, intercepts: int, repeats: int) -> dict:
             rates["read_and_decode"].add(*timed(lambda: read_and_decode(engine)))
             count, seconds = rebuild(backend, settings, f"rebuild{r}")
             if count != history.intercept_events:
-                raise RuntimeError(f"rebuild projected {count} events, the store has "
-                                   f"{history.intercept_events}")
+                raise RuntimeError(
+                    f"rebuild projected {count} events, the store has {history.intercept_events}"
+                )
             rates["rebuild"].add(history.events, seconds)
-    return {"intercepts": intercepts, "events": history.events,
-            "intercept_events": history.intercept_events, "repeats": repeats,
-            "rates": {k: v.as_dict() for k, v in rates.items()},
-            "ratios": {"rebuild_vs_raw_read": ratio(rates["rebuild"], rates["raw_read"]),
-                       "decode_vs_raw_read": ratio(rates["read_and_decode"],
-                                                   rates["raw_read"])}}
+    return {
+        "intercepts": intercepts,
+        "events": history.events,
+        "intercept_events": history.intercept_events,
+        "repeats": repeats,
+        "rates": {k: v.as_dict() for k, v in rates.items()},
+        "ratios": {
+            "rebuild_vs_raw_read": ratio(rates["rebuild"], rates["raw_read"]),
+            "decode_vs_raw_read": ratio(rates["read_and_decode"], rates["raw_read"]),
+        },
+    }

@@ -30,19 +30,25 @@ def _latency_table(latency: dict) -> list[str]:
     lines = ["| path | n | p50 ms | p90 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
     rows = [("embedded: command issued to row visible", latency.get("embedded"))]
     kafka = latency.get("kafka") or {}
-    rows += [("Kafka: command returned to row visible", kafka.get("from_return")),
-             ("Kafka: command issued to row visible", kafka.get("from_issue"))]
+    rows += [
+        ("Kafka: command returned to row visible", kafka.get("from_return")),
+        ("Kafka: command issued to row visible", kafka.get("from_issue")),
+    ]
     for label, p in rows:
         if p:
-            lines.append(f"| {label} | {p['n']} | {p['p50_ms']:.2f} | {p['p90_ms']:.2f} | "
-                         f"{p['p99_ms']:.2f} | {p['max_ms']:.2f} |")
+            lines.append(
+                f"| {label} | {p['n']} | {p['p50_ms']:.2f} | {p['p90_ms']:.2f} | "
+                f"{p['p99_ms']:.2f} | {p['max_ms']:.2f} |"
+            )
     return lines
 
 
 def _growth_table(growth: dict) -> list[str]:
-    lines = ["| intercepts | events | generate s | rebuild s | events/s | peak RSS MiB | "
-             "RSS vs smallest | store B/event | payload B/event | projection B/event |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| intercepts | events | generate s | rebuild s | events/s | peak RSS MiB | "
+        "RSS vs smallest | store B/event | payload B/event | projection B/event |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in growth["sizes"]:
         vs = growth["peak_rss_vs_smallest"][str(s["intercepts"])]
         lines.append(
@@ -50,31 +56,43 @@ def _growth_table(growth: dict) -> list[str]:
             f"{s['rebuild_seconds']:.1f} | {s['rebuild_events_per_s']:,.0f} | "
             f"{s['peak_rss_mib']:.1f} | {vs:.2f} | {s['event_store_bytes_per_event']:.0f} | "
             f"{s['payload_bytes_per_event']:.0f} | "
-            f"{s['projection_bytes_per_intercept_event']:.0f} |")
+            f"{s['projection_bytes_per_intercept_event']:.0f} |"
+        )
     return lines
 
 
 def markdown(results: dict) -> str:
     m = results["machine"]
-    lines = [f"# Benchmark {results['started']} ({results['mode']}, {results['backend']})", "",
-             f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-             f"load average at start {m['load_average']}",
-             f"- {m['os']}, Python {m['python']}, SQLite {m['sqlite']}, commit {m['commit']}",
-             "- packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
-             f"- wall time: {results['seconds']:.0f} s", "",
-             "Rates are medians of repeated runs; each ratio divides two medians measured "
-             "side by side in this run.", "", "## Targets", "",
-             "| target | wanted | measured | met |", "|---|---|---:|---|"]
+    lines = [
+        f"# Benchmark {results['started']} ({results['mode']}, {results['backend']})",
+        "",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"load average at start {m['load_average']}",
+        f"- {m['os']}, Python {m['python']}, SQLite {m['sqlite']}, commit {m['commit']}",
+        "- packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
+        f"- wall time: {results['seconds']:.0f} s",
+        "",
+        "Rates are medians of repeated runs; each ratio divides two medians measured "
+        "side by side in this run.",
+        "",
+        "## Targets",
+        "",
+        "| target | wanted | measured | met |",
+        "|---|---|---:|---|",
+    ]
     for row in check(results):
         met = {True: "yes", False: "**no**", None: "not measured"}[row["met"]]
         unit = row["unit"] if row["unit"] != "x" else ""
-        lines.append(f"| {row['target']} | {row['wanted']} | {_fmt(row['measured'], unit)} | {met} |")
+        lines.append(
+            f"| {row['target']} | {row['wanted']} | {_fmt(row['measured'], unit)} | {met} |"
+        )
     titles = {"commands": "1. Commands", "rebuild": "2. Rebuild", "kafka": "3. Kafka"}
     for key, title in titles.items():
         if key in results:
             section = results[key]
-            about = ", ".join(f"{k} {v}" for k, v in section.items()
-                              if k not in ("rates", "ratios"))
+            about = ", ".join(
+                f"{k} {v}" for k, v in section.items() if k not in ("rates", "ratios")
+            )
             lines += ["", f"## {title}", "", about, "", *_rates_table(section)]
     if "latency" in results:
         lines += ["", "## 4. Latency", "", *_latency_table(results["latency"])]

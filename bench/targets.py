@@ -1,7 +1,7 @@
 """The targets the engine is held to, each checked against what a run measured."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -32,31 +32,71 @@ def _million_seconds(results: dict) -> float | None:
 
 
 TARGETS = [
-    Target("requests, engine vs raw eventsourcing", ">= 0.8",
-           lambda r: _get(r, "commands", "ratios", "engine_vs_raw_requests"), lambda v: v >= 0.8),
-    Target("cancels, engine vs raw eventsourcing", ">= 0.8",
-           lambda r: _get(r, "commands", "ratios", "engine_vs_raw_cancels"), lambda v: v >= 0.8),
-    Target("requests, embedded (with projection) vs raw", ">= 0.8",
-           lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_requests"), lambda v: v >= 0.8),
-    Target("cancels, embedded (with projection) vs raw", ">= 0.8",
-           lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_cancels"), lambda v: v >= 0.8),
-    Target("batched vs one-by-one requests", ">= 10",
-           lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_requests"),
-           lambda v: v >= 10),
-    Target("batched vs one-by-one cancels", ">= 10",
-           lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_cancels"),
-           lambda v: v >= 10),
-    Target("rebuild vs raw notification-log read", ">= 0.5",
-           lambda r: _get(r, "rebuild", "ratios", "rebuild_vs_raw_read"), lambda v: v >= 0.5),
+    Target(
+        "requests, engine vs raw eventsourcing",
+        ">= 0.8",
+        lambda r: _get(r, "commands", "ratios", "engine_vs_raw_requests"),
+        lambda v: v >= 0.8,
+    ),
+    Target(
+        "cancels, engine vs raw eventsourcing",
+        ">= 0.8",
+        lambda r: _get(r, "commands", "ratios", "engine_vs_raw_cancels"),
+        lambda v: v >= 0.8,
+    ),
+    Target(
+        "requests, embedded (with projection) vs raw",
+        ">= 0.8",
+        lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_requests"),
+        lambda v: v >= 0.8,
+    ),
+    Target(
+        "cancels, embedded (with projection) vs raw",
+        ">= 0.8",
+        lambda r: _get(r, "commands", "ratios", "embedded_vs_raw_cancels"),
+        lambda v: v >= 0.8,
+    ),
+    Target(
+        "batched vs one-by-one requests",
+        ">= 10",
+        lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_requests"),
+        lambda v: v >= 10,
+    ),
+    Target(
+        "batched vs one-by-one cancels",
+        ">= 10",
+        lambda r: _get(r, "commands", "ratios", "batch_vs_one_by_one_cancels"),
+        lambda v: v >= 10,
+    ),
+    Target(
+        "rebuild vs raw notification-log read",
+        ">= 0.5",
+        lambda r: _get(r, "rebuild", "ratios", "rebuild_vs_raw_read"),
+        lambda v: v >= 0.5,
+    ),
     Target("1M intercepts rebuilt", "< 120 s", _million_seconds, lambda v: v < 120, "s"),
-    Target("relay vs raw kafka-python producer", ">= 0.5",
-           lambda r: _get(r, "kafka", "ratios", "relay_vs_raw_producer"), lambda v: v >= 0.5),
-    Target("projection consumer vs raw kafka-python consumer", ">= 0.5",
-           lambda r: _get(r, "kafka", "ratios", "consumer_vs_raw_consumer"), lambda v: v >= 0.5),
-    Target("p99 command-to-projection latency, embedded", "< 20 ms",
-           lambda r: _get(r, "latency", "embedded", "p99_ms"), lambda v: v < 20, "ms"),
-    Target("peak RSS of the largest rebuild vs the 10k one", "<= 1.5",
-           _growth_rss, lambda v: v <= 1.5),
+    Target(
+        "relay vs raw kafka-python producer",
+        ">= 0.5",
+        lambda r: _get(r, "kafka", "ratios", "relay_vs_raw_producer"),
+        lambda v: v >= 0.5,
+    ),
+    Target(
+        "projection consumer vs raw kafka-python consumer",
+        ">= 0.5",
+        lambda r: _get(r, "kafka", "ratios", "consumer_vs_raw_consumer"),
+        lambda v: v >= 0.5,
+    ),
+    Target(
+        "p99 command-to-projection latency, embedded",
+        "< 20 ms",
+        lambda r: _get(r, "latency", "embedded", "p99_ms"),
+        lambda v: v < 20,
+        "ms",
+    ),
+    Target(
+        "peak RSS of the largest rebuild vs the 10k one", "<= 1.5", _growth_rss, lambda v: v <= 1.5
+    ),
 ]
 
 
@@ -64,8 +104,15 @@ def check(results: dict) -> list[dict]:
     rows = []
     for target in TARGETS:
         value = target.measured(results)
-        rows.append({"target": target.name, "wanted": target.wanted, "unit": target.unit,
-                     "measured": value, "met": None if value is None else target.met(value)})
+        rows.append(
+            {
+                "target": target.name,
+                "wanted": target.wanted,
+                "unit": target.unit,
+                "measured": value,
+                "met": None if value is None else target.met(value),
+            }
+        )
     return rows
 
 

@@ -28,8 +28,15 @@ def headers_for(letter: DeadLetter) -> list[tuple[str, bytes]]:
 
 
 def from_record(record, poison: Poison) -> DeadLetter:
-    return DeadLetter(record.topic, record.partition, record.offset, record.key, record.value,
-                      poison.kind, poison.detail)
+    return DeadLetter(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        poison.kind,
+        poison.detail,
+    )
 
 
 def from_dlq_record(record) -> DeadLetter:

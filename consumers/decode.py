@@ -8,7 +8,6 @@ from domain.event import UnknownSchemaVersion
 from domain.events import InterceptEvent
 from projections.recorded import Recorded
 
-
 POISON_KINDS = ("empty", "not_json", "invalid", "unknown_event_type", "unknown_schema_version")
 """Why a message was dead-lettered: the `dlq.reason` header (see schemas/asyncapi.yaml)."""
 

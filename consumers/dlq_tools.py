@@ -10,27 +10,35 @@ from consumers.topic_reader import MissingTopic, read_from_start
 def read_all(consumer, dlq_topic: str) -> list[DeadLetter]:
     """Every message on the DLQ, read from the start by a consumer outside any group."""
     try:
-        letters = [from_dlq_record(r) for batch in read_from_start(consumer, dlq_topic)
-                   for records in batch.values() for r in records]
+        letters = [
+            from_dlq_record(r)
+            for batch in read_from_start(consumer, dlq_topic)
+            for records in batch.values()
+            for r in records
+        ]
     except MissingTopic:
         return []  # nothing was ever dead-lettered
     finally:
         consumer.close(autocommit=False)
-    return sorted(letters, key=lambda l: (l.dlq_offset or 0))
+    return sorted(letters, key=lambda letter: letter.dlq_offset or 0)
 
 
 def describe(letter: DeadLetter) -> dict:
     return {
-        "dlq_offset": letter.dlq_offset, "source_topic": letter.topic,
-        "source_partition": letter.partition, "source_offset": letter.offset,
-        "reason": letter.reason, "detail": letter.detail,
+        "dlq_offset": letter.dlq_offset,
+        "source_topic": letter.topic,
+        "source_partition": letter.partition,
+        "source_offset": letter.offset,
+        "reason": letter.reason,
+        "detail": letter.detail,
         "key": letter.key.decode(errors="replace") if letter.key else None,
         "value": letter.value.decode(errors="replace") if letter.value else None,
     }
 
 
-def redrive(letters: list[DeadLetter], producer, topic: str,
-            replacement: bytes | None) -> list[int]:
+def redrive(
+    letters: list[DeadLetter], producer, topic: str, replacement: bytes | None
+) -> list[int]:
     """Send each letter (or its replacement) back to the events topic; returns DLQ offsets."""
     try:
         sent = []

@@ -36,8 +36,15 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 
 
 class ProjectionConsumer:
-    def __init__(self, consumer, projector: Projector, dlq_producer, topic: str,
-                 dlq_topic: str, ack_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        consumer,
+        projector: Projector,
+        dlq_producer,
+        topic: str,
+        dlq_topic: str,
+        ack_timeout: float = 30.0,
+    ) -> None:
         self.consumer = consumer
         self.projector = projector
         self.dlq_producer = dlq_producer
@@ -75,13 +82,20 @@ class ProjectionConsumer:
     def _dead_letter(self, letters) -> None:
         """Park poison messages; they must be safely stored before their offsets pass."""
         futures = [
-            self.dlq_producer.send(self.dlq_topic, key=letter.key, value=letter.value,
-                                   headers=headers_for(letter))
+            self.dlq_producer.send(
+                self.dlq_topic, key=letter.key, value=letter.value, headers=headers_for(letter)
+            )
             for letter in letters
         ]
         for letter in letters:
-            log.warning("dead-lettered %s[%s]@%s: %s: %s", letter.topic, letter.partition,
-                        letter.offset, letter.reason, letter.detail)
+            log.warning(
+                "dead-lettered %s[%s]@%s: %s: %s",
+                letter.topic,
+                letter.partition,
+                letter.offset,
+                letter.reason,
+                letter.detail,
+            )
         if futures:
             self.dlq_producer.flush(timeout=self.ack_timeout)
             for future in futures:
@@ -90,7 +104,9 @@ class ProjectionConsumer:
 
     def _hint_kafka(self, next_offsets: dict[TopicPartition, int]) -> None:
         try:
-            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()})
+            self.consumer.commit(
+                {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()}
+            )
         except KafkaError as error:  # a rebalance in progress: the database already has it
             log.info("advisory offset commit skipped: %s", error)
 

@@ -4,7 +4,7 @@ It stops once the topic has stayed quiet for a while, not at the end offsets, wh
 some brokers report wrongly.
 """
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from kafka import TopicPartition
 
@@ -13,14 +13,16 @@ class MissingTopic(LookupError):
     pass
 
 
-def read_from_start(consumer, topic: str, idle_polls: int = 4,
-                    poll_ms: int = 500) -> Iterator[dict[TopicPartition, list]]:
+def read_from_start(
+    consumer, topic: str, idle_polls: int = 4, poll_ms: int = 500
+) -> Iterator[dict[TopicPartition, list]]:
     """Poll batches (partition -> records) until `idle_polls` polls in a row bring nothing."""
     # Asking for a missing topic's partitions makes some brokers create it: check first.
     if topic not in consumer.topics():
         raise MissingTopic(f"topic {topic} does not exist on the broker")
-    partitions = [TopicPartition(topic, p)
-                  for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
     consumer.assign(partitions)
     for tp in partitions:
         consumer.seek(tp, 0)

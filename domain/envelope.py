@@ -37,14 +37,24 @@ class Envelope(BaseModel):
     actor: Code
     payload: dict[str, Any]
     # Tamper evidence (docs/audit.md). Optional: messages published before it still validate.
-    event_hash: Sha256 | None = Field(default=None, description=(
-        "SHA-256 (hex) of prev_hash followed by the canonical JSON of this message's other "
-        "fields but the three hashes; see docs/audit.md"))
-    prev_hash: Sha256 | None = Field(default=None, description=(
-        "event_hash of this intercept's previous version; 64 zeros for version 1"))
-    log_hash: Sha256 | None = Field(default=None, description=(
-        "running hash of the whole event log up to `position`, an anchor for "
-        "`intercept audit verify --anchor`"))
+    event_hash: Sha256 | None = Field(
+        default=None,
+        description=(
+            "SHA-256 (hex) of prev_hash followed by the canonical JSON of this message's other "
+            "fields but the three hashes; see docs/audit.md"
+        ),
+    )
+    prev_hash: Sha256 | None = Field(
+        default=None,
+        description=("event_hash of this intercept's previous version; 64 zeros for version 1"),
+    )
+    log_hash: Sha256 | None = Field(
+        default=None,
+        description=(
+            "running hash of the whole event log up to `position`, an anchor for "
+            "`intercept audit verify --anchor`"
+        ),
+    )
 
     @classmethod
     def of(cls, event: InterceptEvent, position: int) -> "Envelope":

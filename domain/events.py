@@ -54,12 +54,14 @@ class Requested(InterceptEvent):
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = Field(
-        default=None, description="The fee the carrier quoted before the request, in minor "
-        "units; null when it quoted none. Since version 2."
+        default=None,
+        description="The fee the carrier quoted before the request, in minor "
+        "units; null when it quoted none. Since version 2.",
     )
     parcel_stage: ParcelStage = Field(
-        default=ParcelStage.UNKNOWN, description="Where the parcel was when the intercept was "
-        "requested; `unknown` for every version 1 event. Since version 2."
+        default=ParcelStage.UNKNOWN,
+        description="Where the parcel was when the intercept was "
+        "requested; `unknown` for every version 1 event. Since version 2.",
     )
 
     @model_validator(mode="after")

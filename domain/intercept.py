@@ -4,9 +4,9 @@ Deciding validates and computes, then makes at most one event; evolving only
 moves the state along what an event says. Replay never reads a clock.
 """
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping, Sequence
 from uuid import UUID
 
 from domain.commands import (

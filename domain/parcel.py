@@ -4,8 +4,8 @@ Recording a request writes this aggregate in the same transaction, so two
 racing requests for one parcel cannot both succeed: one loses on its version.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 from uuid import UUID
 
 from domain.event import Event
@@ -29,8 +29,13 @@ class Parcel:
 
 
 def open_intercept(
-    parcel: Parcel | None, *, parcel_id: UUID, carrier: Carrier, tracking_no: str,
-    intercept_id: UUID, now
+    parcel: Parcel | None,
+    *,
+    parcel_id: UUID,
+    carrier: Carrier,
+    tracking_no: str,
+    intercept_id: UUID,
+    now,
 ) -> InterceptOpened:
     return InterceptOpened(
         originator_id=parcel_id,

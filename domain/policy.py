@@ -1,7 +1,7 @@
 """A merchant's intercept policy: which amounts and carriers may be intercepted."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 from uuid import UUID
 
 from domain.commands import RequestIntercept, SetPolicy

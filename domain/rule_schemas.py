@@ -18,6 +18,7 @@ def require_note_for_other(reason: CancelReason, note: str | None) -> None:
     if reason is CancelReason.OTHER and not (note or "").strip():
         raise ValueError("a cancel for reason 'other' needs a note saying why")
 
+
 REDIRECT_HAS_ADDRESS: dict[str, Any] = {
     "if": {"properties": {"action": {"const": "redirect"}}, "required": ["action"]},
     "then": {

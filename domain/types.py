@@ -21,7 +21,9 @@ Text = Annotated[
 ]
 """Free text such as a note or an address; newlines allowed, other control characters not."""
 
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+]
 
 MinorAmount = Annotated[int, Field(ge=0, le=10**12)]
 """Money in minor units (fen); at most ten billion yuan, never negative."""

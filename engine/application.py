@@ -1,8 +1,9 @@
 """The application service: loads aggregates, asks the domain to decide, records the events."""
 
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -82,8 +83,12 @@ class InterceptApplication(Application[UUID]):
         existing = read(iid, intercepts.project_intercept)
         if existing is not None:
             return intercepts.request(
-                command, intercept_id=iid, existing=existing, policy=None,  # type: ignore[arg-type]
-                parcel_history=(), now=self.clock(),
+                command,
+                intercept_id=iid,
+                existing=existing,
+                policy=None,  # type: ignore[arg-type]
+                parcel_history=(),
+                now=self.clock(),
             )
         policy = policies.require_policy(
             read(policy_id(command.merchant_id), policies.project_policy), command.merchant_id
@@ -93,12 +98,20 @@ class InterceptApplication(Application[UUID]):
         history = [_intercept(read, i) for i in parcel.intercept_ids] if parcel else []
         now = self.clock()
         decision = intercepts.request(
-            command, intercept_id=iid, existing=None, policy=policy,
-            parcel_history=history, now=now,
+            command,
+            intercept_id=iid,
+            existing=None,
+            policy=policy,
+            parcel_history=history,
+            now=now,
         )
         opened = parcels.open_intercept(
-            parcel, parcel_id=pid, carrier=command.carrier,
-            tracking_no=command.tracking_no, intercept_id=iid, now=now,
+            parcel,
+            parcel_id=pid,
+            carrier=command.carrier,
+            tracking_no=command.tracking_no,
+            intercept_id=iid,
+            now=now,
         )
         return Decision((*decision.events, opened), decision.outcome, decision.state)
 
@@ -129,6 +142,7 @@ class InterceptApplication(Application[UUID]):
         refusal; the others are recorded. A lost race decides the whole batch again.
         A command that is not one (or a request without a key) raises, recording nothing.
         """
+
         def attempt() -> tuple[list[Event], list[Decision | DomainError]]:
             batch = self._batch(commands)
             results: list[Decision | DomainError] = []

@@ -1,8 +1,8 @@
 """The AsyncAPI 3 document: the topics, their key and headers, and one message per event
 type and version, each referencing its JSON Schema file."""
 
+from collections.abc import Sequence
 from importlib.metadata import version as package_version
-from typing import Sequence
 
 from consumers.decode import POISON_KINDS
 from engine.settings import Settings
@@ -36,8 +36,9 @@ def asyncapi_document(versions: Sequence[tuple[str, int, str]], envelope_file: s
                 "description": "The intercept events. The name is configurable "
                 "(INTERCEPT_TOPIC); this is the default.",
                 "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
-                "bindings": {"kafka": {"partitions": defaults.partitions,
-                                       "bindingVersion": KAFKA_BINDING}},
+                "bindings": {
+                    "kafka": {"partitions": defaults.partitions, "bindingVersion": KAFKA_BINDING}
+                },
             },
             _DEAD: {
                 "address": defaults.dlq_topic,
@@ -62,16 +63,19 @@ def asyncapi_document(versions: Sequence[tuple[str, int, str]], envelope_file: s
         },
         "components": {
             "messages": {
-                **{message_name(t, v): _event_message(t, v, file, envelope_file, v < latest[t])
-                   for t, v, file in versions},
+                **{
+                    message_name(t, v): _event_message(t, v, file, envelope_file, v < latest[t])
+                    for t, v, file in versions
+                },
                 "DeadLetter": _dead_letter(),
             },
         },
     }
 
 
-def _event_message(event_type: str, version: int, schema_file: str, envelope_file: str,
-                   past: bool) -> dict:
+def _event_message(
+    event_type: str, version: int, schema_file: str, envelope_file: str, past: bool
+) -> dict:
     summary = f"A `{event_type}` event whose payload has schema_version {version}."
     if past:
         summary += " No longer published; earlier records on the topic still carry it."
@@ -85,26 +89,36 @@ def _event_message(event_type: str, version: int, schema_file: str, envelope_fil
             "required": ["event_type", "schema_version", "content-type"],
             "properties": {
                 "event_type": {"const": event_type},
-                "schema_version": {"const": str(version),
-                                   "description": "The payload's version, as decimal text."},
+                "schema_version": {
+                    "const": str(version),
+                    "description": "The payload's version, as decimal text.",
+                },
                 "content-type": {"const": "application/json"},
             },
         },
         "payload": {
             "allOf": [
                 {"$ref": f"./{envelope_file}"},
-                {"type": "object", "properties": {
-                    "event_type": {"const": event_type},
-                    "schema_version": {"const": version},
-                    "payload": {"$ref": f"./{schema_file}"},
-                }},
+                {
+                    "type": "object",
+                    "properties": {
+                        "event_type": {"const": event_type},
+                        "schema_version": {"const": version},
+                        "payload": {"$ref": f"./{schema_file}"},
+                    },
+                },
             ],
         },
-        "bindings": {"kafka": {
-            "key": {"type": "string", "format": "uuid",
-                    "description": "The intercept id: one intercept, one partition, in order."},
-            "bindingVersion": KAFKA_BINDING,
-        }},
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "type": "string",
+                    "format": "uuid",
+                    "description": "The intercept id: one intercept, one partition, in order.",
+                },
+                "bindingVersion": KAFKA_BINDING,
+            }
+        },
     }
 
 
@@ -116,8 +130,13 @@ def _dead_letter() -> dict:
         "summary": "The original key and value, untouched; the headers say why and where from.",
         "headers": {
             "type": "object",
-            "required": ["dlq.reason", "dlq.detail", "dlq.source.topic",
-                         "dlq.source.partition", "dlq.source.offset"],
+            "required": [
+                "dlq.reason",
+                "dlq.detail",
+                "dlq.source.topic",
+                "dlq.source.partition",
+                "dlq.source.offset",
+            ],
             "properties": {
                 "dlq.reason": {"enum": list(POISON_KINDS)},
                 "dlq.detail": {**header, "description": "The validation error, field by field."},

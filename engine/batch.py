@@ -6,7 +6,8 @@ read from the store at most once per batch, and the aggregates the commands are
 known to need are read up front, all in one query.
 """
 
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from uuid import UUID
 
 from domain.event import Event
@@ -28,8 +29,11 @@ class PendingBatch:
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """Read these aggregates' histories now, in one query, for the reads to come."""
-        wanted = [i for i in dict.fromkeys(aggregate_ids)
-                  if i not in self._stored and i not in self._history]
+        wanted = [
+            i
+            for i in dict.fromkeys(aggregate_ids)
+            if i not in self._stored and i not in self._history
+        ]
         if wanted:
             self._history.update(self._load_many(wanted))
 

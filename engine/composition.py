@@ -1,8 +1,8 @@
 """The composition root: the only place infrastructure is built, from settings."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime
 
 from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
@@ -16,13 +16,12 @@ from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
 
-
 # The event store keeps each event under its type name (engine/mapper.py).
 _INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -118,9 +117,15 @@ class Engine:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
         rows = self.app.recorder.select_log(after, limit, _INTERCEPT_TOPICS)
         event_of = self.app.mapper.event_of
-        return [(r["position"], event_of(r["topic"], r["originator_id"],
-                                         r["originator_version"], bytes(r["state"])))
-                for r in rows]
+        return [
+            (
+                r["position"],
+                event_of(
+                    r["topic"], r["originator_id"], r["originator_version"], bytes(r["state"])
+                ),
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         self.db.close()

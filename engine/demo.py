@@ -8,9 +8,9 @@ start always give the same events, ids and projection rows.
 import hashlib
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from domain.commands import (
     AttachEvidence,
@@ -36,8 +36,12 @@ from domain.vocabulary import (
 )
 
 # The seed document's cancel reasons, roughly as often as merchants give them.
-_CANCEL_REASONS = [CancelReason.MISOPERATION] * 4 + [CancelReason.BUYER_CHANGED_MIND] * 4 + [
-    CancelReason.WRONG_TRACKING_OR_ADDRESS] * 2 + [CancelReason.FORCE_MAJEURE]
+_CANCEL_REASONS = (
+    [CancelReason.MISOPERATION] * 4
+    + [CancelReason.BUYER_CHANGED_MIND] * 4
+    + [CancelReason.WRONG_TRACKING_OR_ADDRESS] * 2
+    + [CancelReason.FORCE_MAJEURE]
+)
 _REQUEST_REASONS = ["buyer_refund", "buyer_return", "wrong_item", "address_error", "fraud_risk"]
 
 
@@ -76,10 +80,17 @@ def plan(orders: int, seed: int, start: datetime) -> list[Step]:
     for n in range(1, max(2, orders // 80) + 2):
         merchant = f"m-{n:03d}"
         merchants[merchant] = sorted(rng.sample(list(Carrier), k=rng.randint(3, 6)))
-        at(start + timedelta(seconds=n), SetPolicy(
-            merchant_id=merchant, min_amount_minor=100, max_amount_minor=500_000,
-            carriers=frozenset(merchants[merchant]), actor="ops-admin", occurred_at=start,
-        ))
+        at(
+            start + timedelta(seconds=n),
+            SetPolicy(
+                merchant_id=merchant,
+                min_amount_minor=100,
+                max_amount_minor=500_000,
+                carriers=frozenset(merchants[merchant]),
+                actor="ops-admin",
+                occurred_at=start,
+            ),
+        )
     for i in range(orders):
         merchant = rng.choice(sorted(merchants))
         # Now and then a merchant picks a carrier its policy does not enable.
@@ -89,28 +100,52 @@ def plan(orders: int, seed: int, start: datetime) -> list[Step]:
 
 
 def _plan_order(
-    rng: random.Random, at: Callable, seed: int, i: int, merchant: str, carrier: Carrier,
+    rng: random.Random,
+    at: Callable,
+    seed: int,
+    i: int,
+    merchant: str,
+    carrier: Carrier,
     t0: datetime,
 ) -> None:
     key = f"demo-{seed}-{i}"
     iid = intercept_id(merchant, key)
     amount = rng.randint(990, 60_000_00) if rng.random() < 0.05 else rng.randint(990, 4_000_00)
     request = RequestIntercept(
-        merchant_id=merchant, order_id=f"PDD{seed:02d}{i:07d}", tracking_no=f"{carrier}{seed:02d}{i:09d}",
-        carrier=carrier, amount_minor=amount, request_reason=rng.choice(_REQUEST_REASONS),
-        after_sale_status=rng.choice([AfterSaleStatus.NONE, AfterSaleStatus.REFUND_REQUESTED,
-                                      AfterSaleStatus.RETURN_REQUESTED]),
-        key=key, actor=f"{merchant}-staff", occurred_at=t0,
+        merchant_id=merchant,
+        order_id=f"PDD{seed:02d}{i:07d}",
+        tracking_no=f"{carrier}{seed:02d}{i:09d}",
+        carrier=carrier,
+        amount_minor=amount,
+        request_reason=rng.choice(_REQUEST_REASONS),
+        after_sale_status=rng.choice(
+            [
+                AfterSaleStatus.NONE,
+                AfterSaleStatus.REFUND_REQUESTED,
+                AfterSaleStatus.RETURN_REQUESTED,
+            ]
+        ),
+        key=key,
+        actor=f"{merchant}-staff",
+        occurred_at=t0,
     )
     at(t0, request)
     if rng.random() < 0.1:  # a client retry with the same key: recorded once
         at(t0 + timedelta(seconds=30), request)
 
     def report(moment: datetime, kind: CarrierReport, reason: FailureReason | None = None) -> None:
-        at(moment, ReportCarrierOutcome(
-            intercept_id=iid, carrier=carrier, report=kind, reason=reason,
-            carrier_ref=f"{carrier}-{i}", actor=f"{carrier.lower()}-api", occurred_at=moment,
-        ))
+        at(
+            moment,
+            ReportCarrierOutcome(
+                intercept_id=iid,
+                carrier=carrier,
+                report=kind,
+                reason=reason,
+                carrier_ref=f"{carrier}-{i}",
+                actor=f"{carrier.lower()}-api",
+                occurred_at=moment,
+            ),
+        )
 
     accepted = t0 + timedelta(minutes=rng.randint(5, 60))
     outcome_at = accepted + timedelta(minutes=rng.randint(60, 12 * 60))
@@ -122,15 +157,28 @@ def _plan_order(
             report(accepted + timedelta(minutes=1), CarrierReport.ACCEPTED)  # callbacks repeat
     if cancel_at is not None:
         reason = rng.choice(_CANCEL_REASONS)
-        at(cancel_at, CancelIntercept(
-            intercept_id=iid, reason=reason, actor=f"{merchant}-staff", occurred_at=cancel_at,
-        ))
+        at(
+            cancel_at,
+            CancelIntercept(
+                intercept_id=iid,
+                reason=reason,
+                actor=f"{merchant}-staff",
+                occurred_at=cancel_at,
+            ),
+        )
         if rng.random() < 0.4:
             content = f"chat log {merchant} {i}".encode()
-            at(cancel_at + timedelta(minutes=2), AttachEvidence(
-                intercept_id=iid, kind=EvidenceKind.CHAT_LOG, sha256=hashlib.sha256(content).hexdigest(),
-                uri=f"evidence/{i}.txt", actor=f"{merchant}-staff", occurred_at=cancel_at,
-            ))
+            at(
+                cancel_at + timedelta(minutes=2),
+                AttachEvidence(
+                    intercept_id=iid,
+                    kind=EvidenceKind.CHAT_LOG,
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    uri=f"evidence/{i}.txt",
+                    actor=f"{merchant}-staff",
+                    occurred_at=cancel_at,
+                ),
+            )
         crossing = cancel_at < outcome_at and confirmed and rng.random() < 0.35
         if cancel_at < outcome_at and not crossing and confirmed:
             report(cancel_at + timedelta(minutes=rng.randint(5, 90)), CarrierReport.RELEASED)
@@ -139,21 +187,37 @@ def _plan_order(
         return  # still with the carrier: no outcome yet
     if confirmed:
         report(outcome_at, CarrierReport.CONFIRMED)
-        at(outcome_at + timedelta(hours=20), ChargeFee(
-            intercept_id=iid, kind=FeeKind.RETURN_SHIPPING, amount_minor=rng.randint(800, 1500),
-            payer=Payer.MERCHANT, actor="billing", occurred_at=outcome_at + timedelta(hours=20),
-        ))
+        at(
+            outcome_at + timedelta(hours=20),
+            ChargeFee(
+                intercept_id=iid,
+                kind=FeeKind.RETURN_SHIPPING,
+                amount_minor=rng.randint(800, 1500),
+                payer=Payer.MERCHANT,
+                actor="billing",
+                occurred_at=outcome_at + timedelta(hours=20),
+            ),
+        )
         if rng.random() < 0.3:
-            at(outcome_at + timedelta(hours=30), ChangeAfterSaleStatus(
-                intercept_id=iid, after_sale_status=AfterSaleStatus.REFUNDED,
-                actor=f"{merchant}-staff", occurred_at=outcome_at + timedelta(hours=30),
-            ))
+            at(
+                outcome_at + timedelta(hours=30),
+                ChangeAfterSaleStatus(
+                    intercept_id=iid,
+                    after_sale_status=AfterSaleStatus.REFUNDED,
+                    actor=f"{merchant}-staff",
+                    occurred_at=outcome_at + timedelta(hours=30),
+                ),
+            )
     else:
         report(outcome_at, CarrierReport.FAILED, rng.choice(list(FailureReason)))
 
 
-def run(steps: list[Step], execute: Callable[[Command], object], clock: SimulatedClock,
-        on_step: Callable[[], None] | None = None) -> DemoReport:
+def run(
+    steps: list[Step],
+    execute: Callable[[Command], object],
+    clock: SimulatedClock,
+    on_step: Callable[[], None] | None = None,
+) -> DemoReport:
     """Execute the plan in time order; refusals are expected and counted, not fatal."""
     report = DemoReport()
     refused: set = set()  # intercepts whose request was refused: their later steps are moot

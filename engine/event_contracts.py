@@ -30,8 +30,9 @@ def event_file(event_type: str, version: int) -> str:
 
 def event_versions() -> list[tuple[type[InterceptEvent], int]]:
     """Every published (event class, version): the past ones and the current one."""
-    return [(cls, v) for cls in INTERCEPT_EVENT_TYPES.values()
-            for v in range(1, cls.class_version + 1)]
+    return [
+        (cls, v) for cls in INTERCEPT_EVENT_TYPES.values() for v in range(1, cls.class_version + 1)
+    ]
 
 
 def event_schema(cls: type[InterceptEvent], version: int) -> Schema:
@@ -46,8 +47,12 @@ def event_schema(cls: type[InterceptEvent], version: int) -> Schema:
     about = f"The payload of a `{cls.event_type()}` event with schema_version {version}."
     described = f"{about} {schema.pop('description')}" if "description" in schema else about
     schema.pop("title", None)
-    return {"$schema": DRAFT, "title": f"{cls.event_type()} v{version}",
-            "description": described, **schema}
+    return {
+        "$schema": DRAFT,
+        "title": f"{cls.event_type()} v{version}",
+        "description": described,
+        **schema,
+    }
 
 
 def envelope_schema() -> Schema:
@@ -56,9 +61,12 @@ def envelope_schema() -> Schema:
     schema["properties"]["payload"]["description"] = (
         "The event's own fields: valid against events/{event_type}.v{schema_version}.json."
     )
-    return {"$schema": DRAFT, "title": "Intercept event envelope",
-            "description": "The value of every record on the intercept events topic (JSON).",
-            **schema}
+    return {
+        "$schema": DRAFT,
+        "title": "Intercept event envelope",
+        "description": "The value of every record on the intercept events topic (JSON).",
+        **schema,
+    }
 
 
 def render_json(schema: Schema) -> bytes:
@@ -75,7 +83,9 @@ def contract_files() -> dict[str, bytes]:
     for cls, version in event_versions():
         files[event_file(cls.event_type(), version)] = render_json(event_schema(cls, version))
     files[ASYNCAPI_FILE] = render_yaml(
-        asyncapi_document([(cls.event_type(), v, event_file(cls.event_type(), v))
-                           for cls, v in event_versions()], ENVELOPE_FILE)
+        asyncapi_document(
+            [(cls.event_type(), v, event_file(cls.event_type(), v)) for cls, v in event_versions()],
+            ENVELOPE_FILE,
+        )
     )
     return files

@@ -77,12 +77,17 @@ def ensure_topics(settings: Settings, names: list[str], replication: int = 1) ->
         client.close()
 
 
-def read_record(settings: Settings, topic: str, partition: int, offset: int,
-                timeout: float = 10.0) -> bytes | None:
+def read_record(
+    settings: Settings, topic: str, partition: int, offset: int, timeout: float = 10.0
+) -> bytes | None:
     """The value of one record, or None when the topic has no such record (any more)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-                             enable_auto_commit=False, auto_offset_reset="none",
-                             allow_auto_create_topics=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="none",
+        allow_auto_create_topics=False,
+    )
     try:
         if topic not in consumer.topics():
             return None

@@ -37,8 +37,12 @@ class EventMapper(Mapper):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Event:  # type: ignore[override]
-        return self.event_of(stored_event.topic, stored_event.originator_id,
-                             stored_event.originator_version, stored_event.state)
+        return self.event_of(
+            stored_event.topic,
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.state,
+        )
 
     def event_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Event:
         """The event from its stored columns; the id may be a UUID or its text."""
@@ -50,4 +54,3 @@ class EventMapper(Mapper):
         fields["originator_id"] = originator_id
         fields["originator_version"] = version
         return cls.model_validate(fields)
-

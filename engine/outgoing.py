@@ -8,8 +8,9 @@ relay never decodes, validates and re-encodes what the engine validated when it
 recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gives.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -66,10 +67,16 @@ def stored_envelope(record, position: int, link: ChainLink | None) -> dict[str, 
     intercept = str(record.originator_id)
     return {
         "event_id": str(event_id(record.originator_id, record.originator_version)),
-        "event_type": record.topic, "schema_version": version, "intercept_id": intercept,
-        "merchant_id": state["merchant_id"], "version": record.originator_version,
-        "position": position, "occurred_at": state["occurred_at"], "recorded_at": recorded_at,
-        "actor": state["actor"], "payload": state,
+        "event_type": record.topic,
+        "schema_version": version,
+        "intercept_id": intercept,
+        "merchant_id": state["merchant_id"],
+        "version": record.originator_version,
+        "position": position,
+        "occurred_at": state["occurred_at"],
+        "recorded_at": recorded_at,
+        "actor": state["actor"],
+        "payload": state,
         **({k: getattr(link, k) for k in _HASHES} if link else dict.fromkeys(_HASHES)),
     }
 
@@ -87,7 +94,8 @@ def reader(app) -> ReadOutgoing:
     def read(after: int, limit: int) -> tuple[int, list[Outgoing]]:
         recorder = app.recorder
         stored = recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False, topics=_TOPICS)
+            start=after, limit=limit, inclusive_of_start=False, topics=_TOPICS
+        )
         if not stored:
             return after, []
         links = {k.position: k for k in recorder.chain_links_between(stored[0].id, stored[-1].id)}
@@ -105,4 +113,3 @@ def _outgoing(notification, link: ChainLink | None, to_event: Callable[[Any], An
         assert isinstance(event, InterceptEvent)
         fields = Envelope.of(event, notification.id).model_dump(mode="json")
     return published(fields)
-

@@ -22,8 +22,9 @@ class Pipeline:
         self.consumer = build_projection_consumer(self.settings, self.consumer_engine)
         self.threads = [
             threading.Thread(target=self._guard, args=(self.relay.run,), name="relay", daemon=True),
-            threading.Thread(target=self._guard, args=(self.consumer.run,), name="consumer",
-                             daemon=True),
+            threading.Thread(
+                target=self._guard, args=(self.consumer.run,), name="consumer", daemon=True
+            ),
         ]
 
     def _guard(self, work) -> None:

@@ -1,6 +1,6 @@
 """The eventsourcing library's PostgreSQL settings, read from one `postgresql://` URL."""
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 # One connection covers a CLI command; the overflow serves a server's worker threads.

@@ -10,8 +10,8 @@ means some events are sent again on restart: subscribers dedupe by event_id.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import orjson
 
@@ -58,8 +58,14 @@ class RelayPositions:
     def landmark(self, topic: str) -> Landmark | None:
         rows = self.db.read(
             "SELECT partition, record_offset, event_id FROM relay_positions WHERE topic = ? "
-            "AND event_id IS NOT NULL", (topic,))
-        return Landmark(rows[0]["partition"], rows[0]["record_offset"], rows[0]["event_id"]) if rows else None
+            "AND event_id IS NOT NULL",
+            (topic,),
+        )
+        return (
+            Landmark(rows[0]["partition"], rows[0]["record_offset"], rows[0]["event_id"])
+            if rows
+            else None
+        )
 
     def set(self, topic: str, position: int, landmark: Landmark | None = None) -> None:
         mark = (landmark.partition, landmark.offset, landmark.event_id) if landmark else (None,) * 3
@@ -68,14 +74,16 @@ class RelayPositions:
                 cur.execute(
                     "INSERT INTO relay_positions (topic, position) VALUES (?, ?) "
                     "ON CONFLICT (topic) DO UPDATE SET position = excluded.position",
-                    (topic, position))
+                    (topic, position),
+                )
                 return
             cur.execute(
                 "INSERT INTO relay_positions (topic, position, partition, record_offset, event_id) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
                 "position = excluded.position, partition = excluded.partition, "
                 "record_offset = excluded.record_offset, event_id = excluded.event_id",
-                (topic, position, *mark))
+                (topic, position, *mark),
+            )
 
 
 def message(envelope: Envelope) -> dict:

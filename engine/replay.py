@@ -6,8 +6,8 @@ same history always gives the same rows (the projector and row function are pure
 """
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
 
 from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
@@ -48,8 +48,9 @@ def from_store(db: Database, read_log, report: ReplayReport, on_batch: Progress)
     report.seconds = time.perf_counter() - started
 
 
-def from_topic(db: Database, topic: str, batches: Iterable[dict], report: ReplayReport,
-               on_batch: Progress) -> None:
+def from_topic(
+    db: Database, topic: str, batches: Iterable[dict], report: ReplayReport, on_batch: Progress
+) -> None:
     """Every record of the topic, as the projection consumer would apply them."""
     started = time.perf_counter()
     projector = Projector(db)
@@ -69,13 +70,21 @@ def from_topic(db: Database, topic: str, batches: Iterable[dict], report: Replay
         on_batch(count)
     report.applied = totals.applied
     if report.skipped:
-        report.notes.append(f"{report.skipped} record(s) could not be decoded and were skipped, "
-                            "as the live consumer dead-letters them")
+        report.notes.append(
+            f"{report.skipped} record(s) could not be decoded and were skipped, "
+            "as the live consumer dead-letters them"
+        )
     report.seconds = time.perf_counter() - started
 
 
-def as_of(db: Database, read_log, cutoff: Cutoff, report: ReplayReport, on_batch: Progress,
-          batch_size: int = 1000) -> None:
+def as_of(
+    db: Database,
+    read_log,
+    cutoff: Cutoff,
+    report: ReplayReport,
+    on_batch: Progress,
+    batch_size: int = 1000,
+) -> None:
     """The event store cut at a moment, folded into a point-in-time database."""
     started = time.perf_counter()
     position = 0

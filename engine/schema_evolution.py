@@ -31,7 +31,9 @@ def breaking_changes(old: Schema, new: Schema) -> list[str]:
         if name not in new_fields:
             problems.append(f"field {name!r} was removed")
         elif new_fields[name] != schema:
-            problems.append(f"field {name!r} changed from {_show(schema)} to {_show(new_fields[name])}")
+            problems.append(
+                f"field {name!r} changed from {_show(schema)} to {_show(new_fields[name])}"
+            )
         elif (name in old_required) != (name in new_required):
             became = "required" if name in new_required else "optional"
             problems.append(f"field {name!r} became {became}")
@@ -40,8 +42,9 @@ def breaking_changes(old: Schema, new: Schema) -> list[str]:
             problems.append(f"new field {name!r} is required")
     for keyword in sorted(old.keys() | new.keys()):
         if old.get(keyword) != new.get(keyword):
-            problems.append(f"{keyword!r} changed from {_show(old.get(keyword))} "
-                            f"to {_show(new.get(keyword))}")
+            problems.append(
+                f"{keyword!r} changed from {_show(old.get(keyword))} to {_show(new.get(keyword))}"
+            )
     return problems
 
 
@@ -73,9 +76,13 @@ def _clean(node: Any, defs: Schema) -> Any:
         target = defs[node["$ref"].removeprefix("#/$defs/")]
         return _clean({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs)
     return {
-        key: ({name: _clean(sub, defs) for name, sub in value.items()}
-              if key in _NAME_MAPS else _clean(value, defs))
-        for key, value in node.items() if key not in _DOC_KEYWORDS
+        key: (
+            {name: _clean(sub, defs) for name, sub in value.items()}
+            if key in _NAME_MAPS
+            else _clean(value, defs)
+        )
+        for key, value in node.items()
+        if key not in _DOC_KEYWORDS
     }
 
 

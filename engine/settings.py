@@ -1,8 +1,8 @@
 """One settings object, read from the environment and overridden by CLI flags."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 

@@ -1,6 +1,6 @@
 """Brings the projections up to date straight from the event store (embedded mode)."""
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from domain.event import Event
 from domain.events import InterceptEvent
@@ -34,8 +34,9 @@ def catch_up(
     return seen
 
 
-def _apply(projector: Projector, batch: Sequence[tuple[int, Event]],
-           on_batch: Callable[[int], None] | None) -> int:
+def _apply(
+    projector: Projector, batch: Sequence[tuple[int, Event]], on_batch: Callable[[int], None] | None
+) -> int:
     if not batch:
         return 0
     entries = [Recorded(e, pos) for pos, e in batch if isinstance(e, InterceptEvent)]

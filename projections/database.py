@@ -5,9 +5,10 @@ SQL is written once with `?` placeholders; for psycopg they become `%s`.
 
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 Row = dict[str, Any]
 
@@ -41,13 +42,13 @@ class Cursor:
 
     def all(self) -> list[Row]:
         names = [d[0] for d in self._raw.description]
-        return [dict(zip(names, r)) for r in self._raw.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in self._raw.fetchall()]
 
     def one(self) -> Row | None:
         row = self._raw.fetchone()
         if row is None:
             return None
-        return dict(zip([d[0] for d in self._raw.description], row))
+        return dict(zip([d[0] for d in self._raw.description], row, strict=True))
 
 
 class Database:

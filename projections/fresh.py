@@ -37,8 +37,7 @@ class FreshProjections:
             self.db = Database(f"{live.url}{'&' if '?' in live.url else '?'}options={options}")
         else:
             folder = Path(live.url.removeprefix("sqlite:///")).parent
-            handle, name = tempfile.mkstemp(prefix="projections.rebuild-", suffix=".db",
-                                            dir=folder)
+            handle, name = tempfile.mkstemp(prefix="projections.rebuild-", suffix=".db", dir=folder)
             os.close(handle)
             self.path = Path(name)
             self.db = Database.sqlite_file(self.path)
@@ -93,8 +92,11 @@ class FreshProjections:
 
 def _copy(conn, source: str) -> None:
     for table in (*OWNED_TABLES, "checkpoints"):
-        columns = ", ".join(d[0] for d in conn.execute(
-            f"SELECT * FROM {source}.{table} LIMIT 0").description)
-        only = " WHERE projection = '%s'" % PROJECTION if table == "checkpoints" else ""
+        columns = ", ".join(
+            d[0] for d in conn.execute(f"SELECT * FROM {source}.{table} LIMIT 0").description
+        )
+        only = f" WHERE projection = '{PROJECTION}'" if table == "checkpoints" else ""
         conn.execute(f"DELETE FROM {table}{only}")
-        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}.{table}{only}")
+        conn.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}.{table}{only}"
+        )

@@ -5,7 +5,8 @@ database. It enforces irreversibility on its own: once a row is cancelled,
 nothing that arrives moves its status again.
 """
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from domain.events import (
     AfterSaleStatusChanged,
@@ -25,16 +26,45 @@ from projections.timefmt import stamp
 Row = dict[str, Any]
 
 COLUMNS = (
-    "intercept_id", "merchant_id", "order_id", "tracking_no", "carrier", "amount_minor",
-    "currency", "action", "request_reason", "after_sale_status", "status", "conflict",
-    "cancel_reason", "failure_reason", "fees_minor", "evidence_count", "requested_at",
-    "accepted_at", "confirmed_at", "failed_at", "cancelled_at", "released_at",
-    "updated_at", "version",
+    "intercept_id",
+    "merchant_id",
+    "order_id",
+    "tracking_no",
+    "carrier",
+    "amount_minor",
+    "currency",
+    "action",
+    "request_reason",
+    "after_sale_status",
+    "status",
+    "conflict",
+    "cancel_reason",
+    "failure_reason",
+    "fees_minor",
+    "evidence_count",
+    "requested_at",
+    "accepted_at",
+    "confirmed_at",
+    "failed_at",
+    "cancelled_at",
+    "released_at",
+    "updated_at",
+    "version",
 )
-FIXED_AT_REQUEST = frozenset({
-    "intercept_id", "merchant_id", "order_id", "tracking_no", "carrier", "amount_minor",
-    "currency", "action", "request_reason", "requested_at",
-})
+FIXED_AT_REQUEST = frozenset(
+    {
+        "intercept_id",
+        "merchant_id",
+        "order_id",
+        "tracking_no",
+        "carrier",
+        "amount_minor",
+        "currency",
+        "action",
+        "request_reason",
+        "requested_at",
+    }
+)
 """Columns only the request sets: later events never change them (a property test holds
 this), so an update leaves them, and the indexes built on them, alone."""
 MUTABLE = tuple(c for c in COLUMNS if c not in FIXED_AT_REQUEST)
@@ -42,20 +72,37 @@ MUTABLE = tuple(c for c in COLUMNS if c not in FIXED_AT_REQUEST)
 # Plain text once, not an enum lookup per event: a rebuild applies millions of them.
 _REQUESTED, _ACCEPTED = Status.REQUESTED.value, Status.ACCEPTED.value
 _INTERCEPTED, _FAILED, _CANCELLED = (
-    Status.INTERCEPTED.value, Status.FAILED.value, Status.CANCELLED.value)
+    Status.INTERCEPTED.value,
+    Status.FAILED.value,
+    Status.CANCELLED.value,
+)
 _OPEN = {_REQUESTED, _ACCEPTED}
 
 
 def _requested(_: Row, e: Requested) -> Row:
     return {
-        "intercept_id": str(e.originator_id), "merchant_id": e.merchant_id,
-        "order_id": e.order_id, "tracking_no": e.tracking_no, "carrier": e.carrier.value,
-        "amount_minor": e.amount_minor, "currency": e.currency, "action": e.action.value,
-        "request_reason": e.request_reason, "after_sale_status": e.after_sale_status.value,
-        "status": _REQUESTED, "conflict": None, "cancel_reason": None,
-        "failure_reason": None, "fees_minor": 0, "evidence_count": 0,
-        "requested_at": stamp(e.occurred_at), "accepted_at": None, "confirmed_at": None,
-        "failed_at": None, "cancelled_at": None, "released_at": None,
+        "intercept_id": str(e.originator_id),
+        "merchant_id": e.merchant_id,
+        "order_id": e.order_id,
+        "tracking_no": e.tracking_no,
+        "carrier": e.carrier.value,
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "action": e.action.value,
+        "request_reason": e.request_reason,
+        "after_sale_status": e.after_sale_status.value,
+        "status": _REQUESTED,
+        "conflict": None,
+        "cancel_reason": None,
+        "failure_reason": None,
+        "fees_minor": 0,
+        "evidence_count": 0,
+        "requested_at": stamp(e.occurred_at),
+        "accepted_at": None,
+        "confirmed_at": None,
+        "failed_at": None,
+        "cancelled_at": None,
+        "released_at": None,
     }
 
 
@@ -64,8 +111,7 @@ def _move(row: Row, to: str, only_from: set[str]) -> str:
 
 
 def _accepted(row: Row, e: CarrierAccepted) -> Row:
-    return {"accepted_at": stamp(e.occurred_at),
-            "status": _move(row, _ACCEPTED, {_REQUESTED})}
+    return {"accepted_at": stamp(e.occurred_at), "status": _move(row, _ACCEPTED, {_REQUESTED})}
 
 
 def _confirmed(row: Row, e: CarrierConfirmed) -> Row:
@@ -76,8 +122,11 @@ def _confirmed(row: Row, e: CarrierConfirmed) -> Row:
 
 
 def _failed(row: Row, e: CarrierFailed) -> Row:
-    return {"failed_at": stamp(e.occurred_at), "failure_reason": e.reason.value,
-            "status": _move(row, _FAILED, _OPEN)}
+    return {
+        "failed_at": stamp(e.occurred_at),
+        "failure_reason": e.reason.value,
+        "status": _move(row, _FAILED, _OPEN),
+    }
 
 
 def _released(row: Row, e: CarrierReleased) -> Row:
@@ -87,8 +136,11 @@ def _released(row: Row, e: CarrierReleased) -> Row:
 def _cancelled(row: Row, e: Cancelled) -> Row:
     if row["status"] not in _OPEN:
         return {}
-    return {"status": _CANCELLED, "cancel_reason": e.reason.value,
-            "cancelled_at": stamp(e.occurred_at)}
+    return {
+        "status": _CANCELLED,
+        "cancel_reason": e.reason.value,
+        "cancelled_at": stamp(e.occurred_at),
+    }
 
 
 _APPLY: dict[type, Callable[[Row, Any], Row]] = {

@@ -8,9 +8,10 @@ order the engine recorded them, which is the order its decisions were made in.
 Both read only the recorded events: never the clock.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 from uuid import UUID
 
 import orjson
@@ -54,12 +55,19 @@ class Cutoff:
 
 def timeline_entry(event: InterceptEvent) -> Row:
     """One line of an intercept's timeline, as the projections keep it."""
-    return {"version": event.originator_version, "event_type": event.event_type(),
-            "occurred_at": stamp(event.occurred_at), "recorded_at": stamp(event.recorded_at),
-            "actor": event.actor, "data": event.payload()}
+    return {
+        "version": event.originator_version,
+        "event_type": event.event_type(),
+        "occurred_at": stamp(event.occurred_at),
+        "recorded_at": stamp(event.recorded_at),
+        "actor": event.actor,
+        "data": event.payload(),
+    }
 
 
-def intercept_as_of(events: Iterable[InterceptEvent], cutoff: Cutoff) -> tuple[Row | None, list[Row]]:
+def intercept_as_of(
+    events: Iterable[InterceptEvent], cutoff: Cutoff
+) -> tuple[Row | None, list[Row]]:
     """One intercept's row and timeline at the cutoff; (None, []) if it did not exist yet."""
     row: Row | None = None
     timeline: list[Row] = []
@@ -80,12 +88,21 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
         for event in events:
             key = str(event.originator_id)
             if key not in rows:
-                rows[key] = cur.execute("SELECT * FROM intercepts WHERE intercept_id = ?",
-                                        (key,)).one()
+                rows[key] = cur.execute(
+                    "SELECT * FROM intercepts WHERE intercept_id = ?", (key,)
+                ).one()
             rows[key] = row_after(rows[key], event)
             entry = timeline_entry(event)
-            timeline.append((key, entry["version"], entry["event_type"], entry["occurred_at"],
-                             entry["recorded_at"], entry["actor"],
-                             orjson.dumps(entry["data"]).decode()))
+            timeline.append(
+                (
+                    key,
+                    entry["version"],
+                    entry["event_type"],
+                    entry["occurred_at"],
+                    entry["recorded_at"],
+                    entry["actor"],
+                    orjson.dumps(entry["data"]).decode(),
+                )
+            )
         cur.executemany(_UPSERT, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
         cur.executemany(_TIMELINE, timeline)

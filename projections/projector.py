@@ -6,8 +6,8 @@ Events apply in version order per intercept: a duplicate is a no-op, and an
 event that arrives before its predecessor waits in `pending_events`.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from domain.envelope import Envelope
 from projections.database import Cursor, Database
@@ -26,8 +26,7 @@ _UPSERT_ROW = (
     # Only what later events change: an update that names an indexed column rewrites
     # that index's entry even when the value stays, and every index here is on columns
     # fixed at the request.
-    "ON CONFLICT (intercept_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE)
+    "ON CONFLICT (intercept_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in MUTABLE)
 )
 _INSERT_TIMELINE = (
     "INSERT INTO intercept_events "
@@ -75,8 +74,9 @@ class Projector:
     def reset_positions(self, source: str) -> None:
         """Forget where this source was read up to: the next read starts from its beginning."""
         with self.db.transaction() as cur:
-            cur.execute("DELETE FROM checkpoints WHERE projection = ? AND source = ?",
-                        (PROJECTION, source))
+            cur.execute(
+                "DELETE FROM checkpoints WHERE projection = ? AND source = ?", (PROJECTION, source)
+            )
 
     def apply(
         self, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
@@ -133,7 +133,7 @@ class _Batch:
         """The current rows of every intercept in the batch, a few queries for all of them."""
         wanted = list(keys)
         for first in range(0, len(wanted), _ROWS_PER_QUERY):
-            chunk = wanted[first:first + _ROWS_PER_QUERY]
+            chunk = wanted[first : first + _ROWS_PER_QUERY]
             found = self.cur.execute(
                 f"SELECT * FROM intercepts WHERE intercept_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
@@ -156,10 +156,17 @@ class _Batch:
         event = envelope.event()
         self.rows[key] = row_after(row, event)
         self.changed.add(key)
-        self.timeline.append((
-            key, envelope.version, envelope.event_type, stamp(envelope.occurred_at),
-            stamp(envelope.recorded_at), envelope.actor, event.payload_json(),
-        ))
+        self.timeline.append(
+            (
+                key,
+                envelope.version,
+                envelope.event_type,
+                stamp(envelope.occurred_at),
+                stamp(envelope.recorded_at),
+                envelope.actor,
+                event.payload_json(),
+            )
+        )
         self.result.applied += 1
 
     def _hold(self, key: str, envelope: Delivered) -> None:

@@ -51,7 +51,9 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         raise BadCursor(f"cursor {cursor!r} is not one this engine gave out") from error
 
 
-def list_intercepts(db: Database, filters: Filters, limit: int = 20, cursor: str | None = None) -> Page:
+def list_intercepts(
+    db: Database, filters: Filters, limit: int = 20, cursor: str | None = None
+) -> Page:
     """Newest first, keyset-paginated so pages stay stable while rows arrive."""
     where, params = _where(filters)
     if cursor:
@@ -72,8 +74,11 @@ def _where(f: Filters) -> tuple[list[str], list]:
     clauses: list[str] = []
     params: list = []
     for column, value in (
-        ("merchant_id", f.merchant_id), ("status", f.status), ("carrier", f.carrier),
-        ("after_sale_status", f.after_sale_status), ("order_id", f.order_id),
+        ("merchant_id", f.merchant_id),
+        ("status", f.status),
+        ("carrier", f.carrier),
+        ("after_sale_status", f.after_sale_status),
+        ("order_id", f.order_id),
         ("tracking_no", f.tracking_no),
     ):
         if value is not None:
@@ -130,4 +135,3 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
         "by_status": {r["status"]: r["n"] for r in by_status},
         "conflicts": {r["conflict"]: r["n"] for r in conflicts},
     }
-

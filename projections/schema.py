@@ -36,8 +36,7 @@ _V1 = [
         updated_at TEXT NOT NULL,
         version INTEGER NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS intercepts_merchant_time "
-    "ON intercepts (merchant_id, requested_at)",
+    "CREATE INDEX IF NOT EXISTS intercepts_merchant_time ON intercepts (merchant_id, requested_at)",
     "CREATE INDEX IF NOT EXISTS intercepts_parcel ON intercepts (carrier, tracking_no)",
     "CREATE INDEX IF NOT EXISTS intercepts_order ON intercepts (merchant_id, order_id)",
     """CREATE TABLE IF NOT EXISTS intercept_events (

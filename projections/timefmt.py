@@ -1,6 +1,6 @@
 """One text form for instants in projection tables, so they sort as text."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -12,7 +12,7 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def stamp(moment: datetime) -> str:
     offset = moment.utcoffset()
     if offset is None or offset:  # naive (local time) or not UTC yet
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     if moment.year < 1000:  # strftime does not pad such years; isoformat would
         return moment.strftime(_FORMAT)
     # isoformat is several times faster than strftime, and a rebuild stamps every event four times.

@@ -13,15 +13,29 @@ from tests.conftest import T0
 
 
 def policy(merchant: str = "m1", **changes) -> SetPolicy:
-    fields = dict(merchant_id=merchant, min_amount_minor=100, max_amount_minor=500_000,
-                  carriers=frozenset({"ZTO", "SF"}), actor="ops", occurred_at=T0)
+    fields = dict(
+        merchant_id=merchant,
+        min_amount_minor=100,
+        max_amount_minor=500_000,
+        carriers=frozenset({"ZTO", "SF"}),
+        actor="ops",
+        occurred_at=T0,
+    )
     return SetPolicy(**{**fields, **changes})
 
 
 def request(key: str = "k1", **changes) -> RequestIntercept:
-    fields = dict(merchant_id="m1", order_id="o1", tracking_no="ZT1000", carrier="ZTO",
-                  amount_minor=19_900, request_reason="buyer_refund", actor="m1-staff",
-                  occurred_at=T0, key=key)
+    fields = dict(
+        merchant_id="m1",
+        order_id="o1",
+        tracking_no="ZT1000",
+        carrier="ZTO",
+        amount_minor=19_900,
+        request_reason="buyer_refund",
+        actor="m1-staff",
+        occurred_at=T0,
+        key=key,
+    )
     return RequestIntercept(**{**fields, **changes})
 
 
@@ -38,6 +52,7 @@ def carrier(iid: UUID, report: str, **changes) -> ReportCarrierOutcome:
 
 
 def fee(iid: UUID, **changes) -> ChargeFee:
-    fields = dict(intercept_id=iid, kind="return_shipping", amount_minor=1200, actor="billing",
-                  occurred_at=T0)
+    fields = dict(
+        intercept_id=iid, kind="return_shipping", amount_minor=1200, actor="billing", occurred_at=T0
+    )
     return ChargeFee(**{**fields, **changes})

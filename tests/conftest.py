@@ -1,7 +1,7 @@
 """Suite-wide settings: hypothesis profiles and the engine fixtures."""
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 class StepClock:
@@ -56,8 +56,11 @@ def store_settings(backend: str, tmp_path: Path, request):
     if backend == "sqlite":
         return Settings(home=tmp_path / "var")
     server = request.getfixturevalue("postgres_server")
-    return Settings(home=tmp_path / "var", event_store=server.create_database("events"),
-                    projections=server.create_database("projections"))
+    return Settings(
+        home=tmp_path / "var",
+        event_store=server.create_database("events"),
+        projections=server.create_database("projections"),
+    )
 
 
 @pytest.fixture
@@ -97,6 +100,11 @@ def kafka_settings(kafka_broker, tmp_path):
     from engine.settings import Settings
 
     run = uuid.uuid4().hex[:8]
-    return Settings(home=tmp_path / "var", kafka_bootstrap=kafka_broker.bootstrap,
-                    topic=f"t{run}.events", dlq_topic=f"t{run}.events.dlq",
-                    group_id=f"g{run}", partitions=6)
+    return Settings(
+        home=tmp_path / "var",
+        kafka_bootstrap=kafka_broker.bootstrap,
+        topic=f"t{run}.events",
+        dlq_topic=f"t{run}.events.dlq",
+        group_id=f"g{run}",
+        partitions=6,
+    )

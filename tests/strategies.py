@@ -13,36 +13,63 @@ texts = st.text(
     max_size=40,
 )
 zones = st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-14 * 60, 14 * 60))
-moments = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2199, 12, 30),
-                       timezones=zones)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 2), max_value=datetime(2199, 12, 30), timezones=zones
+)
 amounts = st.integers(min_value=0, max_value=10**12)
 currencies = st.from_regex(r"\A[A-Z]{3}\Z")
 digests = st.from_regex(r"\A[0-9a-f]{64}\Z")
 
-_COMMON = dict(merchant_id=codes, actor=codes, occurred_at=moments, recorded_at=moments,
-               idempotency_key=st.none() | codes, originator_version=st.integers(1, 10**6))
+_COMMON = dict(
+    merchant_id=codes,
+    actor=codes,
+    occurred_at=moments,
+    recorded_at=moments,
+    idempotency_key=st.none() | codes,
+    originator_version=st.integers(1, 10**6),
+)
 
 
 def _requested() -> st.SearchStrategy:
-    redirect = st.builds(Requested, action=st.just(Action.REDIRECT),
-                         new_address=texts.filter(bool), **_fields())
-    other = st.builds(Requested, action=st.sampled_from([a for a in Action if a is not Action.REDIRECT]),
-                      new_address=st.none(), **_fields())
+    redirect = st.builds(
+        Requested, action=st.just(Action.REDIRECT), new_address=texts.filter(bool), **_fields()
+    )
+    other = st.builds(
+        Requested,
+        action=st.sampled_from([a for a in Action if a is not Action.REDIRECT]),
+        new_address=st.none(),
+        **_fields(),
+    )
     return redirect | other
 
 
 def _fields() -> dict:
-    return dict(_COMMON, order_id=codes, tracking_no=codes, amount_minor=amounts,
-                currency=currencies, request_reason=codes, note=st.none() | texts,
-                quoted_fee_minor=st.none() | amounts, parcel_stage=st.sampled_from(ParcelStage))
+    return dict(
+        _COMMON,
+        order_id=codes,
+        tracking_no=codes,
+        amount_minor=amounts,
+        currency=currencies,
+        request_reason=codes,
+        note=st.none() | texts,
+        quoted_fee_minor=st.none() | amounts,
+        parcel_stage=st.sampled_from(ParcelStage),
+    )
 
 
 def _cancelled() -> st.SearchStrategy:
-    with_note = st.builds(Cancelled, reason=st.just(CancelReason.OTHER),
-                          note=texts.filter(lambda t: bool(t.strip())), **_COMMON)
-    plain = st.builds(Cancelled, reason=st.sampled_from([r for r in CancelReason
-                                                         if r is not CancelReason.OTHER]),
-                      note=st.none() | texts, **_COMMON)
+    with_note = st.builds(
+        Cancelled,
+        reason=st.just(CancelReason.OTHER),
+        note=texts.filter(lambda t: bool(t.strip())),
+        **_COMMON,
+    )
+    plain = st.builds(
+        Cancelled,
+        reason=st.sampled_from([r for r in CancelReason if r is not CancelReason.OTHER]),
+        note=st.none() | texts,
+        **_COMMON,
+    )
     return with_note | plain
 
 
@@ -50,8 +77,9 @@ SPECIAL = {
     Requested: _requested,
     Cancelled: _cancelled,
     FeeCharged: lambda: st.builds(FeeCharged, amount_minor=amounts, currency=currencies, **_COMMON),
-    EvidenceAttached: lambda: st.builds(EvidenceAttached, sha256=digests, uri=texts,
-                                        note=st.none() | texts, **_COMMON),
+    EvidenceAttached: lambda: st.builds(
+        EvidenceAttached, sha256=digests, uri=texts, note=st.none() | texts, **_COMMON
+    ),
     CarrierFailed: lambda: st.builds(CarrierFailed, carrier_ref=st.none() | codes, **_COMMON),
 }
 
@@ -61,8 +89,12 @@ def events_of(cls) -> st.SearchStrategy:
     if cls in SPECIAL:
         return SPECIAL[cls]()
     fields = {k: v for k, v in _COMMON.items() if k in cls.model_fields}
-    for name, strategy in (("carrier_ref", st.none() | codes), ("tracking_no", codes),
-                           ("min_amount_minor", st.just(0)), ("max_amount_minor", amounts)):
+    for name, strategy in (
+        ("carrier_ref", st.none() | codes),
+        ("tracking_no", codes),
+        ("min_amount_minor", st.just(0)),
+        ("max_amount_minor", amounts),
+    ):
         if name in cls.model_fields:
             fields[name] = strategy
     return st.builds(cls, **fields)
@@ -83,16 +115,28 @@ def histories(draw, max_intercepts: int = 4, max_steps: int = 8) -> list:
     events = []
     for n in range(draw(st.integers(1, max_intercepts))):
         iid = UUID(int=1000 + n)
-        request = b.request(key=f"k{n}", tracking_no=f"ZT{n}",
-                            after_sale_status=draw(st.sampled_from(["none", "refund_requested"])))
-        state = rules.request(request, intercept_id=iid, existing=None, policy=policy,
-                              parcel_history=(), now=T0).state
+        request = b.request(
+            key=f"k{n}",
+            tracking_no=f"ZT{n}",
+            after_sale_status=draw(st.sampled_from(["none", "refund_requested"])),
+        )
+        state = rules.request(
+            request, intercept_id=iid, existing=None, policy=policy, parcel_history=(), now=T0
+        ).state
         mine = [state.request]
-        for step in draw(st.lists(st.sampled_from(
-                ["cancel", "accepted", "confirmed", "failed", "released", "fee"]),
-                max_size=max_steps)):
-            command = (b.cancel(iid) if step == "cancel" else b.fee(iid) if step == "fee"
-                       else b.carrier(iid, step))
+        for step in draw(
+            st.lists(
+                st.sampled_from(["cancel", "accepted", "confirmed", "failed", "released", "fee"]),
+                max_size=max_steps,
+            )
+        ):
+            command = (
+                b.cancel(iid)
+                if step == "cancel"
+                else b.fee(iid)
+                if step == "fee"
+                else b.carrier(iid, step)
+            )
             handler = {"cancel": rules.cancel, "fee": rules.charge_fee}.get(step, rules.report)
             try:
                 decision = handler(state, command, T0)

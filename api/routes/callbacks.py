@@ -38,17 +38,25 @@ async def raw_body(request: Request) -> bytes:
 
 
 @router.post(
-    "/v1/carriers/{carrier}/callbacks", response_model=InterceptResult,
-    responses=problems(401, 403, 404, 409, 422), openapi_extra=CALLBACK_BODY,
+    "/v1/carriers/{carrier}/callbacks",
+    response_model=InterceptResult,
+    responses=problems(401, 403, 404, 409, 422),
+    openapi_extra=CALLBACK_BODY,
 )
 def carrier_callback(
     carrier: Annotated[Carrier, Path(description="The reporting carrier.")],
-    timestamp: Annotated[str | None, Header(
-        alias=TIMESTAMP_HEADER, description="Unix seconds when the callback was signed.")] = None,
-    signature: Annotated[str | None, Header(
-        alias=SIGNATURE_HEADER,
-        description="`sha256=` + hex HMAC-SHA256 of `TIMESTAMP + '.' + raw body` with the "
-        "carrier key's signing secret.")] = None,
+    timestamp: Annotated[
+        str | None,
+        Header(alias=TIMESTAMP_HEADER, description="Unix seconds when the callback was signed."),
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Header(
+            alias=SIGNATURE_HEADER,
+            description="`sha256=` + hex HMAC-SHA256 of `TIMESTAMP + '.' + raw body` with the "
+            "carrier key's signing secret.",
+        ),
+    ] = None,
     idempotency_key: IdempotencyKeyHeader = None,
     raw: bytes = Depends(raw_body),
     key: ApiKey = Depends(allow(Role.CARRIER, doing="report carrier outcomes")),
@@ -64,9 +72,14 @@ def carrier_callback(
     callback = _parse(raw)
     visible_intercept(svc, key, callback.intercept_id)
     command = ReportCarrierOutcome(
-        intercept_id=callback.intercept_id, carrier=carrier, report=callback.report,
-        carrier_ref=callback.carrier_ref, reason=callback.reason, key=idempotency_key,
-        actor=key.actor, occurred_at=callback.occurred_at or svc.clock(),
+        intercept_id=callback.intercept_id,
+        carrier=carrier,
+        report=callback.report,
+        carrier_ref=callback.carrier_ref,
+        reason=callback.reason,
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=callback.occurred_at or svc.clock(),
     )
     return InterceptResult.of(svc.gateway.execute(command))
 

@@ -34,9 +34,13 @@ RequiredIdempotencyKey = Annotated[
 
 
 @router.post(
-    "", status_code=201, response_model=InterceptResult,
-    responses={200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
-               **problems(401, 403, 409, 422)},
+    "",
+    status_code=201,
+    response_model=InterceptResult,
+    responses={
+        200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
+        **problems(401, 403, 409, 422),
+    },
 )
 def request_intercept(
     body: InterceptRequestBody,
@@ -47,8 +51,11 @@ def request_intercept(
 ) -> InterceptResult:
     """Ask the carrier to intercept a parcel for the key's merchant."""
     command = RequestIntercept(
-        **body.model_dump(), merchant_id=key.merchant_id, key=idempotency_key,
-        actor=key.actor, occurred_at=svc.clock(),
+        **body.model_dump(),
+        merchant_id=key.merchant_id,
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=svc.clock(),
     )
     decision = svc.gateway.execute(command)
     if decision.outcome is not Outcome.RECORDED:
@@ -58,7 +65,9 @@ def request_intercept(
 
 
 @router.post(
-    "/cancel", response_model=BatchResult, responses=problems(401, 403, 422),
+    "/cancel",
+    response_model=BatchResult,
+    responses=problems(401, 403, 422),
 )
 def cancel_many(
     body: BatchCancelBody,
@@ -70,18 +79,31 @@ def cancel_many(
     now = svc.clock()
     # Every command is built, and so checked, before the first one runs.
     commands = [
-        CancelIntercept(intercept_id=iid, reason=body.reason, note=body.note,
-                        key=idempotency_key, actor=key.actor, occurred_at=now)
+        CancelIntercept(
+            intercept_id=iid,
+            reason=body.reason,
+            note=body.note,
+            key=idempotency_key,
+            actor=key.actor,
+            occurred_at=now,
+        )
         for iid in body.intercept_ids
     ]
     results = [_cancel_one(svc, key, command) for command in commands]
     done = sum(r.outcome in ("recorded", "already_cancelled", "duplicate") for r in results)
-    return BatchResult(results=results, summary=BatchSummary(
-        requested=len(results), cancelled_or_already=done, not_cancelled=len(results) - done))
+    return BatchResult(
+        results=results,
+        summary=BatchSummary(
+            requested=len(results), cancelled_or_already=done, not_cancelled=len(results) - done
+        ),
+    )
 
 
-_SAID = {"recorded": "cancelled", "already_cancelled": "already cancelled",
-         "duplicate": "already cancelled with this key"}
+_SAID = {
+    "recorded": "cancelled",
+    "already_cancelled": "already cancelled",
+    "duplicate": "already cancelled with this key",
+}
 
 
 def _cancel_one(svc: Services, key: ApiKey, command: CancelIntercept) -> BatchItem:
@@ -90,17 +112,20 @@ def _cancel_one(svc: Services, key: ApiKey, command: CancelIntercept) -> BatchIt
         visible_intercept(svc, key, iid)
         decision = svc.gateway.execute(command)
     except NotFound as refusal:
-        return BatchItem(intercept_id=iid, outcome="not_found", rule=refusal.rule,
-                         message=refusal.detail)
+        return BatchItem(
+            intercept_id=iid, outcome="not_found", rule=refusal.rule, message=refusal.detail
+        )
     except DomainError as error:
-        return BatchItem(intercept_id=iid, outcome="refused", rule=error.rule,
-                         message=error.message)
+        return BatchItem(
+            intercept_id=iid, outcome="refused", rule=error.rule, message=error.message
+        )
     outcome = decision.outcome.value
     return BatchItem(intercept_id=iid, outcome=outcome, message=_SAID[outcome])
 
 
 @router.post(
-    "/{intercept_id}/cancel", response_model=InterceptResult,
+    "/{intercept_id}/cancel",
+    response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
 def cancel(
@@ -112,13 +137,20 @@ def cancel(
 ) -> InterceptResult:
     """Cancel an intercept. Irreversible; a repeat answers `already_cancelled`."""
     visible_intercept(svc, key, intercept_id)
-    command = CancelIntercept(intercept_id=intercept_id, reason=body.reason, note=body.note,
-                              key=idempotency_key, actor=key.actor, occurred_at=svc.clock())
+    command = CancelIntercept(
+        intercept_id=intercept_id,
+        reason=body.reason,
+        note=body.note,
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=svc.clock(),
+    )
     return InterceptResult.of(svc.gateway.execute(command))
 
 
 @router.post(
-    "/{intercept_id}/fees", response_model=InterceptResult,
+    "/{intercept_id}/fees",
+    response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
 def add_fee(
@@ -130,6 +162,11 @@ def add_fee(
 ) -> InterceptResult:
     """Record a fee the intercept caused, in the order's currency."""
     visible_intercept(svc, key, intercept_id)
-    command = ChargeFee(intercept_id=intercept_id, **body.model_dump(), key=idempotency_key,
-                        actor=key.actor, occurred_at=svc.clock())
+    command = ChargeFee(
+        intercept_id=intercept_id,
+        **body.model_dump(),
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=svc.clock(),
+    )
     return InterceptResult.of(svc.gateway.execute(command))

@@ -20,7 +20,8 @@ router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 
 
 @router.post(
-    "/{intercept_id}/evidence", response_model=EvidenceResult,
+    "/{intercept_id}/evidence",
+    response_model=EvidenceResult,
     responses=problems(401, 403, 404, 409, 413, 422),
 )
 def attach_evidence(
@@ -39,14 +40,20 @@ def attach_evidence(
         if staged.size == 0:
             raise InvalidInput("invalid input: file: the evidence file is empty")
         command = AttachEvidence(
-            intercept_id=intercept_id, kind=kind, sha256=staged.sha256,
-            uri=svc.evidence.uri(staged.sha256), note=note, key=idempotency_key,
-            actor=key.actor, occurred_at=svc.clock(),
+            intercept_id=intercept_id,
+            kind=kind,
+            sha256=staged.sha256,
+            uri=svc.evidence.uri(staged.sha256),
+            note=note,
+            key=idempotency_key,
+            actor=key.actor,
+            occurred_at=svc.clock(),
         )
         decision = svc.gateway.execute(command)
     except BaseException:
         svc.evidence.discard(staged)
         raise
     svc.evidence.keep(staged)
-    return EvidenceResult(**InterceptResult.of(decision).model_dump(), sha256=staged.sha256,
-                          size=staged.size)
+    return EvidenceResult(
+        **InterceptResult.of(decision).model_dump(), sha256=staged.sha256, size=staged.size
+    )

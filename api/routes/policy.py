@@ -30,9 +30,13 @@ def set_policy(
     """Set the merchant's intercept policy; setting what is already set records nothing."""
     require_merchant(key, merchant_id, "policy")
     command = SetPolicy(
-        merchant_id=merchant_id, min_amount_minor=body.min_amount_minor,
-        max_amount_minor=body.max_amount_minor, carriers=frozenset(body.carriers),
-        key=idempotency_key, actor=key.actor, occurred_at=svc.clock(),
+        merchant_id=merchant_id,
+        min_amount_minor=body.min_amount_minor,
+        max_amount_minor=body.max_amount_minor,
+        carriers=frozenset(body.carriers),
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=svc.clock(),
     )
     decision = svc.gateway.execute(command)
     return PolicyResult(outcome=decision.outcome, policy=PolicyView.of(decision.state))

@@ -30,8 +30,12 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     merchant_id: Code | None = None
-    days: int | None = Field(default=None, ge=1, le=3650,
-                             description=f"Requested in the last N days (default {DEFAULT_DAYS}).")
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description=f"Requested in the last N days (default {DEFAULT_DAYS}).",
+    )
     since: Moment | None = Field(default=None, description="Requested at or after (ISO 8601).")
     until: Moment | None = Field(default=None, description="Requested before (ISO 8601).")
     status: Status | None = None
@@ -41,8 +45,9 @@ class ListQuery(BaseModel):
     tracking_no: Code | None = None
     conflicts: bool = Field(default=False, description="Only intercepts with a conflict.")
     limit: int = Field(default=20, ge=1, le=1000)
-    cursor: str | None = Field(default=None, max_length=512,
-                               description="A previous page's `next_cursor`.")
+    cursor: str | None = Field(
+        default=None, max_length=512, description="A previous page's `next_cursor`."
+    )
 
     @model_validator(mode="after")
     def _one_window(self) -> Self:
@@ -55,10 +60,15 @@ class ListQuery(BaseModel):
         if since is None and self.until is None:
             since = now - timedelta(days=self.days or DEFAULT_DAYS)
         return queries.Filters(
-            merchant_id=merchant_id, since=since, until=self.until,
-            status=self.status and self.status.value, carrier=self.carrier and self.carrier.value,
+            merchant_id=merchant_id,
+            since=since,
+            until=self.until,
+            status=self.status and self.status.value,
+            carrier=self.carrier and self.carrier.value,
             after_sale_status=self.after_sale_status and self.after_sale_status.value,
-            order_id=self.order_id, tracking_no=self.tracking_no, conflicts_only=self.conflicts,
+            order_id=self.order_id,
+            tracking_no=self.tracking_no,
+            conflicts_only=self.conflicts,
         )
 
 
@@ -84,8 +94,9 @@ def list_intercepts(
     return InterceptPage(intercepts=page.rows, next_cursor=page.next_cursor)
 
 
-@router.get("/{intercept_id}", response_model=InterceptDetail,
-            responses=problems(401, 403, 404, 422))
+@router.get(
+    "/{intercept_id}", response_model=InterceptDetail, responses=problems(401, 403, 404, 422)
+)
 def show_intercept(
     intercept_id: InterceptId,
     key: ApiKey = Depends(_reader),

@@ -10,10 +10,18 @@ from engine.cli import context, parse
 from engine.cli.output import errors
 from projections.point_in_time import Cutoff, intercept_as_of
 
-AS_OF = typer.Option(None, "--as-of", help=(
-    "As the engine knew it at this time (recorded_at), ISO 8601; read from the event store."))
-OCCURRED_AS_OF = typer.Option(None, "--occurred-as-of", help=(
-    "What had happened by this time by the merchant's and carrier's own clocks (occurred_at)."))
+AS_OF = typer.Option(
+    None,
+    "--as-of",
+    help=("As the engine knew it at this time (recorded_at), ISO 8601; read from the event store."),
+)
+OCCURRED_AS_OF = typer.Option(
+    None,
+    "--occurred-as-of",
+    help=(
+        "What had happened by this time by the merchant's and carrier's own clocks (occurred_at)."
+    ),
+)
 
 
 def cutoff(as_of: str | None, occurred_as_of: str | None) -> Cutoff | None:
@@ -36,7 +44,10 @@ def intercept_at(intercept: str, at: Cutoff) -> tuple[dict | None, list[dict]]:
     try:
         events = [e for e in engine.app.events.get(iid) if isinstance(e, InterceptEvent)]
     except (ValidationError, ValueError, KeyError) as error:
-        errors.print(f"error: a stored event of {iid} cannot be read ({type(error).__name__}); "
-                     "run `intercept audit verify`", markup=False)
+        errors.print(
+            f"error: a stored event of {iid} cannot be read ({type(error).__name__}); "
+            "run `intercept audit verify`",
+            markup=False,
+        )
         raise typer.Exit(1) from None
     return intercept_as_of(events, at)

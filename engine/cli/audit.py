@@ -1,7 +1,7 @@
 """`intercept audit verify | head | history`: tamper evidence and history for auditors."""
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from uuid import UUID
 
@@ -13,16 +13,17 @@ from audit.verdict import Anchor, Verdict
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
 
-audit = typer.Typer(help="Verify the event history's hash chain and export histories.",
-                    no_args_is_help=True)
+audit = typer.Typer(
+    help="Verify the event history's hash chain and export histories.", no_args_is_help=True
+)
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     store = "store"
     kafka = "kafka"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
@@ -30,11 +31,18 @@ class Format(str, Enum):
 
 @audit.command()
 def verify(
-    source: Source = typer.Option(Source.store, "--from", help=(
-        "Walk the event store, or the Kafka topic from its earliest offsets (no database).")),
-    anchor: str = typer.Option(None, help=(
-        "POSITION:LOG_HASH kept outside the store (from `audit head` or a Kafka message); "
-        "the store's chain must pass through it.")),
+    source: Source = typer.Option(
+        Source.store,
+        "--from",
+        help=("Walk the event store, or the Kafka topic from its earliest offsets (no database)."),
+    ),
+    anchor: str = typer.Option(
+        None,
+        help=(
+            "POSITION:LOG_HASH kept outside the store (from `audit head` or a Kafka message); "
+            "the store's chain must pass through it."
+        ),
+    ),
     bootstrap: str = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers."),
     topic: str = typer.Option(None, "--topic", help="Events topic (default intercept.events)."),
     json: bool = typer.Option(False, "--json"),
@@ -61,16 +69,17 @@ def _verify_topic(bootstrap: str | None, topic: str | None) -> Verdict:
     from consumers.topic_reader import MissingTopic, read_from_start
     from engine import kafka_clients
 
-    settings = context.settings(**{k: v for k, v in {
-        "kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None})
+    settings = context.settings(
+        **{k: v for k, v in {"kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None}
+    )
     if settings.kafka_bootstrap is None:
-        raise typer.BadParameter("--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS "
-                                 "or pass --bootstrap")
+        raise typer.BadParameter(
+            "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
+        )
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
         batches = read_from_start(consumer, settings.topic)
-        return verify_records(r for batch in batches for records in batch.values()
-                              for r in records)
+        return verify_records(r for batch in batches for records in batch.values() for r in records)
     except MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
     finally:
@@ -83,14 +92,21 @@ def _report(verdict: Verdict, source: Source, json: bool) -> None:
     elif verdict.ok:
         head = f"; head {verdict.head}" if verdict.head else ""
         where = "event store" if source is Source.store else "topic"
-        console.print(f"verified {verdict.checked} events from the {where}: every hash "
-                      f"and link holds{head}", markup=False, soft_wrap=True)
+        console.print(
+            f"verified {verdict.checked} events from the {where}: every hash and link holds{head}",
+            markup=False,
+            soft_wrap=True,
+        )
     else:
         p = verdict.problem
         errors.print(f"TAMPERED [{p.check}] {p.message}", markup=False, soft_wrap=True)
-        errors.print(f"event: type={p.event_type} aggregate={p.aggregate_id} "
-                     f"version={p.version} position={p.position}; {verdict.checked} events "
-                     "before it verified", markup=False, soft_wrap=True)
+        errors.print(
+            f"event: type={p.event_type} aggregate={p.aggregate_id} "
+            f"version={p.version} position={p.position}; {verdict.checked} events "
+            "before it verified",
+            markup=False,
+            soft_wrap=True,
+        )
     if not verdict.ok:
         raise typer.Exit(1)
 
@@ -126,8 +142,11 @@ def history(
     try:
         lines = [line for iid in ids for line in histories.entries(engine.app, iid)]
     except (ValidationError, ValueError, KeyError) as error:
-        errors.print(f"error: a stored event cannot be read ({type(error).__name__}); "
-                     "run `intercept audit verify`", markup=False)
+        errors.print(
+            f"error: a stored event cannot be read ({type(error).__name__}); "
+            "run `intercept audit verify`",
+            markup=False,
+        )
         raise typer.Exit(1) from None
     if not lines:
         errors.print("no intercept matches", markup=False)
@@ -151,18 +170,32 @@ def _find(db, order: str | None, tracking: str | None, merchant: str | None) -> 
     if merchant:
         sql += " AND merchant_id = ?"
         params.append(merchant)
-    return [UUID(r["intercept_id"]) for r in db.read(sql + " ORDER BY requested_at, intercept_id",
-                                                      params)]
+    return [
+        UUID(r["intercept_id"])
+        for r in db.read(sql + " ORDER BY requested_at, intercept_id", params)
+    ]
 
 
 def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
     if fmt is Format.table:
-        console.print(table("history", ["intercept", "v", "event", "occurred", "recorded",
-                                        "by", "details"],
-                            [[l["intercept_id"][:8], l["version"], l["event_type"],
-                              l["occurred_at"], l["recorded_at"], l["actor"],
-                              ", ".join(f"{k}={v}" for k, v in l["details"].items()
-                                        if v is not None)] for l in lines]))
+        console.print(
+            table(
+                "history",
+                ["intercept", "v", "event", "occurred", "recorded", "by", "details"],
+                [
+                    [
+                        line["intercept_id"][:8],
+                        line["version"],
+                        line["event_type"],
+                        line["occurred_at"],
+                        line["recorded_at"],
+                        line["actor"],
+                        ", ".join(f"{k}={v}" for k, v in line["details"].items() if v is not None),
+                    ]
+                    for line in lines
+                ],
+            )
+        )
         return
     text = histories.render(lines, fmt.value)
     if output is None:

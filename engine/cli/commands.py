@@ -78,12 +78,22 @@ def request(
 ) -> None:
     """Ask the carrier to intercept a parcel; prints the intercept id and status."""
     command = RequestIntercept(
-        merchant_id=merchant, order_id=order, tracking_no=tracking, carrier=carrier.upper(),
-        amount_minor=parse.minor_units(amount, "--amount"), currency=currency,
-        action=action, new_address=address, request_reason=reason, note=note,
-        after_sale_status=after_sale_status, key=key or uuid.uuid4().hex, actor=by,
+        merchant_id=merchant,
+        order_id=order,
+        tracking_no=tracking,
+        carrier=carrier.upper(),
+        amount_minor=parse.minor_units(amount, "--amount"),
+        currency=currency,
+        action=action,
+        new_address=address,
+        request_reason=reason,
+        note=note,
+        after_sale_status=after_sale_status,
+        key=key or uuid.uuid4().hex,
+        actor=by,
         quoted_fee_minor=parse.minor_units(quoted_fee, "--quoted-fee") if quoted_fee else None,
-        parcel_stage=parcel_stage, occurred_at=system_clock(),
+        parcel_stage=parcel_stage,
+        occurred_at=system_clock(),
     )
     _result(context.engine().execute(command), json)
 
@@ -101,15 +111,16 @@ def cancel(
     parsed = [_id(i) for i in ids]
     if key and len(parsed) > 1:
         raise typer.BadParameter("--key applies to a single cancel; omit it for a batch")
-    context.confirm(
-        f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.", yes
-    )
+    context.confirm(f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.", yes)
     engine = context.engine()
     now = system_clock()
     results = [_cancel_one(engine, iid, reason, note, key, by, now) for iid in parsed]
     handled = sum(r["outcome"] in ("recorded", "already_cancelled", "duplicate") for r in results)
-    summary = {"requested": len(results), "cancelled_or_already": handled,
-               "not_cancelled": len(results) - handled}
+    summary = {
+        "requested": len(results),
+        "cancelled_or_already": handled,
+        "not_cancelled": len(results) - handled,
+    }
     if json:
         emit_json({"results": results, "summary": summary})
     else:
@@ -125,16 +136,28 @@ def cancel(
 
 def _cancel_one(engine: Engine, iid: UUID, reason, note, key, by, now) -> dict:
     try:
-        decision = engine.execute(CancelIntercept(
-            intercept_id=iid, reason=reason, note=note, key=key, actor=by, occurred_at=now
-        ))
+        decision = engine.execute(
+            CancelIntercept(
+                intercept_id=iid, reason=reason, note=note, key=key, actor=by, occurred_at=now
+            )
+        )
     except DomainError as error:
-        return {"intercept_id": str(iid), "outcome": "refused", "rule": error.rule,
-                "message": error.message}
-    messages = {"recorded": "cancelled", "already_cancelled": "already cancelled",
-                "duplicate": "already cancelled with this key"}
-    return {"intercept_id": str(iid), "outcome": decision.outcome.value,
-            "message": messages[decision.outcome.value]}
+        return {
+            "intercept_id": str(iid),
+            "outcome": "refused",
+            "rule": error.rule,
+            "message": error.message,
+        }
+    messages = {
+        "recorded": "cancelled",
+        "already_cancelled": "already cancelled",
+        "duplicate": "already cancelled with this key",
+    }
+    return {
+        "intercept_id": str(iid),
+        "outcome": decision.outcome.value,
+        "message": messages[decision.outcome.value],
+    }
 
 
 def carrier(
@@ -150,8 +173,13 @@ def carrier(
 ) -> None:
     """Record a carrier's report; a report crossing a cancel is kept and flagged."""
     command = ReportCarrierOutcome(
-        intercept_id=_id(intercept), carrier=carrier.upper(), report=report, carrier_ref=ref,
-        reason=reason, key=key, actor=by or carrier.upper(),
+        intercept_id=_id(intercept),
+        carrier=carrier.upper(),
+        report=report,
+        carrier_ref=ref,
+        reason=reason,
+        key=key,
+        actor=by or carrier.upper(),
         occurred_at=parse.instant(at, "--at") if at else system_clock(),
     )
     _result(context.engine().execute(command), json)
@@ -169,8 +197,14 @@ def fee(
 ) -> None:
     """Record a fee the intercept caused."""
     command = ChargeFee(
-        intercept_id=_id(intercept), kind=kind, amount_minor=parse.minor_units(amount, "--amount"),
-        payer=payer, currency=currency, key=key, actor=by, occurred_at=system_clock(),
+        intercept_id=_id(intercept),
+        kind=kind,
+        amount_minor=parse.minor_units(amount, "--amount"),
+        payer=payer,
+        currency=currency,
+        key=key,
+        actor=by,
+        occurred_at=system_clock(),
     )
     _result(context.engine().execute(command), json)
 
@@ -187,8 +221,14 @@ def evidence(
     """Attach evidence (screenshot, chat log, call record). Evidence is append-only."""
     digest = hashlib.sha256(parse.readable_file(file)).hexdigest()
     command = AttachEvidence(
-        intercept_id=_id(intercept), kind=kind, sha256=digest, uri=file.name, note=note,
-        key=key, actor=by, occurred_at=system_clock(),
+        intercept_id=_id(intercept),
+        kind=kind,
+        sha256=digest,
+        uri=file.name,
+        note=note,
+        key=key,
+        actor=by,
+        occurred_at=system_clock(),
     )
     _result(context.engine().execute(command), json)
 
@@ -202,7 +242,10 @@ def after_sale(
 ) -> None:
     """Record the order's new after-sale status."""
     command = ChangeAfterSaleStatus(
-        intercept_id=_id(intercept), after_sale_status=status, key=key, actor=by,
+        intercept_id=_id(intercept),
+        after_sale_status=status,
+        key=key,
+        actor=by,
         occurred_at=system_clock(),
     )
     _result(context.engine().execute(command), json)

@@ -16,8 +16,12 @@ def configure(
     projections: str | None = None,
     kafka: str | None = None,
 ) -> None:
-    values = {"home": home, "event_store": event_store, "projections": projections,
-              "kafka_bootstrap": kafka}
+    values = {
+        "home": home,
+        "event_store": event_store,
+        "projections": projections,
+        "kafka_bootstrap": kafka,
+    }
     _overrides.update({k: v for k, v in values.items() if v is not None})
 
 

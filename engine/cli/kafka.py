@@ -17,11 +17,21 @@ from engine.relay import TopicLost
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
 
 
-def _kafka_settings(bootstrap: str | None, topic: str | None, group: str | None,
-                    partitions: int | None):
-    settings = context.settings(**{k: v for k, v in {
-        "kafka_bootstrap": bootstrap, "topic": topic, "group_id": group,
-        "partitions": partitions}.items() if v is not None})
+def _kafka_settings(
+    bootstrap: str | None, topic: str | None, group: str | None, partitions: int | None
+):
+    settings = context.settings(
+        **{
+            k: v
+            for k, v in {
+                "kafka_bootstrap": bootstrap,
+                "topic": topic,
+                "group_id": group,
+                "partitions": partitions,
+            }.items()
+            if v is not None
+        }
+    )
     if settings.kafka_bootstrap is None:
         raise typer.BadParameter("no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap")
     return settings
@@ -45,10 +55,16 @@ GROUP = typer.Option(None, help="Consumer group id.")
 PARTITIONS = typer.Option(None, help="Partitions for topics the engine creates (default 6).")
 
 
-def relay(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, partitions: int = PARTITIONS,
-          republish: bool = typer.Option(False, "--republish", help=(
-              "Publish everything again from the first event (after the broker lost the topic)."))
-          ) -> None:
+def relay(
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    partitions: int = PARTITIONS,
+    republish: bool = typer.Option(
+        False,
+        "--republish",
+        help=("Publish everything again from the first event (after the broker lost the topic)."),
+    ),
+) -> None:
     """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM)."""
     settings = _kafka_settings(bootstrap, topic, None, partitions)
     _log_to_stderr()
@@ -58,11 +74,17 @@ def relay(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, partitions: int = PART
     _run_threads({"relay": the_relay.run})
 
 
-def consume(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP,
-            partitions: int = PARTITIONS,
-            reset_positions: bool = typer.Option(False, "--reset-positions", help=(
-                "Read the topic again from its start (after a republish); nothing applies twice."))
-            ) -> None:
+def consume(
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    group: str = GROUP,
+    partitions: int = PARTITIONS,
+    reset_positions: bool = typer.Option(
+        False,
+        "--reset-positions",
+        help=("Read the topic again from its start (after a republish); nothing applies twice."),
+    ),
+) -> None:
     """Feed the projections from Kafka in a consumer group until stopped."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr()
@@ -72,16 +94,19 @@ def consume(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP,
     _run_threads({"consumer": build_projection_consumer(settings, engine).run})
 
 
-def run(bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP,
-        partitions: int = PARTITIONS) -> None:
+def run(
+    bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP, partitions: int = PARTITIONS
+) -> None:
     """Relay and consumer in one process."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr()
     relay_engine, consumer_engine = build_engine(settings), build_engine(settings)
-    _run_threads({
-        "relay": build_relay(settings, relay_engine).run,
-        "consumer": build_projection_consumer(settings, consumer_engine).run,
-    })
+    _run_threads(
+        {
+            "relay": build_relay(settings, relay_engine).run,
+            "consumer": build_projection_consumer(settings, consumer_engine).run,
+        }
+    )
 
 
 def _run_threads(workers: dict) -> None:
@@ -110,32 +135,46 @@ def _run_threads(workers: dict) -> None:
 
 
 @dlq.command("list")
-def dlq_list(bootstrap: str = BOOTSTRAP, topic: str = TOPIC,
-             json: bool = typer.Option(False, "--json")) -> None:
+def dlq_list(
+    bootstrap: str = BOOTSTRAP, topic: str = TOPIC, json: bool = typer.Option(False, "--json")
+) -> None:
     """Show the dead-lettered messages: where they came from and why."""
     settings = _kafka_settings(bootstrap, topic, None, None)
-    letters = dlq_tools.read_all(kafka_clients.consumer(settings, group_id=None), settings.dlq_topic)
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
+    )
     if json:
-        return emit_json([dlq_tools.describe(l) for l in letters])
-    for l in letters:
-        console.print(f"dlq@{l.dlq_offset} from {l.topic}[{l.partition}]@{l.offset}: "
-                      f"{l.reason}: {l.detail}", markup=False, soft_wrap=True)
+        return emit_json([dlq_tools.describe(letter) for letter in letters])
+    for letter in letters:
+        console.print(
+            f"dlq@{letter.dlq_offset} from {letter.topic}[{letter.partition}]@{letter.offset}: {letter.reason}: {letter.detail}",
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"{len(letters)} dead-lettered message(s)")
 
 
 @dlq.command("redrive")
 def dlq_redrive(
-    offsets: list[int] = typer.Option(None, "--offset", help="DLQ offset(s) to redrive (default all)."),
-    fixed: Path = typer.Option(None, "--file", help="Send this corrected JSON instead (one --offset)."),
-    bootstrap: str = BOOTSTRAP, topic: str = TOPIC, json: bool = typer.Option(False, "--json"),
+    offsets: list[int] = typer.Option(
+        None, "--offset", help="DLQ offset(s) to redrive (default all)."
+    ),
+    fixed: Path = typer.Option(
+        None, "--file", help="Send this corrected JSON instead (one --offset)."
+    ),
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Send dead-lettered messages (as they are, or corrected) back to the events topic."""
     settings = _kafka_settings(bootstrap, topic, None, None)
     if fixed is not None and (not offsets or len(offsets) != 1):
         raise typer.BadParameter("--file replaces exactly one message: give one --offset")
     replacement = fixed.read_bytes() if fixed is not None else None
-    letters = dlq_tools.read_all(kafka_clients.consumer(settings, group_id=None), settings.dlq_topic)
-    chosen = [l for l in letters if not offsets or l.dlq_offset in offsets]
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
+    )
+    chosen = [letter for letter in letters if not offsets or letter.dlq_offset in offsets]
     sent = dlq_tools.redrive(chosen, kafka_clients.producer(settings), settings.topic, replacement)
     if json:
         return emit_json({"redriven": sent})

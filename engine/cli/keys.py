@@ -8,8 +8,9 @@ from api.roles import Role
 from engine.cli import context
 from engine.cli.output import console, emit_json, table
 
-app = typer.Typer(help="Create, list and revoke API keys for `intercept serve`.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list and revoke API keys for `intercept serve`.", no_args_is_help=True
+)
 
 
 def _store():
@@ -28,9 +29,16 @@ def create(
     issued = _store().create(grant)
     record = issued.record
     if json:
-        return emit_json({"key": issued.key, "key_id": record.key_id, "role": record.role.value,
-                          "merchant_id": record.merchant_id, "carrier": record.carrier,
-                          "signing_secret": record.signing_secret})
+        return emit_json(
+            {
+                "key": issued.key,
+                "key_id": record.key_id,
+                "role": record.role.value,
+                "merchant_id": record.merchant_id,
+                "carrier": record.carrier,
+                "signing_secret": record.signing_secret,
+            }
+        )
     scope = record.merchant_id or record.carrier or "all merchants"
     console.print(f"created {record.role.value} key {record.key_id} ({scope}).", markup=False)
     console.print("Keep it now; it is not shown again:", markup=False)
@@ -44,13 +52,22 @@ def create(
 def list_(json: bool = typer.Option(False, "--json")) -> None:
     """List keys: ids, roles and scopes, never the keys themselves."""
     keys = _store().all()
-    rows = [{"key_id": k.key_id, "role": k.role.value, "merchant_id": k.merchant_id,
-             "carrier": k.carrier, "created_at": k.created_at, "revoked_at": k.revoked_at}
-            for k in keys]
+    rows = [
+        {
+            "key_id": k.key_id,
+            "role": k.role.value,
+            "merchant_id": k.merchant_id,
+            "carrier": k.carrier,
+            "created_at": k.created_at,
+            "revoked_at": k.revoked_at,
+        }
+        for k in keys
+    ]
     if json:
         return emit_json({"keys": rows})
-    console.print(table("API keys", list(rows[0]) if rows else ["key_id"],
-                        [list(r.values()) for r in rows]))
+    console.print(
+        table("API keys", list(rows[0]) if rows else ["key_id"], [list(r.values()) for r in rows])
+    )
 
 
 @app.command()

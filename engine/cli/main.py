@@ -11,11 +11,20 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
 from domain.errors import DomainError
-from engine.cli import commands, context, kafka, policy, queries
+from engine.cli import (
+    audit,
+    commands,
+    context,
+    kafka,
+    keys,
+    migrate,
+    policy,
+    queries,
+    replay,
+    schemas,
+    serve,
+)
 from engine.cli.demo import demo_command
-from engine.cli import migrate
-from engine.cli import keys, schemas, serve
-from engine.cli import audit, replay
 from engine.cli.output import emit_json, errors
 from projections.database import DatabaseBusy
 
@@ -32,7 +41,9 @@ app = typer.Typer(
 def _global(
     home: Path = typer.Option(None, envvar="INTERCEPT_HOME", help="Data folder (default ./var)."),
     event_store: str = typer.Option(None, help="Event store URL (default: SQLite under home)."),
-    projections: str = typer.Option(None, help="Projection database URL (default: SQLite under home)."),
+    projections: str = typer.Option(
+        None, help="Projection database URL (default: SQLite under home)."
+    ),
     kafka: str = typer.Option(None, help="Kafka bootstrap servers (default: embedded mode)."),
 ) -> None:
     context.configure(home=home, event_store=event_store, projections=projections, kafka=kafka)
@@ -88,9 +99,14 @@ def main() -> None:
         _fail(1, "database_busy", f"{error}. Try again later.")
     except PersistenceError as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        _fail(1, "event_store_unavailable", (
-            f"the event store is busy or unreachable ({first_line}). Try again later; "
-            "repeating a command with the same --key records it at most once."))
+        _fail(
+            1,
+            "event_store_unavailable",
+            (
+                f"the event store is busy or unreachable ({first_line}). Try again later; "
+                "repeating a command with the same --key records it at most once."
+            ),
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ def migrate(json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
     if json:
         return emit_json(done)
     schema = done["projections_schema"]
-    change = ("already current" if schema["before"] == schema["after"]
-              else f"upgraded from {schema['before']}")
+    change = (
+        "already current"
+        if schema["before"] == schema["after"]
+        else f"upgraded from {schema['before']}"
+    )
     console.print(f"projection schema version {schema['after']} ({change}); event store ready")

@@ -22,7 +22,13 @@ class EventsPerSecond(ProgressColumn):
 
 def events_progress(label: str, quiet: bool) -> Progress:
     return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), EventsPerSecond(),
-        TextColumn("ETA"), TimeRemainingColumn(),
-        console=Console(stderr=True), disable=quiet, transient=True,
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        EventsPerSecond(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
     )

@@ -14,7 +14,9 @@ from projections import queries
 
 def list_(
     merchant: str = typer.Option(None, help="Merchant id (all merchants when omitted)."),
-    days: int = typer.Option(None, min=1, max=3650, help="Requested within the last N days (default 90)."),
+    days: int = typer.Option(
+        None, min=1, max=3650, help="Requested within the last N days (default 90)."
+    ),
     since: str = typer.Option(None, help="Requested at or after (ISO 8601 with timezone)."),
     until: str = typer.Option(None, help="Requested before (ISO 8601 with timezone)."),
     status: Status = typer.Option(None),
@@ -34,10 +36,15 @@ def list_(
     if start is None and until is None:
         start = system_clock() - timedelta(days=days or 90)
     filters = queries.Filters(
-        merchant_id=merchant, since=start, until=parse.instant(until, "--until") if until else None,
-        status=status.value if status else None, carrier=carrier.upper() if carrier else None,
+        merchant_id=merchant,
+        since=start,
+        until=parse.instant(until, "--until") if until else None,
+        status=status.value if status else None,
+        carrier=carrier.upper() if carrier else None,
         after_sale_status=after_sale_status.value if after_sale_status else None,
-        order_id=order, tracking_no=tracking, conflicts_only=conflicts,
+        order_id=order,
+        tracking_no=tracking,
+        conflicts_only=conflicts,
     )
     try:
         page = queries.list_intercepts(context.engine().db, filters, limit=limit, cursor=cursor)
@@ -52,7 +59,8 @@ def list_(
             f"{r['order_id']}  {r['carrier']} {r['tracking_no']}  "
             f"{money(r['amount_minor'], r['currency'])}  {r['status']}  "
             f"after-sale:{r['after_sale_status']}{conflict}",
-            soft_wrap=True, markup=False,
+            soft_wrap=True,
+            markup=False,
         )
     console.print(f"{len(page.rows)} shown", style="dim")
     if page.next_cursor:
@@ -74,25 +82,42 @@ def show(
         row = queries.get_intercept(db, intercept)
         events = queries.timeline(db, intercept) if row else []
     if row is None:
-        console.print(f"no intercept with id {intercept}" + (" at that time" if at else ""),
-                      style="red")
+        console.print(
+            f"no intercept with id {intercept}" + (" at that time" if at else ""), style="red"
+        )
         raise typer.Exit(1)
     cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
     if json:
         return emit_json({"intercept": row, "cancellable": cancellable, "timeline": events})
-    console.print(table(
-        f"intercept {intercept}", ["field", "value"],
-        [[k, v] for k, v in row.items() if v is not None],
-    ))
     console.print(
-        "can still be cancelled (intercept cancel ID --reason ...)" if cancellable
+        table(
+            f"intercept {intercept}",
+            ["field", "value"],
+            [[k, v] for k, v in row.items() if v is not None],
+        )
+    )
+    console.print(
+        "can still be cancelled (intercept cancel ID --reason ...)"
+        if cancellable
         else f"can no longer be cancelled: it is {row['status']}"
     )
-    console.print(table(
-        "timeline", ["v", "event", "occurred", "recorded", "by", "details"],
-        [[e["version"], e["event_type"], e["occurred_at"], e["recorded_at"], e["actor"],
-          _details(e["data"])] for e in events],
-    ))
+    console.print(
+        table(
+            "timeline",
+            ["v", "event", "occurred", "recorded", "by", "details"],
+            [
+                [
+                    e["version"],
+                    e["event_type"],
+                    e["occurred_at"],
+                    e["recorded_at"],
+                    e["actor"],
+                    _details(e["data"]),
+                ]
+                for e in events
+            ],
+        )
+    )
 
 
 def _details(data: dict) -> str:

@@ -1,6 +1,6 @@
 """`intercept replay`: rebuild the projections from history, or build a point-in-time view."""
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,21 +16,35 @@ from projections.schema import migrate
 from projections.timefmt import stamp
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     store = "store"
     kafka = "kafka"
 
 
 def replay(
-    source: Source = typer.Option(Source.store, "--from", help=(
-        "Read the event store, or the Kafka topic from its earliest offsets.")),
-    as_of: str = typer.Option(None, "--as-of", help=(
-        "Build the view as the engine knew it at this time (recorded_at), ISO 8601.")),
-    occurred_as_of: str = typer.Option(None, "--occurred-as-of", help=(
-        "Build the view of what had happened by this time by the merchants' and carriers' "
-        "own clocks (occurred_at), ISO 8601.")),
-    into: Path = typer.Option(None, "--into", help=(
-        "Build into this new SQLite file and leave the live projections alone.")),
+    source: Source = typer.Option(
+        Source.store,
+        "--from",
+        help=("Read the event store, or the Kafka topic from its earliest offsets."),
+    ),
+    as_of: str = typer.Option(
+        None,
+        "--as-of",
+        help=("Build the view as the engine knew it at this time (recorded_at), ISO 8601."),
+    ),
+    occurred_as_of: str = typer.Option(
+        None,
+        "--occurred-as-of",
+        help=(
+            "Build the view of what had happened by this time by the merchants' and carriers' "
+            "own clocks (occurred_at), ISO 8601."
+        ),
+    ),
+    into: Path = typer.Option(
+        None,
+        "--into",
+        help=("Build into this new SQLite file and leave the live projections alone."),
+    ),
     bootstrap: str = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers."),
     topic: str = typer.Option(None, "--topic", help="Events topic (default intercept.events)."),
     json: bool = typer.Option(False, "--json"),
@@ -41,11 +55,13 @@ def replay(
     With --as-of/--occurred-as-of the view goes to its own file (--into) instead.
     """
     cutoff = _cutoff(as_of, occurred_as_of, source)
-    settings = context.settings(**{k: v for k, v in {
-        "kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None})
+    settings = context.settings(
+        **{k: v for k, v in {"kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None}
+    )
     if source is Source.kafka and settings.kafka_bootstrap is None:
-        raise typer.BadParameter("--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS "
-                                 "or pass --bootstrap")
+        raise typer.BadParameter(
+            "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
+        )
     if cutoff is not None and into is None:
         into = settings.home / "as-of" / f"{cutoff.clock}-{stamp(cutoff.at).replace(':', '')}.db"
     report = rebuild.ReplayReport(source=source.value, cutoff=_describe(cutoff))
@@ -60,8 +76,9 @@ def _cutoff(as_of: str | None, occurred_as_of: str | None, source: Source) -> Cu
     if as_of and occurred_as_of:
         raise typer.BadParameter("use either --as-of or --occurred-as-of, not both")
     if (as_of or occurred_as_of) and source is Source.kafka:
-        raise typer.BadParameter("point-in-time views are built from the event store; "
-                                 "drop --from kafka")
+        raise typer.BadParameter(
+            "point-in-time views are built from the event store; drop --from kafka"
+        )
     if as_of:
         return Cutoff(parse.instant(as_of, "--as-of"), "recorded")
     if occurred_as_of:
@@ -75,8 +92,10 @@ def _describe(cutoff: Cutoff | None) -> dict | None:
 
 def _build_into(settings, into: Path, source: Source, cutoff: Cutoff | None, report, json) -> None:
     if into.exists():
-        raise typer.BadParameter(f"{into} already exists; a view is built into a new file: "
-                                 "remove it or choose another --into")
+        raise typer.BadParameter(
+            f"{into} already exists; a view is built into a new file: "
+            "remove it or choose another --into"
+        )
     db = Database.sqlite_file(into)
     report.target = f"sqlite:///{into}"
     try:
@@ -107,8 +126,10 @@ def _rebuild_live(settings, source: Source, report, json) -> None:
             engine.catch_up()
             engine.close()
         elif not settings.embedded:
-            report.notes.append("restart the projection consumers (intercept consume/run): "
-                                "they resume from the swapped-in positions")
+            report.notes.append(
+                "restart the projection consumers (intercept consume/run): "
+                "they resume from the swapped-in positions"
+            )
     finally:
         live.close()
 
@@ -146,8 +167,9 @@ def _from_kafka(settings, db: Database, report, advance) -> None:
 
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
-        rebuild.from_topic(db, settings.topic, read_from_start(consumer, settings.topic),
-                           report, advance)
+        rebuild.from_topic(
+            db, settings.topic, read_from_start(consumer, settings.topic), report, advance
+        )
     except MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
     finally:
@@ -157,16 +179,26 @@ def _from_kafka(settings, db: Database, report, advance) -> None:
 def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
     if json:
         return emit_json(report.as_dict())
-    what = (f"view as of {report.cutoff['at']} ({report.cutoff['clock']})" if report.cutoff
-            else "projections")
-    console.print(f"built {what} from the {'event store' if report.source == 'store' else 'topic ' + settings.topic}: "
-                  f"{report.read} read, {report.applied} applied in {report.seconds:.2f} s "
-                  f"({report.per_second:,.0f} events/s)", markup=False, soft_wrap=True)
+    what = (
+        f"view as of {report.cutoff['at']} ({report.cutoff['clock']})"
+        if report.cutoff
+        else "projections"
+    )
+    console.print(
+        f"built {what} from the {'event store' if report.source == 'store' else 'topic ' + settings.topic}: "
+        f"{report.read} read, {report.applied} applied in {report.seconds:.2f} s "
+        f"({report.per_second:,.0f} events/s)",
+        markup=False,
+        soft_wrap=True,
+    )
     if report.swapped:
         console.print(f"swapped into {report.target}", markup=False, soft_wrap=True)
     else:
-        console.print(f"written to {report.target}; query it with "
-                      f"intercept --projections {report.target} list|show", markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"written to {report.target}; query it with "
+            f"intercept --projections {report.target} list|show",
+            markup=False,
+            soft_wrap=True,
+        )
     for note in report.notes:
         console.print(note, markup=False, soft_wrap=True)

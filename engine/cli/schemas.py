@@ -40,20 +40,22 @@ def export(
 
 
 def _refuse(found: Review, json: bool) -> None:
-    messages = [f"{name} is published but no class makes it any more: a published version "
-                "cannot be withdrawn; keep its payload in the event's `past_payloads`"
-                for name in found.withdrawn]
+    messages = [
+        f"{name} is published but no class makes it any more: a published version "
+        "cannot be withdrawn; keep its payload in the event's `past_payloads`"
+        for name in found.withdrawn
+    ]
     for name, problems in found.breaking.items():
         event_type, version = Path(name).stem.rsplit(".v", 1)
-        messages.append(f"{name} would break its readers: {'; '.join(problems)}. "
-                        + remedy(event_type, int(version)))
+        messages.append(
+            f"{name} would break its readers: {'; '.join(problems)}. "
+            + remedy(event_type, int(version))
+        )
     if json:
-        emit_json({"error": {"kind": "refused", "rule": "schema_evolution",
-                             "messages": messages}})
+        emit_json({"error": {"kind": "refused", "rule": "schema_evolution", "messages": messages}})
     else:
         for message in messages:
-            errors.print(f"error: {message} [rule: schema_evolution]", markup=False,
-                         soft_wrap=True)
+            errors.print(f"error: {message} [rule: schema_evolution]", markup=False, soft_wrap=True)
     raise typer.Exit(3)
 
 
@@ -64,8 +66,11 @@ def _report_check(found: Review, out: Path, json: bool) -> None:
     elif stale:
         for name in stale:
             state = "missing" if name in found.missing else "out of date"
-            errors.print(f"{out / name} is {state}: run `intercept schemas export`",
-                         markup=False, soft_wrap=True)
+            errors.print(
+                f"{out / name} is {state}: run `intercept schemas export`",
+                markup=False,
+                soft_wrap=True,
+            )
     else:
         console.print("all contract files are current", markup=False)
     if stale:

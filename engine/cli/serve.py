@@ -17,5 +17,4 @@ def serve(
     from api.composition import build_api
 
     # One worker: the engine in this process is the only writer it coordinates with.
-    uvicorn.run(build_api(context.settings()), host=host, port=port, workers=1,
-                log_level=log_level)
+    uvicorn.run(build_api(context.settings()), host=host, port=port, workers=1, log_level=log_level)

@@ -27,9 +27,11 @@ def commands(worker: int, intercepts: int) -> list:
         iid = intercept_id("m1", f"r{n}")
         contested = n < intercepts // 2
         report = "confirmed" if contested and worker % 2 else "accepted"
-        out += [("cancel", n, b.cancel(iid, key=f"c{worker}-{n}")),
-                (report, n, b.carrier(iid, report, key=f"p{worker}-{n}")),
-                ("fee", n, b.fee(iid, key=f"f{worker}-{n}", amount_minor=100 + worker))]
+        out += [
+            ("cancel", n, b.cancel(iid, key=f"c{worker}-{n}")),
+            (report, n, b.carrier(iid, report, key=f"p{worker}-{n}")),
+            ("fee", n, b.fee(iid, key=f"f{worker}-{n}", amount_minor=100 + worker)),
+        ]
     random.Random(worker).shuffle(out)
     return out
 
@@ -55,8 +57,18 @@ def main(worker: int, intercepts: int, max_retries: int) -> None:
             outcome = engine.execute(command).outcome.value
         except DomainError as refusal:
             outcome = f"refused:{refusal.rule}"
-        print(json.dumps({"worker": worker, "intercept": n, "kind": kind, "key": command.key,
-                          "outcome": outcome}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "worker": worker,
+                    "intercept": n,
+                    "kind": kind,
+                    "key": command.key,
+                    "outcome": outcome,
+                }
+            ),
+            flush=True,
+        )
     print(f"races_lost {races_lost}", flush=True)
 
 

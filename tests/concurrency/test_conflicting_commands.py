@@ -21,7 +21,6 @@ from domain.events import Cancelled, CarrierConfirmed, FeeCharged
 from engine.composition import build_engine
 from tests import builders as b
 from tests.concurrency.racer import commands
-from tests.e2e.cli import intercept
 from tests.faults.report import report
 from tests.integration.projection_tables import reference_tables, tables
 
@@ -29,10 +28,23 @@ RACERS, INTERCEPTS = 4, 6
 
 
 def race(env: dict, max_retries: int) -> tuple[list[dict], int]:
-    racers = [subprocess.Popen(
-        [sys.executable, "-m", "tests.concurrency.racer", str(w), str(INTERCEPTS),
-         str(max_retries)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for w in range(RACERS)]
+    racers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.concurrency.racer",
+                str(w),
+                str(INTERCEPTS),
+                str(max_retries),
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(RACERS)
+    ]
     for racer in racers:
         assert racer.stdout.readline().strip() == "ready"
     for racer in racers:  # all start at once
@@ -51,11 +63,14 @@ def race(env: dict, max_retries: int) -> tuple[list[dict], int]:
 
 @pytest.mark.parametrize("max_retries", [8, 1])
 def test_racing_cancels_confirmations_and_fees_keep_every_invariant(
-        store_settings, store_env, backend, tmp_path, max_retries):
+    store_settings, store_env, backend, tmp_path, max_retries
+):
     engine = build_engine(store_settings)
     engine.execute(b.policy())
-    ids = [engine.execute(b.request(key=f"r{n}", order_id=f"o{n}", tracking_no=f"ZT{n}")).state.id
-           for n in range(INTERCEPTS)]
+    ids = [
+        engine.execute(b.request(key=f"r{n}", order_id=f"o{n}", tracking_no=f"ZT{n}")).state.id
+        for n in range(INTERCEPTS)
+    ]
     env = {**os.environ, **store_env, "PYTHONPATH": os.getcwd()}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     answers, races_lost = race(env, max_retries)
@@ -66,10 +81,17 @@ def test_racing_cancels_confirmations_and_fees_keep_every_invariant(
     recorded_answers = [a for a in answers if a["outcome"] == "recorded"]
     conflicts = [a for a in answers if a["outcome"] == "refused:concurrent_modification"]
     cancels = Counter(str(e.originator_id) for e in events if isinstance(e, Cancelled))
-    report(f"concurrent commands ({backend}, max_retries={max_retries})", processes=RACERS,
-           intercepts=INTERCEPTS, commands_sent=sent, answered=len(answers),
-           recorded=len(recorded_answers), races_lost=races_lost,
-           conflicts_reported=len(conflicts), cancels_recorded=sum(cancels.values()))
+    report(
+        f"concurrent commands ({backend}, max_retries={max_retries})",
+        processes=RACERS,
+        intercepts=INTERCEPTS,
+        commands_sent=sent,
+        answered=len(answers),
+        recorded=len(recorded_answers),
+        races_lost=races_lost,
+        conflicts_reported=len(conflicts),
+        cancels_recorded=sum(cancels.values()),
+    )
 
     assert len(answers) == sent  # every command answered
     # Exactly the commands answered "recorded" are in the store, each once.
@@ -80,19 +102,25 @@ def test_racing_cancels_confirmations_and_fees_keep_every_invariant(
     for n, iid in enumerate(ids):
         mine = [e for e in events if e.originator_id == iid]
         kinds = [type(e) for e in mine]
-        cancel_answers = Counter(a["outcome"] for a in answers
-                                 if a["intercept"] == n and a["kind"] == "cancel")
+        cancel_answers = Counter(
+            a["outcome"] for a in answers if a["intercept"] == n and a["kind"] == "cancel"
+        )
         assert cancels[str(iid)] == cancel_answers["recorded"] <= 1
         if n >= INTERCEPTS // 2:  # nothing but cancels could close it
             assert cancels[str(iid)] == 1 or cancel_answers["refused:concurrent_modification"]
         if Cancelled in kinds and CarrierConfirmed in kinds:
             assert kinds.index(Cancelled) < kinds.index(CarrierConfirmed)
-            row = engine.db.read("SELECT status, conflict FROM intercepts WHERE intercept_id = ?",
-                                 (str(iid),))[0]
+            row = engine.db.read(
+                "SELECT status, conflict FROM intercepts WHERE intercept_id = ?", (str(iid),)
+            )[0]
             assert row == {"status": "cancelled", "conflict": "intercepted_after_cancel"}
         fees = sum(e.amount_minor for e in mine if isinstance(e, FeeCharged))
-        assert engine.db.read("SELECT fees_minor FROM intercepts WHERE intercept_id = ?",
-                              (str(iid),))[0]["fees_minor"] == fees
+        assert (
+            engine.db.read("SELECT fees_minor FROM intercepts WHERE intercept_id = ?", (str(iid),))[
+                0
+            ]["fees_minor"]
+            == fees
+        )
     assert tables(engine.db) == reference_tables(store_settings, tmp_path)
     if max_retries == 8:
         assert races_lost > 0 and not conflicts  # real races, all decided again and recorded

@@ -42,7 +42,8 @@ class ApiServer:
     def key(self, role: str, merchant: str | None = None, carrier: str | None = None) -> Key:
         """A new key, made the way `intercept keys create` makes it (same store, same home)."""
         issued = open_key_store(Settings(home=self.home)).create(
-            KeyGrant(role=role, merchant_id=merchant, carrier=carrier))
+            KeyGrant(role=role, merchant_id=merchant, carrier=carrier)
+        )
         r = issued.record
         return Key(issued.key, r.key_id, r.role.value, r.merchant_id, r.carrier, r.signing_secret)
 
@@ -66,7 +67,9 @@ def start(home: Path, timeout: float = 30) -> ApiServer:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [INTERCEPT, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,8 +87,12 @@ def signed(key: Key, body: dict | bytes, at: int | None = None) -> dict:
     """Keyword arguments for httpx: a callback body and its signature headers."""
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
     timestamp = int(time.time()) if at is None else at
-    return {"content": raw, "headers": {
-        **key.headers, "Content-Type": "application/json",
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw),
-    }}
+    return {
+        "content": raw,
+        "headers": {
+            **key.headers,
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw),
+        },
+    }

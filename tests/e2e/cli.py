@@ -25,7 +25,11 @@ def intercept(home: Path, *args: str, stdin: str | None = None, env: dict | None
     if "KAFKA_BOOTSTRAP_SERVERS" not in (env or {}):
         environment.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # embedded unless asked otherwise
     done = subprocess.run(
-        [INTERCEPT, *args], input=stdin, capture_output=True, text=True, env=environment,
+        [INTERCEPT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
         timeout=300,
     )
     return Run(done.returncode, done.stdout, done.stderr)

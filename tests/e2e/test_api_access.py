@@ -15,24 +15,32 @@ from api.composition import open_key_store
 from engine.settings import Settings
 from tests.e2e.api_server import signed, start
 
-ROLES = ("none", "revoked", "merchant", "other_merchant", "carrier", "other_carrier",
-         "auditor", "admin")
+ROLES = (
+    "none",
+    "revoked",
+    "merchant",
+    "other_merchant",
+    "carrier",
+    "other_carrier",
+    "auditor",
+    "admin",
+)
 
 # endpoint: the status each role gets, in the order of ROLES.
 TABLE = {
-    "set_policy":   (401, 401, 200, 404, 403, 403, 403, 200),
-    "get_policy":   (401, 401, 200, 404, 403, 403, 200, 200),
-    "request":      (401, 401, 201, 201, 403, 403, 403, 403),
-    "cancel":       (401, 401, 200, 404, 403, 403, 403, 403),
+    "set_policy": (401, 401, 200, 404, 403, 403, 403, 200),
+    "get_policy": (401, 401, 200, 404, 403, 403, 200, 200),
+    "request": (401, 401, 201, 201, 403, 403, 403, 403),
+    "cancel": (401, 401, 200, 404, 403, 403, 403, 403),
     "cancel_batch": (401, 401, 200, 200, 403, 403, 403, 403),
-    "add_fee":      (401, 401, 200, 404, 403, 403, 403, 403),
-    "evidence":     (401, 401, 200, 404, 403, 403, 403, 403),
-    "list":         (401, 401, 200, 200, 403, 403, 200, 403),
-    "show":         (401, 401, 200, 404, 403, 403, 200, 403),
-    "callback":     (401, 401, 403, 403, 200, 403, 403, 403),
-    "create_key":   (401, 401, 403, 403, 403, 403, 403, 201),
-    "list_keys":    (401, 401, 403, 403, 403, 403, 403, 200),
-    "revoke_key":   (401, 401, 403, 403, 403, 403, 403, 200),
+    "add_fee": (401, 401, 200, 404, 403, 403, 403, 403),
+    "evidence": (401, 401, 200, 404, 403, 403, 403, 403),
+    "list": (401, 401, 200, 200, 403, 403, 200, 403),
+    "show": (401, 401, 200, 404, 403, 403, 200, 403),
+    "callback": (401, 401, 403, 403, 200, 403, 403, 403),
+    "create_key": (401, 401, 403, 403, 403, 403, 403, 201),
+    "list_keys": (401, 401, 403, 403, 403, 403, 403, 200),
+    "revoke_key": (401, 401, 403, 403, 403, 403, 403, 200),
 }
 POLICY = {"min_amount_minor": 0, "max_amount_minor": 500_000, "carriers": ["SF", "ZTO"]}
 
@@ -62,9 +70,17 @@ def intercept_id(world) -> str:
     """A fresh intercept of merchant m1 with carrier ZTO."""
     server, keys = world
     with server.client(keys["merchant"]) as m1:
-        made = m1.post("/v1/intercepts", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
-            "order_id": "o1", "tracking_no": f"ZT{uuid.uuid4().hex[:12]}", "carrier": "ZTO",
-            "amount_minor": 1000, "request_reason": "buyer_refund"})
+        made = m1.post(
+            "/v1/intercepts",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            json={
+                "order_id": "o1",
+                "tracking_no": f"ZT{uuid.uuid4().hex[:12]}",
+                "carrier": "ZTO",
+                "amount_minor": 1000,
+                "request_reason": "buyer_refund",
+            },
+        )
     assert made.status_code == 201, made.text
     return made.json()["intercept_id"]
 
@@ -74,18 +90,30 @@ def _call(endpoint: str, client, key, iid: str, spare_key_id: str):
         "set_policy": lambda: client.put("/v1/merchants/m1/policy", json=POLICY),
         "get_policy": lambda: client.get("/v1/merchants/m1/policy"),
         "request": lambda: client.post(
-            "/v1/intercepts", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
-                "order_id": "o2", "tracking_no": f"SF{uuid.uuid4().hex[:12]}", "carrier": "SF",
-                "amount_minor": 1000, "request_reason": "buyer_refund"}),
-        "cancel": lambda: client.post(f"/v1/intercepts/{iid}/cancel",
-                                      json={"reason": "misoperation"}),
-        "cancel_batch": lambda: client.post("/v1/intercepts/cancel", json={
-            "intercept_ids": [iid], "reason": "misoperation"}),
-        "add_fee": lambda: client.post(f"/v1/intercepts/{iid}/fees",
-                                       json={"kind": "storage", "amount_minor": 100}),
-        "evidence": lambda: client.post(f"/v1/intercepts/{iid}/evidence",
-                                        files={"file": ("a.txt", uuid.uuid4().bytes)},
-                                        data={"kind": "other"}),
+            "/v1/intercepts",
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            json={
+                "order_id": "o2",
+                "tracking_no": f"SF{uuid.uuid4().hex[:12]}",
+                "carrier": "SF",
+                "amount_minor": 1000,
+                "request_reason": "buyer_refund",
+            },
+        ),
+        "cancel": lambda: client.post(
+            f"/v1/intercepts/{iid}/cancel", json={"reason": "misoperation"}
+        ),
+        "cancel_batch": lambda: client.post(
+            "/v1/intercepts/cancel", json={"intercept_ids": [iid], "reason": "misoperation"}
+        ),
+        "add_fee": lambda: client.post(
+            f"/v1/intercepts/{iid}/fees", json={"kind": "storage", "amount_minor": 100}
+        ),
+        "evidence": lambda: client.post(
+            f"/v1/intercepts/{iid}/evidence",
+            files={"file": ("a.txt", uuid.uuid4().bytes)},
+            data={"kind": "other"},
+        ),
         "list": lambda: client.get("/v1/intercepts", params={"limit": 1000}),
         "show": lambda: client.get(f"/v1/intercepts/{iid}"),
         "callback": lambda: client.post("/v1/carriers/ZTO/callbacks", **_callback(key, iid)),
@@ -107,8 +135,9 @@ def _recorded(server) -> tuple[int, int]:
     with sqlite3.connect(server.home / "events.db") as events:
         n_events = events.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
     with sqlite3.connect(server.home / "keys.db") as keys:
-        n_live = keys.execute(
-            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0]
+        n_live = keys.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[
+            0
+        ]
     return n_events, n_live
 
 
@@ -135,8 +164,10 @@ def test_each_role_gets_what_the_table_says_and_a_refusal_records_nothing(
 def test_another_merchants_intercept_is_not_revealed_anywhere(world, intercept_id):
     server, keys = world
     with server.client(keys["other_merchant"]) as m2:
-        batch = m2.post("/v1/intercepts/cancel",
-                        json={"intercept_ids": [intercept_id], "reason": "misoperation"})
+        batch = m2.post(
+            "/v1/intercepts/cancel",
+            json={"intercept_ids": [intercept_id], "reason": "misoperation"},
+        )
         listed = m2.get("/v1/intercepts", params={"limit": 1000}).json()["intercepts"]
         asked_for_m1 = m2.get("/v1/intercepts", params={"merchant_id": "m1"}).json()
         foreign = m2.get(f"/v1/intercepts/{intercept_id}").json()
@@ -147,7 +178,8 @@ def test_another_merchants_intercept_is_not_revealed_anywhere(world, intercept_i
     assert asked_for_m1["intercepts"] == []
     # The same answer as for an id that does not exist, but for the id itself.
     assert {k: str(v).replace(intercept_id, "ID") for k, v in foreign.items()} == {
-        k: str(v).replace(unknown_id, "ID") for k, v in unknown.items()}
+        k: str(v).replace(unknown_id, "ID") for k, v in unknown.items()
+    }
     with server.client(keys["merchant"]) as m1:
         assert m1.get(f"/v1/intercepts/{intercept_id}").json()["intercept"]["status"] == "requested"
 
@@ -165,15 +197,24 @@ def test_a_carrier_cannot_report_on_another_carriers_parcel(world, intercept_id)
     sf = keys["other_carrier"]
     before = _recorded(server)
     with server.client() as client:
-        answer = client.post("/v1/carriers/SF/callbacks",
-                             **signed(sf, {"intercept_id": intercept_id, "report": "confirmed"}))
+        answer = client.post(
+            "/v1/carriers/SF/callbacks",
+            **signed(sf, {"intercept_id": intercept_id, "report": "confirmed"}),
+        )
     assert answer.status_code == 404
     assert _recorded(server) == before
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "Bearer", "Bearer ik_not-a-key", "Basic bTE6cGFzcw==", "Token ik_x",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer ik_not-a-key",
+        "Basic bTE6cGFzcw==",
+        "Token ik_x",
+    ],
+)
 def test_no_key_or_a_wrong_one_is_401_with_a_bearer_challenge(world, authorization):
     server, _ = world
     headers = {"Authorization": authorization} if authorization else {}

@@ -20,8 +20,9 @@ def world(tmp_path_factory):
     server = start(tmp_path_factory.mktemp("callbacks") / "var")
     admin, merchant = server.key("admin"), server.key("merchant", merchant="m1")
     with server.client(admin) as client:
-        client.put("/v1/merchants/m1/policy",
-                   json={"max_amount_minor": 100_000, "carriers": ["ZTO", "SF"]})
+        client.put(
+            "/v1/merchants/m1/policy", json={"max_amount_minor": 100_000, "carriers": ["ZTO", "SF"]}
+        )
     with server.client(merchant) as client:
         yield server, client, server.key("carrier", carrier="ZTO")
     server.stop()
@@ -30,9 +31,17 @@ def world(tmp_path_factory):
 @pytest.fixture
 def iid(world) -> str:
     _, merchant, _ = world
-    made = merchant.post("/v1/intercepts", headers={"Idempotency-Key": uuid.uuid4().hex}, json={
-        "order_id": "o1", "tracking_no": f"ZT{uuid.uuid4().hex[:10]}", "carrier": "ZTO",
-        "amount_minor": 1000, "request_reason": "buyer_refund"})
+    made = merchant.post(
+        "/v1/intercepts",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "order_id": "o1",
+            "tracking_no": f"ZT{uuid.uuid4().hex[:10]}",
+            "carrier": "ZTO",
+            "amount_minor": 1000,
+            "request_reason": "buyer_refund",
+        },
+    )
     return made.json()["intercept_id"]
 
 
@@ -55,7 +64,7 @@ def test_a_signed_report_is_recorded(world, iid):
 
 def _tampered(key, iid):
     kwargs = signed(key, {"intercept_id": iid, "report": "confirmed"})
-    kwargs["content"] = kwargs["content"].replace(b"confirmed", b"failed\",\"reason\":\"other")
+    kwargs["content"] = kwargs["content"].replace(b"confirmed", b'failed","reason":"other')
     return kwargs
 
 
@@ -65,10 +74,19 @@ def _signed_by(secret: str, iid: str, at: int | None = None):
     return raw, {TIMESTAMP_HEADER: str(at), SIGNATURE_HEADER: sign(secret, at, raw)}
 
 
-@pytest.mark.parametrize("case", [
-    "wrong_secret", "tampered_body", "too_old", "from_the_future", "no_signature",
-    "no_timestamp", "not_a_timestamp", "malformed_and_unsigned",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_secret",
+        "tampered_body",
+        "too_old",
+        "from_the_future",
+        "no_signature",
+        "no_timestamp",
+        "not_a_timestamp",
+        "malformed_and_unsigned",
+    ],
+)
 def test_a_callback_without_a_valid_signature_is_401_and_records_nothing(world, iid, case):
     server, _, zto = world
     if case == "tampered_body":
@@ -96,8 +114,9 @@ def test_a_callback_without_a_valid_signature_is_401_and_records_nothing(world, 
 
 def test_a_replay_outside_the_window_says_so(world, iid):
     server, _, zto = world
-    answer = report(server, zto, {"intercept_id": iid, "report": "confirmed"},
-                    at=int(time.time()) - 3600)
+    answer = report(
+        server, zto, {"intercept_id": iid, "report": "confirmed"}, at=int(time.time()) - 3600
+    )
     assert answer.status_code == 401
     assert "replays are refused" in answer.json()["detail"]
 
@@ -120,10 +139,16 @@ def test_repeated_and_out_of_order_callbacks_are_harmless(world, iid):
     first = report(server, zto, body)
     before = events(server)
     repeated = report(server, zto, body)
-    late_accept = report(server, zto, {"intercept_id": iid, "report": "accepted",
-                                       "occurred_at": "2026-11-26T09:00:00+08:00"})
+    late_accept = report(
+        server,
+        zto,
+        {"intercept_id": iid, "report": "accepted", "occurred_at": "2026-11-26T09:00:00+08:00"},
+    )
     assert [a.json()["outcome"] for a in (first, repeated, late_accept)] == [
-        "recorded", "duplicate", "stale"]
+        "recorded",
+        "duplicate",
+        "stale",
+    ]
     assert events(server) == before
     shown = merchant.get(f"/v1/intercepts/{iid}").json()
     assert shown["intercept"]["status"] == "intercepted"

@@ -21,8 +21,14 @@ def created(server, *args) -> Key:
     run = intercept(server.home, "keys", "create", *args, "--json")
     assert run.code == 0, run.err
     out = run.json()
-    return Key(out["key"], out["key_id"], out["role"], out["merchant_id"], out["carrier"],
-               out["signing_secret"])
+    return Key(
+        out["key"],
+        out["key_id"],
+        out["role"],
+        out["merchant_id"],
+        out["carrier"],
+        out["signing_secret"],
+    )
 
 
 def test_a_created_key_is_printed_once_and_stored_only_hashed(server):
@@ -45,15 +51,25 @@ def test_a_carrier_key_comes_with_the_secret_its_callbacks_are_signed_with(serve
     assert zto.carrier == "ZTO" and zto.signing_secret.startswith("whsec_")
     assert intercept(server.home, "keys", "list").out.count("whsec_") == 0
     with server.client(admin) as client:
-        client.put("/v1/merchants/m2/policy", json={"max_amount_minor": 10_000,
-                                                    "carriers": ["ZTO"]})
+        client.put(
+            "/v1/merchants/m2/policy", json={"max_amount_minor": 10_000, "carriers": ["ZTO"]}
+        )
     with server.client(merchant) as client:
-        iid = client.post("/v1/intercepts", headers={"Idempotency-Key": "k"}, json={
-            "order_id": "o", "tracking_no": "ZTKEYS1", "carrier": "ZTO", "amount_minor": 100,
-            "request_reason": "r"}).json()["intercept_id"]
+        iid = client.post(
+            "/v1/intercepts",
+            headers={"Idempotency-Key": "k"},
+            json={
+                "order_id": "o",
+                "tracking_no": "ZTKEYS1",
+                "carrier": "ZTO",
+                "amount_minor": 100,
+                "request_reason": "r",
+            },
+        ).json()["intercept_id"]
     with server.client() as client:
-        answer = client.post("/v1/carriers/ZTO/callbacks",
-                             **signed(zto, {"intercept_id": iid, "report": "accepted"}))
+        answer = client.post(
+            "/v1/carriers/ZTO/callbacks", **signed(zto, {"intercept_id": iid, "report": "accepted"})
+        )
     assert answer.json()["status"] == "accepted"
 
 
@@ -68,14 +84,17 @@ def test_a_revoked_key_opens_nothing_from_the_next_request_on(server):
     assert intercept(server.home, "keys", "revoke", "key_000000000000").code == 1
 
 
-@pytest.mark.parametrize("args, complaint", [
-    (["--role", "merchant"], "a merchant key needs a merchant"),
-    (["--role", "auditor", "--merchant", "m1"], "only a merchant key takes one"),
-    (["--role", "carrier", "--carrier", "XXX"], "carrier"),
-    (["--role", "admin", "--carrier", "ZTO"], "only a carrier key takes one"),
-    (["--role", "merchant", "--merchant", "bad merchant"], "merchant_id"),
-    (["--role", "root"], "root"),
-])
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["--role", "merchant"], "a merchant key needs a merchant"),
+        (["--role", "auditor", "--merchant", "m1"], "only a merchant key takes one"),
+        (["--role", "carrier", "--carrier", "XXX"], "carrier"),
+        (["--role", "admin", "--carrier", "ZTO"], "only a carrier key takes one"),
+        (["--role", "merchant", "--merchant", "bad merchant"], "merchant_id"),
+        (["--role", "root"], "root"),
+    ],
+)
 def test_a_key_that_would_be_ill_scoped_is_refused(server, args, complaint):
     store = open_key_store(Settings(home=server.home))
     before = store.all()

@@ -11,16 +11,23 @@ from tests.e2e.api_server import start
 def merchant(tmp_path_factory):
     server = start(tmp_path_factory.mktemp("api-v2") / "var")
     with server.client(server.key("merchant", merchant="m1")) as client:
-        policy = client.put("/v1/merchants/m1/policy",
-                            json={"max_amount_minor": 500_000, "carriers": ["ZTO"]})
+        policy = client.put(
+            "/v1/merchants/m1/policy", json={"max_amount_minor": 500_000, "carriers": ["ZTO"]}
+        )
         assert policy.status_code == 200, policy.text
         yield client
     server.stop()
 
 
 def ask(client, **changes):
-    body = {"order_id": "o1", "tracking_no": f"ZT{uuid.uuid4().hex[:10]}", "carrier": "ZTO",
-            "amount_minor": 19_900, "request_reason": "buyer_refund", **changes}
+    body = {
+        "order_id": "o1",
+        "tracking_no": f"ZT{uuid.uuid4().hex[:10]}",
+        "carrier": "ZTO",
+        "amount_minor": 19_900,
+        "request_reason": "buyer_refund",
+        **changes,
+    }
     return client.post("/v1/intercepts", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
 
 

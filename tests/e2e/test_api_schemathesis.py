@@ -27,8 +27,13 @@ schema = schemathesis.openapi.from_path(PUBLISHED)
 # Invalid input is still generated and sent; `negative_data_rejection` is left out because
 # the key this test adds to every request turns schemathesis's "no Authorization" mutation
 # back into a valid request, which that check then reports as invalid data accepted.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # Bounded by the suite's hypothesis profile: a quarter of its examples per operation.
 EXAMPLES = max(10, settings.default.max_examples // 4)
 
@@ -36,11 +41,17 @@ EXAMPLES = max(10, settings.default.max_examples // 4)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     server = start(tmp_path_factory.mktemp("schemathesis") / "var")
-    keys = {"admin": server.key("admin"), "merchant": server.key("merchant", merchant="m1"),
-            "auditor": server.key("auditor"), "carrier": server.key("carrier", carrier="ZTO")}
+    keys = {
+        "admin": server.key("admin"),
+        "merchant": server.key("merchant", merchant="m1"),
+        "auditor": server.key("auditor"),
+        "carrier": server.key("carrier", carrier="ZTO"),
+    }
     with server.client(keys["admin"]) as admin:
-        admin.put("/v1/merchants/m1/policy",
-                  json={"max_amount_minor": 10**12, "carriers": ["ZTO", "SF", "YTO"]})
+        admin.put(
+            "/v1/merchants/m1/policy",
+            json={"max_amount_minor": 10**12, "carriers": ["ZTO", "SF", "YTO"]},
+        )
     with requests.Session() as session:
         yield server, keys, session
     server.stop()
@@ -55,8 +66,11 @@ def _role(case) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_no_server_errors_and_no_schema_violations(world, case):
     server, keys, session = world
     key = keys[_role(case)]

@@ -15,9 +15,10 @@ START = "2026-11-20T00:00:00Z"
 def tables(path):
     db = sqlite3.connect(path)
     try:
-        return (db.execute("SELECT * FROM intercepts ORDER BY intercept_id").fetchall(),
-                db.execute("SELECT * FROM intercept_events ORDER BY intercept_id, version")
-                .fetchall())
+        return (
+            db.execute("SELECT * FROM intercepts ORDER BY intercept_id").fetchall(),
+            db.execute("SELECT * FROM intercept_events ORDER BY intercept_id, version").fetchall(),
+        )
     finally:
         db.close()
 
@@ -25,8 +26,19 @@ def tables(path):
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("audit") / "var"
-    run = intercept(home, "demo", "--orders", "40", "--seed", "11", "--start", START,
-                    "--home", str(home), "--json")
+    run = intercept(
+        home,
+        "demo",
+        "--orders",
+        "40",
+        "--seed",
+        "11",
+        "--start",
+        START,
+        "--home",
+        str(home),
+        "--json",
+    )
     assert run.code == 0, run.err
     return home
 
@@ -48,8 +60,11 @@ def test_a_rebuild_through_the_cli_gives_the_same_rows_and_the_chain_verifies(de
     assert "swapped into" in shown.out
     verified = intercept(demo_home, "audit", "verify", "--json")
     assert verified.code == 0, verified.err
-    stored = sqlite3.connect(demo_home / "events.db").execute(
-        "SELECT COUNT(*) FROM stored_events").fetchone()[0]
+    stored = (
+        sqlite3.connect(demo_home / "events.db")
+        .execute("SELECT COUNT(*) FROM stored_events")
+        .fetchone()[0]
+    )
     assert verified.json()["ok"] and verified.json()["checked"] == stored
     head = intercept(demo_home, "audit", "head", "--json").json()["anchor"]
     assert head == verified.json()["head"]
@@ -60,8 +75,17 @@ def test_a_rebuild_through_the_cli_gives_the_same_rows_and_the_chain_verifies(de
 def test_history_exports_as_csv_and_json_lines_with_both_times_and_who(demo_home, tmp_path):
     row = conflicted(demo_home)
     out = tmp_path / "history.csv"
-    run = intercept(demo_home, "audit", "history", "--order", row["order_id"], "--format",
-                    "csv", "--output", str(out))
+    run = intercept(
+        demo_home,
+        "audit",
+        "history",
+        "--order",
+        row["order_id"],
+        "--format",
+        "csv",
+        "--output",
+        str(out),
+    )
     assert run.code == 0, run.err
     lines = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [int(x["version"]) for x in lines] == list(range(1, row["version"] + 1))
@@ -71,8 +95,9 @@ def test_history_exports_as_csv_and_json_lines_with_both_times_and_who(demo_home
     parsed = [json.loads(x) for x in jsonl.out.splitlines()]
     assert [p["event_hash"] for p in parsed] == [x["event_hash"] for x in lines]
     assert parsed[1]["prev_hash"] == parsed[0]["event_hash"]
-    by_tracking = intercept(demo_home, "audit", "history", "--tracking", row["tracking_no"],
-                            "--json")
+    by_tracking = intercept(
+        demo_home, "audit", "history", "--tracking", row["tracking_no"], "--json"
+    )
     assert by_tracking.json()["events"] == parsed
 
 
@@ -87,8 +112,9 @@ def test_show_and_replay_as_of_a_time(demo_home, tmp_path):
     view = tmp_path / "view.db"
     built = intercept(demo_home, "replay", "--as-of", at, "--into", str(view), "--json")
     assert built.code == 0 and not built.json()["swapped"], built.err
-    listed = intercept(demo_home, "--projections", f"sqlite:///{view}", "show",
-                       row["intercept_id"], "--json").json()
+    listed = intercept(
+        demo_home, "--projections", f"sqlite:///{view}", "show", row["intercept_id"], "--json"
+    ).json()
     assert listed["intercept"] == then["intercept"]
     assert tables(demo_home / "projections.db")[0] != tables(view)[0]  # the live ones untouched
 
@@ -96,15 +122,24 @@ def test_show_and_replay_as_of_a_time(demo_home, tmp_path):
 def test_one_changed_byte_makes_verify_exit_1_naming_the_event(demo_home, tmp_path):
     home = tmp_path / "copy"
     home.mkdir()
-    with sqlite3.connect(demo_home / "events.db") as src, \
-            sqlite3.connect(home / "events.db") as dst:
+    with (
+        sqlite3.connect(demo_home / "events.db") as src,
+        sqlite3.connect(home / "events.db") as dst,
+    ):
         src.backup(dst)
     db = sqlite3.connect(home / "events.db")
-    position, state = db.execute("SELECT rowid, state FROM stored_events "
-                                 "WHERE topic = 'CarrierConfirmed' LIMIT 1").fetchone()
-    db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
-               (state.replace(b"zto-api", b"zto-apj").replace(b"sf-api", b"sf-apj")
-                .replace(b"-api", b"-apj"), position))
+    position, state = db.execute(
+        "SELECT rowid, state FROM stored_events WHERE topic = 'CarrierConfirmed' LIMIT 1"
+    ).fetchone()
+    db.execute(
+        "UPDATE stored_events SET state = ? WHERE rowid = ?",
+        (
+            state.replace(b"zto-api", b"zto-apj")
+            .replace(b"sf-api", b"sf-apj")
+            .replace(b"-api", b"-apj"),
+            position,
+        ),
+    )
     db.commit()
     db.close()
     run = intercept(home, "audit", "verify")
@@ -113,8 +148,9 @@ def test_one_changed_byte_makes_verify_exit_1_naming_the_event(demo_home, tmp_pa
     assert "CarrierConfirmed" in run.err
     # Broken beyond reading: the commands that read it say so instead of failing obscurely.
     db = sqlite3.connect(home / "events.db")
-    originator = db.execute("SELECT originator_id FROM stored_events WHERE rowid = ?",
-                            (position,)).fetchone()[0]
+    originator = db.execute(
+        "SELECT originator_id FROM stored_events WHERE rowid = ?", (position,)
+    ).fetchone()[0]
     db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (b"{broken", position))
     db.commit()
     db.close()
@@ -125,16 +161,19 @@ def test_one_changed_byte_makes_verify_exit_1_naming_the_event(demo_home, tmp_pa
     assert "malformed" in intercept(home, "audit", "verify").err
 
 
-@pytest.mark.parametrize("args, complaint", [
-    (["replay", "--as-of", "yesterday"], "not an ISO 8601 time"),
-    (["replay", "--as-of", START, "--occurred-as-of", START], "not both"),
-    (["replay", "--from", "kafka"], "needs a broker"),
-    (["replay", "--from", "kafka", "--as-of", START], "built from the event store"),
-    (["audit", "verify", "--anchor", "12:abc"], "POSITION:LOG_HASH"),
-    (["audit", "history"], "exactly one of"),
-    (["audit", "history", "not-an-id"], "not an intercept id"),
-    (["show", "not-an-id", "--as-of", START], "not an intercept id"),
-])
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["replay", "--as-of", "yesterday"], "not an ISO 8601 time"),
+        (["replay", "--as-of", START, "--occurred-as-of", START], "not both"),
+        (["replay", "--from", "kafka"], "needs a broker"),
+        (["replay", "--from", "kafka", "--as-of", START], "built from the event store"),
+        (["audit", "verify", "--anchor", "12:abc"], "POSITION:LOG_HASH"),
+        (["audit", "history"], "exactly one of"),
+        (["audit", "history", "not-an-id"], "not an intercept id"),
+        (["show", "not-an-id", "--as-of", START], "not an intercept id"),
+    ],
+)
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, complaint):
     home = tmp_path / "var"
     run = intercept(home, *args)

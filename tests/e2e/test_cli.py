@@ -10,16 +10,43 @@ def home(tmp_path, store_env, monkeypatch):
     for name, value in store_env.items():
         monkeypatch.setenv(name, value)  # every `intercept` process below inherits them
     home = tmp_path / "var"
-    run = intercept(home, "policy", "set", "m1", "--min-amount", "1.00", "--max-amount",
-                    "5000.00", "--carriers", "ZTO,SF", "--by", "ops")
+    run = intercept(
+        home,
+        "policy",
+        "set",
+        "m1",
+        "--min-amount",
+        "1.00",
+        "--max-amount",
+        "5000.00",
+        "--carriers",
+        "ZTO,SF",
+        "--by",
+        "ops",
+    )
     assert run.code == 0, run.err
     return home
 
 
 def request(home, *extra):
-    run = intercept(home, "request", "--merchant", "m1", "--order", "o1", "--tracking", "ZT1",
-                    "--carrier", "ZTO", "--amount", "199.00", "--reason", "buyer_refund",
-                    "--json", *extra)
+    run = intercept(
+        home,
+        "request",
+        "--merchant",
+        "m1",
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--carrier",
+        "ZTO",
+        "--amount",
+        "199.00",
+        "--reason",
+        "buyer_refund",
+        "--json",
+        *extra,
+    )
     assert run.code == 0, run.err
     return run.json()
 
@@ -54,14 +81,26 @@ def test_cancel_is_irreversible_and_a_repeat_says_already_cancelled(home):
     assert first.code == 0 and "cancelled" in first.out
     again = intercept(home, "cancel", iid, "--reason", "misoperation", "--yes", "--json")
     assert again.json()["results"][0]["outcome"] == "already_cancelled"
-    late = intercept(home, "carrier", iid, "confirmed", "--carrier", "ZTO", "--json",
-                     "--at", "2026-11-26T10:00:00+08:00")
+    late = intercept(
+        home,
+        "carrier",
+        iid,
+        "confirmed",
+        "--carrier",
+        "ZTO",
+        "--json",
+        "--at",
+        "2026-11-26T10:00:00+08:00",
+    )
     assert late.json()["status"] == "cancelled"
     assert late.json()["conflicts"] == ["intercepted_after_cancel"]
     shown = intercept(home, "show", iid, "--json").json()
     assert shown["cancellable"] is False
-    assert [e["event_type"] for e in shown["timeline"]] == ["Requested", "Cancelled",
-                                                            "CarrierConfirmed"]
+    assert [e["event_type"] for e in shown["timeline"]] == [
+        "Requested",
+        "Cancelled",
+        "CarrierConfirmed",
+    ]
 
 
 def test_batch_cancel_reports_each_id_and_what_was_missed(home):
@@ -78,24 +117,47 @@ def test_batch_cancel_reports_each_id_and_what_was_missed(home):
 
 def test_domain_refusal_exits_3_and_names_the_rule(home):
     before = events(home)
-    run = intercept(home, "request", "--merchant", "m1", "--order", "o9", "--tracking", "YT1",
-                    "--carrier", "YTO", "--amount", "10.00", "--reason", "x")
+    run = intercept(
+        home,
+        "request",
+        "--merchant",
+        "m1",
+        "--order",
+        "o9",
+        "--tracking",
+        "YT1",
+        "--carrier",
+        "YTO",
+        "--amount",
+        "10.00",
+        "--reason",
+        "x",
+    )
     assert run.code == 3
     assert "carrier YTO is not enabled" in run.err and "policy_carrier_enabled" in run.err
     assert events(home) == before
 
 
-@pytest.mark.parametrize("args, complaint", [
-    (["--amount", "-1"], "must be zero or more"),
-    (["--amount", "1.234"], "more than two decimals"),
-    (["--amount", "abc"], "not a number"),
-    (["--carrier", "XXX"], "carrier"),
-    (["--tracking", "bad tracking\x07"], "tracking_no"),
-])
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["--amount", "-1"], "must be zero or more"),
+        (["--amount", "1.234"], "more than two decimals"),
+        (["--amount", "abc"], "not a number"),
+        (["--carrier", "XXX"], "carrier"),
+        (["--tracking", "bad tracking\x07"], "tracking_no"),
+    ],
+)
 def test_bad_input_exits_2_and_records_nothing(home, args, complaint):
-    base = {"--merchant": "m1", "--order": "o1", "--tracking": "ZT1", "--carrier": "ZTO",
-            "--amount": "1.00", "--reason": "r"}
-    base.update(dict(zip(args[::2], args[1::2])))
+    base = {
+        "--merchant": "m1",
+        "--order": "o1",
+        "--tracking": "ZT1",
+        "--carrier": "ZTO",
+        "--amount": "1.00",
+        "--reason": "r",
+    }
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
     before = events(home)
     run = intercept(home, "request", *[x for kv in base.items() for x in kv])
     assert run.code == 2
@@ -107,9 +169,24 @@ def test_same_key_twice_is_one_intercept_and_a_different_command_is_refused(home
     first = request(home, "--key", "apply-1")
     second = request(home, "--key", "apply-1")
     assert second["intercept_id"] == first["intercept_id"] and second["outcome"] == "duplicate"
-    clash = intercept(home, "request", "--merchant", "m1", "--order", "o1", "--tracking",
-                      "ZT1", "--carrier", "ZTO", "--amount", "200.00", "--reason",
-                      "buyer_refund", "--key", "apply-1")
+    clash = intercept(
+        home,
+        "request",
+        "--merchant",
+        "m1",
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--carrier",
+        "ZTO",
+        "--amount",
+        "200.00",
+        "--reason",
+        "buyer_refund",
+        "--key",
+        "apply-1",
+    )
     assert clash.code == 3 and "idempotency_key_same_command" in clash.err
 
 
@@ -137,8 +214,17 @@ def test_list_pages_with_a_cursor(home):
 
 
 def test_demo_prints_a_summary_with_conflicts(tmp_path):
-    run = intercept(tmp_path, "demo", "--orders", "150", "--home", str(tmp_path / "demo"),
-                    "--start", "2026-11-20T00:00:00Z", "--json")
+    run = intercept(
+        tmp_path,
+        "demo",
+        "--orders",
+        "150",
+        "--home",
+        str(tmp_path / "demo"),
+        "--start",
+        "2026-11-20T00:00:00Z",
+        "--json",
+    )
     assert run.code == 0, run.err
     out = run.json()
     assert out["summary"]["intercepts"] > 100
@@ -149,9 +235,21 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
 def test_demo_is_deterministic(tmp_path):
     def rows(name):
         home = tmp_path / name
-        intercept(tmp_path, "demo", "--orders", "60", "--seed", "3", "--home", str(home),
-                  "--start", "2026-11-20T00:00:00Z", "--json")
-        return intercept(home, "list", "--limit", "1000", "--since", "2026-01-01T00:00:00Z",
-                         "--json").json()["intercepts"]
+        intercept(
+            tmp_path,
+            "demo",
+            "--orders",
+            "60",
+            "--seed",
+            "3",
+            "--home",
+            str(home),
+            "--start",
+            "2026-11-20T00:00:00Z",
+            "--json",
+        )
+        return intercept(
+            home, "list", "--limit", "1000", "--since", "2026-01-01T00:00:00Z", "--json"
+        ).json()["intercepts"]
 
     assert rows("a") == rows("b")

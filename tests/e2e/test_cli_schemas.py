@@ -17,22 +17,58 @@ def home(tmp_path):
 
 
 def test_request_records_the_quoted_fee_and_the_parcel_stage(home):
-    made = intercept(home, "request", "--merchant", "m1", "--order", "o1", "--tracking", "ZT1",
-                     "--carrier", "ZTO", "--amount", "199.00", "--reason", "buyer_refund",
-                     "--quoted-fee", "3.50", "--parcel-stage", "out_for_delivery", "--json")
+    made = intercept(
+        home,
+        "request",
+        "--merchant",
+        "m1",
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--carrier",
+        "ZTO",
+        "--amount",
+        "199.00",
+        "--reason",
+        "buyer_refund",
+        "--quoted-fee",
+        "3.50",
+        "--parcel-stage",
+        "out_for_delivery",
+        "--json",
+    )
     assert made.code == 0, made.err
     shown = intercept(home, "show", made.json()["intercept_id"], "--json").json()
     requested = shown["timeline"][0]["data"]
     assert (requested["quoted_fee_minor"], requested["parcel_stage"]) == (350, "out_for_delivery")
 
 
-@pytest.mark.parametrize("args, complaint", [
-    (["--quoted-fee", "3.505"], "--quoted-fee"),
-    (["--parcel-stage", "on_the_moon"], "--parcel-stage"),
-])
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["--quoted-fee", "3.505"], "--quoted-fee"),
+        (["--parcel-stage", "on_the_moon"], "--parcel-stage"),
+    ],
+)
 def test_a_bad_quote_or_stage_exits_2_and_records_nothing(home, args, complaint):
-    run = intercept(home, "request", "--merchant", "m1", "--order", "o1", "--tracking", "ZT1",
-                    "--carrier", "ZTO", "--amount", "1.00", "--reason", "r", *args)
+    run = intercept(
+        home,
+        "request",
+        "--merchant",
+        "m1",
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--carrier",
+        "ZTO",
+        "--amount",
+        "1.00",
+        "--reason",
+        "r",
+        *args,
+    )
     assert run.code == 2 and complaint in run.err
     assert intercept(home, "list", "--json").json()["intercepts"] == []
 
@@ -42,8 +78,13 @@ def test_export_writes_every_contract_and_check_then_passes(tmp_path):
     written = intercept(tmp_path, "schemas", "export", "--out", str(out), "--json")
     assert written.code == 0, written.err
     names = set(written.json()["written"])
-    assert {"envelope.json", "asyncapi.yaml", "events/Requested.v1.json",
-            "events/Requested.v2.json", "events/Cancelled.v1.json"} <= names
+    assert {
+        "envelope.json",
+        "asyncapi.yaml",
+        "events/Requested.v1.json",
+        "events/Requested.v2.json",
+        "events/Cancelled.v1.json",
+    } <= names
     assert all((out / name).is_file() for name in names)
     assert intercept(tmp_path, "schemas", "export", "--out", str(out), "--check").code == 0
 

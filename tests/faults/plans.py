@@ -32,9 +32,15 @@ def plan(seed: int, intercepts: int, follow_ups: int) -> list[Command]:
 
 def signature(events) -> list[tuple]:
     """What a history says, without when it was recorded: comparable across runs."""
-    return [(type(e).__name__, str(e.originator_id), e.originator_version,
-             orjson.dumps(e.payload(), option=orjson.OPT_SORT_KEYS).decode())
-            for e in events]
+    return [
+        (
+            type(e).__name__,
+            str(e.originator_id),
+            e.originator_version,
+            orjson.dumps(e.payload(), option=orjson.OPT_SORT_KEYS).decode(),
+        )
+        for e in events
+    ]
 
 
 def keys_recorded_twice(events) -> int:

@@ -50,9 +50,20 @@ def run_worker(start: int, env: dict, kill: tuple[str, float] | None) -> tuple[d
     `kill` is ("startup", seconds after launch) or ("running", seconds after it is ready).
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.command_worker", str(start), str(SEED),
-         str(INTERCEPTS), str(FOLLOW_UPS)],
-        env=env, stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+        [
+            sys.executable,
+            "-m",
+            "tests.faults.command_worker",
+            str(start),
+            str(SEED),
+            str(INTERCEPTS),
+            str(FOLLOW_UPS),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+    )
     lines = []
     if kill is not None:
         when, delay = kill
@@ -63,15 +74,18 @@ def run_worker(start: int, env: dict, kill: tuple[str, float] | None) -> tuple[d
     # Read through the same buffer readline() used: communicate() would skip what it holds.
     lines += process.stdout.read().splitlines()
     process.wait(timeout=120)
-    answers = {int(n): outcome for _, n, outcome in
-               (line.split() for line in lines if line.startswith("done"))}
+    answers = {
+        int(n): outcome
+        for _, n, outcome in (line.split() for line in lines if line.startswith("done"))
+    }
     killed = process.returncode == -signal.SIGKILL
     assert killed or process.returncode == 0, lines
     return answers, killed
 
 
 def test_commands_killed_at_random_points_lose_nothing_and_record_nothing_twice(
-        store_settings, store_env, backend, tmp_path):
+    store_settings, store_env, backend, tmp_path
+):
     total = len(plan(SEED, INTERCEPTS, FOLLOW_UPS))
     env = {**os.environ, **store_env, "PYTHONPATH": os.getcwd()}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
@@ -82,8 +96,11 @@ def test_commands_killed_at_random_points_lose_nothing_and_record_nothing_twice(
     while len(answers) < total and kills < KILLS[backend]:
         # A command and its catch-up take a few milliseconds: the short waits land
         # inside them as often as between them.
-        kill = (("startup", rng.uniform(0.0, 0.6)) if rng.random() < 0.15
-                else ("running", rng.uniform(0.0, 0.05)))
+        kill = (
+            ("startup", rng.uniform(0.0, 0.6))
+            if rng.random() < 0.15
+            else ("running", rng.uniform(0.0, 0.05))
+        )
         got, killed = run_worker(len(answers), env, kill)
         # Recorded by the killed run, unanswered, and recognised as a repeat on the resend.
         resent = got.get(len(answers))
@@ -103,10 +120,18 @@ def test_commands_killed_at_random_points_lose_nothing_and_record_nothing_twice(
     twice = keys_recorded_twice(recorded)
     projected = engine.db.read("SELECT COUNT(*) AS n FROM intercept_events")[0]["n"]
     intercept_events = sum(isinstance(e, InterceptEvent) for e in recorded)
-    report(f"command processes killed ({backend})", trials=trials, sigkills=kills,
-           killed_after_write_before_answer=written_unanswered, commands=total,
-           events=len(recorded), events_lost=lost, recorded_twice=twice,
-           projected=projected, projected_expected=intercept_events)
+    report(
+        f"command processes killed ({backend})",
+        trials=trials,
+        sigkills=kills,
+        killed_after_write_before_answer=written_unanswered,
+        commands=total,
+        events=len(recorded),
+        events_lost=lost,
+        recorded_twice=twice,
+        projected=projected,
+        projected_expected=intercept_events,
+    )
     # The plan may finish before every planned kill when commands run fast; half of them
     # landing is still many kills at random points.
     assert kills >= KILLS[backend] // 2

@@ -39,7 +39,8 @@ def seeded(settings: Settings):
 
 
 def test_a_locked_sqlite_projection_database_is_retried_then_reported_and_nothing_is_half_written(
-        tmp_path):
+    tmp_path,
+):
     settings = Settings(home=tmp_path / "var", db_timeout=0.2)
     engine, iid = seeded(settings)
     before = snapshot(engine.db)
@@ -52,8 +53,14 @@ def test_a_locked_sqlite_projection_database_is_retried_then_reported_and_nothin
     assert snapshot(engine.db) == before
     blocker.rollback()
     assert engine.catch_up() == 1
-    report("sqlite projections locked", attempts=5, per_attempt_timeout_s=0.2,
-           gave_up_after_s=round(waited, 2), partial_writes=0, caught_up_after_release=1)
+    report(
+        "sqlite projections locked",
+        attempts=5,
+        per_attempt_timeout_s=0.2,
+        gave_up_after_s=round(waited, 2),
+        partial_writes=0,
+        caught_up_after_release=1,
+    )
     assert 1.0 <= waited < 5
     assert tables(engine.db) == reference_tables(settings, tmp_path)
 
@@ -70,8 +77,13 @@ def test_a_locked_sqlite_event_store_fails_the_command_clearly_and_records_nothi
     written_while_locked = engine.app.recorder.max_notification_id() - count
     blocker.rollback()
     again = intercept(home, *args, "--json", env=env)
-    report("sqlite event store locked", lock_timeout_s=1, exit_code=locked.code,
-           events_written_while_locked=written_while_locked, exit_code_after_release=again.code)
+    report(
+        "sqlite event store locked",
+        lock_timeout_s=1,
+        exit_code=locked.code,
+        events_written_while_locked=written_while_locked,
+        exit_code_after_release=again.code,
+    )
     assert written_while_locked == 0
     assert locked.code == 1
     assert "event store is busy or unreachable" in locked.err and "locked" in locked.err
@@ -115,9 +127,13 @@ class _DroppingDatabase(Database):
 @pytest.mark.postgres
 @pytest.mark.parametrize("drops", [2, 99])
 def test_a_postgres_connection_dropped_mid_transaction_is_retried_then_reported(
-        postgres_server, tmp_path, drops):
-    settings = Settings(home=tmp_path / "var", event_store=postgres_server.create_database("ev"),
-                        projections=postgres_server.create_database("pr"))
+    postgres_server, tmp_path, drops
+):
+    settings = Settings(
+        home=tmp_path / "var",
+        event_store=postgres_server.create_database("ev"),
+        projections=postgres_server.create_database("pr"),
+    )
     engine, iid = seeded(settings)
     engine.execute(b.fee(iid))
     before = snapshot(engine.db)
@@ -130,9 +146,12 @@ def test_a_postgres_connection_dropped_mid_transaction_is_retried_then_reported(
         outcome = "caught up"
     except DatabaseBusy as error:
         applied, outcome = 0, str(error)
-    report(f"postgres connection dropped mid-transaction (drops allowed {drops})",
-           connections_dropped=dropping.dropped, applied=applied,
-           outcome=outcome[-90:])
+    report(
+        f"postgres connection dropped mid-transaction (drops allowed {drops})",
+        connections_dropped=dropping.dropped,
+        applied=applied,
+        outcome=outcome[-90:],
+    )
     if drops < 5:
         assert (dropping.dropped, applied) == (drops, 1)
         assert tables(engine.db) == reference_tables(settings, tmp_path)
@@ -144,16 +163,22 @@ def test_a_postgres_connection_dropped_mid_transaction_is_retried_then_reported(
 @pytest.mark.postgres
 @pytest.mark.timeout(180)
 def test_postgres_connections_killed_while_commands_run_lose_nothing_and_record_nothing_twice(
-        postgres_server, tmp_path):
+    postgres_server, tmp_path
+):
     """Server connections of both databases are terminated mid-transaction while a
     client sends its plan; a command that fails is sent again with the same key."""
-    settings = Settings(home=tmp_path / "var", event_store=postgres_server.create_database("ev"),
-                        projections=postgres_server.create_database("pr"), db_timeout=1)
+    settings = Settings(
+        home=tmp_path / "var",
+        event_store=postgres_server.create_database("ev"),
+        projections=postgres_server.create_database("pr"),
+        db_timeout=1,
+    )
     commands = plan(5, 4, 40)
     engine = build_engine(settings)
     stop, killed = threading.Event(), []
-    chaos = threading.Thread(target=_terminate_connections,
-                             args=(postgres_server.url, settings, stop, killed))
+    chaos = threading.Thread(
+        target=_terminate_connections, args=(postgres_server.url, settings, stop, killed)
+    )
     chaos.start()
     failures = 0
     try:
@@ -179,10 +204,15 @@ def test_postgres_connections_killed_while_commands_run_lose_nothing_and_record_
         except DomainError:
             pass
     expected = signature(e for _, e in reference.read_log(0, 10**9))
-    report("postgres connections terminated while commands run", commands=len(commands),
-           connections_terminated=sum(killed), commands_failed_and_resent=failures,
-           events=len(recorded), events_lost=len(set(expected) - set(signature(recorded))),
-           recorded_twice=keys_recorded_twice(recorded))
+    report(
+        "postgres connections terminated while commands run",
+        commands=len(commands),
+        connections_terminated=sum(killed),
+        commands_failed_and_resent=failures,
+        events=len(recorded),
+        events_lost=len(set(expected) - set(signature(recorded))),
+        recorded_twice=keys_recorded_twice(recorded),
+    )
     assert sum(killed) >= 10
     assert signature(recorded) == expected
     assert keys_recorded_twice(recorded) == 0
@@ -199,7 +229,9 @@ def _terminate_connections(server_url: str, settings: Settings, stop, killed: li
             done = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = ANY(%s) AND pid <> pg_backend_pid() "
-                "AND state IN ('active', 'idle in transaction')", (names,)).fetchone()[0]
+                "AND state IN ('active', 'idle in transaction')",
+                (names,),
+            ).fetchone()[0]
             killed.append(done)
 
 
@@ -211,12 +243,26 @@ class _OnePoll:
         from kafka.consumer.fetcher import ConsumerRecord
 
         tp = TopicPartition(topic, 0)
-        self.batch = {tp: [ConsumerRecord(topic=topic, partition=0, leader_epoch=0, offset=n,
-                                          timestamp=0, timestamp_type=0, key=None, value=v,
-                                          headers=[], checksum=None, serialized_key_size=-1,
-                                          serialized_value_size=len(v),
-                                          serialized_header_size=-1)
-                           for n, v in enumerate(values)]}
+        self.batch = {
+            tp: [
+                ConsumerRecord(
+                    topic=topic,
+                    partition=0,
+                    leader_epoch=0,
+                    offset=n,
+                    timestamp=0,
+                    timestamp_type=0,
+                    key=None,
+                    value=v,
+                    headers=[],
+                    checksum=None,
+                    serialized_key_size=-1,
+                    serialized_value_size=len(v),
+                    serialized_header_size=-1,
+                )
+                for n, v in enumerate(values)
+            ]
+        }
         self.commits: list = []
 
     def poll(self, timeout_ms: int = 0):
@@ -229,7 +275,8 @@ class _OnePoll:
 
 @pytest.mark.parametrize("locked_for", [0.4, None])
 def test_a_consumer_retries_a_locked_projection_database_then_stops_without_a_half_batch(
-        tmp_path, locked_for):
+    tmp_path, locked_for
+):
     from consumers.projection_consumer import ProjectionConsumer
     from domain.envelope import Envelope
     from domain.events import InterceptEvent
@@ -238,14 +285,19 @@ def test_a_consumer_retries_a_locked_projection_database_then_stops_without_a_ha
     settings = Settings(home=tmp_path / "var", db_timeout=0.1)
     writer, iid = seeded(settings)
     writer.execute(b.fee(iid))
-    values = [message(Envelope.of(e, n))["value"] for n, e in writer.read_log(0, 100)
-              if isinstance(e, InterceptEvent)]
-    projections = build_engine(settings.model_copy(update={
-        "projections": f"sqlite:///{tmp_path / 'consumer.db'}"}))
+    values = [
+        message(Envelope.of(e, n))["value"]
+        for n, e in writer.read_log(0, 100)
+        if isinstance(e, InterceptEvent)
+    ]
+    projections = build_engine(
+        settings.model_copy(update={"projections": f"sqlite:///{tmp_path / 'consumer.db'}"})
+    )
     kafka = _OnePoll("t", values)
     consumer = ProjectionConsumer(kafka, projections.projector, None, "t", "t.dlq")
-    blocker = sqlite3.connect(tmp_path / "consumer.db", isolation_level=None,
-                              check_same_thread=False)  # released from a timer thread
+    blocker = sqlite3.connect(
+        tmp_path / "consumer.db", isolation_level=None, check_same_thread=False
+    )  # released from a timer thread
     blocker.execute("BEGIN IMMEDIATE")
     if locked_for is not None:
         threading.Timer(locked_for, blocker.rollback).start()
@@ -256,8 +308,13 @@ def test_a_consumer_retries_a_locked_projection_database_then_stops_without_a_ha
         outcome = "gave up" if "gave up after 5 attempts" in str(error) else str(error)
         blocker.rollback()
     rows = projections.db.read("SELECT COUNT(*) AS n FROM intercept_events")[0]["n"]
-    report(f"consumer, projections locked for {locked_for or 'ever'} s", outcome=outcome,
-           events_in_batch=len(values), rows_written=rows, kafka_commits=len(kafka.commits))
+    report(
+        f"consumer, projections locked for {locked_for or 'ever'} s",
+        outcome=outcome,
+        events_in_batch=len(values),
+        rows_written=rows,
+        kafka_commits=len(kafka.commits),
+    )
     if locked_for is not None:
         assert (outcome, rows, len(kafka.commits)) == ("applied", len(values), 1)
     else:

@@ -35,8 +35,11 @@ def store(tmp_path_factory):
     shot.write_bytes(b"screenshot")
     tried: Counter = Counter()
     yield home, iid, str(shot), engine, tried
-    report("bad command input", cases=sum(tried.values()),
-           **{k.replace(" ", "_"): v for k, v in sorted(tried.items())})
+    report(
+        "bad command input",
+        cases=sum(tried.values()),
+        **{k.replace(" ", "_"): v for k, v in sorted(tried.items())},
+    )
 
 
 def counts(engine) -> tuple[int, int]:

@@ -19,8 +19,8 @@ from consumers.decode import Poison, decode
 from projections.database import Database
 from projections.projector import Projector
 from projections.schema import migrate
-from tests.fuzz.poison import poison, published
 from tests.faults.report import report
+from tests.fuzz.poison import poison, published
 from tests.strategies import histories
 
 TRIED: dict[str, int] = {"cases": 0, "poison": 0, "decoded": 0}
@@ -85,14 +85,20 @@ def test_fuzzed_poison_on_a_real_topic_all_ends_in_the_dlq(kafka_settings):
             pass
     finally:
         consumer.consumer.close(autocommit=False)
-    letters = dlq_tools.read_all(kafka_clients.consumer(kafka_settings, group_id=None),
-                                 kafka_settings.dlq_topic)
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(kafka_settings, group_id=None), kafka_settings.dlq_topic
+    )
     reference = Projector(Database("sqlite:///:memory:"))
     migrate(reference.db)
     reference.apply([decode(v) for v in good], {})
-    report("poison messages through the broker", poison_sent=len(poisons),
-           good_sent=len(good), dead_lettered=consumer.dead_lettered, in_dlq=len(letters),
-           reasons=",".join(sorted({l.reason for l in letters})))
+    report(
+        "poison messages through the broker",
+        poison_sent=len(poisons),
+        good_sent=len(good),
+        dead_lettered=consumer.dead_lettered,
+        in_dlq=len(letters),
+        reasons=",".join(sorted({letter.reason for letter in letters})),
+    )
     assert consumer.dead_lettered == len(letters) == len(poisons)
-    assert sorted(l.value or b"" for l in letters) == sorted(v or b"" for v in poisons)
+    assert sorted(letter.value or b"" for letter in letters) == sorted(v or b"" for v in poisons)
     assert tables(Projector(engine.db))[:2] == tables(reference)[:2]

@@ -1,14 +1,14 @@
 """A recorded history to tamper with, and the event store opened on a copy of it."""
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.application import InterceptApplication
 from engine.composition import build_engine, event_store_env
 from engine.settings import Settings
 
-START = datetime(2026, 11, 20, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def record_demo(home: Path, orders: int = 20, seed: int = 5):
@@ -24,8 +24,10 @@ def record_demo(home: Path, orders: int = 20, seed: int = 5):
 def copy_store(source_home: Path, target_home: Path) -> Path:
     target_home.mkdir(parents=True, exist_ok=True)
     # A consistent copy even while the source has a WAL: SQLite's own backup.
-    with sqlite3.connect(source_home / "events.db") as src, \
-            sqlite3.connect(target_home / "events.db") as dst:
+    with (
+        sqlite3.connect(source_home / "events.db") as src,
+        sqlite3.connect(target_home / "events.db") as dst,
+    ):
         src.backup(dst)
     return target_home / "events.db"
 
@@ -50,5 +52,3 @@ def execute(path: Path, sql: str, params=()) -> None:
         db.commit()
     finally:
         db.close()
-
-

@@ -2,15 +2,19 @@
 
 from kafka import KafkaConsumer
 
-from domain.envelope import Envelope
 from consumers.decode import decode
 from consumers.topic_reader import read_from_start
+from domain.envelope import Envelope
 
 
 def read_topic(bootstrap: str, topic: str) -> dict[int, list]:
     """partition -> records, in offset order; read until the topic stays quiet."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             allow_auto_create_topics=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        allow_auto_create_topics=False,
+    )
     try:
         out: dict[int, list] = {p: [] for p in consumer.partitions_for_topic(topic) or ()}
         for batch in read_from_start(consumer, topic):

@@ -12,7 +12,13 @@ def tables(db) -> tuple:
 
 def reference_tables(settings, tmp_path) -> tuple:
     """The projections an in-order pass over the event store gives."""
-    reference = build_engine(settings.model_copy(update={
-        "kafka_bootstrap": None, "projections": f"sqlite:///{tmp_path / 'reference.db'}"}))
+    reference = build_engine(
+        settings.model_copy(
+            update={
+                "kafka_bootstrap": None,
+                "projections": f"sqlite:///{tmp_path / 'reference.db'}",
+            }
+        )
+    )
     reference.catch_up()
     return tables(reference.db)

@@ -6,11 +6,16 @@ from api.app import create_app
 from api.openapi import PUBLISHED
 
 CONTRACT = {
-    ("put", "/v1/merchants/{merchant_id}/policy"), ("get", "/v1/merchants/{merchant_id}/policy"),
-    ("post", "/v1/intercepts"), ("post", "/v1/intercepts/{intercept_id}/cancel"),
-    ("post", "/v1/intercepts/cancel"), ("post", "/v1/intercepts/{intercept_id}/fees"),
-    ("post", "/v1/intercepts/{intercept_id}/evidence"), ("get", "/v1/intercepts"),
-    ("get", "/v1/intercepts/{intercept_id}"), ("post", "/v1/carriers/{carrier}/callbacks"),
+    ("put", "/v1/merchants/{merchant_id}/policy"),
+    ("get", "/v1/merchants/{merchant_id}/policy"),
+    ("post", "/v1/intercepts"),
+    ("post", "/v1/intercepts/{intercept_id}/cancel"),
+    ("post", "/v1/intercepts/cancel"),
+    ("post", "/v1/intercepts/{intercept_id}/fees"),
+    ("post", "/v1/intercepts/{intercept_id}/evidence"),
+    ("get", "/v1/intercepts"),
+    ("get", "/v1/intercepts/{intercept_id}"),
+    ("post", "/v1/carriers/{carrier}/callbacks"),
 }
 
 

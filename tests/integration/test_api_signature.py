@@ -1,13 +1,13 @@
 """The callback signature: HMAC-SHA256 over `timestamp.body`, within a time window."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from api.signature import WINDOW, SignatureRefused, sign, verify
 
 SECRET = "whsec_test"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
 
 
@@ -23,17 +23,20 @@ def test_a_signature_within_the_window_verifies():
     verify(SECRET, str(T - 299), sign(SECRET, T - 299, b"{}"), b"{}", NOW)
 
 
-@pytest.mark.parametrize("timestamp, signature, body, why", [
-    (str(T), sign(SECRET, T, b"{}"), b"{} ", "does not match"),
-    (str(T), sign("other", T, b"{}"), b"{}", "does not match"),
-    (str(T + 1), sign(SECRET, T, b"{}"), b"{}", "does not match"),
-    (str(T - 301), sign(SECRET, T - 301, b"{}"), b"{}", "replays are refused"),
-    (str(T), "sha256=\u00e9\u00e9", b"{}", "does not match"),
-    ("-5", "sha256=00", b"{}", "Unix seconds"),
-    ("1" * 40, "sha256=00", b"{}", "Unix seconds"),
-    (None, "sha256=00", b"{}", "needs the"),
-    (str(T), "", b"{}", "needs the"),
-])
+@pytest.mark.parametrize(
+    "timestamp, signature, body, why",
+    [
+        (str(T), sign(SECRET, T, b"{}"), b"{} ", "does not match"),
+        (str(T), sign("other", T, b"{}"), b"{}", "does not match"),
+        (str(T + 1), sign(SECRET, T, b"{}"), b"{}", "does not match"),
+        (str(T - 301), sign(SECRET, T - 301, b"{}"), b"{}", "replays are refused"),
+        (str(T), "sha256=\u00e9\u00e9", b"{}", "does not match"),
+        ("-5", "sha256=00", b"{}", "Unix seconds"),
+        ("1" * 40, "sha256=00", b"{}", "Unix seconds"),
+        (None, "sha256=00", b"{}", "needs the"),
+        (str(T), "", b"{}", "needs the"),
+    ],
+)
 def test_anything_else_is_refused_with_a_reason(timestamp, signature, body, why):
     with pytest.raises(SignatureRefused, match=why):
         verify(SECRET, timestamp, signature, body, NOW)

@@ -50,8 +50,9 @@ def test_every_event_is_recorded_with_its_link_and_the_chain_holds(store):
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_changing_any_byte_of_any_stored_event_is_caught_at_that_event(history, tmp_path_factory,
-                                                                        data):
+def test_changing_any_byte_of_any_stored_event_is_caught_at_that_event(
+    history, tmp_path_factory, data
+):
     home = tmp_path_factory.mktemp("tamper")
     path = copy_store(history, home)
     events = rows(path, STATE)
@@ -68,12 +69,14 @@ def test_changing_any_byte_of_any_stored_event_is_caught_at_that_event(history, 
 def test_a_changed_type_or_version_is_caught(store):
     path, verify = store
     position = rows(path, "SELECT rowid FROM stored_events WHERE topic = 'Cancelled'")[0][0]
-    execute(path, "UPDATE stored_events SET topic = 'CarrierReleased' WHERE rowid = ?",
-            (position,))
+    execute(path, "UPDATE stored_events SET topic = 'CarrierReleased' WHERE rowid = ?", (position,))
     problem = verify().problem
     assert (problem.position, problem.check) == (position, "event_hash")
-    execute(path, "UPDATE stored_events SET topic = 'Cancelled', originator_version = 99 "
-            "WHERE rowid = ?", (position,))
+    execute(
+        path,
+        "UPDATE stored_events SET topic = 'Cancelled', originator_version = 99 WHERE rowid = ?",
+        (position,),
+    )
     problem = verify().problem
     assert (problem.position, problem.check) == (position, "moved")
 
@@ -101,24 +104,37 @@ def test_an_event_deleted_with_its_link_is_caught_at_the_next_event(store):
 def test_an_event_written_around_the_engine_is_caught(store):
     path, verify = store
     originator, version, topic, state = rows(
-        path, "SELECT originator_id, originator_version, topic, state FROM stored_events "
-        "WHERE topic = 'FeeCharged' LIMIT 1")[0]
-    newest = rows(path, "SELECT MAX(originator_version) FROM stored_events WHERE "
-                  "originator_id = ?", (originator,))[0][0]
-    execute(path, "INSERT INTO stored_events VALUES (?, ?, ?, ?)",
-            (originator, newest + 1, topic, state))
+        path,
+        "SELECT originator_id, originator_version, topic, state FROM stored_events "
+        "WHERE topic = 'FeeCharged' LIMIT 1",
+    )[0]
+    newest = rows(
+        path,
+        "SELECT MAX(originator_version) FROM stored_events WHERE originator_id = ?",
+        (originator,),
+    )[0][0]
+    execute(
+        path,
+        "INSERT INTO stored_events VALUES (?, ?, ?, ?)",
+        (originator, newest + 1, topic, state),
+    )
     problem = verify().problem
     assert problem.check == "unchained" and problem.version == newest + 1
 
 
-@pytest.mark.parametrize("column, check", [("event_hash", "event_hash"),
-                                           ("prev_hash", "broken_link")])
+@pytest.mark.parametrize(
+    "column, check", [("event_hash", "event_hash"), ("prev_hash", "broken_link")]
+)
 def test_a_changed_link_is_caught(store, column, check):
     path, verify = store
-    position = rows(path, "SELECT notification_id FROM stored_events_chain WHERE version = 3 "
-                    "LIMIT 1")[0][0]
-    execute(path, f"UPDATE stored_events_chain SET {column} = ? WHERE notification_id = ?",
-            ("ab" * 32, position))
+    position = rows(
+        path, "SELECT notification_id FROM stored_events_chain WHERE version = 3 LIMIT 1"
+    )[0][0]
+    execute(
+        path,
+        f"UPDATE stored_events_chain SET {column} = ? WHERE notification_id = ?",
+        ("ab" * 32, position),
+    )
     problem = verify().problem
     assert (problem.position, problem.check) == (position, check)
 
@@ -129,18 +145,24 @@ def _rewrite_chain(path, app) -> None:
     links = extend([(r.id, r) for r in records], previous_hash=lambda *_: None, head=None)
     execute(path, "DELETE FROM stored_events_chain")
     for k in links:
-        execute(path, "INSERT INTO stored_events_chain VALUES (?, ?, ?, ?, ?, ?)",
-                (k.position, str(k.aggregate_id), k.version, k.prev_hash, k.event_hash,
-                 k.log_hash))
+        execute(
+            path,
+            "INSERT INTO stored_events_chain VALUES (?, ?, ?, ?, ?, ?)",
+            (k.position, str(k.aggregate_id), k.version, k.prev_hash, k.event_hash, k.log_hash),
+        )
 
 
 def test_a_rewritten_chain_passes_alone_but_not_against_an_anchor_kept_elsewhere(store):
     path, verify = store
     anchor = verify().head
-    position, state = rows(path, "SELECT rowid, state FROM stored_events "
-                           "WHERE topic = 'FeeCharged' LIMIT 1")[0]
-    execute(path, "UPDATE stored_events SET state = ? WHERE rowid = ?",
-            (state.replace(b'"amount_minor":', b'"amount_minor":9'), position))
+    position, state = rows(
+        path, "SELECT rowid, state FROM stored_events WHERE topic = 'FeeCharged' LIMIT 1"
+    )[0]
+    execute(
+        path,
+        "UPDATE stored_events SET state = ? WHERE rowid = ?",
+        (state.replace(b'"amount_minor":', b'"amount_minor":9'), position),
+    )
     assert verify().problem.position == position
     app = open_store(path.parent)
     _rewrite_chain(path, app)
@@ -154,15 +176,15 @@ def test_a_truncated_tail_is_caught_only_against_an_anchor(store):
     path, verify = store
     anchor = verify().head
     execute(path, "DELETE FROM stored_events WHERE rowid = ?", (anchor.position,))
-    execute(path, "DELETE FROM stored_events_chain WHERE notification_id = ?",
-            (anchor.position,))
+    execute(path, "DELETE FROM stored_events_chain WHERE notification_id = ?", (anchor.position,))
     assert verify().ok
     problem = verify(anchor=anchor).problem
     assert problem.check == "anchor" and "ends before" in problem.message
 
 
 def test_on_either_backend_links_are_written_with_the_events_and_a_change_is_caught(
-        engine, store_settings):
+    engine, store_settings
+):
     from tests import builders as b
 
     engine.execute(b.policy())
@@ -172,18 +194,28 @@ def test_on_either_backend_links_are_written_with_the_events_and_a_change_is_cau
     assert [k.version for k in recorder.chain_of(iid)] == [1, 2]
     assert verify_store(recorder).checked == 4  # policy, request, parcel registry, cancel
     position = recorder.chain_of(iid)[1].position
-    changed = b'{"recorded_at":"2026-11-20T08:00:03Z","merchant_id":"m1","actor":"m1-staff",' \
-              b'"occurred_at":"2026-11-20T08:00:00Z","idempotency_key":null,' \
-              b'"reason":"buyer_changed_mind","note":null}'
+    changed = (
+        b'{"recorded_at":"2026-11-20T08:00:03Z","merchant_id":"m1","actor":"m1-staff",'
+        b'"occurred_at":"2026-11-20T08:00:00Z","idempotency_key":null,'
+        b'"reason":"buyer_changed_mind","note":null}'
+    )
     if store_settings.event_store is None:
-        execute(store_settings.event_store_path,
-                "UPDATE stored_events SET state = ? WHERE rowid = ?", (changed, position))
+        execute(
+            store_settings.event_store_path,
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (changed, position),
+        )
     else:
         import psycopg
 
         with psycopg.connect(store_settings.event_store) as conn:
-            conn.execute("UPDATE intercept_events SET state = %s WHERE notification_id = %s",
-                         (changed, position))
+            conn.execute(
+                "UPDATE intercept_events SET state = %s WHERE notification_id = %s",
+                (changed, position),
+            )
     problem = verify_store(recorder).problem
     assert (problem.position, problem.check, problem.event_type) == (
-        position, "event_hash", "Cancelled")
+        position,
+        "event_hash",
+        "Cancelled",
+    )

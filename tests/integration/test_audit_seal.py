@@ -27,8 +27,10 @@ def published(engine) -> list[Envelope]:
 
 
 def as_records(envelopes) -> list:
-    return [SimpleNamespace(topic="t", partition=0, offset=n, value=message(e)["value"])
-            for n, e in enumerate(envelopes)]
+    return [
+        SimpleNamespace(topic="t", partition=0, offset=n, value=message(e)["value"])
+        for n, e in enumerate(envelopes)
+    ]
 
 
 def test_the_relay_sends_what_the_typed_envelope_would_say_byte_for_byte(engine):
@@ -43,15 +45,18 @@ def test_the_relay_sends_what_the_typed_envelope_would_say_byte_for_byte(engine)
     for position, event in engine.read_log(0, 100):
         if isinstance(event, InterceptEvent):
             link = links[position]
-            envelope = Envelope.of(event, position).model_copy(update={
-                "event_hash": link.event_hash, "prev_hash": link.prev_hash,
-                "log_hash": link.log_hash})
+            envelope = Envelope.of(event, position).model_copy(
+                update={
+                    "event_hash": link.event_hash,
+                    "prev_hash": link.prev_hash,
+                    "log_hash": link.log_hash,
+                }
+            )
             expected.append(message(envelope))
     records = sent(engine)
     assert len(records) == 4
     assert [r.record() for r in records] == expected
-    assert [r.event_id for r in records] == [
-        orjson.loads(m["value"])["event_id"] for m in expected]
+    assert [r.event_id for r in records] == [orjson.loads(m["value"])["event_id"] for m in expected]
 
 
 def test_the_records_sent_verify_from_their_bytes_alone(engine):
@@ -61,8 +66,10 @@ def test_the_records_sent_verify_from_their_bytes_alone(engine):
     engine.execute(b.cancel(old))
     iid = engine.execute(b.request("k2", tracking_no="ZT2")).state.id
     engine.execute(b.cancel(iid))
-    records = [SimpleNamespace(topic="t", partition=0, offset=n, value=r.value)
-               for n, r in enumerate(sent(engine))]
+    records = [
+        SimpleNamespace(topic="t", partition=0, offset=n, value=r.value)
+        for n, r in enumerate(sent(engine))
+    ]
     verdict = verify_records(records)
     assert verdict.ok and verdict.checked == 4
 
@@ -74,9 +81,9 @@ def test_sealed_envelopes_verify_from_their_bytes_alone(engine):
     engine.execute(b.carrier(iid, "confirmed"))
     envelopes = published(engine)
     assert [e.version for e in envelopes] == [1, 2, 3]
-    assert envelopes[0].model_dump(exclude={"event_hash", "prev_hash", "log_hash"}) == \
-        Envelope.of(engine.read_log(0, 10)[1][1], envelopes[0].position).model_dump(
-            exclude={"event_hash", "prev_hash", "log_hash"})
+    assert envelopes[0].model_dump(exclude={"event_hash", "prev_hash", "log_hash"}) == Envelope.of(
+        engine.read_log(0, 10)[1][1], envelopes[0].position
+    ).model_dump(exclude={"event_hash", "prev_hash", "log_hash"})
     verdict = verify_records(as_records(envelopes))
     assert verdict.ok and verdict.checked == 3
     assert verdict.head.log_hash == engine.app.recorder.chain_head().log_hash
@@ -89,7 +96,9 @@ def test_an_event_recorded_at_an_older_version_is_published_as_recorded(engine):
     engine.execute(b.cancel(old))
     envelopes = published(engine)
     assert [(e.event_type, e.schema_version) for e in envelopes] == [
-        ("Requested", 1), ("Cancelled", 1)]
+        ("Requested", 1),
+        ("Cancelled", 1),
+    ]
     assert verify_records(as_records(envelopes)).ok
     # Still read as the current version by the engine's own consumer.
     assert envelopes[0].event().parcel_stage == "unknown"
@@ -127,8 +136,10 @@ def test_the_topic_check_names_a_gap_a_forged_link_and_a_differing_redelivery(en
     messages = [orjson.loads(message(e)["value"]) for e in published(engine)]
 
     def checked(sequence):
-        records = [SimpleNamespace(topic="t", partition=0, offset=n, value=orjson.dumps(m))
-                   for n, m in enumerate(sequence)]
+        records = [
+            SimpleNamespace(topic="t", partition=0, offset=n, value=orjson.dumps(m))
+            for n, m in enumerate(sequence)
+        ]
         return verify_records(records)
 
     assert checked([messages[0], messages[1], messages[0], messages[1], messages[2]]).ok

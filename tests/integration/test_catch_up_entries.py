@@ -17,9 +17,12 @@ from tests.strategies import histories as _histories
 
 def histories():
     """Histories whose events were recorded at distinct moments, after they occurred."""
-    return _histories().map(lambda events: [
-        e.model_copy(update={"recorded_at": T0 + timedelta(minutes=n)})
-        for n, e in enumerate(events, 1)])
+    return _histories().map(
+        lambda events: [
+            e.model_copy(update={"recorded_at": T0 + timedelta(minutes=n)})
+            for n, e in enumerate(events, 1)
+        ]
+    )
 
 
 def _projector() -> Projector:
@@ -29,8 +32,10 @@ def _projector() -> Projector:
 
 
 def _tables(projector: Projector) -> tuple:
-    return tuple(projector.db.read(f"SELECT * FROM {table} ORDER BY 1, 2") for table in
-                 ("intercepts", "intercept_events", "pending_events"))
+    return tuple(
+        projector.db.read(f"SELECT * FROM {table} ORDER BY 1, 2")
+        for table in ("intercepts", "intercept_events", "pending_events")
+    )
 
 
 def _published(history) -> list[Envelope]:
@@ -69,9 +74,11 @@ def test_the_intercept_log_read_is_the_library_notifications_decoded(engine):
     engine.execute(b.cancel(iid))
     library = [
         (n.id, engine.app.mapper.to_domain_event(n))
-        for n in engine.app.recorder.select_notifications(start=0, limit=100,
-                                                          inclusive_of_start=False)
-        if n.topic in ("Requested", "CarrierAccepted", "Cancelled")]
+        for n in engine.app.recorder.select_notifications(
+            start=0, limit=100, inclusive_of_start=False
+        )
+        if n.topic in ("Requested", "CarrierAccepted", "Cancelled")
+    ]
     assert engine.read_intercept_log(0, 100) == library
     assert len(library) == 4
     assert engine.read_intercept_log(library[1][0], 2) == library[2:4]
@@ -92,5 +99,7 @@ def test_a_catch_up_far_behind_applies_every_batch_and_restores_the_checkpoint_i
     assert sorted((r["status"], r["version"]) for r in rows) == [("accepted", 2)] * 5
     assert engine.projector.positions("eventstore") == {0: read[-1][0]}
     if not engine.db.postgres:
-        assert engine.db.read("PRAGMA wal_autocheckpoint")[0]["wal_autocheckpoint"] == \
-            WAL_CHECKPOINT_PAGES
+        assert (
+            engine.db.read("PRAGMA wal_autocheckpoint")[0]["wal_autocheckpoint"]
+            == WAL_CHECKPOINT_PAGES
+        )

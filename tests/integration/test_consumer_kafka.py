@@ -51,8 +51,9 @@ def test_a_consumer_dying_before_its_kafka_commit_applies_nothing_twice(kafka_se
     crashes = 0
     projections = build_engine(kafka_settings)
     while timeline_count(projections.db) < total and crashes < 200:
-        consumer = build_projection_consumer(kafka_settings, build_engine(kafka_settings),
-                                             max_poll_records=rng.randint(1, 8))
+        consumer = build_projection_consumer(
+            kafka_settings, build_engine(kafka_settings), max_poll_records=rng.randint(1, 8)
+        )
         polls_left = rng.randint(1, 3)
 
         def crash_before_commit(offsets, polls=[polls_left]):  # noqa: B006 - a counter
@@ -76,22 +77,35 @@ def test_a_consumer_dying_before_its_kafka_commit_applies_nothing_twice(kafka_se
 
 def test_a_consumer_process_killed_at_random_points_applies_nothing_twice(kafka_settings, tmp_path):
     engine, total = published(kafka_settings, orders=60)
-    env = {**os.environ, "INTERCEPT_HOME": str(kafka_settings.home),
-           "INTERCEPT_MAX_POLL_RECORDS": "3"}
-    args = [INTERCEPT, "consume", "--bootstrap", kafka_settings.kafka_bootstrap, "--topic",
-            kafka_settings.topic, "--group", kafka_settings.group_id]
+    env = {
+        **os.environ,
+        "INTERCEPT_HOME": str(kafka_settings.home),
+        "INTERCEPT_MAX_POLL_RECORDS": "3",
+    }
+    args = [
+        INTERCEPT,
+        "consume",
+        "--bootstrap",
+        kafka_settings.kafka_bootstrap,
+        "--topic",
+        kafka_settings.topic,
+        "--group",
+        kafka_settings.group_id,
+    ]
     rng = random.Random(8)
     projections = build_engine(kafka_settings)
     kills = 0
     while timeline_count(projections.db) < total and kills < 12:
-        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(2.0, 5.0))  # a group join alone takes ~3 s
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
-    final = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True)
+    final = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     wait_for_line(final, "consuming")  # running, its signal handlers in place
     deadline = time.monotonic() + 90
     while timeline_count(projections.db) < total and time.monotonic() < deadline:
@@ -104,10 +118,12 @@ def test_a_consumer_process_killed_at_random_points_applies_nothing_twice(kafka_
 
 def test_two_consumers_one_leaving_mid_stream_lose_and_double_nothing(kafka_settings, tmp_path):
     engine, total = published(kafka_settings, orders=120)
-    first = build_projection_consumer(kafka_settings, build_engine(kafka_settings),
-                                      max_poll_records=2)
-    second = build_projection_consumer(kafka_settings, build_engine(kafka_settings),
-                                       max_poll_records=2)
+    first = build_projection_consumer(
+        kafka_settings, build_engine(kafka_settings), max_poll_records=2
+    )
+    second = build_projection_consumer(
+        kafka_settings, build_engine(kafka_settings), max_poll_records=2
+    )
     first.start()
     second.start()
     projections = build_engine(kafka_settings)
@@ -130,7 +146,8 @@ def test_two_consumers_one_leaving_mid_stream_lose_and_double_nothing(kafka_sett
 def test_poison_messages_go_to_the_dlq_and_their_intercept_waits(kafka_settings, tmp_path):
     engine, total = published(kafka_settings, orders=20)
     records = __import__("tests.integration.kafka_reading", fromlist=["x"]).read_topic(
-        kafka_settings.kafka_bootstrap, kafka_settings.topic)
+        kafka_settings.kafka_bootstrap, kafka_settings.topic
+    )
     # Take one intercept with several events: its version 2 will be poisoned.
     by_intercept: dict = {}
     for rs in records.values():
@@ -142,8 +159,9 @@ def test_poison_messages_go_to_the_dlq_and_their_intercept_waits(kafka_settings,
     del broken_v2["payload"]["merchant_id"]
 
     # A fresh topic holding: not JSON, an unknown type, the broken v2, and everything else.
-    poisoned = kafka_settings.model_copy(update={"topic": kafka_settings.topic + ".p",
-                                                 "dlq_topic": kafka_settings.topic + ".p.dlq"})
+    poisoned = kafka_settings.model_copy(
+        update={"topic": kafka_settings.topic + ".p", "dlq_topic": kafka_settings.topic + ".p.dlq"}
+    )
     kafka_clients.ensure_topics(poisoned, [poisoned.topic])
     producer = kafka_clients.producer(poisoned)
     unknown = dict(orjson.loads(victim[0].value), event_type="Teleported")
@@ -160,10 +178,12 @@ def test_poison_messages_go_to_the_dlq_and_their_intercept_waits(kafka_settings,
     projections = build_engine(poisoned)
     drain(consumer, projections.db, total - len(victim) + 1)  # the victim stops at v1
     assert consumer.dead_lettered == 3
-    letters = dlq_tools.read_all(kafka_clients.consumer(poisoned, group_id=None), poisoned.dlq_topic)
-    reasons = sorted(l.reason for l in letters)
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(poisoned, group_id=None), poisoned.dlq_topic
+    )
+    reasons = sorted(letter.reason for letter in letters)
     assert reasons == ["invalid", "not_json", "unknown_event_type"]
-    invalid = next(l for l in letters if l.reason == "invalid")
+    invalid = next(letter for letter in letters if letter.reason == "invalid")
     assert "merchant_id" in invalid.detail and invalid.topic == poisoned.topic
     assert invalid.offset >= 0 and invalid.partition >= 0
     waiting = projections.db.read("SELECT version FROM pending_events ORDER BY version")
@@ -172,12 +192,29 @@ def test_poison_messages_go_to_the_dlq_and_their_intercept_waits(kafka_settings,
     # The operator fixes the message and redrives it: the intercept catches up, in order.
     fixed = tmp_path / "fixed.json"
     fixed.write_bytes(good_v2)
-    run = subprocess.run([INTERCEPT, "dlq", "redrive", "--bootstrap", poisoned.kafka_bootstrap,
-                          "--topic", poisoned.topic, "--offset", str(invalid.dlq_offset),
-                          "--file", str(fixed), "--json"],
-                         capture_output=True, text=True, env={**os.environ,
-                         "INTERCEPT_DLQ_TOPIC": poisoned.dlq_topic,
-                         "INTERCEPT_HOME": str(poisoned.home)})
+    run = subprocess.run(
+        [
+            INTERCEPT,
+            "dlq",
+            "redrive",
+            "--bootstrap",
+            poisoned.kafka_bootstrap,
+            "--topic",
+            poisoned.topic,
+            "--offset",
+            str(invalid.dlq_offset),
+            "--file",
+            str(fixed),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "INTERCEPT_DLQ_TOPIC": poisoned.dlq_topic,
+            "INTERCEPT_HOME": str(poisoned.home),
+        },
+    )
     assert run.returncode == 0, run.stderr
     drain(consumer, projections.db, total)
     consumer.consumer.close(autocommit=False)

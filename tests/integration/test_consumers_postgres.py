@@ -17,10 +17,14 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 def test_two_consumers_on_postgres_one_leaving_mid_stream_lose_and_double_nothing(
-        kafka_settings, postgres_server, tmp_path):
-    settings = kafka_settings.model_copy(update={
-        "event_store": postgres_server.create_database("events"),
-        "projections": postgres_server.create_database("projections")})
+    kafka_settings, postgres_server, tmp_path
+):
+    settings = kafka_settings.model_copy(
+        update={
+            "event_store": postgres_server.create_database("events"),
+            "projections": postgres_server.create_database("projections"),
+        }
+    )
     _, total = published(settings, orders=60)
     first = build_projection_consumer(settings, build_engine(settings), max_poll_records=5)
     second = build_projection_consumer(settings, build_engine(settings), max_poll_records=5)

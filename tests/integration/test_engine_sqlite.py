@@ -26,7 +26,10 @@ def test_a_query_right_after_a_command_sees_it(engine):
     row = queries.get_intercept(engine.db, str(iid))
     assert (row["status"], row["conflict"]) == ("cancelled", "intercepted_after_cancel")
     assert [e["event_type"] for e in queries.timeline(engine.db, str(iid))] == [
-        "Requested", "Cancelled", "CarrierConfirmed"]
+        "Requested",
+        "Cancelled",
+        "CarrierConfirmed",
+    ]
 
 
 def test_a_retried_request_is_recorded_once(engine):
@@ -67,8 +70,9 @@ def test_catch_up_after_a_restart_applies_only_what_is_new(engine, clock):
     engine.execute(b.policy())
     iid = engine.execute(b.request()).state.id
     # A writer that leaves projecting to others, as commands do in Kafka mode.
-    writer = build_engine(engine.settings.model_copy(update={"kafka_bootstrap": "unused"}),
-                          clock=clock)
+    writer = build_engine(
+        engine.settings.model_copy(update={"kafka_bootstrap": "unused"}), clock=clock
+    )
     writer.execute(b.fee(iid))
     assert queries.get_intercept(engine.db, str(iid))["fees_minor"] == 0
     reopened = build_engine(engine.settings, clock=clock)

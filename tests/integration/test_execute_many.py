@@ -32,39 +32,61 @@ def test_a_second_request_for_the_same_parcel_in_one_batch_is_refused(engine):
 def test_each_command_sees_the_earlier_ones(engine):
     engine.execute(b.policy())
     iid = _iid()
-    results = engine.execute_many([
-        b.request(), b.request(),  # a retry with the same key inside the batch
-        b.cancel(iid), b.cancel(iid), b.carrier(iid, "confirmed"),
-        b.request("k2"),  # the parcel was intercepted (after the cancel): never again
-    ])
+    results = engine.execute_many(
+        [
+            b.request(),
+            b.request(),  # a retry with the same key inside the batch
+            b.cancel(iid),
+            b.cancel(iid),
+            b.carrier(iid, "confirmed"),
+            b.request("k2"),  # the parcel was intercepted (after the cancel): never again
+        ]
+    )
     assert [_answer(r)[0] for r in results] == [
-        "recorded", "duplicate", "recorded", "already_cancelled", "recorded",
-        "refused"]
+        "recorded",
+        "duplicate",
+        "recorded",
+        "already_cancelled",
+        "recorded",
+        "refused",
+    ]
     assert results[-1].rule == "no_reintercept_after_success"
     row = queries.get_intercept(engine.db, str(iid))
     assert (row["status"], row["conflict"], row["version"]) == (
-        "cancelled", "intercepted_after_cancel", 3)
+        "cancelled",
+        "intercepted_after_cancel",
+        3,
+    )
 
 
 def test_a_refused_command_records_nothing_and_the_others_go_on(engine):
     engine.execute(b.policy())
     iid = _iid()
-    results = engine.execute_many([
-        b.request(), b.carrier(iid, "confirmed"), b.cancel(iid),  # cancel after success
-        b.request("k9", merchant_id="nobody"), b.fee(iid),
-    ])
+    results = engine.execute_many(
+        [
+            b.request(),
+            b.carrier(iid, "confirmed"),
+            b.cancel(iid),  # cancel after success
+            b.request("k9", merchant_id="nobody"),
+            b.fee(iid),
+        ]
+    )
     assert isinstance(results[2], NotCancellable) and isinstance(results[3], NoPolicy)
     assert [r.outcome for r in results if isinstance(r, Decision)] == [Outcome.RECORDED] * 3
     assert [e["event_type"] for e in queries.timeline(engine.db, str(iid))] == [
-        "Requested", "CarrierConfirmed", "FeeCharged"]
+        "Requested",
+        "CarrierConfirmed",
+        "FeeCharged",
+    ]
 
 
 def test_all_events_of_a_batch_are_recorded_in_one_transaction(engine, monkeypatch):
     engine.execute(b.policy())
     saves: list[int] = []
     original = engine.app.record
-    monkeypatch.setattr(engine.app, "record", lambda events: saves.append(len(events))
-                        or original(events))
+    monkeypatch.setattr(
+        engine.app, "record", lambda events: saves.append(len(events)) or original(events)
+    )
     engine.execute_many([b.request(f"k{n}", tracking_no=f"ZT{n}") for n in range(50)])
     assert saves == [100]  # 50 requests and their 50 parcel registrations, saved once
 
@@ -96,8 +118,14 @@ def _command(kind: str, key: str, parcel: str):
 
 
 _COMMANDS = st.lists(
-    st.builds(_command, st.sampled_from(["request", "request", "cancel", "accepted", "confirmed",
-                                         "failed", "released", "fee"]), _KEYS, _PARCELS),
+    st.builds(
+        _command,
+        st.sampled_from(
+            ["request", "request", "cancel", "accepted", "confirmed", "failed", "released", "fee"]
+        ),
+        _KEYS,
+        _PARCELS,
+    ),
     max_size=12,
 )
 
@@ -117,7 +145,8 @@ def _executed_one_by_one(engine, command):
 
 def _rows(engine) -> list:
     return engine.db.read("SELECT * FROM intercepts ORDER BY intercept_id") + engine.db.read(
-        "SELECT * FROM intercept_events ORDER BY intercept_id, version")
+        "SELECT * FROM intercept_events ORDER BY intercept_id, version"
+    )
 
 
 @settings(max_examples=25)
@@ -150,7 +179,9 @@ def test_the_store_reads_several_aggregates_in_one_query(engine):
     unknown = _iid("never")
     found = engine.app.recorder.select_events_of([iid, unknown, policy_id("m1")])
     assert [(s.topic, s.originator_version) for s in found[iid]] == [
-        ("Requested", 1), ("Cancelled", 2)]
+        ("Requested", 1),
+        ("Cancelled", 2),
+    ]
     assert found[unknown] == []
     assert [s.topic for s in found[policy_id("m1")]] == ["PolicySet"]
     assert all(s.originator_id == iid for s in found[iid])

@@ -7,8 +7,7 @@ import uuid
 from collections import defaultdict
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka import codec
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition, codec
 
 from tests.support.kafka_broker import KafkaBroker
 
@@ -41,7 +40,9 @@ def test_keyed_messages_come_back_in_order_through_a_group(kafka_broker: KafkaBr
     producer.flush()
     producer.close()
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_broker.bootstrap, group_id=unique("g"), **GROUP_SETTINGS)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=kafka_broker.bootstrap, group_id=unique("g"), **GROUP_SETTINGS
+    )
     try:
         received: dict[bytes, list[bytes]] = defaultdict(list)
         partitions_of: dict[bytes, set[int]] = defaultdict(set)
@@ -58,7 +59,9 @@ def test_keyed_messages_come_back_in_order_through_a_group(kafka_broker: KafkaBr
                     per_partition[record.partition] += 1
             if joined_after is None and consumer.assignment():
                 joined_after = time.monotonic() - started
-        print(f"group join {joined_after:.2f}s, all 200 records after {time.monotonic() - started:.2f}s")
+        print(
+            f"group join {joined_after:.2f}s, all 200 records after {time.monotonic() - started:.2f}s"
+        )
 
         assert received == sent  # per-key order preserved, nothing missing or duplicated
         assert all(len(p) == 1 for p in partitions_of.values())
@@ -73,20 +76,26 @@ def test_keyed_messages_come_back_in_order_through_a_group(kafka_broker: KafkaBr
 
 
 @pytest.mark.parametrize("compression", ["gzip", "snappy", "lz4", "zstd"])
-def test_compressed_batches_round_trip_with_assign_and_seek(kafka_broker: KafkaBroker, compression: str) -> None:
+def test_compressed_batches_round_trip_with_assign_and_seek(
+    kafka_broker: KafkaBroker, compression: str
+) -> None:
     # kafka-python only ships gzip; the others need python-snappy/lz4/zstandard.
     if not getattr(codec, f"has_{compression}")():
         pytest.skip(f"no {compression} library installed")
     topic = unique(f"codec-{compression}")
     kafka_broker.create_topic(topic, partitions=1)
-    producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, acks="all", compression_type=compression)
+    producer = KafkaProducer(
+        bootstrap_servers=kafka_broker.bootstrap, acks="all", compression_type=compression
+    )
     values = [f"{compression}-{i}".encode() * 50 for i in range(20)]
     for value in values:
         producer.send(topic, value=value, headers=[("codec", compression.encode())])
     producer.flush()
     producer.close()
 
-    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap)  # no group: manual assignment
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_broker.bootstrap
+    )  # no group: manual assignment
     try:
         tp = TopicPartition(topic, 0)
         assert consumer.partitions_for_topic(topic) == {0}

@@ -9,13 +9,12 @@ from hypothesis import strategies as st
 
 from consumers.decode import decode
 from domain.envelope import Envelope
-from engine.relay import message
 from domain.vocabulary import Status
+from engine.relay import message
 from projections.database import Database
 from projections.projector import Projector
 from projections.schema import migrate
 from tests.strategies import histories
-
 
 _TABLES = ("intercepts", "intercept_events", "pending_events", "checkpoints")
 # The factory below is reused across a test's hypothesis examples: it starts each one clean.
@@ -28,8 +27,9 @@ def fresh(backend, request):
     if backend == "sqlite":
         return lambda: _migrated(Database("sqlite:///:memory:"))
     server = request.getfixturevalue("postgres_server")
-    databases = itertools.cycle([_migrated(Database(server.create_database("delivery")))
-                                 for _ in range(2)])
+    databases = itertools.cycle(
+        [_migrated(Database(server.create_database("delivery"))) for _ in range(2)]
+    )
 
     def emptied() -> Projector:
         projector = next(databases)
@@ -57,8 +57,9 @@ def tables(projector: Projector) -> tuple:
 
 def envelopes(events) -> list[Envelope]:
     """As a consumer gets them: through the relay's Kafka record and back."""
-    return [decode(message(Envelope.of(e, position=n))["value"])
-            for n, e in enumerate(events, start=1)]
+    return [
+        decode(message(Envelope.of(e, position=n))["value"]) for n, e in enumerate(events, start=1)
+    ]
 
 
 def deliver(projector: Projector, messages: list[Envelope], cuts: list[int]) -> None:
@@ -106,8 +107,8 @@ def test_a_cancelled_row_never_leaves_cancelled(fresh, history, data):
     messages = envelopes(history)
     projector = fresh()
     seen_cancelled: set[str] = set()
-    for message in data.draw(st.permutations(messages)):
-        projector.apply([message], {})
+    for delivered in data.draw(st.permutations(messages)):
+        projector.apply([delivered], {})
         for row in projector.db.read("SELECT intercept_id, status FROM intercepts"):
             if row["intercept_id"] in seen_cancelled:
                 assert row["status"] == Status.CANCELLED.value

@@ -57,8 +57,9 @@ def history():
 
     iid = UUID(int=7)
     policy = policies.set_policy(None, b.policy(), policy_id=UUID(int=1), now=T0).state
-    state = rules.request(b.request(), intercept_id=iid, existing=None, policy=policy,
-                          parcel_history=(), now=T0).state
+    state = rules.request(
+        b.request(), intercept_id=iid, existing=None, policy=policy, parcel_history=(), now=T0
+    ).state
     events = [state.request]
     for _ in range(2):
         decision = rules.charge_fee(state, b.fee(iid), T0)
@@ -79,8 +80,9 @@ def race(url: str) -> dict:
     held = threading.Thread(target=stale.apply, args=([first_fee], {("t", 0): 2}))
     held.start()
     assert read_done.wait(timeout=10)
-    full = threading.Thread(target=lambda: (fresh.apply([first_fee, second_fee],
-                                                        {("t", 0): 3}), resume.set()))
+    full = threading.Thread(
+        target=lambda: (fresh.apply([first_fee, second_fee], {("t", 0): 3}), resume.set())
+    )
     full.start()
     held.join(timeout=30)
     full.join(timeout=30)
@@ -93,7 +95,8 @@ def test_batches_on_one_partition_take_turns_and_nothing_is_lost(postgres_server
 
 
 def test_without_the_checkpoint_lock_the_stale_batch_overwrites_the_newer_row(
-        postgres_server, monkeypatch):
+    postgres_server, monkeypatch
+):
     # The counter-test: it shows the race above is real, so the first test can fail.
     monkeypatch.setattr(Projector, "_take_turns", lambda self, cur, checkpoints: None)
     row = race(postgres_server.create_database("noturns"))

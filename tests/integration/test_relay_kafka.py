@@ -5,8 +5,8 @@ import random
 import signal
 import subprocess
 import time
+from datetime import UTC
 
-import orjson
 import pytest
 
 from domain.envelope import INTERCEPT_EVENT_TYPES
@@ -29,9 +29,9 @@ def seed_history(settings, orders=120):
 
 
 def demo_start():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(2026, 11, 20, tzinfo=timezone.utc)
+    return datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def store_versions(engine) -> dict[str, list[int]]:
@@ -82,16 +82,24 @@ def test_the_relay_publishes_every_intercept_event_keyed_and_in_order(kafka_sett
 def test_a_relay_killed_at_random_points_loses_nothing(kafka_settings):
     engine = seed_history(kafka_settings, orders=500)
     total = engine.app.recorder.max_notification_id()
-    env = {**os.environ, "INTERCEPT_HOME": str(kafka_settings.home),
-           "INTERCEPT_RELAY_BATCH": "2"}
-    args = [INTERCEPT, "relay", "--bootstrap", kafka_settings.kafka_bootstrap,
-            "--topic", kafka_settings.topic, "--partitions", "6"]
+    env = {**os.environ, "INTERCEPT_HOME": str(kafka_settings.home), "INTERCEPT_RELAY_BATCH": "2"}
+    args = [
+        INTERCEPT,
+        "relay",
+        "--bootstrap",
+        kafka_settings.kafka_bootstrap,
+        "--topic",
+        kafka_settings.topic,
+        "--partitions",
+        "6",
+    ]
     rng = random.Random(5)
     kills = 0
     positions = build_relay(kafka_settings, engine).positions
     while positions.get(kafka_settings.topic) < total and kills < 40:
-        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         if rng.random() < 0.3:
             time.sleep(rng.uniform(0.0, 0.8))  # while starting up
         else:
@@ -100,8 +108,9 @@ def test_a_relay_killed_at_random_points_loses_nothing(kafka_settings):
         process.send_signal(signal.SIGKILL)
         process.wait()
         kills += 1
-    final = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True)
+    final = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     wait_for_line(final, "relaying to")  # running, its signal handlers in place
     deadline = time.monotonic() + 60
     while positions.get(kafka_settings.topic) < total and time.monotonic() < deadline:

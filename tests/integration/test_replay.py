@@ -1,6 +1,5 @@
 """Rebuilds equal the live projections row for row, and swap in while queries go on."""
 
-import sqlite3
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -13,10 +12,10 @@ from engine import demo, replay
 from engine.composition import build_engine
 from engine.settings import Settings
 from projections import fresh as fresh_module
+from projections.database import Database
 from projections.fresh import FreshProjections
 from projections.point_in_time import Cutoff
 from projections.schema import migrate
-from projections.database import Database
 from tests import builders as b
 from tests.conftest import T0, StepClock
 from tests.integration.audit_support import START
@@ -43,7 +42,7 @@ def test_a_rebuild_equals_the_projections_kept_live_row_for_row(history, data):
         engine = build_engine(Settings(home=Path(home)), clock=StepClock())
         try:
             # Saved in several transactions, projected after each, as commands are.
-            for start, end in zip([0, *cuts], [*cuts, len(history)]):
+            for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
                 if history[start:end]:
                     engine.app.save(*history[start:end])
                     engine.catch_up()
@@ -71,8 +70,13 @@ def test_a_view_as_of_a_time_is_the_projections_as_they_were_then(history, data)
             at = then[k][0] + timedelta(milliseconds=data.draw(st.integers(0, 999)))
             view = Database(f"sqlite:///{Path(home) / 'view.db'}")
             migrate(view)
-            replay.as_of(view, engine.read_log, Cutoff(at, "recorded"),
-                         replay.ReplayReport("store"), lambda n: None)
+            replay.as_of(
+                view,
+                engine.read_log,
+                Cutoff(at, "recorded"),
+                replay.ReplayReport("store"),
+                lambda n: None,
+            )
             assert tables(view) == then[k][1]
             view.close()
         finally:
@@ -99,11 +103,17 @@ def test_recorded_and_occurred_views_differ_when_a_carrier_reports_late(engine, 
     assert view(45, "recorded") == {"status": "cancelled", "conflict": None, "version": 2}
     # By the parties' clocks the parcel was stopped before the cancel; the report still
     # carries the conflict the engine found when it recorded it.
-    assert view(25, "occurred") == {"status": "intercepted",
-                                    "conflict": "intercepted_after_cancel", "version": 3}
+    assert view(25, "occurred") == {
+        "status": "intercepted",
+        "conflict": "intercepted_after_cancel",
+        "version": 3,
+    }
     assert view(15, "occurred") == {"status": "requested", "conflict": None, "version": 1}
-    assert view(61, "recorded") == {"status": "cancelled",
-                                    "conflict": "intercepted_after_cancel", "version": 3}
+    assert view(61, "recorded") == {
+        "status": "cancelled",
+        "conflict": "intercepted_after_cancel",
+        "version": 3,
+    }
 
 
 def test_on_either_backend_a_rebuild_swaps_in_and_corrects_a_damaged_projection(engine, clock):
@@ -113,15 +123,23 @@ def test_on_either_backend_a_rebuild_swaps_in_and_corrects_a_damaged_projection(
     live = tables(engine.db)
     damaged = live[0][0]["intercept_id"]
     with engine.db.transaction() as cur:  # a projection bug, or a hand edit
-        cur.execute("UPDATE intercepts SET status = 'requested', fees_minor = 1 "
-                    "WHERE intercept_id = ?", (damaged,))
-        cur.execute("DELETE FROM intercept_events WHERE intercept_id = ? AND version > 1",
-                    (damaged,))
+        cur.execute(
+            "UPDATE intercepts SET status = 'requested', fees_minor = 1 WHERE intercept_id = ?",
+            (damaged,),
+        )
+        cur.execute(
+            "DELETE FROM intercept_events WHERE intercept_id = ? AND version > 1", (damaged,)
+        )
     # A command recorded while the rebuild runs, by a writer that leaves projecting to others.
-    writer = build_engine(engine.settings.model_copy(update={"kafka_bootstrap": "unused"}),
-                          clock=sim)
-    late = b.request(key="during", merchant_id="m-001", tracking_no="T-8",
-                     carrier=_enabled_carrier(engine, "m-001"))
+    writer = build_engine(
+        engine.settings.model_copy(update={"kafka_bootstrap": "unused"}), clock=sim
+    )
+    late = b.request(
+        key="during",
+        merchant_id="m-001",
+        tracking_no="T-8",
+        carrier=_enabled_carrier(engine, "m-001"),
+    )
     swapped, _ = rebuilt(engine, meanwhile=lambda: writer.execute(late))
     assert swapped == live
     assert tables(engine.db) == live  # seen through the connection that stayed open
@@ -129,8 +147,13 @@ def test_on_either_backend_a_rebuild_swaps_in_and_corrects_a_damaged_projection(
     engine.catch_up()
     iid = writer.execute(b.fee(late_id := _iid(late))).state.id
     engine.catch_up()
-    assert engine.db.read("SELECT version FROM intercepts WHERE intercept_id = ?",
-                          (str(late_id),))[0]["version"] == 2 and iid == late_id
+    assert (
+        engine.db.read("SELECT version FROM intercepts WHERE intercept_id = ?", (str(late_id),))[0][
+            "version"
+        ]
+        == 2
+        and iid == late_id
+    )
     writer.close()
 
 
@@ -187,8 +210,13 @@ def test_a_whole_view_at_a_time_holds_each_intercept_as_show_gives_it(tmp_path, 
         at = START + timedelta(hours=hours)
         view = Database(f"sqlite:///{tmp_path / f'{clock_name}-{hours}.db'}")
         migrate(view)
-        replay.as_of(view, engine.read_intercept_log, Cutoff(at, clock_name),
-                     replay.ReplayReport("store"), lambda n: None)
+        replay.as_of(
+            view,
+            engine.read_intercept_log,
+            Cutoff(at, clock_name),
+            replay.ReplayReport("store"),
+            lambda n: None,
+        )
         rows = {r["intercept_id"]: r for r in view.read("SELECT * FROM intercepts")}
         from uuid import UUID
 

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.kafka
 def records(settings, topic: str) -> list:
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
-        return [r for batch in read_from_start(consumer, topic)
-                for part in batch.values() for r in part]
+        return [
+            r for batch in read_from_start(consumer, topic) for part in batch.values() for r in part
+        ]
     finally:
         consumer.close(autocommit=False)
 
@@ -44,8 +45,9 @@ def from_topic(settings, db) -> replay.ReplayReport:
     report = replay.ReplayReport("kafka")
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
-        replay.from_topic(db, settings.topic, read_from_start(consumer, settings.topic),
-                          report, lambda n: None)
+        replay.from_topic(
+            db, settings.topic, read_from_start(consumer, settings.topic), report, lambda n: None
+        )
     finally:
         consumer.close(autocommit=False)
     return report
@@ -62,27 +64,28 @@ def test_the_topic_and_the_store_each_rebuild_the_live_rows(kafka_settings, proj
     assert tables(live.db) == expected
     assert live.projector.positions(kafka_settings.topic) == positions
     with FreshProjections(live.db) as target:
-        replay.from_store(target.db, writer.read_log, replay.ReplayReport("store"),
-                          lambda n: None)
+        replay.from_store(target.db, writer.read_log, replay.ReplayReport("store"), lambda n: None)
         assert tables(target.db) == expected
 
 
 def test_every_message_carries_the_store_hashes_and_the_topic_verifies_alone(
-        kafka_settings, projected):
+    kafka_settings, projected
+):
     writer, _ = projected
     on_topic = records(kafka_settings, kafka_settings.topic)
     verdict = verify_records(on_topic)
     assert verdict.ok and verdict.checked == len(on_topic)
-    links = {(str(k.aggregate_id), k.version): k
-             for k in writer.app.recorder.chain_links(0, 10**6)}
+    links = {(str(k.aggregate_id), k.version): k for k in writer.app.recorder.chain_links(0, 10**6)}
     for record in on_topic:
         message = orjson.loads(record.value)
         link = links[(message["intercept_id"], message["version"])]
         assert (message["event_hash"], message["prev_hash"], message["log_hash"]) == (
-            link.event_hash, link.prev_hash, link.log_hash)
+            link.event_hash,
+            link.prev_hash,
+            link.log_hash,
+        )
     # The newest log hash seen on the topic anchors the store's chain.
-    head = writer.app.recorder.chain_links_between(verdict.head.position,
-                                                   verdict.head.position)[0]
+    head = writer.app.recorder.chain_links_between(verdict.head.position, verdict.head.position)[0]
     assert head.log_hash == verdict.head.log_hash
 
 
@@ -93,18 +96,22 @@ def test_a_changed_message_is_named_and_a_replay_publishes_nothing(kafka_setting
     changed["payload"]["amount_minor"] += 1
     producer = KafkaProducer(bootstrap_servers=kafka_settings.kafka_bootstrap)
     for value in (orjson.dumps(changed), b"not json"):
-        producer.send(kafka_settings.topic, key=victim.key, value=value,
-                      partition=victim.partition).get(timeout=30)
+        producer.send(
+            kafka_settings.topic, key=victim.key, value=value, partition=victim.partition
+        ).get(timeout=30)
     producer.close()
     problem = verify_records(records(kafka_settings, kafka_settings.topic)).problem
     assert problem.check == "event_hash"
     assert problem.where.startswith(f"{kafka_settings.topic}[{victim.partition}]@")
-    assert (problem.aggregate_id, problem.version) == (changed["intercept_id"],
-                                                       changed["version"])
-    before = {t: len(records(kafka_settings, t))
-              for t in (kafka_settings.topic, kafka_settings.dlq_topic)}
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap,
-           "INTERCEPT_TOPIC": kafka_settings.topic, "INTERCEPT_DLQ_TOPIC": kafka_settings.dlq_topic}
+    assert (problem.aggregate_id, problem.version) == (changed["intercept_id"], changed["version"])
+    before = {
+        t: len(records(kafka_settings, t)) for t in (kafka_settings.topic, kafka_settings.dlq_topic)
+    }
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap,
+        "INTERCEPT_TOPIC": kafka_settings.topic,
+        "INTERCEPT_DLQ_TOPIC": kafka_settings.dlq_topic,
+    }
     run = intercept(kafka_settings.home, "replay", "--from", "kafka", "--json", env=env)
     assert run.code == 0, run.err
     assert run.json()["skipped"] == 1 and run.json()["swapped"]  # the live consumer's DLQ job

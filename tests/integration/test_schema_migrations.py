@@ -10,15 +10,20 @@ from projections.database import Database
 from tests.e2e.cli import intercept
 
 
-def test_migrate_creates_everything_once_and_then_changes_nothing(store_settings, store_env,
-                                                                  tmp_path):
+def test_migrate_creates_everything_once_and_then_changes_nothing(
+    store_settings, store_env, tmp_path
+):
     first = migrate_storage(store_settings)
     again = intercept(tmp_path, "migrate", "--json", env=store_env)
-    assert first == {"projections_schema": {"before": 0, "after": schema.SCHEMA_VERSION},
-                     "event_store": "ready"}
+    assert first == {
+        "projections_schema": {"before": 0, "after": schema.SCHEMA_VERSION},
+        "event_store": "ready",
+    }
     assert again.code == 0, again.err
-    assert again.json()["projections_schema"] == {"before": schema.SCHEMA_VERSION,
-                                                  "after": schema.SCHEMA_VERSION}
+    assert again.json()["projections_schema"] == {
+        "before": schema.SCHEMA_VERSION,
+        "after": schema.SCHEMA_VERSION,
+    }
     engine = build_engine(store_settings)
     assert engine.db.read("SELECT version FROM schema_version") == [{"version": 1}]
     assert engine.app.recorder.max_notification_id() in (None, 0)
@@ -30,14 +35,20 @@ def _projections(store_settings) -> Database:
     return projections_db(store_settings)
 
 
-def test_an_upgrade_applies_once_and_a_failing_one_leaves_the_old_schema(store_settings,
-                                                                        monkeypatch):
+def test_an_upgrade_applies_once_and_a_failing_one_leaves_the_old_schema(
+    store_settings, monkeypatch
+):
     db = _projections(store_settings)  # at version 1
-    v2 = ["CREATE INDEX IF NOT EXISTS intercepts_status ON intercepts (status)",
-          "ALTER TABLE intercepts ADD COLUMN region TEXT"]
+    v2 = [
+        "CREATE INDEX IF NOT EXISTS intercepts_status ON intercepts (status)",
+        "ALTER TABLE intercepts ADD COLUMN region TEXT",
+    ]
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(schema, "_MIGRATIONS", {**schema._MIGRATIONS, 2: v2,
-                                                3: ["ALTER TABLE no_such_table ADD COLUMN x TEXT"]})
+    monkeypatch.setattr(
+        schema,
+        "_MIGRATIONS",
+        {**schema._MIGRATIONS, 2: v2, 3: ["ALTER TABLE no_such_table ADD COLUMN x TEXT"]},
+    )
     with pytest.raises(Exception, match="no_such_table"):
         schema.upgrade(db)
     assert db.read("SELECT MAX(version) AS v FROM schema_version")[0]["v"] == 1
@@ -47,13 +58,18 @@ def test_an_upgrade_applies_once_and_a_failing_one_leaves_the_old_schema(store_s
     assert schema.upgrade(db) == (1, 2)
     assert schema.upgrade(db) == (2, 2)
     assert "region" in _columns(db)
-    assert [r["version"] for r in db.read("SELECT version FROM schema_version ORDER BY 1")] == [1, 2]
+    assert [r["version"] for r in db.read("SELECT version FROM schema_version ORDER BY 1")] == [
+        1,
+        2,
+    ]
 
 
 def _columns(db: Database) -> set[str]:
     if db.postgres:
-        rows = db.read("SELECT column_name AS name FROM information_schema.columns "
-                       "WHERE table_name = 'intercepts'")
+        rows = db.read(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_name = 'intercepts'"
+        )
     else:
         rows = db.read("SELECT name FROM pragma_table_info('intercepts')")
     return {r["name"] for r in rows}
@@ -64,8 +80,11 @@ def test_processes_starting_together_on_a_fresh_postgres_all_start(postgres_serv
     """Without the DDL locks, concurrent CREATEs fail ('tuple concurrently updated')."""
     from engine.settings import Settings
 
-    settings = Settings(home=tmp_path / "var", event_store=postgres_server.create_database("ev"),
-                        projections=postgres_server.create_database("pr"))
+    settings = Settings(
+        home=tmp_path / "var",
+        event_store=postgres_server.create_database("ev"),
+        projections=postgres_server.create_database("pr"),
+    )
     start, failures = threading.Barrier(6), []
 
     def boot() -> None:

@@ -83,7 +83,9 @@ def _die_with_parent() -> None:
 class KafkaBroker:
     """Context manager owning one in-memory Tansu broker on a loopback port."""
 
-    def __init__(self, port: int | None = None, start_timeout: float = 20.0, stop_timeout: float = 3.0) -> None:
+    def __init__(
+        self, port: int | None = None, start_timeout: float = 20.0, stop_timeout: float = 3.0
+    ) -> None:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         external = os.environ.get(BOOTSTRAP_ENV, "").strip()
@@ -102,7 +104,9 @@ class KafkaBroker:
         self.start()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -122,9 +126,20 @@ class KafkaBroker:
         started = time.monotonic()
         with os.fdopen(fd, "wb") as out:  # a file, not a pipe: nobody drains a pipe
             self._proc = subprocess.Popen(
-                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                [
+                    tansu_binary(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
                 preexec_fn=_die_with_parent,
             )
         try:
@@ -192,7 +207,9 @@ class KafkaBroker:
         finally:
             admin.close()
         if actual != partitions:
-            raise KafkaBrokerError(f"topic {name!r} already exists with {actual} partitions, not {partitions}")
+            raise KafkaBrokerError(
+                f"topic {name!r} already exists with {actual} partitions, not {partitions}"
+            )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -201,12 +218,16 @@ class KafkaBroker:
             if self._proc is not None and self._proc.poll() is not None:
                 raise KafkaBrokerError(
                     f"tansu exited with code {self._proc.returncode} before answering on "
-                    f"{self.bootstrap}; output:\n{self.log()}")
+                    f"{self.bootstrap}; output:\n{self.log()}"
+                )
             # A full Kafka round trip, not just an open port: that is what tests need.
             try:
                 # bootstrap_timeout_ms defaults to 30 s, longer than our whole budget.
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2_000,
-                                         bootstrap_timeout_ms=2_000)
+                admin = KafkaAdminClient(
+                    bootstrap_servers=self.bootstrap,
+                    request_timeout_ms=2_000,
+                    bootstrap_timeout_ms=2_000,
+                )
                 try:
                     admin.list_topics()
                     return
@@ -219,4 +240,5 @@ class KafkaBroker:
                 time.sleep(0.1)
         raise KafkaBrokerError(
             f"broker at {self.bootstrap} did not answer within {self.start_timeout}s "
-            f"(last error: {last_error!r}); output:\n{self.log()}")
+            f"(last error: {last_error!r}); output:\n{self.log()}"
+        )

@@ -14,15 +14,23 @@ from schemathesis import GenerationMode
 
 
 def instances(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    body = _inline({k: v for k, v in schema.items() if k not in ("$schema", "$defs")},
-                   schema.get("$defs", {}))
+    body = _inline(
+        {k: v for k, v in schema.items() if k not in ("$schema", "$defs")}, schema.get("$defs", {})
+    )
     document = {
         "openapi": "3.1.0",
         "info": {"title": "one schema", "version": "1"},
-        "paths": {"/instance": {"post": {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-            "responses": {"200": {"description": "ok"}},
-        }}},
+        "paths": {
+            "/instance": {
+                "post": {
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": body}},
+                    },
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
     }
     operation = schemathesis.openapi.from_dict(document)["/instance"]["POST"]
     return operation.as_strategy(generation_mode=GenerationMode.POSITIVE).map(lambda c: c.body)

@@ -18,8 +18,9 @@ from engine.settings import Settings
 from tests.strategies import events_of
 
 DOCUMENT = yaml.safe_load((PUBLISHED / ASYNCAPI_FILE).read_text())
-VERSIONS = [(t, v) for t, cls in INTERCEPT_EVENT_TYPES.items()
-            for v in range(1, cls.class_version + 1)]
+VERSIONS = [
+    (t, v) for t, cls in INTERCEPT_EVENT_TYPES.items() for v in range(1, cls.class_version + 1)
+]
 
 
 def _refs(node, where="#"):
@@ -87,9 +88,14 @@ def test_every_event_type_and_version_has_its_message(event_type, version):
 
 
 def _registry() -> Registry:
-    resources = [(f"file:///schemas/{p.relative_to(PUBLISHED).as_posix()}",
-                  Resource.from_contents(orjson.loads(p.read_bytes())))
-                 for p in PUBLISHED.rglob("*.json") if p.name != "openapi.json"]
+    resources = [
+        (
+            f"file:///schemas/{p.relative_to(PUBLISHED).as_posix()}",
+            Resource.from_contents(orjson.loads(p.read_bytes())),
+        )
+        for p in PUBLISHED.rglob("*.json")
+        if p.name != "openapi.json"
+    ]
     return Registry().with_resources(resources)
 
 
@@ -102,8 +108,10 @@ def test_a_published_record_is_valid_against_its_message(event_type, data):
     record = message(Envelope.of(event, position=7))
     spec = DOCUMENT["components"]["messages"][f"{event_type}.v{cls.class_version}"]
     payload = Draft202012Validator(
-        {**spec["payload"], "$id": "file:///schemas/asyncapi.json"}, registry=_registry(),
-        format_checker=Draft202012Validator.FORMAT_CHECKER)
+        {**spec["payload"], "$id": "file:///schemas/asyncapi.json"},
+        registry=_registry(),
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
     assert [e.message for e in payload.iter_errors(orjson.loads(record["value"]))] == []
     headers = {k: v.decode() for k, v in record["headers"]}
     assert Draft202012Validator(spec["headers"]).is_valid(headers)

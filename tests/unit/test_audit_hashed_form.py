@@ -30,8 +30,9 @@ from tests.strategies import events_of
 def test_a_subscriber_recomputes_the_hash_the_store_recorded(cls, data, position):
     event = data.draw(events_of(cls))
     stored = EventMapper().to_stored_event(event)
-    recorded = stored_document(stored.topic, stored.originator_id, stored.originator_version,
-                               stored.state, position)
+    recorded = stored_document(
+        stored.topic, stored.originator_id, stored.originator_version, stored.state, position
+    )
     # What a subscriber receives: the relay's bytes, parsed by any JSON library.
     received = json.loads(message(Envelope.of(event, position))["value"])
     assert published_document(received) == recorded
@@ -63,14 +64,16 @@ def test_stored_bytes_that_are_not_an_event_are_malformed():
 
 def test_events_of_one_aggregate_chain_to_each_other_and_the_log_chains_all():
     a, b = UUID(int=1), UUID(int=2)
-    records = [(n, StoredEvent(originator_id=agg, originator_version=v, topic="X",
-                               state=b'{"n":%d}' % n))
-               for n, (agg, v) in enumerate([(a, 1), (b, 1), (a, 2)], start=1)]
+    records = [
+        (n, StoredEvent(originator_id=agg, originator_version=v, topic="X", state=b'{"n":%d}' % n))
+        for n, (agg, v) in enumerate([(a, 1), (b, 1), (a, 2)], start=1)
+    ]
     links = extend(records, previous_hash=lambda *_: None, head=None)
     assert [k.prev_hash for k in links] == [GENESIS, GENESIS, links[0].event_hash]
     # Recording the same records in two batches gives the same links.
     first = extend(records[:2], previous_hash=lambda *_: None, head=None)
     stored = {(k.aggregate_id, k.version): k.event_hash for k in first}
-    second = extend(records[2:], previous_hash=lambda agg, v: stored.get((agg, v)),
-                    head=first[-1].log_hash)
+    second = extend(
+        records[2:], previous_hash=lambda agg, v: stored.get((agg, v)), head=first[-1].log_hash
+    )
     assert first + second == links

@@ -26,8 +26,14 @@ class InterceptLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.iid = uuid4()
         policy = policies.set_policy(None, b.policy(), policy_id=uuid4(), now=T0).state
-        decision = rules.request(b.request(), intercept_id=self.iid, existing=None,
-                                 policy=policy, parcel_history=(), now=T0)
+        decision = rules.request(
+            b.request(),
+            intercept_id=self.iid,
+            existing=None,
+            policy=policy,
+            parcel_history=(),
+            now=T0,
+        )
         self.state = decision.state
         self.history = list(decision.events)
         self.was_cancelled = False
@@ -59,7 +65,9 @@ class InterceptLifecycle(RuleBasedStateMachine):
             assert isinstance(decision.events[0], CarrierEvent)
             if before.status is Status.CANCELLED and report == "confirmed":
                 assert decision.events[0].conflict in (
-                    Conflict.INTERCEPTED_AFTER_CANCEL, Conflict.CONTRADICTORY_CARRIER_REPORTS)
+                    Conflict.INTERCEPTED_AFTER_CANCEL,
+                    Conflict.CONTRADICTORY_CARRIER_REPORTS,
+                )
         else:
             assert decision.outcome in (Outcome.DUPLICATE, Outcome.STALE)
         self._record(decision)

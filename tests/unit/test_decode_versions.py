@@ -13,14 +13,24 @@ from domain.vocabulary import ParcelStage
 from tests.conftest import T0
 
 IID = UUID(int=42)
-FIELDS = dict(merchant_id="m1", actor="m1-staff", occurred_at=T0, order_id="o1",
-              tracking_no="ZT1", carrier="ZTO", amount_minor=19_900, currency="CNY",
-              action="return_to_sender", request_reason="buyer_refund")
+FIELDS = dict(
+    merchant_id="m1",
+    actor="m1-staff",
+    occurred_at=T0,
+    order_id="o1",
+    tracking_no="ZT1",
+    carrier="ZTO",
+    amount_minor=19_900,
+    currency="CNY",
+    action="return_to_sender",
+    request_reason="buyer_refund",
+)
 
 
 def requested_v2(**changes) -> Requested:
-    return Requested(originator_id=IID, originator_version=1, recorded_at=T0,
-                     **{**FIELDS, **changes})
+    return Requested(
+        originator_id=IID, originator_version=1, recorded_at=T0, **{**FIELDS, **changes}
+    )
 
 
 def message_v1(**payload_changes) -> dict:
@@ -52,8 +62,15 @@ def test_an_unknown_schema_version_is_poison_that_names_it(version):
 
 
 def test_a_version_unknown_for_its_type_is_poison():
-    cancel = Cancelled(originator_id=IID, originator_version=2, recorded_at=T0,
-                       merchant_id="m1", actor="a", occurred_at=T0, reason="misoperation")
+    cancel = Cancelled(
+        originator_id=IID,
+        originator_version=2,
+        recorded_at=T0,
+        merchant_id="m1",
+        actor="a",
+        occurred_at=T0,
+        reason="misoperation",
+    )
     record = {**Envelope.of(cancel, position=2).model_dump(mode="json"), "schema_version": 2}
     with pytest.raises(Poison) as caught:
         decode(orjson.dumps(record))
@@ -67,10 +84,13 @@ def test_a_version_1_message_carrying_a_version_2_field_is_invalid():
     assert "parcel_stage" in caught.value.detail and "Extra inputs" in caught.value.detail
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"parcel_stage": "on_the_moon"}, "parcel_stage"),
-    ({"quoted_fee_minor": -1}, "quoted_fee_minor"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"parcel_stage": "on_the_moon"}, "parcel_stage"),
+        ({"quoted_fee_minor": -1}, "quoted_fee_minor"),
+    ],
+)
 def test_a_version_2_message_failing_its_schema_is_invalid(change, field):
     record = Envelope.of(requested_v2(), position=1).model_dump(mode="json")
     record["payload"].update(change)

@@ -35,9 +35,12 @@ def test_published_envelopes_load_back_equal(cls, data):
 
 def test_a_stored_event_with_an_unknown_field_is_refused():
     mapper = EventMapper()
-    stored = StoredEvent(originator_id="00000000-0000-0000-0000-000000000001",
-                         originator_version=1, topic="Cancelled",
-                         state=b'{"recorded_at":"2026-11-20T08:00:00Z","surprise":1}')
+    stored = StoredEvent(
+        originator_id="00000000-0000-0000-0000-000000000001",
+        originator_version=1,
+        topic="Cancelled",
+        state=b'{"recorded_at":"2026-11-20T08:00:00Z","surprise":1}',
+    )
     with pytest.raises(ValidationError, match="surprise"):
         mapper.to_domain_event(stored)
 

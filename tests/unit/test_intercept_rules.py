@@ -33,13 +33,17 @@ def a_policy(**changes):
 
 def requested(command=None, history=()):
     command = command or b.request()
-    return rules.request(command, intercept_id=IID, existing=None, policy=a_policy(),
-                         parcel_history=history, now=T0).state
+    return rules.request(
+        command, intercept_id=IID, existing=None, policy=a_policy(), parcel_history=history, now=T0
+    ).state
 
 
 def after(state, *commands):
-    handlers = {"CancelIntercept": rules.cancel, "ReportCarrierOutcome": rules.report,
-                "ChargeFee": rules.charge_fee}
+    handlers = {
+        "CancelIntercept": rules.cancel,
+        "ReportCarrierOutcome": rules.report,
+        "ChargeFee": rules.charge_fee,
+    }
     for command in commands:
         state = handlers[type(command).__name__](state, command, T0).state
     return state
@@ -205,23 +209,31 @@ def test_a_failure_needs_a_reason():
 
 def test_same_key_same_request_returns_the_first_result():
     first = requested()
-    decision = rules.request(b.request(), intercept_id=IID, existing=first, policy=None,
-                             parcel_history=(), now=T0)
+    decision = rules.request(
+        b.request(), intercept_id=IID, existing=first, policy=None, parcel_history=(), now=T0
+    )
     assert decision.outcome is Outcome.DUPLICATE and decision.events == ()
     assert decision.state is first
 
 
 def test_same_key_different_request_is_an_error():
     with pytest.raises(IdempotencyKeyReused, match="already used for a different command"):
-        rules.request(b.request(amount_minor=20_000), intercept_id=IID, existing=requested(),
-                      policy=None, parcel_history=(), now=T0)
+        rules.request(
+            b.request(amount_minor=20_000),
+            intercept_id=IID,
+            existing=requested(),
+            policy=None,
+            parcel_history=(),
+            now=T0,
+        )
 
 
 def test_a_retry_may_differ_in_time_and_actor_only():
     first = requested()
     retry = b.request(occurred_at=T0.replace(hour=9), actor="retry-bot")
-    decision = rules.request(retry, intercept_id=IID, existing=first, policy=None,
-                             parcel_history=(), now=T0)
+    decision = rules.request(
+        retry, intercept_id=IID, existing=first, policy=None, parcel_history=(), now=T0
+    )
     assert decision.outcome is Outcome.DUPLICATE
 
 
@@ -258,8 +270,14 @@ def test_evidence_is_append_only_and_deduplicated_by_content():
     from domain.commands import AttachEvidence
 
     def evidence(digest):
-        return AttachEvidence(intercept_id=IID, kind="screenshot", sha256=digest, uri="a.png",
-                              actor="m", occurred_at=T0)
+        return AttachEvidence(
+            intercept_id=IID,
+            kind="screenshot",
+            sha256=digest,
+            uri="a.png",
+            actor="m",
+            occurred_at=T0,
+        )
 
     state = after(requested(), b.cancel(IID))
     state = rules.attach_evidence(state, evidence("a" * 64), T0).state

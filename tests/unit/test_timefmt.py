@@ -1,6 +1,6 @@
 """The projection tables' text form of instants: UTC, microseconds, sortable as text."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,17 +8,20 @@ from hypothesis import strategies as st
 from projections.timefmt import stamp
 
 _OFFSETS = st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-23 * 60, 23 * 60))
-_MOMENTS = st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31),
-                        timezones=st.none() | st.just(timezone.utc) | _OFFSETS)
+_MOMENTS = st.datetimes(
+    min_value=datetime(2, 1, 1),
+    max_value=datetime(9998, 12, 31),
+    timezones=st.none() | st.just(UTC) | _OFFSETS,
+)
 
 
 @given(_MOMENTS)
 def test_stamp_is_the_utc_strftime_form(moment):
-    assert stamp(moment) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert stamp(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @given(_MOMENTS, _MOMENTS)
 def test_stamps_sort_as_their_instants(a, b):
-    a, b = a.astimezone(timezone.utc), b.astimezone(timezone.utc)
+    a, b = a.astimezone(UTC), b.astimezone(UTC)
     if a.year >= 1000 and b.year >= 1000:
         assert (stamp(a) < stamp(b)) == (a < b)
