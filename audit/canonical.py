@@ -3,8 +3,13 @@
 An intercept event is hashed in its published form, so that a subscriber holding only
 the Kafka message can recompute the hash: the fields in HASHED_FIELDS, the two top-level
 times written as their UTC instant, as JSON with keys sorted at every level and no
-whitespace. Other events (policies, parcel
-registries) are never published and are hashed in a form of their own.
+whitespace. Other events (policies, parcel registries) are never published and are
+hashed in a form of their own.
+
+The hashed form is computed from an event's JSON: when the store compresses or encrypts
+it, from the bytes the mapper recovers (`plain`), while the log hash covers the bytes
+as stored. A record whose state is no JSON object at all (only a recorder's own tests
+write such) is hashed by the SHA-256 of its state.
 """
 
 import hashlib
@@ -14,8 +19,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.envelope import INTERCEPT_EVENT_TYPES
-from domain.ids import event_id
+from domain.envelope import INTERCEPT_EVENT_TYPES, envelope_fields
 
 GENESIS = "0" * 64
 """The previous hash of an aggregate's first event, and of the log's first event."""
@@ -89,39 +93,36 @@ def instant(text: Any) -> str:
 def stored_document(
     topic: str, originator_id: UUID, version: int, state: bytes, position: int
 ) -> dict[str, Any]:
-    """The hashed form of a stored event, from its bytes as they are (never upcast)."""
+    """The hashed form of a stored event, from its JSON as stored (never upcast).
+
+    `state` is the JSON: the stored bytes themselves unless the store compresses or
+    encrypts them.
+    """
     try:
         fields = orjson.loads(state)
     except orjson.JSONDecodeError as error:
-        raise Malformed(f"its stored state is not JSON ({error})") from None
-    if not isinstance(fields, dict):
-        raise Malformed("its stored state is not a JSON object")
+        if topic in INTERCEPT_EVENT_TYPES:
+            raise Malformed(f"its stored state is not JSON ({error})") from None
+        fields = None
     if topic not in INTERCEPT_EVENT_TYPES:
-        return {
+        document: dict[str, Any] = {
             "event_type": topic,
             "originator_id": str(originator_id),
             "originator_version": version,
             "position": position,
-            "state": fields,
         }
-    schema_version = fields.pop("class_version", 1)
+        if isinstance(fields, dict):
+            document["state"] = fields
+        else:
+            document["state_sha256"] = digest(state)
+        return document
+    if not isinstance(fields, dict):
+        raise Malformed("its stored state is not a JSON object")
     try:
-        recorded_at = fields.pop("recorded_at")
-        common = {k: fields[k] for k in ("merchant_id", "occurred_at", "actor")}
+        envelope = envelope_fields(topic, originator_id, version, position, fields)
     except KeyError as missing:
         raise Malformed(f"its stored state lacks {missing}") from None
-    return {
-        "event_id": str(event_id(originator_id, version)),
-        "event_type": topic,
-        "schema_version": schema_version,
-        "intercept_id": str(originator_id),
-        "version": version,
-        "position": position,
-        **common,
-        "occurred_at": instant(common["occurred_at"]),
-        "recorded_at": instant(recorded_at),
-        "payload": fields,
-    }
+    return published_document(envelope)
 
 
 def published_document(message: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,14 @@ class StoredRecord(Protocol):
     state: bytes
 
 
+Plain = Callable[[bytes], bytes]
+"""Stored bytes to the event's JSON: the identity unless the store compresses or encrypts."""
+
+
+def as_stored(state: bytes) -> bytes:
+    return state
+
+
 @dataclass(frozen=True)
 class ChainLink:
     position: int
@@ -37,10 +45,24 @@ class ChainLink:
     log_hash: str
 
 
-def link(record: StoredRecord, position: int, prev_hash: str, prev_log_hash: str) -> ChainLink:
-    """The link for one record, given its aggregate's previous hash and the log's."""
+def link(
+    record: StoredRecord,
+    position: int,
+    prev_hash: str,
+    prev_log_hash: str,
+    plain: Plain = as_stored,
+) -> ChainLink:
+    """The link for one record, given its aggregate's previous hash and the log's.
+
+    The event hash covers the event's JSON (what subscribers can recompute from the
+    topic), the log hash the bytes as stored, compressed or encrypted as they may be.
+    """
     document = stored_document(
-        record.topic, record.originator_id, record.originator_version, record.state, position
+        record.topic,
+        record.originator_id,
+        record.originator_version,
+        plain(record.state),
+        position,
     )
     this = event_hash(prev_hash, document)
     raw = record_digest(record.topic, record.originator_id, record.originator_version, record.state)
@@ -58,6 +80,7 @@ def extend(
     records: Iterable[tuple[int, StoredRecord]],
     previous_hash: Callable[[UUID, int], str | None],
     head: str | None,
+    plain: Plain = as_stored,
 ) -> list[ChainLink]:
     """Links for records just written, in position order.
 
@@ -77,7 +100,7 @@ def extend(
             prev = mine.event_hash
         else:
             prev = previous_hash(record.originator_id, version - 1) or GENESIS
-        new = link(record, position, prev, prev_log)
+        new = link(record, position, prev, prev_log, plain)
         links.append(new)
         latest[record.originator_id] = new
         prev_log = new.log_hash

@@ -34,13 +34,9 @@ _COMMON = {"merchant_id", "actor", "occurred_at", "idempotency_key"}
 
 def entries(app, intercept_id: UUID) -> list[dict[str, Any]]:
     """One line per recorded event of the intercept, in version order."""
-    links = (
-        {k.version: k for k in app.recorder.chain_of(intercept_id)}
-        if hasattr(app.recorder, "chain_of")
-        else {}
-    )
+    links = {k.version: k for k in app.event_log.chain_of(intercept_id)}
     lines = []
-    for event in app.events.get(intercept_id):
+    for event in app.event_log.history(intercept_id):
         if not isinstance(event, InterceptEvent):
             continue
         link = links.get(event.originator_version)

@@ -11,7 +11,7 @@ from audit.canonical import (
     record_digest,
     stored_document,
 )
-from audit.chain import ChainLink
+from audit.chain import ChainLink, Plain, as_stored
 from audit.verdict import Anchor, Problem, Verdict
 
 
@@ -45,8 +45,21 @@ def _pairs(recorder, batch: int) -> Iterator[tuple[int, object | None, ChainLink
             event, link = next(events, None), next(links, None)
 
 
+def _readable(plain: Plain) -> Plain:
+    """`plain`, with bytes it cannot decrypt or decompress reported as damaged."""
+
+    def read(state: bytes) -> bytes:
+        try:
+            return plain(state)
+        except Exception as error:  # noqa: BLE001 - any failure means the bytes changed
+            raise Malformed(f"its stored state cannot be decoded ({error})") from None
+
+    return read
+
+
 class _Walk:
-    def __init__(self, anchor: Anchor | None) -> None:
+    def __init__(self, anchor: Anchor | None, plain: Plain = as_stored) -> None:
+        self.plain = _readable(plain)
         self.last: dict[UUID, tuple[int, str]] = {}
         self.prev_log = GENESIS
         self.anchor = anchor
@@ -100,7 +113,11 @@ class _Walk:
             )
         try:
             document = stored_document(
-                event.topic, event.originator_id, event.originator_version, event.state, position
+                event.topic,
+                event.originator_id,
+                event.originator_version,
+                self.plain(event.state),
+                position,
             )
         except Malformed as error:
             return problem("malformed", f"the event at position {position} is damaged: {error}")
@@ -153,10 +170,14 @@ def verify_store(
     batch: int = 1000,
     on_progress: Callable[[int], None] | None = None,
 ) -> Verdict:
-    """Recompute every link from the stored events; stop at the first that does not hold."""
-    if not hasattr(recorder, "chain_links"):
+    """Recompute every link from the stored events; stop at the first that does not hold.
+
+    `recorder` is the event store's (or anything with its `select_notifications`,
+    `chain_links` and, when the store compresses or encrypts, `plain_state`).
+    """
+    if not getattr(recorder, "chained", hasattr(recorder, "chain_links")):
         raise TypeError("this event store keeps no hash chain (an in-memory store?)")
-    walk = _Walk(anchor)
+    walk = _Walk(anchor, getattr(recorder, "plain_state", as_stored))
     for position, event, link in _pairs(recorder, batch):
         found = walk.check(position, event, link)
         if found is not None:

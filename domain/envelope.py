@@ -16,6 +16,33 @@ INTERCEPT_EVENT_TYPES: dict[str, type[InterceptEvent]] = {
 }
 
 
+def envelope_fields(
+    event_type: str, intercept_id: Any, version: int, position: int, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The envelope's fields but the hashes, in their published order, from an event's state.
+
+    `state` is the event as stored: its payload with `recorded_at`, and `class_version`
+    past version 1; it becomes the payload. The one builder of the published form: the
+    relay, the hash chain and the projector all go through it. Raises KeyError naming a
+    field the state lacks.
+    """
+    schema_version = state.pop("class_version", 1)
+    recorded_at = state.pop("recorded_at")
+    return {
+        "event_id": str(event_id(intercept_id, version)),
+        "event_type": event_type,
+        "schema_version": schema_version,
+        "intercept_id": str(intercept_id),
+        "merchant_id": state["merchant_id"],
+        "version": version,
+        "position": position,
+        "occurred_at": state["occurred_at"],
+        "recorded_at": recorded_at,
+        "actor": state["actor"],
+        "payload": state,
+    }
+
+
 class UnknownEventType(DomainError):
     rule = "known_event_type"
 
@@ -58,18 +85,15 @@ class Envelope(BaseModel):
 
     @classmethod
     def of(cls, event: InterceptEvent, position: int) -> "Envelope":
-        return cls(
-            event_id=event_id(event.originator_id, event.originator_version),
-            event_type=event.event_type(),
-            schema_version=type(event).class_version,
-            intercept_id=event.originator_id,
-            merchant_id=event.merchant_id,
-            version=event.originator_version,
-            position=position,
-            occurred_at=event.occurred_at,
-            recorded_at=event.recorded_at,
-            actor=event.actor,
-            payload=event.payload(),
+        state = {
+            **event.payload(),
+            "recorded_at": event.recorded_at,
+            "class_version": type(event).class_version,
+        }
+        return cls.model_validate(
+            envelope_fields(
+                event.event_type(), event.originator_id, event.originator_version, position, state
+            )
         )
 
     def event(self) -> InterceptEvent:

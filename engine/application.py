@@ -9,7 +9,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from audit.recorders import with_chain
 from domain import intercept as intercepts
 from domain import parcel as parcels
 from domain import policy as policies
@@ -32,7 +31,9 @@ from domain.intercept import InterceptRequest
 from domain.parcel import Parcel
 from domain.policy import InterceptPolicy
 from engine.batch import PendingBatch, Read
-from engine.mapper import EventMapper
+from engine.store.log import EventLog
+from engine.store.mapper import EventMapper, OrjsonTranscoder
+from engine.store.recorders import with_chain
 
 Clock = Callable[[], datetime]
 R = TypeVar("R")
@@ -51,11 +52,20 @@ class InterceptApplication(Application[UUID]):
 
     def __init__(self, env: dict[str, str], *, clock: Clock, max_retries: int = 8) -> None:
         super().__init__(env)
+        self.event_log = EventLog(self.recorder, self.mapper)
         self.clock = clock
         self.max_retries = max_retries
 
     def construct_mapper(self) -> EventMapper:
-        return EventMapper()
+        # Through the library's factory: its COMPRESSOR_TOPIC and CIPHER_TOPIC/CIPHER_KEY apply.
+        return self.factory.mapper(OrjsonTranscoder(), mapper_class=EventMapper)  # type: ignore[return-value]
+
+    def construct_recorder(self):
+        recorder = super().construct_recorder()
+        if self.mapper.sealed:  # type: ignore[attr-defined]
+            # The chain hashes the event's JSON, which only the mapper can recover.
+            recorder.plain_state = self.mapper.plain_state  # type: ignore[attr-defined]
+        return recorder
 
     def construct_env(self, name: str, env=None):
         # Every event is recorded with its hash-chain link, in the same transaction.
@@ -175,9 +185,7 @@ class InterceptApplication(Application[UUID]):
             return None
 
     def _get_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Event]]:
-        stored = self.recorder.select_events_of(aggregate_ids)  # type: ignore[attr-defined]
-        to_event = self.mapper.to_domain_event
-        return {i: [to_event(s) for s in events] for i, events in stored.items()}
+        return self.event_log.events_of(aggregate_ids)
 
     def _batch(self, commands: Sequence[Command]) -> PendingBatch:
         batch = PendingBatch(self._get, self._get_many)

@@ -16,7 +16,7 @@ from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
 
-# The event store keeps each event under its type name (engine/mapper.py).
+# The event store keeps each event under its type name (engine/store/mapper.py).
 _INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
 
 
@@ -108,24 +108,11 @@ class Engine:
         )
 
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
-        notifications = self.app.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
-        )
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        return self.app.event_log.read_log(after, limit)
 
     def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        rows = self.app.recorder.select_log(after, limit, _INTERCEPT_TOPICS)
-        event_of = self.app.mapper.event_of
-        return [
-            (
-                r["position"],
-                event_of(
-                    r["topic"], r["originator_id"], r["originator_version"], bytes(r["state"])
-                ),
-            )
-            for r in rows
-        ]
+        return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
 
     def close(self) -> None:
         self.db.close()
@@ -139,7 +126,7 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
     if settings.event_store is not None:
         from engine.postgres_env import create_tables_once
 
-        create_tables_once(settings.event_store, app.recorder.create_table)
+        create_tables_once(settings.event_store, app.event_log.create_tables)
     db = projections_db(settings)
     return Engine(settings=settings, app=app, db=db, projector=Projector(db))
 

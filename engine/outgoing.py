@@ -1,8 +1,10 @@
 """What the relay sends: each stored intercept event as its published message, sealed.
 
 The message is built from the stored record as it is: the envelope's identity from
-the record's columns, its times, actor and payload from the stored JSON, at the
-schema version it was stored with, and the hash-chain links written with it. So a
+the record's columns, its times, actor and payload from the stored JSON (decrypted
+and decompressed when the store does either), at the schema version it was stored
+with, by the one envelope builder (`domain.envelope.envelope_fields`), and the
+hash-chain links written with it. So a
 subscriber can recompute the hash from the message alone (docs/audit.md), and the
 relay never decodes, validates and re-encodes what the engine validated when it
 recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gives.
@@ -14,10 +16,9 @@ from typing import Any
 
 import orjson
 
-from audit.chain import ChainLink
-from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope
+from audit.chain import ChainLink, Plain, as_stored
+from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope, envelope_fields
 from domain.events import InterceptEvent
-from domain.ids import event_id
 
 _TOPICS = tuple(INTERCEPT_EVENT_TYPES)
 _HASHES = ("event_hash", "prev_hash", "log_hash")
@@ -52,33 +53,24 @@ def published(fields: dict[str, Any]) -> Outgoing:
     )
 
 
-def stored_envelope(record, position: int, link: ChainLink | None) -> dict[str, Any] | None:
+def stored_envelope(
+    record, position: int, link: ChainLink | None, plain: Plain = as_stored
+) -> dict[str, Any] | None:
     """The envelope's fields, in its order, from a stored record; None when it is damaged."""
     try:
-        state = orjson.loads(record.state)
-    except orjson.JSONDecodeError:
+        state = orjson.loads(plain(record.state))
+    except Exception:  # noqa: BLE001 - not JSON, or bytes the cipher refuses: damaged
         return None
     if not isinstance(state, dict):
         return None
-    version = state.pop("class_version", 1)
-    recorded_at = state.pop("recorded_at", None)
-    if recorded_at is None or not all(k in state for k in ("merchant_id", "occurred_at", "actor")):
+    try:
+        fields = envelope_fields(
+            record.topic, record.originator_id, record.originator_version, position, state
+        )
+    except KeyError:
         return None
-    intercept = str(record.originator_id)
-    return {
-        "event_id": str(event_id(record.originator_id, record.originator_version)),
-        "event_type": record.topic,
-        "schema_version": version,
-        "intercept_id": intercept,
-        "merchant_id": state["merchant_id"],
-        "version": record.originator_version,
-        "position": position,
-        "occurred_at": state["occurred_at"],
-        "recorded_at": recorded_at,
-        "actor": state["actor"],
-        "payload": state,
-        **({k: getattr(link, k) for k in _HASHES} if link else dict.fromkeys(_HASHES)),
-    }
+    fields.update({k: getattr(link, k) for k in _HASHES} if link else dict.fromkeys(_HASHES))
+    return fields
 
 
 ReadOutgoing = Callable[[int, int], tuple[int, list[Outgoing]]]
@@ -92,21 +84,21 @@ def reader(app) -> ReadOutgoing:
     """
 
     def read(after: int, limit: int) -> tuple[int, list[Outgoing]]:
-        recorder = app.recorder
-        stored = recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False, topics=_TOPICS
-        )
+        log = app.event_log
+        stored = log.select_notifications(after, limit, inclusive_of_start=False, topics=_TOPICS)
         if not stored:
             return after, []
-        links = {k.position: k for k in recorder.chain_links_between(stored[0].id, stored[-1].id)}
-        to_event = app.mapper.to_domain_event
-        return stored[-1].id, [_outgoing(n, links.get(n.id), to_event) for n in stored]
+        links = {k.position: k for k in log.chain_links_between(stored[0].id, stored[-1].id)}
+        to_event, plain = log.mapper.to_domain_event, log.plain_state
+        return stored[-1].id, [_outgoing(n, links.get(n.id), to_event, plain) for n in stored]
 
     return read
 
 
-def _outgoing(notification, link: ChainLink | None, to_event: Callable[[Any], Any]) -> Outgoing:
-    fields = stored_envelope(notification, notification.id, link)
+def _outgoing(
+    notification, link: ChainLink | None, to_event: Callable[[Any], Any], plain: Plain
+) -> Outgoing:
+    fields = stored_envelope(notification, notification.id, link, plain)
     if fields is None:
         # Damaged in the store: published as the engine reads it, unsealed; verify names it.
         event = to_event(notification)

@@ -42,7 +42,7 @@ def intercept_at(intercept: str, at: Cutoff) -> tuple[dict | None, list[dict]]:
         raise typer.BadParameter(f"{intercept!r} is not an intercept id") from None
     engine = context.engine()
     try:
-        events = [e for e in engine.app.events.get(iid) if isinstance(e, InterceptEvent)]
+        events = [e for e in engine.app.event_log.history(iid) if isinstance(e, InterceptEvent)]
     except (ValidationError, ValueError, KeyError) as error:
         errors.print(
             f"error: a stored event of {iid} cannot be read ({type(error).__name__}); "

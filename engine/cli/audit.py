@@ -60,7 +60,7 @@ def verify(
         from audit.store_check import verify_store
 
         engine = context.engine()
-        verdict = verify_store(engine.app.recorder, anchor=pinned)
+        verdict = verify_store(engine.app.event_log, anchor=pinned)
     _report(verdict, source, json)
 
 
@@ -115,7 +115,7 @@ def _report(verdict: Verdict, source: Source, json: bool) -> None:
 def head(json: bool = typer.Option(False, "--json")) -> None:
     """The newest position and log hash: keep it elsewhere, to pass to verify --anchor."""
     engine = context.engine()  # held: the application closes its store when collected
-    link = engine.app.recorder.chain_head()
+    link = engine.app.event_log.chain_head()
     anchor = str(Anchor(link.position, link.log_hash)) if link else None
     if json:
         return emit_json({"anchor": anchor})

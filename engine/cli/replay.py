@@ -144,7 +144,7 @@ def _run(settings, db: Database, source: Source, cutoff: Cutoff | None, report, 
 
         engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
         try:
-            total = engine.app.recorder.max_notification_id() or 0
+            total = engine.app.event_log.max_position()
             task = progress.add_task("replay", total=total)
 
             def read(after: int, limit: int):

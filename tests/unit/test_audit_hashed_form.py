@@ -20,8 +20,8 @@ from audit.canonical import (
 from audit.chain import extend
 from domain.envelope import Envelope
 from domain.events import INTERCEPT_EVENTS
-from engine.mapper import EventMapper
 from engine.relay import message
+from engine.store.mapper import EventMapper
 from tests.strategies import events_of
 
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from domain.catalog import EVENT_TYPES
 from domain.envelope import Envelope
 from domain.events import INTERCEPT_EVENTS
-from engine.mapper import EventMapper
+from engine.store.mapper import EventMapper
 from tests.strategies import events_of
 
 

@@ -3,7 +3,11 @@
 The application names them through the library's APPLICATION_RECORDER_TOPIC, so the
 event store stays the library's, tables and all, with one table beside its events:
 `<events table>_chain`. A link is never written without its event, nor an event
-without its link.
+without its link. They are the library's recorders still, and pass its own recorder
+test cases (tests/integration/test_library_recorder_cases.py).
+
+`plain_state` turns stored bytes back into the event's JSON; the application sets it
+from its mapper when the settings compress or encrypt (docs/audit.md).
 """
 
 from collections.abc import Sequence
@@ -15,7 +19,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment
 
-from audit.chain import ChainLink, extend
+from audit.chain import ChainLink, Plain, as_stored, extend
+from storage.dialect import POSTGRESQL, SQLITE
 
 _COLUMNS = "notification_id, aggregate_id, version, prev_hash, event_hash, log_hash"
 _TABLE = """CREATE TABLE IF NOT EXISTS {table} (
@@ -42,6 +47,8 @@ def _link(row: Any) -> ChainLink:
 
 class ChainReads:
     """Reading the chain: the same SQL on SQLite and PostgreSQL."""
+
+    plain_state: Plain = staticmethod(as_stored)
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
@@ -155,12 +162,14 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            _TABLE.format(table=self.chain_table, key="INTEGER PRIMARY KEY"),
+            _TABLE.format(table=self.chain_table, key=SQLITE.serial_key),
         ]
 
     def _sql(self, template: str) -> str:
         return template.format(
-            table=self.chain_table, events=self.events_table_name, position="rowid"
+            table=self.chain_table,
+            events=self.events_table_name,
+            position=SQLITE.events_position,
         )
 
     def _stored_id(self, aggregate_id: UUID) -> str:
@@ -178,7 +187,10 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             return row[0] if row else None
 
         links = extend(
-            zip(positions, stored_events, strict=True), previous, head[0] if head else None
+            zip(positions, stored_events, strict=True),
+            previous,
+            head[0] if head else None,
+            self.plain_state,
         )
         c.executemany(self._sql(_INSERT), [_values(k) for k in links])
         return positions
@@ -207,7 +219,7 @@ def _postgres_class():
             self.chain_table = f"{events_table_name}_chain"
             self.check_identifier_length(self.chain_table)
             self.sql_create_statements.append(
-                SQL(_TABLE.format(table="{table}", key="BIGINT PRIMARY KEY")).format(
+                SQL(_TABLE.format(table="{table}", key=POSTGRESQL.serial_key)).format(
                     table=self._qualified()
                 )
             )
@@ -216,9 +228,9 @@ def _postgres_class():
             return Identifier(self.datastore.schema, self.chain_table)
 
         def _sql(self, template: str):
-            return SQL(template.replace("?", "%s")).format(
+            return SQL(POSTGRESQL.sql(template)).format(
                 table=self._qualified(),
-                position=SQL("notification_id"),
+                position=SQL(POSTGRESQL.events_position),
                 events=Identifier(self.datastore.schema, self.events_table_name),
             )
 
@@ -240,6 +252,7 @@ def _postgres_class():
                 zip(positions, stored_events, strict=True),
                 previous,
                 head["log_hash"] if head else None,
+                self.plain_state,
             )
             curs.executemany(self._sql(_INSERT), [_values(k) for k in links])
             return positions
@@ -253,8 +266,8 @@ def _postgres_class():
 
 
 _RECORDERS = {
-    "eventsourcing.sqlite": "audit.recorders:ChainedSQLiteRecorder",
-    "eventsourcing.postgres": "audit.recorders:ChainedPostgresRecorder",
+    "eventsourcing.sqlite": "engine.store.recorders:ChainedSQLiteRecorder",
+    "eventsourcing.postgres": "engine.store.recorders:ChainedPostgresRecorder",
 }
 
 
