@@ -18,13 +18,13 @@ from pathlib import Path
 import typer
 
 import engine.application as application
-from audit import recorders
 from audit.store_check import verify_store
 from bench import workload
 from bench.rebuild import raw_read
 from engine import replay
 from engine.composition import build_engine
 from engine.settings import Settings
+from engine.store import recorders
 from projections.fresh import FreshProjections
 
 
