@@ -72,22 +72,20 @@ def postgres_env(url: str, lock_timeout: float = 10.0) -> dict[str, str]:
     }
 
 
-# Any fixed number: it names the lock every intercept process takes around its DDL.
-_DDL_LOCK = 0x1A7E_C0DE
-
-
 def create_tables_once(url: str, create: Callable[[], None]) -> None:
     """Run `create` (idempotent DDL) while holding a database-wide lock, one process at a time."""
     import psycopg
     from eventsourcing.persistence import OperationalError
+
+    from storage.dialect import DDL_LOCK
 
     try:
         conn = psycopg.connect(autocommit=True, connect_timeout=10, **parse_postgres_url(url))
     except psycopg.OperationalError as error:
         raise OperationalError(str(error)) from None  # as the library reports its own
     with conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_DDL_LOCK,))
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
         try:
             create()
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_DDL_LOCK,))
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))

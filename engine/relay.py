@@ -17,7 +17,8 @@ import orjson
 
 from domain.envelope import Envelope
 from engine.outgoing import ReadOutgoing, published
-from projections.database import Database
+from storage.database import Database
+from storage.dialect import DDL_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class RelayPositions:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.transaction() as cur:
+        # Under the event store's DDL lock: relays starting together on a fresh PostgreSQL
+        # database would otherwise race each other's CREATE TABLE.
+        with db.ddl(DDL_LOCK) as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT PRIMARY KEY, "
                 "position BIGINT NOT NULL, partition INTEGER, record_offset BIGINT, event_id TEXT)"
