@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.composition import event_store_db, event_store_env
 from engine.settings import Settings
-from projections.database import Database
+from storage.database import Database
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -15,8 +15,8 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import from_record, headers_for
 from consumers.decode import Poison, receive
-from projections.database import retry_busy
 from projections.projector import BatchResult, Projector
+from storage.database import retry_busy
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from domain.events import INTERCEPT_EVENTS
 from engine.application import Clock, InterceptApplication
 from engine.settings import Settings
 from projections.catchup import catch_up
-from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
+from storage.database import Database, DatabaseBusy, retry_busy
 
 # The event store keeps each event under its type name (engine/store/mapper.py).
 _INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)

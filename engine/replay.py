@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
+from projections import store as projection_store
 from projections.catchup import catch_up
 from projections.database import Database
 from projections.point_in_time import Cutoff, write_batch
@@ -99,4 +100,4 @@ def as_of(
 
 
 def _count(db: Database) -> int:
-    return db.read("SELECT COUNT(*) AS n FROM intercept_events")[0]["n"]
+    return projection_store.timeline_lines(db)

@@ -17,22 +17,12 @@ from uuid import UUID
 import orjson
 
 from domain.events import InterceptEvent
-from projections.database import Database
-from projections.intercepts import COLUMNS, Row, row_after
+from projections.intercepts import Row, row_after
+from projections.store import Tables
 from projections.timefmt import stamp
+from storage.database import Database
 
 Clock = Literal["recorded", "occurred"]
-
-_UPSERT = (
-    f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-    "ON CONFLICT (intercept_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-)
-_TIMELINE = (
-    "INSERT INTO intercept_events "
-    "(intercept_id, version, event_type, occurred_at, recorded_at, actor, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass
@@ -83,14 +73,13 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
     if not events:
         return
     with db.transaction() as cur:
+        tables = Tables(cur)
         rows: dict[str, Row | None] = {}
         timeline = []
         for event in events:
             key = str(event.originator_id)
             if key not in rows:
-                rows[key] = cur.execute(
-                    "SELECT * FROM intercepts WHERE intercept_id = ?", (key,)
-                ).one()
+                rows[key] = tables.row_of(key)
             rows[key] = row_after(rows[key], event)
             entry = timeline_entry(event)
             timeline.append(
@@ -104,5 +93,5 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
                     orjson.dumps(entry["data"]).decode(),
                 )
             )
-        cur.executemany(_UPSERT, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
-        cur.executemany(_TIMELINE, timeline)
+        tables.replace_rows(rows.values())  # type: ignore[arg-type]
+        tables.append_timeline(timeline)

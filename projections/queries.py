@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import orjson
 
-from projections.database import Database, Row
-from projections.timefmt import stamp
+from projections import store
+from storage.database import Database, Row
 
 
 @dataclass(frozen=True)
@@ -55,80 +55,31 @@ def list_intercepts(
     db: Database, filters: Filters, limit: int = 20, cursor: str | None = None
 ) -> Page:
     """Newest first, keyset-paginated so pages stay stable while rows arrive."""
-    where, params = _where(filters)
-    if cursor:
-        at, iid = _decode_cursor(cursor)
-        where.append("(requested_at < ? OR (requested_at = ? AND intercept_id < ?))")
-        params += [at, at, iid]
-    sql = "SELECT * FROM intercepts"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY requested_at DESC, intercept_id DESC LIMIT ?"
-    rows = db.read(sql, [*params, limit + 1])
+    before = _decode_cursor(cursor) if cursor else None
+    rows = store.newest_intercepts(db, filters, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, _encode_cursor(rows[-1]) if more else None, filters)
 
 
-def _where(f: Filters) -> tuple[list[str], list]:
-    clauses: list[str] = []
-    params: list = []
-    for column, value in (
-        ("merchant_id", f.merchant_id),
-        ("status", f.status),
-        ("carrier", f.carrier),
-        ("after_sale_status", f.after_sale_status),
-        ("order_id", f.order_id),
-        ("tracking_no", f.tracking_no),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if f.since is not None:
-        clauses.append("requested_at >= ?")
-        params.append(stamp(f.since))
-    if f.until is not None:
-        clauses.append("requested_at < ?")
-        params.append(stamp(f.until))
-    if f.conflicts_only:
-        clauses.append("conflict IS NOT NULL")
-    return clauses, params
-
-
 def get_intercept(db: Database, intercept_id: str) -> Row | None:
-    rows = db.read("SELECT * FROM intercepts WHERE intercept_id = ?", (intercept_id,))
-    return rows[0] if rows else None
+    return store.intercept(db, intercept_id)
 
 
 def timeline(db: Database, intercept_id: str) -> list[Row]:
-    rows = db.read(
-        "SELECT version, event_type, occurred_at, recorded_at, actor, data FROM intercept_events "
-        "WHERE intercept_id = ? ORDER BY version",
-        (intercept_id,),
-    )
+    rows = store.timeline(db, intercept_id)
     for row in rows:
         row["data"] = orjson.loads(row["data"])
     return rows
 
 
+def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None) -> list[str]:
+    """Ids of the intercepts with this `order_id` or `tracking_no`, oldest first."""
+    return store.intercept_ids(db, column, value, merchant_id)
+
+
 def summary(db: Database, merchant_id: str | None = None) -> dict:
-    where, params = _where(Filters(merchant_id=merchant_id))
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    by_status = db.read(
-        f"SELECT status, COUNT(*) AS n FROM intercepts{clause} GROUP BY status ORDER BY status",
-        params,
-    )
-    conflicts = db.read(
-        f"SELECT conflict, COUNT(*) AS n FROM intercepts{clause}"
-        f"{' AND' if clause else ' WHERE'} conflict IS NOT NULL GROUP BY conflict ORDER BY conflict",
-        params,
-    )
-    totals = db.read(
-        # PostgreSQL sums BIGINTs as NUMERIC; the cast keeps it an integer there too.
-        "SELECT COUNT(*) AS intercepts, "
-        f"CAST(COALESCE(SUM(fees_minor), 0) AS BIGINT) AS fees_minor FROM intercepts{clause}",
-        params,
-    )[0]
+    by_status, conflicts, totals = store.counts(db, Filters(merchant_id=merchant_id))
     return {
         "intercepts": totals["intercepts"],
         "fees_minor": totals["fees_minor"],

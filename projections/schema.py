@@ -4,7 +4,8 @@
 current one and does nothing when already there.
 """
 
-from projections.database import Database
+from projections import store
+from storage.database import Database
 
 SCHEMA_VERSION = 1
 _MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
@@ -74,16 +75,5 @@ def migrate(db: Database) -> int:
 
 def upgrade(db: Database) -> tuple[int, int]:
     """Create or upgrade the tables, all in one transaction: (version before, version after)."""
-    with db.transaction() as cur:
-        if db.postgres:
-            # Processes starting together would race each other's CREATE TABLEs; SQLite's
-            # BEGIN IMMEDIATE already makes them take turns.
-            cur.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-        cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = cur.execute("SELECT MAX(version) AS v FROM schema_version").one()
-        current = (row or {}).get("v") or 0
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[version]:
-                cur.execute(statement)
-            cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    current = store.upgrade(db, _MIGRATIONS, SCHEMA_VERSION, _MIGRATION_LOCK)
     return current, SCHEMA_VERSION

@@ -12,6 +12,7 @@ from audit import history as histories
 from audit.verdict import Anchor, Verdict
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
+from projections import queries
 
 audit = typer.Typer(
     help="Verify the event history's hash chain and export histories.", no_args_is_help=True
@@ -165,15 +166,7 @@ def _id(text: str) -> UUID:
 
 def _find(db, order: str | None, tracking: str | None, merchant: str | None) -> list[UUID]:
     column, value = ("order_id", order) if order is not None else ("tracking_no", tracking)
-    sql = f"SELECT intercept_id FROM intercepts WHERE {column} = ?"
-    params = [value]
-    if merchant:
-        sql += " AND merchant_id = ?"
-        params.append(merchant)
-    return [
-        UUID(r["intercept_id"])
-        for r in db.read(sql + " ORDER BY requested_at, intercept_id", params)
-    ]
+    return [UUID(i) for i in queries.intercept_ids(db, column, value, merchant)]
 
 
 def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
