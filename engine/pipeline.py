@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from domain.events import InterceptEvent
 from engine.composition import Engine, build_engine, build_projection_consumer, build_relay
 from engine.settings import Settings
+from projections import store as projection_store
 
 
 @dataclass
@@ -54,8 +55,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check()
-            done = self.consumer_engine.db.read("SELECT COUNT(*) AS n FROM intercept_events")
-            if done[0]["n"] >= expected:
+            if projection_store.timeline_lines(self.consumer_engine.db) >= expected:
                 return
             time.sleep(0.1)
         raise TimeoutError(f"projections did not reach {expected} events within {timeout:.0f}s")
