@@ -89,7 +89,7 @@ def reader(app) -> ReadOutgoing:
         if not stored:
             return after, []
         links = {k.position: k for k in log.chain_links_between(stored[0].id, stored[-1].id)}
-        to_event, plain = log.mapper.to_domain_event, log.plain_state
+        to_event, plain = log.event, log.plain_state
         return stored[-1].id, [_outgoing(n, links.get(n.id), to_event, plain) for n in stored]
 
     return read

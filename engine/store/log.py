@@ -55,6 +55,10 @@ class EventLog:
             for r in self.recorder.select_log(after, limit, topics)
         ]
 
+    def event(self, stored: Any) -> Event:
+        """The typed event of a stored record (a notification or a stored event)."""
+        return self.mapper.to_domain_event(stored)
+
     def plain_state(self, stored: bytes) -> bytes:
         return self.mapper.plain_state(stored)
 
