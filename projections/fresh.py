@@ -86,6 +86,11 @@ class FreshProjections:
         import psycopg
 
         with psycopg.connect(self.live.url) as conn:  # one transaction, committed on exit
+            # First, before any row: every batch takes its checkpoint rows before the rows
+            # it writes (projector.py), so taking them in the same order cannot deadlock,
+            # and a batch waiting here then sees the swapped-in position, not the one it
+            # read before.
+            conn.execute("LOCK TABLE checkpoints IN EXCLUSIVE MODE")
             _copy(conn, f'"{self.schema}"')
             conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
 

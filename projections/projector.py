@@ -52,6 +52,10 @@ _LOCK_CHECKPOINT = (
 )
 
 
+class PositionMoved(RuntimeError):
+    """The stored position is no longer the one the batch was read after: nothing was written."""
+
+
 @dataclass
 class BatchResult:
     applied: int = 0
@@ -79,11 +83,23 @@ class Projector:
             )
 
     def apply(
-        self, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
+        self,
+        envelopes: Sequence[Delivered],
+        checkpoints: Mapping[tuple[str, int], int],
+        read_after: Mapping[tuple[str, int], int] | None = None,
     ) -> BatchResult:
-        """Apply envelopes and record the source positions they came from, atomically."""
+        """Apply envelopes and record the source positions they came from, atomically.
+
+        `read_after`: the positions the batch was read after. The batch is then applied
+        only if they are still the stored ones, checked inside its transaction; otherwise
+        PositionMoved. A position read before a replay's swap is not one to build on: the
+        swap may have rolled the rows back past it, and applying on top would skip for
+        good the events in between.
+        """
         with self.db.transaction() as cur:
             self._take_turns(cur, checkpoints)
+            if read_after is not None:
+                _unmoved(cur, read_after)
             result = _Batch(cur).run(envelopes)
             cur.executemany(
                 _UPSERT_CHECKPOINT,
@@ -105,6 +121,16 @@ class Projector:
             key = (PROJECTION, source, partition)
             cur.execute(_CLAIM_CHECKPOINT, key)
             cur.execute(_LOCK_CHECKPOINT, key)
+
+
+def _unmoved(cur: Cursor, read_after: Mapping[tuple[str, int], int]) -> None:
+    for (source, partition), expected in read_after.items():
+        row = cur.execute(
+            "SELECT position FROM checkpoints WHERE projection = ? AND source = ? AND partition = ?",
+            (PROJECTION, source, partition),
+        ).one()
+        if (row["position"] if row else 0) != expected:
+            raise PositionMoved(f"{source}[{partition}] is no longer at {expected}")
 
 
 class _Batch:
