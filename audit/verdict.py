@@ -58,3 +58,16 @@ class Verdict:
             "problem": asdict(self.problem) if self.problem else None,
             "notes": self.notes,
         }
+
+
+def describe(verdict: Verdict) -> list[str]:
+    """The first problem in words: what failed, then which event and how far the chain held."""
+    p = verdict.problem
+    if p is None:
+        return []
+    return [
+        f"TAMPERED [{p.check}] {p.message}",
+        f"event: type={p.event_type} aggregate={p.aggregate_id} "
+        f"version={p.version} position={p.position}; {verdict.checked} events "
+        "before it verified",
+    ]

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from audit import history as histories
-from audit.verdict import Anchor, Verdict
+from audit.verdict import Anchor, Verdict, describe
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
 
@@ -98,15 +98,8 @@ def _report(verdict: Verdict, source: Source, json: bool) -> None:
             soft_wrap=True,
         )
     else:
-        p = verdict.problem
-        errors.print(f"TAMPERED [{p.check}] {p.message}", markup=False, soft_wrap=True)
-        errors.print(
-            f"event: type={p.event_type} aggregate={p.aggregate_id} "
-            f"version={p.version} position={p.position}; {verdict.checked} events "
-            "before it verified",
-            markup=False,
-            soft_wrap=True,
-        )
+        for line in describe(verdict):
+            errors.print(line, markup=False, soft_wrap=True)
     if not verdict.ok:
         raise typer.Exit(1)
 
