@@ -139,10 +139,10 @@ class _Walk:
             )
         return None
 
-    def advance(self, link: ChainLink) -> None:
+    def advance(self, link: ChainLink, held: bool = True) -> None:
         self.last[link.aggregate_id] = (link.version, link.event_hash)
         self.prev_log = link.log_hash
-        self.verdict.checked += 1
+        self.verdict.checked += held
         self.verdict.head = Anchor(link.position, link.log_hash)
 
 
@@ -152,24 +152,36 @@ def verify_store(
     anchor: Anchor | None = None,
     batch: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    every: bool = False,
 ) -> Verdict:
-    """Recompute every link from the stored events; stop at the first that does not hold."""
+    """Recompute every link from the stored events; stop at the first that does not hold.
+
+    With `every`, go on and list every event that does not hold. Past a bad event the
+    walk goes on from that event's recorded link, so each problem is named at its own
+    event rather than again at every event after it.
+    """
     if not hasattr(recorder, "chain_links"):
         raise TypeError("this event store keeps no hash chain (an in-memory store?)")
     walk = _Walk(anchor)
     for position, event, link in _pairs(recorder, batch):
         found = walk.check(position, event, link)
         if found is not None:
-            walk.verdict.problem = found
-            return walk.verdict
+            walk.verdict.found(found)
+            if not every:
+                return walk.verdict
+            if link is not None:
+                walk.advance(link, held=False)
+            continue
         walk.advance(link)  # type: ignore[arg-type]
         if on_progress and walk.verdict.checked % batch == 0:
             on_progress(batch)
     if walk.anchor is not None:
-        walk.verdict.problem = Problem(
-            "anchor",
-            f"the store ends before the anchor's position {walk.anchor.position}: "
-            "events were deleted from its end",
-            walk.anchor.position,
+        walk.verdict.found(
+            Problem(
+                "anchor",
+                f"the store ends before the anchor's position {walk.anchor.position}: "
+                "events were deleted from its end",
+                walk.anchor.position,
+            )
         )
     return walk.verdict

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
+from audit.topic_check import TopicCheck
 from audit.verdict import Problem, Verdict
 from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
@@ -61,11 +62,14 @@ def verify_read(recorder, read_up_to: int) -> Verdict:
 
     verdict = verify_store(recorder)
     if verdict.ok and read_up_to and (verdict.head is None or verdict.head.position < read_up_to):
-        verdict.problem = Problem(
-            "missing_event",
-            f"the rebuild read up to position {read_up_to}, but the store's chain now ends "
-            f"at {verdict.head.position if verdict.head else 0}: events were deleted from its end",
-            read_up_to,
+        verdict.found(
+            Problem(
+                "missing_event",
+                f"the rebuild read up to position {read_up_to}, but the store's chain now "
+                f"ends at {verdict.head.position if verdict.head else 0}: events were "
+                "deleted from its end",
+                read_up_to,
+            )
         )
     return verdict
 
@@ -80,9 +84,17 @@ def from_store(db: Database, read_log, report: ReplayReport, on_batch: Progress)
 
 
 def from_topic(
-    db: Database, topic: str, batches: Iterable[dict], report: ReplayReport, on_batch: Progress
+    db: Database,
+    topic: str,
+    batches: Iterable[dict],
+    report: ReplayReport,
+    on_batch: Progress,
+    check: TopicCheck | None = None,
 ) -> None:
-    """Every record of the topic, as the projection consumer would apply them."""
+    """Every record of the topic, as the projection consumer would apply them.
+
+    With `check`, every record read is also verified, as `audit verify --from kafka` does.
+    """
     started = time.perf_counter()
     projector = Projector(db)
     totals = BatchResult()
@@ -90,6 +102,8 @@ def from_topic(
         envelopes, offsets = [], {}
         for tp, records in batch.items():
             for record in records:
+                if check is not None:
+                    check.take(record)
                 try:
                     envelopes.append(receive(record.value))
                 except Poison:

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from audit.verdict import describe
+from audit.topic_check import TopicCheck
+from audit.verdict import describe, describe_all
 from engine import replay as rebuild
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
@@ -163,7 +164,10 @@ def _run(
     with events_progress("replaying", quiet=json) as progress:
         if source is Source.kafka:
             task = progress.add_task("replay", total=None)
-            _from_kafka(settings, db, report, lambda n: progress.advance(task, n))
+            check = TopicCheck() if verify else None
+            _from_kafka(settings, db, report, lambda n: progress.advance(task, n), check)
+            if check is not None:
+                _verified(report, check.verdict)
             return
         from engine.composition import build_engine
 
@@ -187,22 +191,25 @@ def _run(
                 rebuild.as_of(db, read, cutoff, report, lambda n: None)
             if verify:
                 progress.update(task, description="verifying")
-                verdict = rebuild.verify_read(engine.app.recorder, read_up_to[0])
-                report.verification = verdict.as_dict()
-                if not verdict.ok:
-                    report.verification["lines"] = describe(verdict)
+                _verified(report, rebuild.verify_read(engine.app.recorder, read_up_to[0]))
         finally:
             engine.close()
 
 
-def _from_kafka(settings, db: Database, report, advance) -> None:
+def _verified(report, verdict) -> None:
+    report.verification = verdict.as_dict()
+    if not verdict.ok:
+        report.verification["lines"] = describe(verdict) or describe_all(verdict)
+
+
+def _from_kafka(settings, db: Database, report, advance, check) -> None:
     from consumers.topic_reader import MissingTopic, read_from_start
     from engine import kafka_clients
 
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
         rebuild.from_topic(
-            db, settings.topic, read_from_start(consumer, settings.topic), report, advance
+            db, settings.topic, read_from_start(consumer, settings.topic), report, advance, check
         )
     except MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
@@ -264,9 +271,10 @@ def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
         soft_wrap=True,
     )
     if report.verified:
+        read = "event store" if report.source == "store" else "topic"
         console.print(
-            f"verified the hash chain of the event store: {report.verification['checked']} "
-            "events, every hash and link holds",
+            f"verified the hash chain of the {read}: "
+            f"{report.verification['checked']} events, every hash and link holds",
             markup=False,
             soft_wrap=True,
         )
