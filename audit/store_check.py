@@ -153,8 +153,13 @@ def verify_store(
     batch: int = 1000,
     on_progress: Callable[[int], None] | None = None,
     every: bool = False,
+    up_to: int | None = None,
 ) -> Verdict:
     """Recompute every link from the stored events; stop at the first that does not hold.
+
+    `up_to`: the last position to walk; by default the store's end when the walk begins.
+    Events and links are read in separate pages, so an event recorded while they are
+    read must not pass for an event without its link, or a link without its event.
 
     With `every`, go on and list every event that does not hold. Past a bad event the
     walk goes on from that event's recorded link, so each problem is named at its own
@@ -162,8 +167,14 @@ def verify_store(
     """
     if not hasattr(recorder, "chain_links"):
         raise TypeError("this event store keeps no hash chain (an in-memory store?)")
+    if up_to is None:
+        # Both ends: an event written around the engine after the last link is still walked.
+        head = recorder.chain_head()
+        up_to = max(head.position if head else 0, recorder.max_notification_id() or 0)
     walk = _Walk(anchor)
     for position, event, link in _pairs(recorder, batch):
+        if position > up_to:
+            break
         found = walk.check(position, event, link)
         if found is not None:
             walk.verdict.found(found)

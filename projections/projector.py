@@ -100,12 +100,7 @@ class Projector:
             self._take_turns(cur, checkpoints)
             if read_after is not None:
                 _unmoved(cur, read_after)
-            result = _Batch(cur).run(envelopes)
-            cur.executemany(
-                _UPSERT_CHECKPOINT,
-                [(PROJECTION, src, part, pos) for (src, part), pos in checkpoints.items()],
-            )
-        return result
+            return apply_within(cur, envelopes, checkpoints)
 
     def _take_turns(self, cur: Cursor, checkpoints: Mapping[tuple[str, int], int]) -> None:
         """Serialise batches that advance the same (source, partition).
@@ -121,6 +116,18 @@ class Projector:
             key = (PROJECTION, source, partition)
             cur.execute(_CLAIM_CHECKPOINT, key)
             cur.execute(_LOCK_CHECKPOINT, key)
+
+
+def apply_within(
+    cur: Cursor, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
+) -> BatchResult:
+    """Apply in a transaction the caller already holds (a replay's swap), with the positions."""
+    result = _Batch(cur).run(envelopes)
+    cur.executemany(
+        _UPSERT_CHECKPOINT,
+        [(PROJECTION, src, part, pos) for (src, part), pos in checkpoints.items()],
+    )
+    return result
 
 
 def _unmoved(cur: Cursor, read_after: Mapping[tuple[str, int], int]) -> None:

@@ -132,29 +132,28 @@ def _build_into(
 
 
 def _rebuild_live(settings, source: Source, report, json, verify: bool) -> None:
-    from engine.composition import projections_db
+    from engine.composition import build_engine, projections_db
 
     live = projections_db(settings)
     report.target = masked(live.url)
+    store = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
     try:
         with FreshProjections(live) as fresh:
             _run(settings, fresh.db, source, None, report, json, verify)
             if verify and not report.verified:
                 _refuse(report, settings, json, "swapped in")  # the rebuild is discarded
-            fresh.swap_in()
+            # From the store, what live catch-ups projected meanwhile is carried over.
+            fresh.swap_in(read=store.read_intercept_log if source is Source.store else None)
             report.swapped = True
         if source is Source.store and settings.embedded:
-            from engine.composition import build_engine
-
-            engine = build_engine(settings)  # events recorded during the rebuild
-            engine.catch_up()
-            engine.close()
+            store.catch_up()  # events recorded during the rebuild
         elif not settings.embedded:
             report.notes.append(
                 "restart the projection consumers (intercept consume/run): "
                 "they resume from the swapped-in positions"
             )
     finally:
+        store.close()
         live.close()
 
 

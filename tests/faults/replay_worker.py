@@ -71,7 +71,11 @@ def replayer(stop: Path) -> None:
         replays += 1
         if result.exit_code != 0:
             failed += 1
-            print(f"failed {result.exit_code} {result.exception!r}", file=sys.stderr, flush=True)
+            print(
+                f"failed {result.exit_code} {result.exception!r} {result.output[-800:]}",
+                file=sys.stderr,
+                flush=True,
+            )
     print(f"replays {replays} failed {failed}", flush=True)
 
 

@@ -195,3 +195,28 @@ def test_a_catch_up_straddling_a_swap_loses_nothing(store_settings, tmp_path):
     assert swaps
     assert got["pending"] == []
     assert got == want
+
+
+def test_a_swap_never_takes_the_projections_back_to_an_older_position(store_settings, tmp_path):
+    """Events projected live while the rebuild ran stay visible across the swap.
+
+    Otherwise an intercept its owner was just told about disappears until the next
+    catch-up, and a reader in between gets a 404 for it.
+    """
+    from engine.replay import ReplayReport, from_store
+    from projections.catchup import EVENT_STORE
+    from projections.fresh import FreshProjections
+
+    engine = build_engine(store_settings)
+    engine.execute(b.policy())
+    engine.execute(b.request(key="r0"))
+    with FreshProjections(engine.db) as fresh:
+        from_store(fresh.db, engine.read_intercept_log, ReplayReport("store"), lambda n: None)
+        late = engine.execute(b.request(key="r1", order_id="o1", tracking_no="ZT1")).state.id
+        engine.execute(b.fee(late, key="f1"))
+        ahead = engine.projector.positions(EVENT_STORE)
+        fresh.swap_in(read=engine.read_intercept_log)
+    got = snapshot(engine.db)
+    assert engine.projector.positions(EVENT_STORE) == ahead
+    engine.close()
+    assert got == rebuilt(store_settings, tmp_path / "reference.db")
