@@ -156,11 +156,17 @@ class _Walk:
             )
         return None
 
-    def advance(self, link: ChainLink) -> None:
+    def advance(self, link: ChainLink, held: bool = True) -> None:
         self.last[link.aggregate_id] = (link.version, link.event_hash)
         self.prev_log = link.log_hash
-        self.verdict.checked += 1
+        self.verdict.checked += held
         self.verdict.head = Anchor(link.position, link.log_hash)
+
+
+def _max_position(recorder) -> int:
+    if hasattr(recorder, "max_position"):
+        return recorder.max_position()
+    return recorder.max_notification_id() or 0
 
 
 def verify_store(
@@ -169,28 +175,51 @@ def verify_store(
     anchor: Anchor | None = None,
     batch: int = 1000,
     on_progress: Callable[[int], None] | None = None,
+    every: bool = False,
+    up_to: int | None = None,
 ) -> Verdict:
     """Recompute every link from the stored events; stop at the first that does not hold.
 
     `recorder` is the event store's (or anything with its `select_notifications`,
-    `chain_links` and, when the store compresses or encrypts, `plain_state`).
+    `chain_links`, `chain_head`, `max_position` and, when the store compresses or
+    encrypts, `plain_state`).
+
+    `up_to`: the last position to walk; by default the store's end when the walk begins.
+    Events and links are read in separate pages, so an event recorded while they are
+    read must not pass for an event without its link, or a link without its event.
+
+    With `every`, go on and list every event that does not hold. Past a bad event the
+    walk goes on from that event's recorded link, so each problem is named at its own
+    event rather than again at every event after it.
     """
     if not getattr(recorder, "chained", hasattr(recorder, "chain_links")):
         raise TypeError("this event store keeps no hash chain (an in-memory store?)")
+    if up_to is None:
+        # Both ends: an event written around the engine after the last link is still walked.
+        head = recorder.chain_head()
+        up_to = max(head.position if head else 0, _max_position(recorder))
     walk = _Walk(anchor, getattr(recorder, "plain_state", as_stored))
     for position, event, link in _pairs(recorder, batch):
+        if position > up_to:
+            break
         found = walk.check(position, event, link)
         if found is not None:
-            walk.verdict.problem = found
-            return walk.verdict
+            walk.verdict.found(found)
+            if not every:
+                return walk.verdict
+            if link is not None:
+                walk.advance(link, held=False)
+            continue
         walk.advance(link)  # type: ignore[arg-type]
         if on_progress and walk.verdict.checked % batch == 0:
             on_progress(batch)
     if walk.anchor is not None:
-        walk.verdict.problem = Problem(
-            "anchor",
-            f"the store ends before the anchor's position {walk.anchor.position}: "
-            "events were deleted from its end",
-            walk.anchor.position,
+        walk.verdict.found(
+            Problem(
+                "anchor",
+                f"the store ends before the anchor's position {walk.anchor.position}: "
+                "events were deleted from its end",
+                walk.anchor.position,
+            )
         )
     return walk.verdict

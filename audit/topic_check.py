@@ -4,6 +4,10 @@ Each message carries its event's hash, the previous hash of the same intercept a
 log hash. Every message's hash is recomputed from its own fields, and each intercept's
 versions must run 1, 2, 3, ... each naming the hash before it. Redeliveries (at least
 once) must repeat the first copy exactly.
+
+A message that is not an event at all (someone else's, or garbage) is reported as
+foreign and one without hashes as unhashed; neither is tampering with a recorded event,
+and the check goes on past both.
 """
 
 from collections.abc import Iterable
@@ -12,7 +16,7 @@ from typing import Any
 import orjson
 
 from audit.canonical import GENESIS, Malformed, event_hash, published_document
-from audit.verdict import Anchor, Problem, Verdict
+from audit.verdict import UNVERIFIABLE, Anchor, Problem, Verdict
 
 
 class TopicCheck:
@@ -27,15 +31,30 @@ class TopicCheck:
             message = orjson.loads(record.value)
             if not isinstance(message, dict):
                 raise Malformed("the message is not a JSON object")
+            if not {"event_type", "intercept_id", "version"} <= message.keys():
+                raise Malformed("it names no event_type, intercept_id and version")
         except (orjson.JSONDecodeError, TypeError, Malformed) as error:
             return Problem(
-                "malformed", f"record {where} is not an event message: {error}", where=where
+                "foreign",
+                f"record {where} is not an event message of this engine: {error}",
+                where=where,
             )
         found = self._check(message, where)
         if found is None:
             self.verdict.checked += 1
             self._note_head(message)
         return found
+
+    def take(self, record) -> bool:
+        """Check one record into the verdict; True when it was tampered with."""
+        found = self.offer(record)
+        if found is None:
+            return False
+        if found.check in UNVERIFIABLE:
+            self.verdict.unverifiable.append(found)
+            return False
+        self.verdict.found(found)
+        return True
 
     def _check(self, message: dict[str, Any], where: str) -> Problem | None:
         def problem(check: str, text: str) -> Problem:
@@ -74,6 +93,7 @@ class TopicCheck:
                     "redelivery_differs",
                     f"version {version} was delivered before with a different hash",
                 )
+            self.verdict.redeliveries += 1
             return None
         if version > len(known) + 1:
             return problem(
@@ -102,12 +122,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def verify_records(records: Iterable) -> Verdict:
-    """Stop at the first record that fails; the verdict's head is the newest log hash seen."""
+def verify_records(records: Iterable, every: bool = False) -> Verdict:
+    """Stop at the first tampered record, or with `every` go on and list them all.
+
+    Foreign and unhashed messages are listed as such and never stop the check. The
+    verdict's head is the newest log hash seen.
+    """
     check = TopicCheck()
     for record in records:
-        found = check.offer(record)
-        if found is not None:
-            check.verdict.problem = found
+        if check.take(record) and not every:
             break
     return check.verdict

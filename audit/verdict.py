@@ -39,16 +39,39 @@ class Anchor:
         return f"{self.position}:{self.log_hash}"
 
 
+UNVERIFIABLE = ("foreign", "unhashed")
+"""Messages the topic check cannot verify, reported as such rather than as tampering."""
+
+
 @dataclass
 class Verdict:
     checked: int = 0
     head: Anchor | None = None
-    problem: Problem | None = None
+    problem: Problem | None = None  # the first
     notes: list[str] = field(default_factory=list)
+    # Every problem, the first one included, when asked to go on past it (--all).
+    problems: list[Problem] = field(default_factory=list)
+    # Topic messages that are not this engine's hashed events, by kind (UNVERIFIABLE).
+    unverifiable: list[Problem] = field(default_factory=list)
+    redeliveries: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        """Nothing tampered with, and no event message that escapes the check.
+
+        A foreign message (not an event) changes no projection: the consumer dead-letters
+        it. An event message without hashes would be applied unchecked: not ok.
+        """
+        return self.problem is None and not any(p.check == "unhashed" for p in self.unverifiable)
+
+    def found(self, problem: Problem) -> None:
+        if self.problem is None:
+            self.problem = problem
+        self.problems.append(problem)
+
+    def counts(self) -> dict[str, int]:
+        kinds = [p.check for p in self.unverifiable]
+        return {kind: kinds.count(kind) for kind in UNVERIFIABLE}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,5 +79,33 @@ class Verdict:
             "checked": self.checked,
             "head": str(self.head) if self.head else None,
             "problem": asdict(self.problem) if self.problem else None,
+            "problems": [asdict(p) for p in self.problems],
+            "unverifiable": {**self.counts(), "messages": [asdict(p) for p in self.unverifiable]},
+            "redeliveries": self.redeliveries,
             "notes": self.notes,
         }
+
+
+def describe(verdict: Verdict) -> list[str]:
+    """The first problem in words: what failed, then which event and how far the chain held."""
+    p = verdict.problem
+    if p is None:
+        return []
+    first, event = _lines(p)
+    return [first, f"{event}; {verdict.checked} events before it verified"]
+
+
+def describe_all(verdict: Verdict) -> list[str]:
+    """Every problem found, each in words, then the messages that could not be verified."""
+    lines = [line for p in verdict.problems for line in _lines(p)]
+    for p in verdict.unverifiable:
+        lines.append(f"{p.check.upper()} {p.message}")
+    return lines
+
+
+def _lines(p: Problem) -> list[str]:
+    return [
+        f"TAMPERED [{p.check}] {p.message}",
+        f"event: type={p.event_type} aggregate={p.aggregate_id} "
+        f"version={p.version} position={p.position}",
+    ]

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
+from audit.topic_check import TopicCheck
+from audit.verdict import Problem, Verdict
 from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
 from projections import store as projection_store
@@ -30,14 +32,47 @@ class ReplayReport:
     target: str = ""
     swapped: bool = False
     cutoff: dict | None = None
+    # The hash chain of what was read: None when not checked (--no-verify), else the verdict.
+    verification: dict | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None and self.verification["ok"]
 
     @property
     def per_second(self) -> float:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "events_per_second": round(self.per_second, 1)}
+        return {
+            **asdict(self),
+            "verified": self.verified,
+            "events_per_second": round(self.per_second, 1),
+        }
+
+
+def verify_read(recorder, read_up_to: int) -> Verdict:
+    """The store's hash chain, walked after the rebuild read up to `read_up_to`.
+
+    The walk starts after the rebuild's last read, and a store only grows: everything the
+    rebuild read is covered, unless events were deleted from the end meanwhile, which
+    fails here too.
+    """
+    from audit.store_check import verify_store
+
+    verdict = verify_store(recorder)
+    if verdict.ok and read_up_to and (verdict.head is None or verdict.head.position < read_up_to):
+        verdict.found(
+            Problem(
+                "missing_event",
+                f"the rebuild read up to position {read_up_to}, but the store's chain now "
+                f"ends at {verdict.head.position if verdict.head else 0}: events were "
+                "deleted from its end",
+                read_up_to,
+            )
+        )
+    return verdict
 
 
 def from_store(db: Database, read_log, report: ReplayReport, on_batch: Progress) -> None:
@@ -50,9 +85,17 @@ def from_store(db: Database, read_log, report: ReplayReport, on_batch: Progress)
 
 
 def from_topic(
-    db: Database, topic: str, batches: Iterable[dict], report: ReplayReport, on_batch: Progress
+    db: Database,
+    topic: str,
+    batches: Iterable[dict],
+    report: ReplayReport,
+    on_batch: Progress,
+    check: TopicCheck | None = None,
 ) -> None:
-    """Every record of the topic, as the projection consumer would apply them."""
+    """Every record of the topic, as the projection consumer would apply them.
+
+    With `check`, every record read is also verified, as `audit verify --from kafka` does.
+    """
     started = time.perf_counter()
     projector = Projector(db)
     totals = BatchResult()
@@ -60,6 +103,8 @@ def from_topic(
         envelopes, offsets = [], {}
         for tp, records in batch.items():
             for record in records:
+                if check is not None:
+                    check.take(record)
                 try:
                     envelopes.append(receive(record.value))
                 except Poison:

@@ -15,9 +15,14 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from projections.database import BUSY_TIMEOUT_MS, Database
-from projections.projector import PROJECTION
+from domain.events import InterceptEvent
+from projections.catchup import EVENT_STORE, ReadLog
+from projections.database import BUSY_TIMEOUT_MS, Cursor, Database
+from projections.projector import PROJECTION, apply_within
+from projections.recorded import Recorded
 from projections.schema import migrate
+
+_ROLL_FORWARD_BATCH = 1000
 
 OWNED_TABLES = ("intercepts", "intercept_events", "pending_events")
 """The tables the intercept projection writes; `checkpoints` is swapped for its rows only."""
@@ -49,13 +54,20 @@ class FreshProjections:
     def __exit__(self, *_) -> None:
         self.discard()
 
-    def swap_in(self) -> None:
-        """Replace the live projection's rows and positions with the fresh ones, atomically."""
+    def swap_in(self, read: ReadLog | None = None) -> None:
+        """Replace the live projection's rows and positions with the fresh ones, atomically.
+
+        `read`: the event store's log the rebuild was read from. Live catch-ups went on
+        while the rebuild ran and may have projected events it never read; in the same
+        transaction, those are applied over the fresh rows, so that the swap never takes
+        the live projections back to an older position (an intercept just acknowledged
+        to its owner would vanish until the next catch-up).
+        """
         self.db.close()
         if self.live.postgres:
-            self._swap_postgres()
+            self._swap_postgres(read)
         else:
-            self._swap_sqlite()
+            self._swap_sqlite(read)
 
     def discard(self) -> None:
         self.db.close()
@@ -66,14 +78,14 @@ class FreshProjections:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
-    def _swap_sqlite(self) -> None:
+    def _swap_sqlite(self, read: ReadLog | None) -> None:
         conn = sqlite3.connect(self.live.url.removeprefix("sqlite:///"), isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("ATTACH DATABASE ? AS fresh", (str(self.path),))
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _copy(conn, "fresh")
+                _swap(conn, "fresh", read, postgres=False)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -82,12 +94,41 @@ class FreshProjections:
         finally:
             conn.close()
 
-    def _swap_postgres(self) -> None:
+    def _swap_postgres(self, read: ReadLog | None) -> None:
         import psycopg
 
         with psycopg.connect(self.live.url) as conn:  # one transaction, committed on exit
-            _copy(conn, f'"{self.schema}"')
+            # First, before any row: every batch takes its checkpoint rows before the rows
+            # it writes (projector.py), so taking them in the same order cannot deadlock,
+            # and a batch waiting here then sees the swapped-in position, not the one it
+            # read before.
+            conn.execute("LOCK TABLE checkpoints IN EXCLUSIVE MODE")
+            _swap(conn, f'"{self.schema}"', read, postgres=True)
             conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+
+
+def _swap(conn, source: str, read: ReadLog | None, postgres: bool) -> None:
+    cur = Cursor(conn.cursor(), postgres)
+    live = _position(cur, "checkpoints")
+    _copy(conn, source)
+    if read is None:
+        return
+    position = _position(cur, "checkpoints")
+    while position < live:  # no live writer can move `live` meanwhile: the swap holds them
+        batch = [(p, e) for p, e in read(position, _ROLL_FORWARD_BATCH) if p <= live]
+        if not batch:
+            break
+        entries = [Recorded(e, p) for p, e in batch if isinstance(e, InterceptEvent)]
+        apply_within(cur, entries, {(EVENT_STORE, 0): batch[-1][0]})
+        position = batch[-1][0]
+
+
+def _position(cur: Cursor, table: str) -> int:
+    row = cur.execute(
+        f"SELECT position FROM {table} WHERE projection = ? AND source = ? AND partition = 0",
+        (PROJECTION, EVENT_STORE),
+    ).one()
+    return row["position"] if row else 0
 
 
 def _copy(conn, source: str) -> None:

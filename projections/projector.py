@@ -14,12 +14,16 @@ from projections.intercepts import Row, row_after
 from projections.recorded import Recorded
 from projections.store import Tables, positions, reset_positions
 from projections.timefmt import stamp
-from storage.database import Database
+from storage.database import Cursor, Database
 
 Delivered = Envelope | Recorded
 """An event as the projector reads it: published, or typed with its log position."""
 
 PROJECTION = "intercepts"
+
+
+class PositionMoved(RuntimeError):
+    """The stored position is no longer the one the batch was read after: nothing was written."""
 
 
 @dataclass
@@ -42,22 +46,46 @@ class Projector:
         reset_positions(self.db, PROJECTION, source)
 
     def apply(
-        self, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
+        self,
+        envelopes: Sequence[Delivered],
+        checkpoints: Mapping[tuple[str, int], int],
+        read_after: Mapping[tuple[str, int], int] | None = None,
     ) -> BatchResult:
-        """Apply envelopes and record the source positions they came from, atomically."""
+        """Apply envelopes and record the source positions they came from, atomically.
+
+        `read_after`: the positions the batch was read after. The batch is then applied
+        only if they are still the stored ones, checked inside its transaction; otherwise
+        PositionMoved. A position read before a replay's swap is not one to build on: the
+        swap may have rolled the rows back past it, and applying on top would skip for
+        good the events in between.
+        """
         with self.db.transaction() as cur:
             tables = Tables(cur)
             self._take_turns(tables, checkpoints)
-            result = _Batch(tables).run(envelopes)
-            tables.advance(
-                PROJECTION, [(src, part, pos) for (src, part), pos in checkpoints.items()]
-            )
-        return result
+            if read_after is not None:
+                _unmoved(tables, read_after)
+            return apply_within(cur, envelopes, checkpoints)
 
     def _take_turns(self, tables: Tables, checkpoints: Mapping[tuple[str, int], int]) -> None:
         """Two consumers may briefly own one partition during a rebalance, and two
         catch-ups may run at once: batches advancing one (source, partition) take turns."""
         tables.take_turns(PROJECTION, checkpoints)
+
+
+def apply_within(
+    cur: Cursor, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
+) -> BatchResult:
+    """Apply in a transaction the caller already holds (a replay's swap), with the positions."""
+    tables = Tables(cur)
+    result = _Batch(tables).run(envelopes)
+    tables.advance(PROJECTION, [(src, part, pos) for (src, part), pos in checkpoints.items()])
+    return result
+
+
+def _unmoved(tables: Tables, read_after: Mapping[tuple[str, int], int]) -> None:
+    for (source, partition), expected in read_after.items():
+        if tables.position(PROJECTION, source, partition) != expected:
+            raise PositionMoved(f"{source}[{partition}] is no longer at {expected}")
 
 
 class _Batch:

@@ -134,6 +134,14 @@ class Tables:
             _UPSERT_CHECKPOINT, [(projection, src, part, pos) for src, part, pos in positions]
         )
 
+    def position(self, projection: str, source: str, partition: int) -> int:
+        """Where (source, partition) stands inside this transaction; 0 when never advanced."""
+        row = self.cur.execute(
+            "SELECT position FROM checkpoints WHERE projection = ? AND source = ? AND partition = ?",
+            (projection, source, partition),
+        ).one()
+        return row["position"] if row else 0
+
     def take_turns(self, projection: str, keys: Iterable[tuple[str, int]]) -> None:
         """Serialise transactions that advance the same (source, partition).
 

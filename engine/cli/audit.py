@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from audit import history as histories
-from audit.verdict import Anchor, Verdict
+from audit.verdict import Anchor, Verdict, describe, describe_all
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
 from projections import queries
@@ -46,9 +46,16 @@ def verify(
     ),
     bootstrap: str = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers."),
     topic: str = typer.Option(None, "--topic", help="Events topic (default intercept.events)."),
+    every: bool = typer.Option(
+        False, "--all", help="List every problem instead of stopping at the first."
+    ),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Recompute every hash and link; exit 1 naming the first event that does not hold."""
+    """Recompute every hash and link; exit 1 naming the first event that does not hold.
+
+    On the topic, messages that are not this engine's events (foreign) or carry no hashes
+    (unhashed) are reported as such and the check goes on past them.
+    """
     try:
         pinned = Anchor.parse(anchor) if anchor else None
     except ValueError as error:
@@ -56,16 +63,16 @@ def verify(
     if source is Source.kafka:
         if pinned is not None:
             raise typer.BadParameter("--anchor checks the store; drop --from kafka")
-        verdict = _verify_topic(bootstrap, topic)
+        verdict = _verify_topic(bootstrap, topic, every)
     else:
         from audit.store_check import verify_store
 
         engine = context.engine()
-        verdict = verify_store(engine.app.event_log, anchor=pinned)
-    _report(verdict, source, json)
+        verdict = verify_store(engine.app.event_log, anchor=pinned, every=every)
+    _report(verdict, source, json, every)
 
 
-def _verify_topic(bootstrap: str | None, topic: str | None) -> Verdict:
+def _verify_topic(bootstrap: str | None, topic: str | None, every: bool) -> Verdict:
     from audit.topic_check import verify_records
     from consumers.topic_reader import MissingTopic, read_from_start
     from engine import kafka_clients
@@ -80,36 +87,79 @@ def _verify_topic(bootstrap: str | None, topic: str | None) -> Verdict:
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
         batches = read_from_start(consumer, settings.topic)
-        return verify_records(r for batch in batches for records in batch.values() for r in records)
+        return verify_records(
+            (r for batch in batches for records in batch.values() for r in records), every
+        )
     except MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
     finally:
         consumer.close(autocommit=False)
 
 
-def _report(verdict: Verdict, source: Source, json: bool) -> None:
+def _report(verdict: Verdict, source: Source, json: bool, every: bool) -> None:
     if json:
         emit_json({"source": source.value, **verdict.as_dict()})
-    elif verdict.ok:
+        if not verdict.ok:
+            raise typer.Exit(1)
+        return
+    where = "event store" if source is Source.store else "topic"
+    if verdict.problem is None:
         head = f"; head {verdict.head}" if verdict.head else ""
-        where = "event store" if source is Source.store else "topic"
         console.print(
             f"verified {verdict.checked} events from the {where}: every hash and link holds{head}",
             markup=False,
             soft_wrap=True,
         )
-    else:
-        p = verdict.problem
-        errors.print(f"TAMPERED [{p.check}] {p.message}", markup=False, soft_wrap=True)
+    elif every:
+        for line in describe_all(verdict):
+            errors.print(line, markup=False, soft_wrap=True)
         errors.print(
-            f"event: type={p.event_type} aggregate={p.aggregate_id} "
-            f"version={p.version} position={p.position}; {verdict.checked} events "
-            "before it verified",
+            f"{len(verdict.problems)} problem(s); {verdict.checked} events verified",
             markup=False,
             soft_wrap=True,
         )
+    else:
+        for line in describe(verdict):
+            errors.print(line, markup=False, soft_wrap=True)
+        errors.print(
+            "stopped at the first problem; --all lists every one", markup=False, soft_wrap=True
+        )
+    if source is Source.kafka:
+        _explain_topic(verdict, listed=every and verdict.problem is not None)
     if not verdict.ok:
         raise typer.Exit(1)
+
+
+def _explain_topic(verdict: Verdict, listed: bool) -> None:
+    """Why the topic's counts differ from the store's, and what could not be verified."""
+    out = console if verdict.ok else errors
+    notes = [
+        "the topic carries intercept events only: policies and parcel registries are "
+        "not published, so the event store counts more events than the topic"
+    ]
+    if verdict.redeliveries:
+        notes.append(
+            f"{verdict.redeliveries} of the {verdict.checked} messages verified are "
+            "redeliveries of an event already seen (delivery is at least once), each "
+            "identical to its first copy"
+        )
+    counts = verdict.counts()
+    if counts["foreign"]:
+        notes.append(
+            f"{counts['foreign']} foreign message(s) skipped: not events of this engine, "
+            "they change no projection (the consumer dead-letters them)"
+        )
+    if counts["unhashed"]:
+        notes.append(
+            f"{counts['unhashed']} event message(s) carry no hashes and cannot be verified: "
+            "published before tamper evidence or not by this engine; a consumer would "
+            "apply them unchecked"
+        )
+    for note in notes:
+        out.print(note, markup=False, soft_wrap=True)
+    if not listed:
+        for p in verdict.unverifiable:
+            out.print(f"{p.check.upper()} {p.message}", markup=False, soft_wrap=True)
 
 
 @audit.command()

@@ -112,10 +112,54 @@ def test_a_changed_message_is_named_and_a_replay_publishes_nothing(kafka_setting
         "INTERCEPT_TOPIC": kafka_settings.topic,
         "INTERCEPT_DLQ_TOPIC": kafka_settings.dlq_topic,
     }
-    run = intercept(kafka_settings.home, "replay", "--from", "kafka", "--json", env=env)
+    refused = intercept(kafka_settings.home, "replay", "--from", "kafka", "--json", env=env)
+    assert refused.code == 1 and not refused.json()["swapped"]
+    assert refused.json()["verification"]["problem"]["check"] == "event_hash"
+    run = intercept(
+        kafka_settings.home, "replay", "--from", "kafka", "--no-verify", "--json", env=env
+    )
     assert run.code == 0, run.err
     assert run.json()["skipped"] == 1 and run.json()["swapped"]  # the live consumer's DLQ job
     after = {t: len(records(kafka_settings, t)) for t in before}
     assert after == before
     verify = intercept(kafka_settings.home, "audit", "verify", "--from", "kafka", env=env)
     assert verify.code == 1 and "event_hash" in verify.err
+
+
+def test_audit_verify_from_kafka_goes_past_foreign_messages_and_lists_every_problem(
+    kafka_settings, projected
+):
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap,
+        "INTERCEPT_TOPIC": kafka_settings.topic,
+    }
+    original = records(kafka_settings, kafka_settings.topic)
+    fees = [r for r in original if b'"FeeCharged"' in r.value][:2]
+    producer = KafkaProducer(bootstrap_servers=kafka_settings.kafka_bootstrap)
+
+    def send(value: bytes, partition: int) -> None:
+        producer.send(kafka_settings.topic, value=value, partition=partition).get(timeout=30)
+
+    send(b"not json", 0)
+    send(b'{"someone": "else"}', 1)
+    clean = intercept(kafka_settings.home, "audit", "verify", "--from", "kafka", env=env)
+    assert clean.code == 0, clean.err
+    assert f"verified {len(original)} events" in clean.out
+    assert "2 foreign message(s) skipped" in clean.out and "FOREIGN record" in clean.out
+    assert "policies and parcel registries are not published" in clean.out
+    for victim in fees:
+        changed = orjson.loads(victim.value)
+        changed["payload"]["amount_minor"] += 1
+        send(orjson.dumps(changed), victim.partition)
+    producer.close()
+    first = intercept(kafka_settings.home, "audit", "verify", "--from", "kafka", env=env)
+    assert first.code == 1 and first.err.count("TAMPERED [event_hash]") == 1
+    assert "--all lists every one" in first.err
+    every = intercept(kafka_settings.home, "audit", "verify", "--from", "kafka", "--all", env=env)
+    assert every.code == 1 and every.err.count("TAMPERED [event_hash]") == 2
+    assert "2 problem(s)" in every.err and every.err.count("FOREIGN record") == 2
+    as_json = intercept(
+        kafka_settings.home, "audit", "verify", "--from", "kafka", "--all", "--json", env=env
+    ).json()
+    assert [p["check"] for p in as_json["problems"]] == ["event_hash", "event_hash"]
+    assert as_json["unverifiable"]["foreign"] == 2
