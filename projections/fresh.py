@@ -21,6 +21,7 @@ from projections.database import BUSY_TIMEOUT_MS, Cursor, Database
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.schema import migrate
+from storage.dialect import POSTGRESQL, SQLITE
 
 _ROLL_FORWARD_BATCH = 1000
 
@@ -108,7 +109,7 @@ class FreshProjections:
 
 
 def _swap(conn, source: str, read: ReadLog | None, postgres: bool) -> None:
-    cur = Cursor(conn.cursor(), postgres)
+    cur = Cursor(conn.cursor(), POSTGRESQL if postgres else SQLITE)
     live = _position(cur, "checkpoints")
     _copy(conn, source)
     if read is None:
