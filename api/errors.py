@@ -4,14 +4,15 @@ Commands are built and checked before they are executed, and the engine records
 a command's events in one transaction, so an error at any point leaves no trace.
 """
 
-import logging
 import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
+from api.guard import too_large
 from api.problem import FieldError, ProblemResponse, problem_response
 from api.refusals import ApiRefusal
 from domain.errors import (
@@ -21,8 +22,6 @@ from domain.errors import (
     UnknownIntercept,
 )
 
-log = logging.getLogger("intercept.api")
-
 # The parcel rules name the intercept already on the parcel, which may be another
 # merchant's: the rule is told, the other intercept's id is not.
 _OTHERS_INTERCEPT = re.compile(
@@ -31,11 +30,26 @@ _OTHERS_INTERCEPT = re.compile(
 _PARCEL_RULES = (ParcelAlreadyIntercepted, ParcelHasOpenIntercept)
 
 
+# pydantic's wording for a ValueError or an assertion raised by a validator:
+# its prefix says how the rule was written, not what the caller should send.
+_VALIDATOR_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
+
+
+def _where(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        return "body"  # FastAPI puts the character offset where a field name goes
+    return ".".join(str(p) for p in error["loc"]) or "body"
+
+
+def _message(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        return f"the body is not valid JSON ({reason})" if reason else "the body is not JSON"
+    return _VALIDATOR_PREFIX.sub("", str(error["msg"]))
+
+
 def _invalid(request: Request, errors: list[dict]) -> ProblemResponse:
-    fields = [
-        FieldError(where=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
-        for e in errors
-    ]
+    fields = [FieldError(where=_where(e), message=_message(e)) for e in errors]
     summary = "; ".join(f"{e.where}: {e.message}" for e in fields)
     return problem_response(
         422, "Invalid input", "valid_input", f"invalid input: {summary}", request.url.path, fields
@@ -67,7 +81,14 @@ def domain_refused(request: Request, error: DomainError) -> ProblemResponse:
 
 def http_error(request: Request, error: HTTPException) -> ProblemResponse:
     if error.status_code == 400:  # FastAPI's word for a body it could not even decode
-        return _invalid(request, [{"loc": ("body",), "msg": str(error.detail)}])
+        return _invalid(
+            request, [{"loc": ("body",), "msg": "the body could not be read as this route's type"}]
+        )
+    if error.status_code == 413:
+        return too_large(request.url.path)
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_of(request))
     rule = {404: "visible_to_key", 405: "method_allowed"}.get(error.status_code, "valid_request")
     return problem_response(
         error.status_code,
@@ -75,19 +96,18 @@ def http_error(request: Request, error: HTTPException) -> ProblemResponse:
         rule,
         str(error.detail),
         request.url.path,
-        headers=getattr(error, "headers", None),
+        headers=headers or None,
     )
 
 
-def unexpected(request: Request, error: Exception) -> ProblemResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem_response(
-        500,
-        "Internal error",
-        "internal_error",
-        "the engine failed unexpectedly; a retry with the same Idempotency-Key is safe",
-        request.url.path,
-    )
+def _methods_of(request: Request) -> list[str]:
+    # Starlette's 405 names the methods of the first route on the path only, and
+    # one path here has several routes (GET and POST /v1/intercepts are two routers').
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -97,6 +117,5 @@ def install(app: FastAPI) -> None:
         (ValidationError, command_invalid),
         (DomainError, domain_refused),
         (HTTPException, http_error),
-        (Exception, unexpected),
-    ):
+    ):  # anything else is api/guard.py's to answer
         app.add_exception_handler(error_type, handler)  # type: ignore[arg-type]

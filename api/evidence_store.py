@@ -14,6 +14,8 @@ from typing import BinaryIO
 from api.refusals import TooLarge
 
 MAX_BYTES = 20 * 1024 * 1024
+BODY_LIMIT = MAX_BYTES + 64 * 1024
+"""The whole multipart body: the file, its kind and note, and the framing around them."""
 _CHUNK = 1024 * 1024
 
 
