@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 from api import errors
 from api.guard import Guard
 from api.openapi import openapi_of
-from api.routes import callbacks, commands, evidence, keys, policy, queries
+from api.routes import after_sale, callbacks, commands, evidence, keys, policy, queries
 from api.services import Services
 
 DESCRIPTION = """\
@@ -48,7 +48,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.add_middleware(Guard)
-    for module in (policy, commands, evidence, queries, callbacks, keys):
+    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys):
         app.include_router(module.router)
     app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app

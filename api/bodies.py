@@ -2,11 +2,15 @@
 
 They use the domain's own field types, so the OpenAPI document shows the same
 limits the domain enforces; rules across fields are the commands' to check.
+Numbers are strict: FastAPI validates the decoded JSON in pydantic's lax mode,
+which would take `"199.00"`, `true` or `1e3` for an amount and quietly make it
+199, 1 or 1000 fen.
 """
 
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from domain.types import Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import (
@@ -23,14 +27,22 @@ from domain.vocabulary import (
 
 MAX_BATCH = 100
 
+Amount = Annotated[MinorAmount, Strict()]
+"""A JSON integer: a string, a float or a boolean is refused, never converted."""
+
+StrictMoment = Annotated[Moment, Strict()]
+"""An ISO 8601 string with its timezone: a number is not taken for Unix seconds."""
+
 
 class Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class PolicyBody(Body):
-    min_amount_minor: MinorAmount = 0
-    max_amount_minor: MinorAmount
+    min_amount_minor: Amount = Field(
+        default=0, description="At most `max_amount_minor` (refused otherwise)."
+    )
+    max_amount_minor: Amount
     carriers: list[Carrier] = Field(min_length=1, description="Carriers enabled for interception.")
 
 
@@ -38,14 +50,18 @@ class InterceptRequestBody(Body):
     order_id: Code
     tracking_no: Code
     carrier: Carrier
-    amount_minor: MinorAmount = Field(description="The order amount in minor units (fen).")
+    amount_minor: Amount = Field(description="The order amount in minor units (fen).")
     currency: Currency = "CNY"
     action: Action = Action.RETURN_TO_SENDER
-    new_address: Text | None = Field(default=None, description="Redirect only.")
+    new_address: Text | None = Field(
+        default=None,
+        description="The address to redirect to: required when `action` is `redirect`, "
+        "refused otherwise.",
+    )
     request_reason: Code
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
-    quoted_fee_minor: MinorAmount | None = Field(
+    quoted_fee_minor: Amount | None = Field(
         default=None,
         description="The fee the carrier quoted before the request, in minor "
         "units, if it quoted one.",
@@ -66,7 +82,7 @@ class BatchCancelBody(CancelBody):
 
 class FeeBody(Body):
     kind: FeeKind
-    amount_minor: MinorAmount = Field(gt=0)
+    amount_minor: Amount = Field(gt=0)
     currency: Currency = "CNY"
     payer: Payer = Payer.MERCHANT
 
@@ -76,8 +92,17 @@ class CarrierCallback(Body):
 
     intercept_id: UUID
     report: CarrierReport
-    occurred_at: Moment | None = Field(
-        default=None, description="The carrier's own event time; the engine's clock when absent."
+    occurred_at: StrictMoment | None = Field(
+        default=None,
+        description="The carrier's own event time; the engine's clock when absent. Not before "
+        "2000, and at most 5 minutes ahead of the engine's clock (a carrier's clock may run "
+        "a little fast); earlier than the request is accepted.",
     )
     carrier_ref: Code | None = None
-    reason: FailureReason | None = Field(default=None, description="Failures only.")
+    reason: FailureReason | None = Field(
+        default=None, description="Required when `report` is `failed`, refused otherwise."
+    )
+
+
+class AfterSaleBody(Body):
+    after_sale_status: AfterSaleStatus = Field(description="The order's after-sale status now.")

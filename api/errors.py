@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match
 
 from api.guard import too_large
 from api.problem import FieldError, ProblemResponse, problem_response
@@ -28,6 +28,7 @@ _OTHERS_INTERCEPT = re.compile(
     r" \(intercept [0-9a-f-]{36}\)| [0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
 )
 _PARCEL_RULES = (ParcelAlreadyIntercepted, ParcelHasOpenIntercept)
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 # pydantic's wording for a ValueError or an assertion raised by a validator:
@@ -103,11 +104,12 @@ def http_error(request: Request, error: HTTPException) -> ProblemResponse:
 def _methods_of(request: Request) -> list[str]:
     # Starlette's 405 names the methods of the first route on the path only, and
     # one path here has several routes (GET and POST /v1/intercepts are two routers').
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def install(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ milliseconds, and the lock is what keeps each event applied exactly once.
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
@@ -20,6 +21,14 @@ from engine.composition import Engine
 from projections.database import Database
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose an intercept is, as its first event says: what access is decided on."""
+
+    merchant_id: str
+    carrier: str
 
 
 class Gateway:
@@ -38,6 +47,25 @@ class Gateway:
                 return self._engine.app.intercept(intercept_id)
             except UnknownIntercept:
                 return None
+
+    def owner(self, intercept_id: UUID) -> Owner | None:
+        """Whose the intercept is, from its first event alone.
+
+        One indexed read of at most one row, whatever the history's length: a
+        foreign intercept costs what a missing one does, so the time of a 404
+        does not tell which it was.
+        """
+        with self._lock:
+            app = self._engine.app
+            first = app.recorder.select_events(intercept_id, lte=1, limit=1)
+            if not first:
+                return None
+            event = app.mapper.to_domain_event(first[0])
+        carrier = getattr(event, "carrier", None)
+        merchant = getattr(event, "merchant_id", None)
+        if carrier is None or merchant is None:
+            return None  # not an intercept's id (a policy's or a registry's)
+        return Owner(merchant_id=merchant, carrier=str(getattr(carrier, "value", carrier)))
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
         with self._lock:

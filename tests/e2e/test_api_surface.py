@@ -1,0 +1,132 @@
+"""The API's edges, against a running `intercept serve`: retries, after-sale, 405s, the docs."""
+
+import sqlite3
+import uuid
+
+import pytest
+
+from tests.e2e.api_server import start
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = start(tmp_path_factory.mktemp("surface") / "var")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def merchant(server):
+    key = server.key("merchant", merchant="m1")
+    with server.client(key) as client:
+        client.put(
+            "/v1/merchants/m1/policy", json={"max_amount_minor": 500_000, "carriers": ["ZTO"]}
+        ).raise_for_status()
+        yield client
+
+
+def recorded(server) -> int:
+    with sqlite3.connect(server.home / "events.db") as conn:
+        return conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
+
+
+def ask(client) -> str:
+    made = client.post(
+        "/v1/intercepts",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "order_id": "o1",
+            "tracking_no": f"ZT{uuid.uuid4().hex[:10]}",
+            "carrier": "ZTO",
+            "amount_minor": 19_900,
+            "request_reason": "buyer_refund",
+        },
+    )
+    assert made.status_code == 201, made.text
+    return made.json()["intercept_id"]
+
+
+def test_a_fee_without_an_idempotency_key_is_refused_and_records_nothing(server, merchant):
+    iid = ask(merchant)
+    before = recorded(server)
+    answer = merchant.post(
+        f"/v1/intercepts/{iid}/fees", json={"kind": "storage", "amount_minor": 5}
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM
+    assert [e["where"] for e in answer.json()["errors"]] == ["header.Idempotency-Key"]
+    assert recorded(server) == before
+
+
+def test_a_retried_fee_is_recorded_once(server, merchant):
+    iid = ask(merchant)
+    fee = {"kind": "storage", "amount_minor": 5}
+    first = merchant.post(f"/v1/intercepts/{iid}/fees", json=fee, headers={"Idempotency-Key": "f"})
+    again = merchant.post(f"/v1/intercepts/{iid}/fees", json=fee, headers={"Idempotency-Key": "f"})
+    assert (first.json()["outcome"], again.json()["outcome"]) == ("recorded", "duplicate")
+    assert merchant.get(f"/v1/intercepts/{iid}").json()["intercept"]["fees_minor"] == 5
+
+
+def test_the_after_sale_status_changes_over_http_once_per_key(server, merchant):
+    iid = ask(merchant)
+    path = f"/v1/intercepts/{iid}/after-sale"
+    body = {"after_sale_status": "refund_requested"}
+    missing_key = merchant.post(path, json=body)
+    assert missing_key.status_code == 422
+    first = merchant.post(path, json=body, headers={"Idempotency-Key": "as-1"})
+    again = merchant.post(path, json=body, headers={"Idempotency-Key": "as-1"})
+    same = merchant.post(path, json=body, headers={"Idempotency-Key": "as-2"})
+    assert first.status_code == 200, first.text
+    assert [a.json()["outcome"] for a in (first, again, same)] == [
+        "recorded",
+        "duplicate",
+        "unchanged",
+    ]
+    row = merchant.get(f"/v1/intercepts/{iid}").json()["intercept"]
+    assert row["after_sale_status"] == "refund_requested"
+
+
+def test_an_unknown_after_sale_status_is_422_naming_the_field(merchant):
+    iid = ask(merchant)
+    answer = merchant.post(
+        f"/v1/intercepts/{iid}/after-sale",
+        json={"after_sale_status": "lost"},
+        headers={"Idempotency-Key": "x"},
+    )
+    assert answer.status_code == 422
+    assert [e["where"] for e in answer.json()["errors"]] == ["body.after_sale_status"]
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "/v1/intercepts", "GET, POST"),
+        ("PUT", "/v1/intercepts", "GET, POST"),
+        ("POST", "/v1/merchants/m1/policy", "GET, PUT"),
+        ("DELETE", "/v1/keys", "GET, POST"),
+    ],
+)
+def test_a_405_lists_every_method_of_the_path(merchant, method, path, allowed):
+    answer = merchant.request(method, path)
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == PROBLEM
+    assert answer.headers["allow"] == allowed
+
+
+def test_the_docs_load_their_assets_from_the_server_itself(server):
+    with server.client() as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page)
+            assert html.status_code == 200
+            assert "cdn." not in html.text and "googleapis" not in html.text, page
+            assets = [
+                part.split('"')[0]
+                for part in html.text.replace("'", '"').split('src="')[1:]
+                + html.text.split('href="')[1:]
+                if part.startswith("/")
+            ]
+            assert assets, page
+            for asset in assets:
+                assert client.get(asset).status_code == 200, asset
