@@ -5,6 +5,7 @@ a command's events in one transaction, so an error at any point leaves no trace.
 """
 
 import re
+from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api.guard import too_large
+from api.guard import STATE_KEY, too_large
 from api.problem import FieldError, ProblemResponse, problem_response
 from api.refusals import ApiRefusal
 from domain.errors import (
@@ -22,12 +23,16 @@ from domain.errors import (
     UnknownIntercept,
 )
 
-# The parcel rules name the intercept already on the parcel, which may be another
-# merchant's: the rule is told, the other intercept's id is not.
+# The parcel rules name the intercept already on the parcel. To the merchant whose
+# intercept it is, the rule is told without the id; to any other merchant neither
+# the intercept, nor its status, nor which rule held: only that the parcel cannot
+# be intercepted for it (docs/api.md says what holds before shipment facts exist).
+_INTERCEPT_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 _OTHERS_INTERCEPT = re.compile(
     r" \(intercept [0-9a-f-]{36}\)| [0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
 )
 _PARCEL_RULES = (ParcelAlreadyIntercepted, ParcelHasOpenIntercept)
+_PARCEL = re.compile(r"^parcel (\S+ \S+) ")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -74,10 +79,27 @@ def command_invalid(request: Request, error: ValidationError) -> ProblemResponse
 def domain_refused(request: Request, error: DomainError) -> ProblemResponse:
     if isinstance(error, UnknownIntercept):
         return problem_response(404, "Not found", "visible_to_key", error.message, request.url.path)
-    detail = error.message
+    rule, detail = error.rule, error.message
     if isinstance(error, _PARCEL_RULES):
-        detail = _OTHERS_INTERCEPT.sub("", detail)
-    return problem_response(409, "Refused by a domain rule", error.rule, detail, request.url.path)
+        if _held_by_caller(request, error):
+            detail = _OTHERS_INTERCEPT.sub("", detail)
+        else:
+            parcel = _PARCEL.match(detail)
+            what = f"parcel {parcel.group(1)}" if parcel else "the parcel"
+            rule, detail = (
+                "parcel_unavailable",
+                f"{what} cannot be intercepted for this merchant now",
+            )
+    return problem_response(409, "Refused by a domain rule", rule, detail, request.url.path)
+
+
+def _held_by_caller(request: Request, error: DomainError) -> bool:
+    found = _INTERCEPT_ID.search(error.message)
+    key = getattr(request.state, STATE_KEY, None)
+    if found is None or key is None:
+        return False
+    owner = request.app.state.services.gateway.owner(UUID(found.group(0)))
+    return owner is not None and owner.merchant_id == key.merchant_id
 
 
 def http_error(request: Request, error: HTTPException) -> ProblemResponse:

@@ -130,3 +130,67 @@ def test_the_docs_load_their_assets_from_the_server_itself(server):
             assert assets, page
             for asset in assets:
                 assert client.get(asset).status_code == 200, asset
+
+
+@pytest.fixture(scope="module")
+def other_merchant(server):
+    key = server.key("merchant", merchant="m2")
+    with server.client(key) as client:
+        client.put(
+            "/v1/merchants/m2/policy", json={"max_amount_minor": 500_000, "carriers": ["ZTO"]}
+        ).raise_for_status()
+        yield client
+
+
+def _ask_for(client, tracking_no: str):
+    return client.post(
+        "/v1/intercepts",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "order_id": "o1",
+            "tracking_no": tracking_no,
+            "carrier": "ZTO",
+            "amount_minor": 19_900,
+            "request_reason": "buyer_refund",
+        },
+    )
+
+
+def test_another_merchants_open_intercept_is_not_disclosed(server, merchant, other_merchant):
+    tracking = f"ZT{uuid.uuid4().hex[:10]}"
+    first = _ask_for(merchant, tracking)
+    assert first.status_code == 201
+    before = recorded(server)
+    refused = _ask_for(other_merchant, tracking)
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["rule"] == "parcel_unavailable"
+    for told in ("open", "requested", "intercept ", first.json()["intercept_id"], "m1"):
+        assert told not in problem["detail"], problem["detail"]
+    assert recorded(server) == before
+    own = _ask_for(merchant, tracking)
+    assert own.json()["rule"] == "one_open_intercept_per_parcel"
+
+
+def test_an_intercepted_parcel_of_another_merchant_gets_the_same_refusal(
+    server, merchant, other_merchant
+):
+    tracking = f"ZT{uuid.uuid4().hex[:10]}"
+    iid = _ask_for(merchant, tracking).json()["intercept_id"]
+    zto = server.key("carrier", carrier="ZTO")
+    from tests.e2e.api_server import signed
+
+    with server.client() as client:
+        confirmed = client.post(
+            "/v1/carriers/ZTO/callbacks",
+            **signed(zto, {"intercept_id": iid, "report": "confirmed"}),
+        )
+    assert confirmed.json()["status"] == "intercepted"
+    open_tracking = f"ZT{uuid.uuid4().hex[:10]}"
+    _ask_for(merchant, open_tracking)
+    after_success = _ask_for(other_merchant, tracking).json()
+    while_open = _ask_for(other_merchant, open_tracking).json()
+    assert after_success["rule"] == while_open["rule"] == "parcel_unavailable"
+    assert after_success["detail"].replace(tracking, "T") == while_open["detail"].replace(
+        open_tracking, "T"
+    )
