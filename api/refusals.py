@@ -55,3 +55,9 @@ class BodyTooLarge(ApiRefusal):
     status = 413
     title = "Content too large"
     rule = "body_size_limit"
+
+
+class EvidenceNotStored(ApiRefusal):
+    status = 503
+    title = "Evidence not stored"
+    rule = "evidence_stored_first"

@@ -194,3 +194,43 @@ def test_an_intercepted_parcel_of_another_merchant_gets_the_same_refusal(
     assert after_success["detail"].replace(tracking, "T") == while_open["detail"].replace(
         open_tracking, "T"
     )
+
+
+def _events_of_type(server, topic_part: str) -> int:
+    with sqlite3.connect(server.home / "events.db") as conn:
+        return conn.execute(
+            "SELECT COUNT(*) FROM stored_events WHERE topic LIKE ?", (f"%{topic_part}%",)
+        ).fetchone()[0]
+
+
+def test_evidence_whose_folder_cannot_be_made_records_nothing_and_a_retry_succeeds(
+    server, merchant
+):
+    import hashlib
+    import stat
+
+    iid = ask(merchant)
+    content = f"chat {uuid.uuid4()}".encode()
+    digest = hashlib.sha256(content).hexdigest()
+    blocker = server.home / "evidence" / digest[:2]
+    if blocker.exists():
+        pytest.skip("another upload made this folder already")
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_bytes(b"")  # a file where the folder must go: making it fails
+    upload = {"files": {"file": ("chat.txt", content)}, "data": {"kind": "chat_log"}}
+    headers = {"Idempotency-Key": "ev-1"}
+    before = _events_of_type(server, "EvidenceAttached")
+    failed = merchant.post(f"/v1/intercepts/{iid}/evidence", headers=headers, **upload)
+    assert failed.status_code == 503, failed.text
+    assert failed.headers["content-type"] == PROBLEM
+    assert failed.json()["rule"] == "evidence_stored_first"
+    assert _events_of_type(server, "EvidenceAttached") == before
+    assert list((server.home / "evidence" / ".incoming").iterdir()) == []
+    blocker.unlink()
+    retried = merchant.post(f"/v1/intercepts/{iid}/evidence", headers=headers, **upload)
+    assert retried.json()["outcome"] == "recorded"
+    kept = server.home / "evidence" / digest[:2] / digest
+    assert kept.read_bytes() == content
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert list((server.home / "evidence" / ".incoming").iterdir()) == []
