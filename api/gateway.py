@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
+from api.faults import fault_of
 from domain.commands import Command
 from domain.decision import Decision
 from domain.errors import UnknownIntercept
@@ -38,7 +39,26 @@ class Gateway:
 
     def execute(self, command: Command) -> Decision:
         with self._lock:
-            return self._engine.execute(command)
+            head = self._head()
+            try:
+                return self._engine.execute(command)
+            except Exception as error:
+                if fault_of(error) is None or self._head() == head:
+                    raise  # not a storage fault, or nothing was recorded: the fault is the answer
+                # Recorded, then a later step failed (the projections' catch-up on a full
+                # disk): answering an error would make the caller think it lost the command.
+                # Every command is idempotent by its key or by nature, so running it again
+                # records nothing and says what the store now holds.
+                try:
+                    return self._engine.execute(command)
+                except Exception:
+                    raise error from None
+
+    def _head(self) -> int | None:
+        try:
+            return self._engine.app.recorder.max_notification_id()
+        except Exception:
+            return None  # unreadable: the fault, if any, shows in the command itself
 
     def intercept(self, intercept_id: UUID) -> InterceptRequest | None:
         """The write side's state of an intercept: current even when projections lag."""
