@@ -10,7 +10,7 @@ which would take `"199.00"`, `true` or `1e3` for an amount and quietly make it
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from domain.types import Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import (
@@ -29,6 +29,13 @@ MAX_BATCH = 100
 
 Amount = Annotated[MinorAmount, Strict()]
 """A JSON integer: a string, a float or a boolean is refused, never converted."""
+
+INPUT_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+InputText = Annotated[Text, StringConstraints(pattern=INPUT_TEXT_PATTERN)]
+"""Text as callers may send it: the domain's Text, and neither C1 controls (U+0080-U+009F;
+U+009B begins a terminal escape) nor bidirectional embeddings, overrides and isolates
+(U+202A-U+202E, U+2066-U+2069), which make a note read otherwise than it is. Refused at
+the edge rather than in the domain's Text, which recorded events are read with."""
 
 StrictMoment = Annotated[Moment, Strict()]
 """An ISO 8601 string with its timezone: a number is not taken for Unix seconds."""
@@ -53,13 +60,13 @@ class InterceptRequestBody(Body):
     amount_minor: Amount = Field(description="The order amount in minor units (fen).")
     currency: Currency = "CNY"
     action: Action = Action.RETURN_TO_SENDER
-    new_address: Text | None = Field(
+    new_address: InputText | None = Field(
         default=None,
         description="The address to redirect to: required when `action` is `redirect`, "
         "refused otherwise.",
     )
     request_reason: Code
-    note: Text | None = None
+    note: InputText | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: Amount | None = Field(
         default=None,
@@ -73,7 +80,7 @@ class InterceptRequestBody(Body):
 
 class CancelBody(Body):
     reason: CancelReason
-    note: Text | None = Field(default=None, description="Required when the reason is `other`.")
+    note: InputText | None = Field(default=None, description="Required when `reason` is `other`.")
 
 
 class BatchCancelBody(CancelBody):

@@ -9,11 +9,12 @@ from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api.guard import STATE_KEY, too_large
+from api.bodies import INPUT_TEXT_PATTERN
+from api.guard import STATE_KEY, DuplicateKey, too_large
 from api.problem import FieldError, ProblemResponse, problem_response
 from api.refusals import ApiRefusal
 from domain.errors import (
@@ -22,6 +23,7 @@ from domain.errors import (
     ParcelHasOpenIntercept,
     UnknownIntercept,
 )
+from domain.types import Code
 
 # The parcel rules name the intercept already on the parcel. To the merchant whose
 # intercept it is, the rule is told without the id; to any other merchant neither
@@ -47,7 +49,22 @@ def _where(error: dict) -> str:
     return ".".join(str(p) for p in error["loc"]) or "body"
 
 
+def _patterns() -> dict[str, str]:
+    code = TypeAdapter(Code).json_schema()["pattern"]
+    return {
+        INPUT_TEXT_PATTERN: "must not contain control characters (other than tab and newline) "
+        "or bidirectional overrides",
+        code: "must be 1-64 letters, digits or _ . : @ -, starting with a letter or digit",
+    }
+
+
+_PATTERN_MEANINGS = _patterns()
+
+
 def _message(error: dict) -> str:
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = (error.get("ctx") or {}).get("pattern", "")
+        return _PATTERN_MEANINGS.get(pattern, f"must match the pattern {pattern}")
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return f"the body is not valid JSON ({reason})" if reason else "the body is not JSON"
@@ -109,6 +126,11 @@ def http_error(request: Request, error: HTTPException) -> ProblemResponse:
         )
     if error.status_code == 413:
         return too_large(request.url.path)
+    if isinstance(error, DuplicateKey):
+        return _invalid(
+            request,
+            [{"loc": ("body", error.key), "msg": "appears more than once in the same object"}],
+        )
     headers = dict(getattr(error, "headers", None) or {})
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_methods_of(request))

@@ -12,6 +12,7 @@ answer here, instead of letting it reach uvicorn: uvicorn logs a traceback and
 drops the keep-alive connection, and the client's next request on it is lost.
 """
 
+import json
 import logging
 from typing import Any
 
@@ -53,18 +54,55 @@ class _Overrun(HTTPException):
         super().__init__(413, "Content too large")
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
+class DuplicateKey(HTTPException):
+    """A JSON object naming a key twice: which value was meant cannot be known."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(422, "Invalid input")
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _check_json(body: bytes) -> None:
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except ValueError:
+        pass  # not JSON at all: the route says so in its own words
+
+
+def _is_json(headers: Headers) -> bool:
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _limited(receive: Receive, limit: int, json_body: bool) -> Receive:
     # A chunked body declares no length: count what arrives and stop at the limit,
     # leaving the rest unread (uvicorn discards it once the answer is sent).
     received = 0
+    # JSON parsers keep the last of two equal keys; the body is checked once whole,
+    # before the route parses it. Its size is bounded by the limit above.
+    chunks: list[bytes] = []
 
     async def limited() -> Message:
         nonlocal received
         message = await receive()
         if message["type"] == "http.request":
-            received += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            received += len(chunk)
             if received > limit:
                 raise _Overrun()
+            if json_body:
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    _check_json(b"".join(chunks))
         return message
 
     return limited
@@ -89,7 +127,8 @@ class Guard:
             refusal = await self._refusal(scope)
             if refusal is not None:
                 return await refusal(scope, receive, send)
-            await self.app(scope, _limited(receive, body_limit(scope["path"])), tracking)
+            limit, json_body = body_limit(scope["path"]), _is_json(Headers(scope=scope))
+            await self.app(scope, _limited(receive, limit, json_body), tracking)
         except Exception as error:  # every handler declined it: answer, keep the connection
             if started:
                 raise

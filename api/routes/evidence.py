@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from api.access import allow, visible_intercept
+from api.bodies import InputText
 from api.evidence_store import NotKept
 from api.faults import fault_of
 from api.keystore import ApiKey
@@ -15,7 +16,6 @@ from api.roles import Role
 from api.services import Services, services
 from api.views import EvidenceResult, InterceptResult
 from domain.commands import AttachEvidence
-from domain.types import Text
 from domain.vocabulary import EvidenceKind
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
@@ -30,7 +30,7 @@ def attach_evidence(
     intercept_id: InterceptId,
     file: Annotated[UploadFile, File(description="The evidence: a screenshot, chat log, ...")],
     kind: Annotated[EvidenceKind, Form()],
-    note: Annotated[Text | None, Form()] = None,
+    note: Annotated[InputText | None, Form()] = None,
     idempotency_key: IdempotencyKeyHeader = None,
     key: ApiKey = Depends(allow(Role.MERCHANT, doing="attach evidence")),
     svc: Services = Depends(services),

@@ -234,3 +234,86 @@ def test_evidence_whose_folder_cannot_be_made_records_nothing_and_a_retry_succee
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
     assert list((server.home / "evidence" / ".incoming").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        (b'{"reason": "other", "note": "a", "note": "b"}', "note"),
+        (b'{"reason": "misoperation", "reason": "other"}', "reason"),
+    ],
+)
+def test_a_body_naming_a_key_twice_is_refused(server, merchant, raw, field):
+    iid = ask(merchant)
+    before = recorded(server)
+    answer = merchant.post(
+        f"/v1/intercepts/{iid}/cancel", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["where"] for e in answer.json()["errors"]] == [f"body.{field}"]
+    assert recorded(server) == before
+
+
+def test_a_signed_callback_naming_a_key_twice_is_refused(server, merchant):
+    from tests.e2e.api_server import signed
+
+    iid = ask(merchant)
+    zto = server.key("carrier", carrier="ZTO")
+    raw = f'{{"intercept_id": "{iid}", "report": "failed", "report": "confirmed"}}'.encode()
+    before = recorded(server)
+    with server.client() as client:
+        answer = client.post("/v1/carriers/ZTO/callbacks", **signed(zto, raw))
+    assert answer.status_code == 422, answer.text
+    assert [e["where"] for e in answer.json()["errors"]] == ["body.report"]
+    assert recorded(server) == before
+
+
+@pytest.mark.parametrize("text", ["stop \u009b[2J", "refund \u202egnp.exe", "x\u2066y"])
+def test_text_with_c1_controls_or_bidi_overrides_is_refused(server, merchant, text):
+    iid = ask(merchant)
+    before = recorded(server)
+    cancel = merchant.post(f"/v1/intercepts/{iid}/cancel", json={"reason": "other", "note": text})
+    redirect = merchant.post(
+        "/v1/intercepts",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "order_id": "o1",
+            "tracking_no": f"ZT{uuid.uuid4().hex[:10]}",
+            "carrier": "ZTO",
+            "amount_minor": 100,
+            "request_reason": "r",
+            "action": "redirect",
+            "new_address": text,
+        },
+    )
+    evidence = merchant.post(
+        f"/v1/intercepts/{iid}/evidence",
+        files={"file": ("a.txt", uuid.uuid4().bytes)},
+        data={"kind": "other", "note": text},
+    )
+    wheres = [a.json()["errors"][0]["where"] for a in (cancel, redirect, evidence)]
+    assert [a.status_code for a in (cancel, redirect, evidence)] == [422] * 3
+    assert wheres == ["body.note", "body.new_address", "body.note"]
+    assert "control characters" in cancel.json()["errors"][0]["message"]
+    assert recorded(server) == before
+
+
+def test_an_oversized_authorization_header_is_a_problem_not_a_plain_400(server):
+    with server.client() as client:
+        answer = client.get("/v1/intercepts", headers={"Authorization": "Bearer " + "k" * 4000})
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == PROBLEM
+    assert answer.json()["rule"] == "api_key_valid"
+
+
+def test_a_request_head_over_uvicorns_limit_is_refused_by_uvicorn_and_closed(server):
+    """Documented in docs/api.md: the API never sees such a request, so cannot answer it."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"GET /v1/intercepts HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ")
+        conn.sendall(b"k" * 200_000 + b"\r\n\r\n")
+        head = conn.recv(300)
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in head
