@@ -7,15 +7,19 @@ so the whole chain of causes is searched.
 """
 
 import errno
+import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from api.problem import ProblemResponse, problem_response
 from projections.database import DatabaseBusy
 
 BUSY_RETRY_AFTER = 2
 FULL_RETRY_AFTER = 60
+IO_RETRY_AFTER = 5
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,31 @@ _BUSY = Fault(
 )
 
 
+_IO = Fault(
+    "storage_io_error",
+    "the engine's storage failed to read or write; nothing was recorded by this request; "
+    "retry shortly, and tell an operator if it persists",
+    IO_RETRY_AFTER,
+)
+
+
+def _probe(home: Path) -> Fault:
+    """What a write in the home runs into: SQLite says only "disk I/O error" for both a
+    read-only and a full disk."""
+    probe = home / f".write-probe-{uuid.uuid4().hex}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"\0" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as error:
+        return fault_of(error) or _IO
+    return _IO
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = error
@@ -65,8 +94,8 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def fault_of(error: BaseException) -> Fault | None:
-    """The storage fault behind `error`, if it is one."""
+def fault_of(error: BaseException, home: Path | None = None) -> Fault | None:
+    """The storage fault behind `error`, if it is one; `home` lets a vague one be probed."""
     for cause in _chain(error):
         if isinstance(cause, DatabaseBusy):
             return _BUSY
@@ -85,11 +114,15 @@ def fault_of(error: BaseException) -> Fault | None:
                 return _READ_ONLY
             if "locked" in message or "busy" in message:
                 return _BUSY
+            if "disk i/o error" in message or "unable to open database file" in message:
+                return _probe(home) if home is not None else _IO
     return None
 
 
-def problem_for_fault(error: BaseException, path: str) -> FaultAnswer | None:
-    fault = fault_of(error)
+def problem_for_fault(
+    error: BaseException, path: str, home: Path | None = None
+) -> FaultAnswer | None:
+    fault = fault_of(error, home)
     if fault is None:
         return None
     return FaultAnswer(fault.response_for(path), f"{fault.rule}: {type(error).__name__}: {error}")

@@ -164,7 +164,9 @@ class Guard:
         return None
 
     def _failed(self, scope: Scope, error: Exception):
-        fault = problem_for_fault(error, scope["path"])
+        services = scope["app"].state.services
+        home = services.keys.path.parent if services is not None else None
+        fault = problem_for_fault(error, scope["path"], home)
         if fault is not None:
             log.warning("%s %s: %s", scope["method"], scope["path"], fault.log_line)
             return fault.response
