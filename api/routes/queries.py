@@ -37,8 +37,12 @@ class ListQuery(BaseModel):
         description=f"Requested in the last N days (default {DEFAULT_DAYS}). Not with "
         "`since` or `until`.",
     )
-    since: Moment | None = Field(default=None, description="Requested at or after (ISO 8601).")
-    until: Moment | None = Field(default=None, description="Requested before (ISO 8601).")
+    since: Moment | None = Field(
+        default=None, description="Requested at or after (ISO 8601). Not with `days`."
+    )
+    until: Moment | None = Field(
+        default=None, description="Requested before (ISO 8601). Not with `days`."
+    )
     status: Status | None = None
     carrier: Carrier | None = None
     after_sale_status: AfterSaleStatus | None = None
