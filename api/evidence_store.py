@@ -72,6 +72,7 @@ class EvidenceStore:
         return self.root / ".incoming"
 
     def stage(self, stream: BinaryIO) -> Staged:
+        _private_dir(self.root)  # mkdir gives the mode to the last folder only
         _private_dir(self.incoming)
         self.sweep()
         path = self.incoming / uuid.uuid4().hex

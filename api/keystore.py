@@ -81,7 +81,7 @@ class KeyStore:
         # the latest commit, so a revoke from the CLI counts on the very next request.
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 path, timeout=10, isolation_level=None, check_same_thread=False
             )

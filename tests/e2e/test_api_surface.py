@@ -317,3 +317,25 @@ def test_a_request_head_over_uvicorns_limit_is_refused_by_uvicorn_and_closed(ser
         head = conn.recv(300)
     assert head.startswith(b"HTTP/1.1 400 ")
     assert b"Connection: close" in head
+
+
+def test_the_home_and_its_databases_are_the_owners_only(server, merchant):
+    import stat
+
+    ask(merchant)
+    merchant.post(
+        f"/v1/intercepts/{ask(merchant)}/evidence",
+        files={"file": ("a.txt", uuid.uuid4().bytes)},
+        data={"kind": "other"},
+    )
+    home = server.home
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(home) == 0o700
+    for name in ("events.db", "projections.db", "keys.db"):
+        assert mode(home / name) == 0o600, name
+    assert mode(home / "evidence") == 0o700
+    assert {mode(p) for p in (home / "evidence").rglob("*") if p.is_file()} == {0o600}
+    assert {mode(p) for p in (home / "evidence").rglob("*") if p.is_dir()} == {0o700}
