@@ -47,6 +47,8 @@ class Staged:
 
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:  # made by an earlier version, or by hand
+        os.chmod(path, 0o700)
 
 
 def _sync_dir(path: Path) -> None:
