@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from api.access import allow, visible_intercept
 from api.bodies import CarrierCallback
 from api.keystore import ApiKey
-from api.params import IdempotencyKeyHeader
 from api.problem import problems
 from api.refusals import BadSignature, Forbidden, NotFound
 from api.roles import Role
@@ -33,6 +32,7 @@ from api.signature import (
 from api.views import InterceptResult
 from domain.commands import ReportCarrierOutcome
 from domain.decision import Outcome
+from domain.types import IdempotencyKey
 from domain.vocabulary import Carrier
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -71,10 +71,19 @@ def carrier_callback(
         Header(
             alias=SIGNATURE_HEADER,
             description="`sha256=` + hex HMAC-SHA256 of `TIMESTAMP + '.' + raw body` with the "
-            "carrier key's signing secret.",
+            "carrier key's signing secret; with an `Idempotency-Key`, of `KEY + '.' + TIMESTAMP "
+            "+ '.' + raw body`. Each signature is acted on once; sent again, it is answered "
+            "`duplicate` and nothing runs.",
         ),
     ] = None,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: Annotated[
+        IdempotencyKey | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Optional, and then signed with the body (see the signature); may not "
+            "contain '.'. A retry with the same key and report records nothing new.",
+        ),
+    ] = None,
     raw: bytes = Depends(raw_body),
     key: ApiKey = Depends(allow(Role.CARRIER, doing="report carrier outcomes")),
     svc: Services = Depends(services),
