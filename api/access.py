@@ -6,14 +6,15 @@ not exist, so no key learns of another merchant's intercepts or policy.
 
 from collections.abc import Callable
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.gateway import Owner
+from api.guard import STATE_KEY
 from api.keystore import ApiKey
 from api.refusals import Forbidden, NotAuthenticated, NotFound
 from api.roles import Role
 from api.services import Services, services
-from domain.intercept import InterceptRequest
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -23,9 +24,13 @@ bearer = HTTPBearer(
 
 
 def caller(
+    request: Request,
     credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     svc: Services = Depends(services),
 ) -> ApiKey:
+    known = getattr(request.state, STATE_KEY, None)
+    if known is not None:  # api/guard.py checked it before the body was read
+        return known
     if credentials is None:
         raise NotAuthenticated("send an API key as 'Authorization: Bearer KEY'")
     key = svc.keys.authenticate(credentials.credentials)
@@ -57,15 +62,19 @@ def require_merchant(key: ApiKey, merchant_id: str, what: str) -> None:
         raise NotFound(f"no {what} for merchant {merchant_id}")
 
 
-def visible_intercept(svc: Services, key: ApiKey, intercept_id) -> InterceptRequest:
-    """The intercept, if this key may act on it; otherwise the 404 an unknown id gets."""
-    state = svc.gateway.intercept(intercept_id)
-    if state is None or not _acts_on(key, state):
+def visible_intercept(svc: Services, key: ApiKey, intercept_id) -> Owner:
+    """Whose the intercept is, if this key may act on it; otherwise the 404 an unknown id gets.
+
+    Decided from the intercept's first event only (see Gateway.owner), never
+    from its whole history.
+    """
+    owner = svc.gateway.owner(intercept_id)
+    if owner is None or not _acts_on(key, owner):
         raise NotFound(f"no intercept with id {intercept_id}")
-    return state
+    return owner
 
 
-def _acts_on(key: ApiKey, state: InterceptRequest) -> bool:
+def _acts_on(key: ApiKey, owner: Owner) -> bool:
     if key.role is Role.CARRIER:
-        return key.carrier == state.carrier.value
-    return sees_merchant(key, state.merchant_id)
+        return key.carrier == owner.carrier
+    return sees_merchant(key, owner.merchant_id)

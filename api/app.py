@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
+from api.guard import Guard
 from api.openapi import openapi_of
-from api.routes import callbacks, commands, evidence, keys, policy, queries
+from api.routes import after_sale, callbacks, commands, evidence, keys, policy, queries
 from api.services import Services
 
 DESCRIPTION = """\
@@ -35,7 +37,8 @@ async def _lifespan(app: FastAPI):
 
 
 def create_app(services: Services | None = None) -> FastAPI:
-    app = FastAPI(
+    # Offline: /docs and /redoc serve Swagger UI and ReDoc from the package, not a CDN.
+    app = FastAPIOffline(
         title="intercept",
         version=version("intercept"),
         description=DESCRIPTION,
@@ -44,7 +47,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (policy, commands, evidence, queries, callbacks, keys):
+    app.add_middleware(Guard)
+    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys):
         app.include_router(module.router)
     app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app

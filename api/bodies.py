@@ -2,11 +2,15 @@
 
 They use the domain's own field types, so the OpenAPI document shows the same
 limits the domain enforces; rules across fields are the commands' to check.
+Numbers are strict: FastAPI validates the decoded JSON in pydantic's lax mode,
+which would take `"199.00"`, `true` or `1e3` for an amount and quietly make it
+199, 1 or 1000 fen.
 """
 
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from domain.types import Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import (
@@ -23,14 +27,29 @@ from domain.vocabulary import (
 
 MAX_BATCH = 100
 
+Amount = Annotated[MinorAmount, Strict()]
+"""A JSON integer: a string, a float or a boolean is refused, never converted."""
+
+INPUT_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+InputText = Annotated[Text, StringConstraints(pattern=INPUT_TEXT_PATTERN)]
+"""Text as callers may send it: the domain's Text, and neither C1 controls (U+0080-U+009F;
+U+009B begins a terminal escape) nor bidirectional embeddings, overrides and isolates
+(U+202A-U+202E, U+2066-U+2069), which make a note read otherwise than it is. Refused at
+the edge rather than in the domain's Text, which recorded events are read with."""
+
+StrictMoment = Annotated[Moment, Strict()]
+"""An ISO 8601 string with its timezone: a number is not taken for Unix seconds."""
+
 
 class Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class PolicyBody(Body):
-    min_amount_minor: MinorAmount = 0
-    max_amount_minor: MinorAmount
+    min_amount_minor: Amount = Field(
+        default=0, description="At most `max_amount_minor` (refused otherwise)."
+    )
+    max_amount_minor: Amount
     carriers: list[Carrier] = Field(min_length=1, description="Carriers enabled for interception.")
 
 
@@ -38,14 +57,18 @@ class InterceptRequestBody(Body):
     order_id: Code
     tracking_no: Code
     carrier: Carrier
-    amount_minor: MinorAmount = Field(description="The order amount in minor units (fen).")
+    amount_minor: Amount = Field(description="The order amount in minor units (fen).")
     currency: Currency = "CNY"
     action: Action = Action.RETURN_TO_SENDER
-    new_address: Text | None = Field(default=None, description="Redirect only.")
+    new_address: InputText | None = Field(
+        default=None,
+        description="The address to redirect to: required when `action` is `redirect`, "
+        "refused otherwise.",
+    )
     request_reason: Code
-    note: Text | None = None
+    note: InputText | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
-    quoted_fee_minor: MinorAmount | None = Field(
+    quoted_fee_minor: Amount | None = Field(
         default=None,
         description="The fee the carrier quoted before the request, in minor "
         "units, if it quoted one.",
@@ -57,7 +80,7 @@ class InterceptRequestBody(Body):
 
 class CancelBody(Body):
     reason: CancelReason
-    note: Text | None = Field(default=None, description="Required when the reason is `other`.")
+    note: InputText | None = Field(default=None, description="Required when `reason` is `other`.")
 
 
 class BatchCancelBody(CancelBody):
@@ -66,7 +89,7 @@ class BatchCancelBody(CancelBody):
 
 class FeeBody(Body):
     kind: FeeKind
-    amount_minor: MinorAmount = Field(gt=0)
+    amount_minor: Amount = Field(gt=0)
     currency: Currency = "CNY"
     payer: Payer = Payer.MERCHANT
 
@@ -76,8 +99,17 @@ class CarrierCallback(Body):
 
     intercept_id: UUID
     report: CarrierReport
-    occurred_at: Moment | None = Field(
-        default=None, description="The carrier's own event time; the engine's clock when absent."
+    occurred_at: StrictMoment | None = Field(
+        default=None,
+        description="The carrier's own event time; the engine's clock when absent. Not before "
+        "2000, and at most 5 minutes ahead of the engine's clock (a carrier's clock may run "
+        "a little fast); earlier than the request is accepted.",
     )
     carrier_ref: Code | None = None
-    reason: FailureReason | None = Field(default=None, description="Failures only.")
+    reason: FailureReason | None = Field(
+        default=None, description="Required when `report` is `failed`, refused otherwise."
+    )
+
+
+class AfterSaleBody(Body):
+    after_sale_status: AfterSaleStatus = Field(description="The order's after-sale status now.")

@@ -8,9 +8,11 @@ milliseconds, and the lock is what keeps each event applied exactly once.
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
+from api.faults import fault_of
 from domain.commands import Command
 from domain.decision import Decision
 from domain.errors import UnknownIntercept
@@ -22,6 +24,14 @@ from projections.database import Database
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose an intercept is, as its first event says: what access is decided on."""
+
+    merchant_id: str
+    carrier: str
+
+
 class Gateway:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -29,7 +39,26 @@ class Gateway:
 
     def execute(self, command: Command) -> Decision:
         with self._lock:
-            return self._engine.execute(command)
+            head = self._head()
+            try:
+                return self._engine.execute(command)
+            except Exception as error:
+                if fault_of(error) is None or self._head() == head:
+                    raise  # not a storage fault, or nothing was recorded: the fault is the answer
+                # Recorded, then a later step failed (the projections' catch-up on a full
+                # disk): answering an error would make the caller think it lost the command.
+                # Every command is idempotent by its key or by nature, so running it again
+                # records nothing and says what the store now holds.
+                try:
+                    return self._engine.execute(command)
+                except Exception:
+                    raise error from None
+
+    def _head(self) -> int | None:
+        try:
+            return self._engine.app.recorder.max_notification_id()
+        except Exception:
+            return None  # unreadable: the fault, if any, shows in the command itself
 
     def intercept(self, intercept_id: UUID) -> InterceptRequest | None:
         """The write side's state of an intercept: current even when projections lag."""
@@ -38,6 +67,25 @@ class Gateway:
                 return self._engine.app.intercept(intercept_id)
             except UnknownIntercept:
                 return None
+
+    def owner(self, intercept_id: UUID) -> Owner | None:
+        """Whose the intercept is, from its first event alone.
+
+        One indexed read of at most one row, whatever the history's length: a
+        foreign intercept costs what a missing one does, so the time of a 404
+        does not tell which it was.
+        """
+        with self._lock:
+            app = self._engine.app
+            first = app.recorder.select_events(intercept_id, lte=1, limit=1)
+            if not first:
+                return None
+            event = app.mapper.to_domain_event(first[0])
+        carrier = getattr(event, "carrier", None)
+        merchant = getattr(event, "merchant_id", None)
+        if carrier is None or merchant is None:
+            return None  # not an intercept's id (a policy's or a registry's)
+        return Owner(merchant_id=merchant, carrier=str(getattr(carrier, "value", carrier)))
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
         with self._lock:

@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.roles import Role
 from domain.types import Code
@@ -13,8 +13,12 @@ class KeyGrant(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    merchant_id: Code | None = None
-    carrier: Carrier | None = None
+    merchant_id: Code | None = Field(
+        default=None, description="Required for a merchant key, refused for any other role."
+    )
+    carrier: Carrier | None = Field(
+        default=None, description="Required for a carrier key, refused for any other role."
+    )
 
     @model_validator(mode="after")
     def _scoped_to_its_role(self) -> Self:

@@ -10,7 +10,9 @@ import hashlib
 import os
 import secrets
 import sqlite3
-from contextlib import closing
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,15 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
     created_at TEXT NOT NULL,
     revoked_at TEXT
 )"""
+_SEEN_SCHEMA = """CREATE TABLE IF NOT EXISTS seen_signatures (
+    signature TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL
+)"""
 _COLUMNS = "key_id, role, merchant_id, carrier, signing_secret, created_at, revoked_at"
+
+
+class KeyStoreUnavailable(RuntimeError):
+    """keys.db cannot be written (a read-only home, a full disk) or opened at all."""
 
 
 @dataclass(frozen=True)
@@ -66,17 +76,49 @@ class KeyStore:
     def __init__(self, path: Path, clock: Clock) -> None:
         self.path = path
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            conn.execute(_SCHEMA)
-        os.chmod(path, 0o600)
+        # One connection, opened once: requests come from uvicorn's thread pool, so
+        # it is shared under a lock. Each statement is its own transaction and reads
+        # the latest commit, so a revoke from the CLI counts on the very next request.
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                path, timeout=10, isolation_level=None, check_same_thread=False
+            )
+            if not self._has_tables():
+                # WAL is a property of the file, set once when it is made: setting it
+                # on every open needs write access, which a read-only home lacks.
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute(_SCHEMA)
+                self._conn.execute(_SEEN_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise KeyStoreUnavailable(f"cannot open {path}: {error}") from error
+        if os.stat(path).st_mode & 0o777 != 0o600:
+            try:
+                os.chmod(path, 0o600)
+            except OSError as error:
+                raise KeyStoreUnavailable(f"cannot make {path} private: {error}") from error
 
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per call: requests come from uvicorn's thread pool, and
-        # a revoke from the CLI must count on the very next request.
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+    def _has_tables(self) -> bool:
+        names = {
+            row[0]
+            for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        return {"api_keys", "seen_signatures"} <= names
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.OperationalError as error:
+                if "readonly" in str(error) or "disk" in str(error):
+                    raise KeyStoreUnavailable(f"cannot write {self.path}: {error}") from error
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def create(self, grant: KeyGrant) -> IssuedKey:
         key = f"ik_{secrets.token_urlsafe(32)}"
@@ -90,7 +132,7 @@ class KeyStore:
             revoked_at=None,
             signing_secret=secret,
         )
-        with closing(self._connect()) as conn:
+        with self._connect() as conn:
             conn.execute(
                 f"INSERT INTO api_keys (key_sha256, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -116,7 +158,7 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> ApiKey | None:
         """Revoke a key; revoking twice keeps the first time. None when there is no such key."""
-        with closing(self._connect()) as conn:
+        with self._connect() as conn:
             conn.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 (stamp(self.clock()), key_id),
@@ -125,7 +167,7 @@ class KeyStore:
         return found[0] if found else None
 
     def _select(self, clause: str, params: tuple) -> list[ApiKey]:
-        with closing(self._connect()) as conn:
+        with self._connect() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM api_keys {clause}", params).fetchall()
         return [
             ApiKey(
@@ -139,3 +181,21 @@ class KeyStore:
             )
             for r in rows
         ]
+
+    def first_sight(self, signature: str, now: float, keep_seconds: float) -> bool:
+        """Remember a callback's signature; False when it was seen within `keep_seconds`.
+
+        Kept in keys.db, so a restart does not reopen the window to replays.
+        """
+        with self._connect() as conn:
+            conn.execute("DELETE FROM seen_signatures WHERE seen_at < ?", (now - keep_seconds,))
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO seen_signatures (signature, seen_at) VALUES (?, ?)",
+                (signature, now),
+            )
+            return inserted.rowcount == 1
+
+    def forget_sight(self, signature: str) -> None:
+        """The callback failed before it was recorded: its sender may send it again."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM seen_signatures WHERE signature = ?", (signature,))

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.bodies import CarrierCallback
-from api.problem import MEDIA_TYPE
+from api.problem import MEDIA_TYPE, meaning
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "schemas" / "openapi.json"
 _REF = "#/components/schemas/{model}"
@@ -23,6 +23,7 @@ def openapi_of(app: FastAPI) -> dict[str, Any]:
         document = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        _every_operation_can_fail_on_storage(document)
         _errors_as_problems(document)
         _add_raw_bodies(document)
         app.openapi_schema = document
@@ -37,6 +38,34 @@ def _errors_as_problems(document: dict[str, Any]) -> None:
                 content = response.get("content", {})
                 if int(status) >= 400 and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")
+
+
+def _every_operation_can_fail_on_storage(document: dict[str, Any]) -> None:
+    # Said once here rather than on every route: any operation reads or writes storage,
+    # and any operation taking a body has a limit on it (api/guard.py).
+    problem = {"$ref": _REF.format(model="Problem")}
+    retry_after = {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying, when waiting can help.",
+            "schema": {"type": "integer"},
+        }
+    }
+    for operations in document["paths"].values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "503",
+                {
+                    "description": meaning(503),
+                    "headers": retry_after,
+                    "content": {MEDIA_TYPE: {"schema": problem}},
+                },
+            )
+            if method in ("post", "put", "patch"):
+                responses.setdefault(
+                    "413",
+                    {"description": meaning(413), "content": {MEDIA_TYPE: {"schema": problem}}},
+                )
 
 
 def _add_raw_bodies(document: dict[str, Any]) -> None:

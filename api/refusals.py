@@ -49,3 +49,15 @@ class InvalidInput(ApiRefusal):
     status = 422
     title = "Invalid input"
     rule = "valid_input"
+
+
+class BodyTooLarge(ApiRefusal):
+    status = 413
+    title = "Content too large"
+    rule = "body_size_limit"
+
+
+class EvidenceNotStored(ApiRefusal):
+    status = 503
+    title = "Evidence not stored"
+    rule = "evidence_stored_first"

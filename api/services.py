@@ -19,6 +19,7 @@ class Services:
 
     def close(self) -> None:
         self.gateway.close()
+        self.keys.close()
 
 
 def services(request: Request) -> Services:

@@ -3,9 +3,12 @@
 The carrier's key must be for this carrier, and the raw body must be signed with
 that key's secret (see api/signature.py). The signature is checked before the
 body is even parsed: an unsigned body gets 401 and nothing is recorded.
+A signature is acted on once: sent again, it is answered as a duplicate and
+nothing runs, so a captured callback cannot be replayed into new events.
 Repeated and out-of-order reports are harmless; the domain records each fact once.
 """
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request
@@ -15,15 +18,29 @@ from pydantic import ValidationError
 from api.access import allow, visible_intercept
 from api.bodies import CarrierCallback
 from api.keystore import ApiKey
-from api.params import IdempotencyKeyHeader
 from api.problem import problems
-from api.refusals import BadSignature, Forbidden
+from api.refusals import BadSignature, Forbidden, NotFound
 from api.roles import Role
 from api.services import Services, services
-from api.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRefused, verify
+from api.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WINDOW,
+    SignatureRefused,
+    verify,
+)
 from api.views import InterceptResult
 from domain.commands import ReportCarrierOutcome
+from domain.decision import Outcome
+from domain.types import IdempotencyKey
 from domain.vocabulary import Carrier
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the engine's clock a carrier's `occurred_at` may be."""
+
+# A signature verifies for WINDOW either side of its timestamp; remembering it
+# for twice that covers every moment it could be replayed in.
+_REMEMBERED = 2 * WINDOW.total_seconds()
 
 router = APIRouter(tags=["carriers"])
 
@@ -54,10 +71,19 @@ def carrier_callback(
         Header(
             alias=SIGNATURE_HEADER,
             description="`sha256=` + hex HMAC-SHA256 of `TIMESTAMP + '.' + raw body` with the "
-            "carrier key's signing secret.",
+            "carrier key's signing secret; with an `Idempotency-Key`, of `KEY + '.' + TIMESTAMP "
+            "+ '.' + raw body`. Each signature is acted on once; sent again, it is answered "
+            "`duplicate` and nothing runs.",
         ),
     ] = None,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: Annotated[
+        IdempotencyKey | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Optional, and then signed with the body (see the signature); may not "
+            "contain '.'. A retry with the same key and report records nothing new.",
+        ),
+    ] = None,
     raw: bytes = Depends(raw_body),
     key: ApiKey = Depends(allow(Role.CARRIER, doing="report carrier outcomes")),
     svc: Services = Depends(services),
@@ -65,11 +91,23 @@ def carrier_callback(
     """Record a carrier's report; a report crossing a cancel is kept and flagged."""
     if key.carrier != carrier.value:
         raise Forbidden(f"this key reports for carrier {key.carrier} only, not {carrier.value}")
+    now = svc.clock()
     try:
-        verify(key.signing_secret or "", timestamp, signature, raw, svc.clock())
+        verify(key.signing_secret or "", timestamp, signature, raw, now, WINDOW, idempotency_key)
     except SignatureRefused as refusal:
         raise BadSignature(str(refusal)) from None
     callback = _parse(raw)
+    if callback.occurred_at is not None and callback.occurred_at > now + CLOCK_SKEW:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "occurred_at"),
+                    "msg": f"must not be more than {int(CLOCK_SKEW.total_seconds() // 60)} "
+                    "minutes ahead of the engine's clock",
+                    "type": "value_error",
+                }
+            ]
+        )
     visible_intercept(svc, key, callback.intercept_id)
     command = ReportCarrierOutcome(
         intercept_id=callback.intercept_id,
@@ -79,9 +117,25 @@ def carrier_callback(
         reason=callback.reason,
         key=idempotency_key,
         actor=key.actor,
-        occurred_at=callback.occurred_at or svc.clock(),
+        occurred_at=callback.occurred_at or now,
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    seen = (signature or "").strip()
+    if not svc.keys.first_sight(seen, now.timestamp(), _REMEMBERED):
+        state = svc.gateway.intercept(callback.intercept_id)
+        if state is None:
+            raise NotFound(f"no intercept with id {callback.intercept_id}")
+        return InterceptResult(
+            intercept_id=state.id,
+            status=state.status,
+            outcome=Outcome.DUPLICATE,
+            conflicts=list(state.conflicts),
+            version=state.version,
+        )
+    try:
+        return InterceptResult.of(svc.gateway.execute(command))
+    except BaseException:
+        svc.keys.forget_sight(seen)
+        raise
 
 
 def _parse(raw: bytes) -> CarrierCallback:

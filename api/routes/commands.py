@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Response
 from api.access import allow, visible_intercept
 from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
 from api.keystore import ApiKey
-from api.params import IdempotencyKeyHeader, InterceptId
+from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
 from api.refusals import NotFound
 from api.roles import Role
@@ -156,7 +156,7 @@ def cancel(
 def add_fee(
     intercept_id: InterceptId,
     body: FeeBody,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: RequiredIdempotencyKeyHeader,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
 ) -> InterceptResult:

@@ -5,15 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from api.access import allow, visible_intercept
+from api.bodies import InputText
+from api.evidence_store import NotKept
+from api.faults import fault_of
 from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader, InterceptId
 from api.problem import problems
-from api.refusals import InvalidInput
+from api.refusals import EvidenceNotStored, InvalidInput
 from api.roles import Role
 from api.services import Services, services
 from api.views import EvidenceResult, InterceptResult
 from domain.commands import AttachEvidence
-from domain.types import Text
 from domain.vocabulary import EvidenceKind
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
@@ -28,7 +30,7 @@ def attach_evidence(
     intercept_id: InterceptId,
     file: Annotated[UploadFile, File(description="The evidence: a screenshot, chat log, ...")],
     kind: Annotated[EvidenceKind, Form()],
-    note: Annotated[Text | None, Form()] = None,
+    note: Annotated[InputText | None, Form()] = None,
     idempotency_key: IdempotencyKeyHeader = None,
     key: ApiKey = Depends(allow(Role.MERCHANT, doing="attach evidence")),
     svc: Services = Depends(services),
@@ -49,11 +51,20 @@ def attach_evidence(
             actor=key.actor,
             occurred_at=svc.clock(),
         )
-        decision = svc.gateway.execute(command)
     except BaseException:
         svc.evidence.discard(staged)
         raise
-    svc.evidence.keep(staged)
+    try:
+        with svc.evidence.kept(staged):
+            decision = svc.gateway.execute(command)
+    except NotKept as failure:
+        fault = fault_of(failure.error)
+        raise EvidenceNotStored(
+            fault.detail
+            if fault
+            else f"the evidence file could not be stored ({failure.error.strerror or failure}); "
+            "nothing was recorded; a retry with the same Idempotency-Key is safe"
+        ) from None
     return EvidenceResult(
         **InterceptResult.of(decision).model_dump(), sha256=staged.sha256, size=staged.size
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.access import allow, sees_merchant
 from api.keystore import ApiKey
-from api.params import InterceptId
+from api.params import InterceptId, QueryBool, QueryInt
 from api.problem import problems
 from api.refusals import InvalidInput, NotFound
 from api.roles import Role
@@ -30,21 +30,28 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     merchant_id: Code | None = None
-    days: int | None = Field(
+    days: QueryInt | None = Field(
         default=None,
         ge=1,
         le=3650,
-        description=f"Requested in the last N days (default {DEFAULT_DAYS}).",
+        description=f"Requested in the last N days (default {DEFAULT_DAYS}). Not with "
+        "`since` or `until`.",
     )
-    since: Moment | None = Field(default=None, description="Requested at or after (ISO 8601).")
-    until: Moment | None = Field(default=None, description="Requested before (ISO 8601).")
+    since: Moment | None = Field(
+        default=None, description="Requested at or after (ISO 8601). Not with `days`."
+    )
+    until: Moment | None = Field(
+        default=None, description="Requested before (ISO 8601). Not with `days`."
+    )
     status: Status | None = None
     carrier: Carrier | None = None
     after_sale_status: AfterSaleStatus | None = None
     order_id: Code | None = None
     tracking_no: Code | None = None
-    conflicts: bool = Field(default=False, description="Only intercepts with a conflict.")
-    limit: int = Field(default=20, ge=1, le=1000)
+    conflicts: QueryBool = Field(
+        default=False, description="`true`: only intercepts with a conflict."
+    )
+    limit: QueryInt = Field(default=20, ge=1, le=1000)
     cursor: str | None = Field(
         default=None, max_length=512, description="A previous page's `next_cursor`."
     )
@@ -104,10 +111,11 @@ def show_intercept(
 ) -> InterceptDetail:
     """One intercept: its row, whether it can still be cancelled, and its whole timeline."""
     iid = str(intercept_id)
-    row, timeline = svc.gateway.read(
-        lambda db: (queries.get_intercept(db, iid), queries.timeline(db, iid))
-    )
+    # The row decides who may see it before the timeline is read: a foreign intercept's
+    # 404 then costs what a missing one's does, however long its history.
+    row = svc.gateway.read(lambda db: queries.get_intercept(db, iid))
     if row is None or not sees_merchant(key, row["merchant_id"]):
         raise NotFound(f"no intercept with id {intercept_id}")
+    timeline = svc.gateway.read(lambda db: queries.timeline(db, iid))
     cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
     return InterceptDetail(intercept=row, cancellable=cancellable, timeline=timeline)

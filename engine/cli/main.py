@@ -10,6 +10,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
+from api.keystore import KeyStoreUnavailable
 from domain.errors import DomainError
 from engine.cli import (
     audit,
@@ -97,6 +98,8 @@ def main() -> None:
         _fail(3, "refused", error.message, error.rule)
     except DatabaseBusy as error:
         _fail(1, "database_busy", f"{error}. Try again later.")
+    except KeyStoreUnavailable as error:
+        _fail(1, "key_store_unavailable", str(error))
     except PersistenceError as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         _fail(

@@ -83,16 +83,18 @@ def start(home: Path, timeout: float = 30) -> ApiServer:
     raise RuntimeError(f"intercept serve did not start:\n{log.read_text(errors='replace')}")
 
 
-def signed(key: Key, body: dict | bytes, at: int | None = None) -> dict:
+def signed(
+    key: Key, body: dict | bytes, at: int | None = None, idempotency_key: str | None = None
+) -> dict:
     """Keyword arguments for httpx: a callback body and its signature headers."""
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
     timestamp = int(time.time()) if at is None else at
-    return {
-        "content": raw,
-        "headers": {
-            **key.headers,
-            "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw),
-        },
+    headers = {
+        **key.headers,
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(key.signing_secret, timestamp, raw, idempotency_key),
     }
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return {"content": raw, "headers": headers}

@@ -34,6 +34,7 @@ TABLE = {
     "cancel": (401, 401, 200, 404, 403, 403, 403, 403),
     "cancel_batch": (401, 401, 200, 200, 403, 403, 403, 403),
     "add_fee": (401, 401, 200, 404, 403, 403, 403, 403),
+    "after_sale": (401, 401, 200, 404, 403, 403, 403, 403),
     "evidence": (401, 401, 200, 404, 403, 403, 403, 403),
     "list": (401, 401, 200, 200, 403, 403, 200, 403),
     "show": (401, 401, 200, 404, 403, 403, 200, 403),
@@ -107,7 +108,14 @@ def _call(endpoint: str, client, key, iid: str, spare_key_id: str):
             "/v1/intercepts/cancel", json={"intercept_ids": [iid], "reason": "misoperation"}
         ),
         "add_fee": lambda: client.post(
-            f"/v1/intercepts/{iid}/fees", json={"kind": "storage", "amount_minor": 100}
+            f"/v1/intercepts/{iid}/fees",
+            json={"kind": "storage", "amount_minor": 100},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        "after_sale": lambda: client.post(
+            f"/v1/intercepts/{iid}/after-sale",
+            json={"after_sale_status": "refund_requested"},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
         ),
         "evidence": lambda: client.post(
             f"/v1/intercepts/{iid}/evidence",

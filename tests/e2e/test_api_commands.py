@@ -248,7 +248,11 @@ def test_a_retried_batch_with_its_key_is_recorded_once(merchant):
 
 def test_fees_add_up_and_a_fee_in_another_currency_is_refused(merchant):
     iid = ask(merchant).json()["intercept_id"]
-    merchant.post(f"/v1/intercepts/{iid}/fees", json={"kind": "storage", "amount_minor": 350})
+    merchant.post(
+        f"/v1/intercepts/{iid}/fees",
+        json={"kind": "storage", "amount_minor": 350},
+        headers={"Idempotency-Key": "fee-0"},
+    )
     merchant.post(
         f"/v1/intercepts/{iid}/fees",
         json={"kind": "intercept", "amount_minor": 200},
@@ -260,7 +264,9 @@ def test_fees_add_up_and_a_fee_in_another_currency_is_refused(merchant):
         headers={"Idempotency-Key": "fee-1"},
     )
     usd = merchant.post(
-        f"/v1/intercepts/{iid}/fees", json={"kind": "storage", "amount_minor": 1, "currency": "USD"}
+        f"/v1/intercepts/{iid}/fees",
+        json={"kind": "storage", "amount_minor": 1, "currency": "USD"},
+        headers={"Idempotency-Key": "fee-usd"},
     )
     assert (usd.status_code, usd.json()["rule"]) == (409, "fee_in_order_currency")
     assert merchant.get(f"/v1/intercepts/{iid}").json()["intercept"]["fees_minor"] == 550

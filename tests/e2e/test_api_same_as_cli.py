@@ -166,7 +166,11 @@ def by_http(server, shot) -> tuple[list[dict], dict]:
         ask("apply-1", "o4", "ZT4")
         ask("apply-1", "o4", "ZT4")
         d = ask("k5", "o5", "ZT5").json()["intercept_id"]
-        client.post(f"/v1/intercepts/{d}/fees", json={"kind": "storage", "amount_minor": 350})
+        client.post(
+            f"/v1/intercepts/{d}/fees",
+            json={"kind": "storage", "amount_minor": 350},
+            headers={"Idempotency-Key": "fee-d"},
+        )
         client.post(
             f"/v1/intercepts/{d}/evidence",
             data={"kind": "screenshot"},

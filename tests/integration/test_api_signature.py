@@ -44,3 +44,22 @@ def test_anything_else_is_refused_with_a_reason(timestamp, signature, body, why)
 
 def test_the_window_is_five_minutes():
     assert WINDOW == timedelta(minutes=5)
+
+
+def test_a_keyed_signature_covers_the_key_first():
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"whsec_test", b"k-1.1700000000.{}", hashlib.sha256).hexdigest()
+    assert sign(SECRET, 1_700_000_000, b"{}", "k-1") == f"sha256={expected}"
+    verify(SECRET, str(T), sign(SECRET, T, b"{}", "k-1"), b"{}", NOW, idempotency_key="k-1")
+
+
+@pytest.mark.parametrize(
+    "signed_key, sent_key", [(None, "k-1"), ("k-1", None), ("k-1", "k-2"), ("k.1", "k.1")]
+)
+def test_a_key_not_signed_as_sent_is_refused(signed_key, sent_key):
+    with pytest.raises(SignatureRefused):
+        verify(
+            SECRET, str(T), sign(SECRET, T, b"{}", signed_key), b"{}", NOW, idempotency_key=sent_key
+        )

@@ -1,0 +1,41 @@
+"""POST /v1/intercepts/{id}/after-sale: the order's after-sale status changed."""
+
+from fastapi import APIRouter, Depends
+
+from api.access import allow, visible_intercept
+from api.bodies import AfterSaleBody
+from api.keystore import ApiKey
+from api.params import InterceptId, RequiredIdempotencyKeyHeader
+from api.problem import problems
+from api.roles import Role
+from api.services import Services, services
+from api.views import InterceptResult
+from domain.commands import ChangeAfterSaleStatus
+
+router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
+
+
+@router.post(
+    "/{intercept_id}/after-sale",
+    response_model=InterceptResult,
+    responses=problems(401, 403, 404, 409, 422),
+)
+def change_after_sale(
+    intercept_id: InterceptId,
+    body: AfterSaleBody,
+    # Required: a status can be set back, so a late retry without a key could undo
+    # a change made after it.
+    idempotency_key: RequiredIdempotencyKeyHeader,
+    key: ApiKey = Depends(allow(Role.MERCHANT, doing="change intercepts")),
+    svc: Services = Depends(services),
+) -> InterceptResult:
+    """Record the order's new after-sale status; the status it already has records nothing."""
+    visible_intercept(svc, key, intercept_id)
+    command = ChangeAfterSaleStatus(
+        intercept_id=intercept_id,
+        after_sale_status=body.after_sale_status,
+        key=idempotency_key,
+        actor=key.actor,
+        occurred_at=svc.clock(),
+    )
+    return InterceptResult.of(svc.gateway.execute(command))
