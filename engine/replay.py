@@ -52,7 +52,7 @@ class ReplayReport:
         }
 
 
-def verify_read(recorder, read_up_to: int) -> Verdict:
+def verify_read(log, read_up_to: int) -> Verdict:
     """The store's hash chain, walked after the rebuild read up to `read_up_to`.
 
     The walk starts after the rebuild's last read, and a store only grows: everything the
@@ -61,7 +61,7 @@ def verify_read(recorder, read_up_to: int) -> Verdict:
     """
     from audit.store_check import verify_store
 
-    verdict = verify_store(recorder)
+    verdict = verify_store(log)
     if verdict.ok and read_up_to and (verdict.head is None or verdict.head.position < read_up_to):
         verdict.found(
             Problem(

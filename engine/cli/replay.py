@@ -190,7 +190,7 @@ def _run(
                 rebuild.as_of(db, read, cutoff, report, lambda n: None)
             if verify:
                 progress.update(task, description="verifying")
-                _verified(report, rebuild.verify_read(engine.app.recorder, read_up_to[0]))
+                _verified(report, rebuild.verify_read(engine.app.event_log, read_up_to[0]))
         finally:
             engine.close()
 
