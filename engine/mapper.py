@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
-from domain.catalog import EVENT_TYPES
+from domain.catalog import stored_event_class
 from domain.event import Event
 
 _IDENTITY = {"originator_id", "originator_version"}
@@ -46,7 +46,7 @@ class EventMapper(Mapper):
 
     def event_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Event:
         """The event from its stored columns; the id may be a UUID or its text."""
-        cls = EVENT_TYPES[topic]
+        cls = stored_event_class(topic)  # UnknownEventType, not a KeyError
         fields = orjson.loads(state)
         stored_version = fields.pop("class_version", 1)
         if stored_version != cls.class_version:

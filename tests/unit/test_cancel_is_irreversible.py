@@ -14,11 +14,11 @@ from domain import policy as policies
 from domain.decision import Outcome
 from domain.errors import DomainError
 from domain.events import Cancelled, CarrierEvent
-from domain.vocabulary import CancelReason, Conflict, Status
+from domain.vocabulary import CancelReason, CarrierReport, Conflict, Status
 from tests import builders as b
 from tests.conftest import T0
 
-REPORTS = st.sampled_from(["accepted", "confirmed", "failed", "released"])
+REPORTS = st.sampled_from(CarrierReport)
 
 
 class InterceptLifecycle(RuleBasedStateMachine):
