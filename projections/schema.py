@@ -5,37 +5,13 @@ current one and does nothing when already there.
 """
 
 from projections.database import Database
+from projections.row import create_table
 
 SCHEMA_VERSION = 1
 _MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
 
 _V1 = [
-    """CREATE TABLE IF NOT EXISTS intercepts (
-        intercept_id TEXT PRIMARY KEY,
-        merchant_id TEXT NOT NULL,
-        order_id TEXT NOT NULL,
-        tracking_no TEXT NOT NULL,
-        carrier TEXT NOT NULL,
-        amount_minor BIGINT NOT NULL,
-        currency TEXT NOT NULL,
-        action TEXT NOT NULL,
-        request_reason TEXT NOT NULL,
-        after_sale_status TEXT NOT NULL,
-        status TEXT NOT NULL,
-        conflict TEXT,
-        cancel_reason TEXT,
-        failure_reason TEXT,
-        fees_minor BIGINT NOT NULL,
-        evidence_count INTEGER NOT NULL,
-        requested_at TEXT NOT NULL,
-        accepted_at TEXT,
-        confirmed_at TEXT,
-        failed_at TEXT,
-        cancelled_at TEXT,
-        released_at TEXT,
-        updated_at TEXT NOT NULL,
-        version INTEGER NOT NULL
-    )""",
+    create_table(1),  # the row as projections/row.py declares it
     "CREATE INDEX IF NOT EXISTS intercepts_merchant_time ON intercepts (merchant_id, requested_at)",
     "CREATE INDEX IF NOT EXISTS intercepts_parcel ON intercepts (carrier, tracking_no)",
     "CREATE INDEX IF NOT EXISTS intercepts_order ON intercepts (merchant_id, order_id)",
