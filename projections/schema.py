@@ -40,6 +40,8 @@ _V1 = [
     )""",
 ]
 
+# A later version adds its columns as projections/row.py declares them (`since=N`):
+# `N: [*added_in(N), ...its indexes]`, with SCHEMA_VERSION = N.
 _MIGRATIONS = {1: _V1}
 
 
