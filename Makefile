@@ -26,10 +26,11 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/intercept demo --orders $(ORDERS)
 
-# Static checks run first: a lint or format failure fails `make test`.
+# Static checks run first: a lint, format or type failure fails `make test`.
 check: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain
 
 test: check
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest

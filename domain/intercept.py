@@ -117,7 +117,7 @@ def request(
 def cancel(
     state: InterceptRequest, command: CancelIntercept, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.key in state.keys:
+    if command.key is not None and command.key in state.keys:
         return _repeat(state, command, Cancelled, key=command.key)
     if state.status is Status.CANCELLED:
         return Decision((), Outcome.ALREADY_CANCELLED, state)
@@ -138,7 +138,7 @@ def report(
             f"not {command.carrier}; a carrier reports only on its own parcels"
         )
     event_class = CARRIER_EVENTS[command.report]
-    if command.key in state.keys:
+    if command.key is not None and command.key in state.keys:
         return _repeat(
             state,
             command,
@@ -157,7 +157,7 @@ def report(
 def charge_fee(
     state: InterceptRequest, command: ChargeFee, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.key in state.keys:
+    if command.key is not None and command.key in state.keys:
         return _repeat(state, command, FeeCharged, key=command.key)
     if command.currency != state.request.currency:
         raise CurrencyMismatch(
@@ -170,7 +170,7 @@ def charge_fee(
 def attach_evidence(
     state: InterceptRequest, command: AttachEvidence, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.key in state.keys:
+    if command.key is not None and command.key in state.keys:
         return _repeat(state, command, EvidenceAttached, key=command.key)
     if command.sha256 in state.evidence:
         return Decision((), Outcome.DUPLICATE, state)
@@ -180,7 +180,7 @@ def attach_evidence(
 def change_after_sale_status(
     state: InterceptRequest, command: ChangeAfterSaleStatus, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.key in state.keys:
+    if command.key is not None and command.key in state.keys:
         return _repeat(state, command, AfterSaleStatusChanged, key=command.key)
     if command.after_sale_status is state.after_sale_status:
         return Decision((), Outcome.UNCHANGED, state)
