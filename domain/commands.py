@@ -31,11 +31,6 @@ ENVELOPE_FIELDS = frozenset({"key", "actor", "occurred_at", "intercept_id"})
 same idempotency key may differ in them and is still the same command."""
 
 
-def _fields(*names: str) -> Mapping[str, str]:
-    """Fields the command and its event both have, under the same name (said, not assumed)."""
-    return MappingProxyType({name: name for name in names})
-
-
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -90,20 +85,22 @@ class SetPolicy(Command):
 
 
 class RequestIntercept(Command):
-    records = _fields(
-        "merchant_id",
-        "order_id",
-        "tracking_no",
-        "carrier",
-        "amount_minor",
-        "currency",
-        "action",
-        "new_address",
-        "request_reason",
-        "note",
-        "after_sale_status",
-        "quoted_fee_minor",
-        "parcel_stage",
+    records = MappingProxyType(
+        {
+            "merchant_id": "merchant_id",
+            "order_id": "order_id",
+            "tracking_no": "tracking_no",
+            "carrier": "carrier",
+            "amount_minor": "amount_minor",
+            "currency": "currency",
+            "action": "action",
+            "new_address": "new_address",
+            "request_reason": "request_reason",
+            "note": "note",
+            "after_sale_status": "after_sale_status",
+            "quoted_fee_minor": "quoted_fee_minor",
+            "parcel_stage": "parcel_stage",
+        }
     )
 
     merchant_id: Code
@@ -131,7 +128,7 @@ class InterceptCommand(Command):
 
 
 class CancelIntercept(InterceptCommand):
-    records = _fields("reason", "note")
+    records = MappingProxyType({"reason": "reason", "note": "note"})
 
     reason: CancelReason
     note: Text | None = None
@@ -143,7 +140,7 @@ class CancelIntercept(InterceptCommand):
 
 
 class ReportCarrierOutcome(InterceptCommand):
-    records = _fields("carrier_ref", "reason")
+    records = MappingProxyType({"carrier_ref": "carrier_ref", "reason": "reason"})
     implied = frozenset({"carrier", "report"})
 
     carrier: Carrier
@@ -159,7 +156,9 @@ class ReportCarrierOutcome(InterceptCommand):
 
 
 class ChargeFee(InterceptCommand):
-    records = _fields("kind", "amount_minor", "currency", "payer")
+    records = MappingProxyType(
+        {"kind": "kind", "amount_minor": "amount_minor", "currency": "currency", "payer": "payer"}
+    )
 
     kind: FeeKind
     amount_minor: MinorAmount = Field(gt=0)
@@ -168,7 +167,7 @@ class ChargeFee(InterceptCommand):
 
 
 class AttachEvidence(InterceptCommand):
-    records = _fields("kind", "sha256", "uri", "note")
+    records = MappingProxyType({"kind": "kind", "sha256": "sha256", "uri": "uri", "note": "note"})
 
     kind: EvidenceKind
     sha256: Sha256
@@ -177,6 +176,6 @@ class AttachEvidence(InterceptCommand):
 
 
 class ChangeAfterSaleStatus(InterceptCommand):
-    records = _fields("after_sale_status")
+    records = MappingProxyType({"after_sale_status": "after_sale_status"})
 
     after_sale_status: AfterSaleStatus

@@ -45,8 +45,9 @@ class Event(BaseModel):
     originator_version: int = Field(ge=1)
     recorded_at: Moment
 
-    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
-        # `abstract` is read by __pydantic_init_subclass__; the base class refuses keywords.
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # `abstract` is for __pydantic_init_subclass__; object's own refuses any keyword.
+        kwargs.pop("abstract", None)
         super().__init_subclass__(**kwargs)
 
     @classmethod

@@ -87,7 +87,7 @@ def request(
 ) -> Decision[InterceptRequest]:
     """Open an intercept; `policy` may be None only when `existing` is (a retry needs none)."""
     if existing is not None:
-        return _repeat(existing, command, Requested, key=command.key or "")
+        return _repeat(existing, command, existing.request, Requested)
     if policy is None:
         raise TypeError("a new request is decided against the merchant's policy")
     policy.admits(command)
@@ -118,7 +118,7 @@ def cancel(
     state: InterceptRequest, command: CancelIntercept, now: Moment
 ) -> Decision[InterceptRequest]:
     if command.key is not None and command.key in state.keys:
-        return _repeat(state, command, Cancelled, key=command.key)
+        return _repeat(state, command, state.keys[command.key], Cancelled)
     if state.status is Status.CANCELLED:
         return Decision((), Outcome.ALREADY_CANCELLED, state)
     if not lifecycle.is_cancellable(state.status):
@@ -139,13 +139,9 @@ def report(
         )
     event_class = CARRIER_EVENTS[command.report]
     if command.key is not None and command.key in state.keys:
+        first = state.keys[command.key]
         return _repeat(
-            state,
-            command,
-            event_class,
-            key=command.key,
-            carrier=state.carrier,
-            report=command.report,
+            state, command, first, event_class, carrier=state.carrier, report=command.report
         )
     ignored = lifecycle.ignored_report(state.carrier_stage, command.report)
     if ignored is not None:
@@ -158,7 +154,7 @@ def charge_fee(
     state: InterceptRequest, command: ChargeFee, now: Moment
 ) -> Decision[InterceptRequest]:
     if command.key is not None and command.key in state.keys:
-        return _repeat(state, command, FeeCharged, key=command.key)
+        return _repeat(state, command, state.keys[command.key], FeeCharged)
     if command.currency != state.request.currency:
         raise CurrencyMismatch(
             f"intercept {state.id} is in {state.request.currency}; "
@@ -171,7 +167,7 @@ def attach_evidence(
     state: InterceptRequest, command: AttachEvidence, now: Moment
 ) -> Decision[InterceptRequest]:
     if command.key is not None and command.key in state.keys:
-        return _repeat(state, command, EvidenceAttached, key=command.key)
+        return _repeat(state, command, state.keys[command.key], EvidenceAttached)
     if command.sha256 in state.evidence:
         return Decision((), Outcome.DUPLICATE, state)
     return _record(state, EvidenceAttached, command, now)
@@ -181,7 +177,7 @@ def change_after_sale_status(
     state: InterceptRequest, command: ChangeAfterSaleStatus, now: Moment
 ) -> Decision[InterceptRequest]:
     if command.key is not None and command.key in state.keys:
-        return _repeat(state, command, AfterSaleStatusChanged, key=command.key)
+        return _repeat(state, command, state.keys[command.key], AfterSaleStatusChanged)
     if command.after_sale_status is state.after_sale_status:
         return Decision((), Outcome.UNCHANGED, state)
     return _record(state, AfterSaleStatusChanged, command, now)
@@ -233,18 +229,15 @@ def _record(
 def _repeat(
     state: InterceptRequest,
     command: Command,
+    first: InterceptEvent,
     event_class: type[InterceptEvent],
-    *,
-    key: str,
     **implied: Any,
 ) -> Decision[InterceptRequest]:
-    """A command whose idempotency key was seen before: the same command, or a misuse."""
-    first = state.keys.get(key)
-    if first is None and isinstance(command, RequestIntercept):
-        first = state.request  # a request retried without a key landed on its own id
+    """A command under an idempotency key recorded before as `first`: the same command, or
+    a misuse of the key. A retried request repeats the intercept's own request."""
     if type(first) is not event_class or not command.recorded_by(first, **implied):
         raise IdempotencyKeyReused(
-            f"idempotency key {key!r} was already used for a different command "
+            f"idempotency key {command.key!r} was already used for a different command "
             f"on intercept {state.id}; use a new key for a new command"
         )
     return Decision((), Outcome.DUPLICATE, state)

@@ -286,3 +286,31 @@ def test_a_redirect_needs_an_address():
     with pytest.raises(ValidationError, match="redirect needs a new address"):
         b.request(action="redirect")
     assert b.request(action="redirect", new_address="No. 1 Road").new_address
+
+
+# Rule 7: the after-sale status follows the merchant's shop, in any state
+
+
+def _after_sale(status, **changes):
+    from domain.commands import ChangeAfterSaleStatus
+
+    return ChangeAfterSaleStatus(
+        intercept_id=IID, after_sale_status=status, actor="m1-staff", occurred_at=T0, **changes
+    )
+
+
+@pytest.mark.parametrize("path", [(), ("cancel",), ("confirmed",)])
+def test_the_after_sale_status_changes_in_any_state(path):
+    steps = [b.cancel(IID) if p == "cancel" else b.carrier(IID, p) for p in path]
+    state = after(requested(), *steps)
+    decision = rules.change_after_sale_status(state, _after_sale("refunded"), T0)
+    assert decision.outcome is Outcome.RECORDED
+    assert decision.state.after_sale_status == "refunded"
+    assert decision.state.status is state.status
+
+
+def test_asking_for_the_after_sale_status_it_already_has_records_nothing():
+    state = after(requested(), _after_sale("refunded"))
+    decision = rules.change_after_sale_status(state, _after_sale("refunded"), T0)
+    assert decision.outcome is Outcome.UNCHANGED and decision.events == ()
+    assert decision.state is state

@@ -150,3 +150,24 @@ def _requested():
         now=T0,
     )
     return decision.events[0]
+
+
+def test_the_registry_answers_by_base_class():
+    from domain.event import event_classes
+    from domain.events import CarrierEvent
+
+    assert list(event_classes(CarrierEvent)) == list(CARRIER_EVENTS.values())
+    assert list(event_classes(InterceptEvent)) == list(INTERCEPT_EVENTS)
+    assert set(event_classes(Event)) == set(catalog.EVENT_TYPES.values())
+
+
+def test_a_base_declared_abstract_is_not_registered_but_its_subclasses_are(declared):
+    class DraftForTest(InterceptEvent, abstract=True):
+        pass
+
+    try:
+        assert "DraftForTest" not in catalog.EVENT_TYPES
+        concrete = declared("ConcreteForTest", DraftForTest)
+        assert catalog.EVENT_TYPES["ConcreteForTest"] is concrete
+    finally:
+        event_module._REGISTRY.pop("DraftForTest", None)
