@@ -138,3 +138,9 @@ def test_each_later_intercept_is_the_registrys_next_version_in_order():
     assert after is not None
     assert (after.version, after.intercept_ids) == (2, (UUID(int=10), UUID(int=11)))
     assert parcels.project_parcel(None, []) is None
+
+
+def test_setting_the_same_policy_again_keeps_the_policy_as_it_was():
+    first = policies.set_policy(None, b.policy(), policy_id=PID, now=T0).state
+    again = policies.set_policy(first, b.policy(actor="someone-else"), policy_id=PID, now=T0)
+    assert again.state is first and again.outcome is Outcome.UNCHANGED

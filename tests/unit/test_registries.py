@@ -171,3 +171,12 @@ def test_a_base_declared_abstract_is_not_registered_but_its_subclasses_are(decla
         assert catalog.EVENT_TYPES["ConcreteForTest"] is concrete
     finally:
         event_module._REGISTRY.pop("DraftForTest", None)
+
+
+def test_an_unknown_type_says_what_to_do():
+    with pytest.raises(UnknownEventType) as refused:
+        catalog.stored_event_class("CarrierTeleported")
+    assert refused.value.message == (
+        "unknown event type 'CarrierTeleported': no Event of that name is declared "
+        "in this engine; upgrade it before reading newer events"
+    )
