@@ -21,7 +21,7 @@ from domain.events import (
 )
 from domain.lifecycle import Move, move_of, status_after
 from domain.vocabulary import Conflict, Status
-from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE
+from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, UNSET
 from projections.timefmt import stamp
 
 __all__ = ["COLUMNS", "FIXED_AT_REQUEST", "MUTABLE", "Row", "row_after"]
@@ -38,6 +38,7 @@ _REQUESTED = Status.REQUESTED.value
 
 def _requested(_: Row, e: Requested) -> Row:
     return {
+        **UNSET,
         "intercept_id": str(e.originator_id),
         "merchant_id": e.merchant_id,
         "order_id": e.order_id,
@@ -49,17 +50,9 @@ def _requested(_: Row, e: Requested) -> Row:
         "request_reason": e.request_reason,
         "after_sale_status": e.after_sale_status.value,
         "status": _REQUESTED,
-        "conflict": None,
-        "cancel_reason": None,
-        "failure_reason": None,
         "fees_minor": 0,
         "evidence_count": 0,
         "requested_at": stamp(e.occurred_at),
-        "accepted_at": None,
-        "confirmed_at": None,
-        "failed_at": None,
-        "cancelled_at": None,
-        "released_at": None,
     }
 
 

@@ -3,7 +3,8 @@
 The table's DDL and its migrations (projections/schema.py), the projector's column
 lists, the API's row model (checked by a test) and the table in docs/projections.md
 (checked by a test) all come from `ROW`. Columns are only ever added, never changed or
-removed: a new one says the schema version that `since` added it.
+removed: a new one goes at the end, saying the schema version that added it (`since`),
+and that version's migration is derived from it.
 """
 
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ PRIMARY_KEY = "intercept_id"
 COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW)
 FIXED_AT_REQUEST: frozenset[str] = frozenset(c.name for c in ROW if c.fixed_at_request)
 MUTABLE: tuple[str, ...] = tuple(c.name for c in ROW if not c.fixed_at_request)
+UNSET: dict[str, None] = {c.name: None for c in ROW if c.nullable}
+"""A new row's columns that nothing has set yet."""
 
 
 def create_table(version: int = 1) -> str:

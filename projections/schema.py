@@ -5,9 +5,9 @@ current one and does nothing when already there.
 """
 
 from projections.database import Database
-from projections.row import create_table
+from projections.row import ROW, added_in, create_table
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = max(c.since for c in ROW)
 _MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
 
 _V1 = [
@@ -40,9 +40,9 @@ _V1 = [
     )""",
 ]
 
-# A later version adds its columns as projections/row.py declares them (`since=N`):
-# `N: [*added_in(N), ...its indexes]`, with SCHEMA_VERSION = N.
-_MIGRATIONS = {1: _V1}
+# A later version adds the columns projections/row.py declares with `since=N`; a version
+# that needs more (an index, a backfill) appends its statements to its entry here.
+_MIGRATIONS = {1: _V1, **{v: added_in(v) for v in range(2, SCHEMA_VERSION + 1)}}
 
 
 def migrate(db: Database) -> int:

@@ -79,3 +79,30 @@ def test_a_column_added_later_must_allow_null(monkeypatch):
     monkeypatch.setattr(declared, "ROW", (*ROW, strict))
     with pytest.raises(ValueError, match="region added in version 2 must be nullable"):
         declared.added_in(2)
+
+
+def test_columns_are_declared_in_the_order_the_migrations_add_them():
+    """ALTER TABLE adds at the end: a column declared mid-row would read in another order."""
+    since = [c.since for c in ROW]
+    assert since == sorted(since) and since[0] == 1
+
+
+def test_a_new_row_has_every_column():
+    from uuid import UUID
+
+    from domain import intercept as rules
+    from domain import policy as policies
+    from projections.intercepts import row_after
+    from tests import builders as b
+    from tests.conftest import T0
+
+    policy = policies.set_policy(None, b.policy(), policy_id=UUID(int=1), now=T0).state
+    request = rules.request(
+        b.request(),
+        intercept_id=UUID(int=2),
+        existing=None,
+        policy=policy,
+        parcel_history=(),
+        now=T0,
+    ).events[0]
+    assert set(row_after(None, request)) == set(COLUMNS)
