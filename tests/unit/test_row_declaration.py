@@ -65,11 +65,14 @@ def test_the_projectors_update_names_only_what_later_events_change():
 
 
 def test_a_column_added_later_is_added_by_its_version_only(monkeypatch):
-    region = Column("region", "TEXT", nullable=True, fixed_at_request=True, description="", since=2)
+    later = max(c.since for c in ROW) + 1
+    region = Column(
+        "region", "TEXT", nullable=True, fixed_at_request=True, description="", since=later
+    )
     monkeypatch.setattr(declared, "ROW", (*ROW, region))
-    assert "region" not in declared.create_table(1)
-    assert "region TEXT" in declared.create_table(2)
-    assert declared.added_in(2) == ["ALTER TABLE intercepts ADD COLUMN region TEXT"]
+    assert "region" not in declared.create_table(later - 1)
+    assert "region TEXT" in declared.create_table(later)
+    assert declared.added_in(later) == ["ALTER TABLE intercepts ADD COLUMN region TEXT"]
 
 
 def test_a_column_added_later_must_allow_null(monkeypatch):
