@@ -6,7 +6,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 ORDERS ?= 200
 BENCH_BACKEND ?= sqlite
 
-.PHONY: run test check install install-dev bench clean
+.PHONY: run test check install install-dev bench mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,11 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/intercept demo --orders $(ORDERS)
 
-# Static checks run first: a lint or format failure fails `make test`.
+# Static checks run first: a lint, format or type failure fails `make test`.
 check: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain
 
 test: check
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest
@@ -39,5 +40,14 @@ test: check
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) --backend $(BENCH_BACKEND) $(BENCH_ARGS)
 
+# Not part of `test`: mutmut 3 mutates every function of domain/ and runs tests/unit alone
+# against each mutant (docs/mutation.md). Fails under 95% of covered mutants killed, or when
+# a mutant is reached by no unit test. MUTATION_JOBS: parallel mutants (default: all cores).
+mutation: $(DEV_STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=ci $(BIN)/mutmut run $(if $(MUTATION_JOBS),--max-children $(MUTATION_JOBS))
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -m tests.support.mutation_score
+
 clean:
-	rm -rf var .pytest_cache .hypothesis
+	rm -rf var .pytest_cache .hypothesis mutants

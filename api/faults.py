@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.problem import ProblemResponse, problem_response
-from projections.database import DatabaseBusy
+from storage.database import DatabaseBusy
 
 BUSY_RETRY_AFTER = 2
 FULL_RETRY_AFTER = 60

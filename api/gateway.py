@@ -19,7 +19,7 @@ from domain.errors import UnknownIntercept
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine.composition import Engine
-from projections.database import Database
+from storage.database import Database
 
 T = TypeVar("T")
 

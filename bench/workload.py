@@ -118,7 +118,7 @@ def intercept_events(n: int, run: str, at: datetime) -> list:
         idempotency_key=command.key,
         actor=command.actor,
         occurred_at=at,
-        **command.substance(),
+        **command.recorded(),
     )
     opened = InterceptOpened(
         originator_id=parcel_id(command.carrier, command.tracking_no),

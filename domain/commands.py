@@ -4,10 +4,12 @@ Commands validate their own input; a command that exists is well formed. The
 clock and the actor come in as data, so deciding never reads the clock.
 """
 
-from typing import Any, Self
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.rule_schemas import require_note_for_other, require_redirect_address
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
@@ -24,21 +26,49 @@ from domain.vocabulary import (
     Payer,
 )
 
-# Fields that say who sent a command and when, not what it asks for: a retry
-# with the same idempotency key may differ in them and is still the same command.
-_ENVELOPE_FIELDS = frozenset({"key", "actor", "occurred_at", "intercept_id"})
+ENVELOPE_FIELDS = frozenset({"key", "actor", "occurred_at", "intercept_id"})
+"""Who sent a command, when, and to which intercept, not what it asks for: a retry with the
+same idempotency key may differ in them and is still the same command."""
 
 
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    records: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Each command field its event records, and the event field that records it."""
+    implied: ClassVar[frozenset[str]] = frozenset()
+    """Command fields the event does not record because the intercept or the event's type
+    already says them (a report's carrier and kind); deciding passes them to `recorded_by`."""
+
     actor: Code
     occurred_at: Moment
     key: IdempotencyKey | None = None
 
-    def substance(self) -> dict[str, Any]:
-        """What the command asks for, comparable with the event it was recorded as."""
-        return self.model_dump(mode="json", exclude=_ENVELOPE_FIELDS)
+    def recorded(self) -> dict[str, Any]:
+        """The event fields this command records; an unset optional is left to the event's
+        default (None), so an event without such a field, like CarrierAccepted's reason, fits."""
+        return {
+            event_field: value
+            for field, event_field in self.records.items()
+            if (value := getattr(self, field)) is not None
+        }
+
+    def recorded_by(self, event: BaseModel, **implied: Any) -> bool:
+        """Whether `event` records this very command, compared whole, not field by field.
+
+        The command is rebuilt from the event (plus the envelope fields, which a retry may
+        change, and the `implied` ones) and must equal this one: a field the event does not
+        record comes back as its default, so a retry that sets it differently is refused.
+        """
+        fields = {field: getattr(event, name, None) for field, name in self.records.items()}
+        envelope = {
+            name: getattr(self, name) for name in ENVELOPE_FIELDS & type(self).model_fields.keys()
+        }
+        try:
+            again = type(self).model_validate({**envelope, **implied, **fields})
+        except ValidationError:
+            return False
+        return again == self
 
 
 class SetPolicy(Command):
@@ -55,6 +85,24 @@ class SetPolicy(Command):
 
 
 class RequestIntercept(Command):
+    records = MappingProxyType(
+        {
+            "merchant_id": "merchant_id",
+            "order_id": "order_id",
+            "tracking_no": "tracking_no",
+            "carrier": "carrier",
+            "amount_minor": "amount_minor",
+            "currency": "currency",
+            "action": "action",
+            "new_address": "new_address",
+            "request_reason": "request_reason",
+            "note": "note",
+            "after_sale_status": "after_sale_status",
+            "quoted_fee_minor": "quoted_fee_minor",
+            "parcel_stage": "parcel_stage",
+        }
+    )
+
     merchant_id: Code
     order_id: Code
     tracking_no: Code
@@ -80,6 +128,8 @@ class InterceptCommand(Command):
 
 
 class CancelIntercept(InterceptCommand):
+    records = MappingProxyType({"reason": "reason", "note": "note"})
+
     reason: CancelReason
     note: Text | None = None
 
@@ -90,6 +140,9 @@ class CancelIntercept(InterceptCommand):
 
 
 class ReportCarrierOutcome(InterceptCommand):
+    records = MappingProxyType({"carrier_ref": "carrier_ref", "reason": "reason"})
+    implied = frozenset({"carrier", "report"})
+
     carrier: Carrier
     report: CarrierReport
     carrier_ref: Code | None = None
@@ -103,6 +156,10 @@ class ReportCarrierOutcome(InterceptCommand):
 
 
 class ChargeFee(InterceptCommand):
+    records = MappingProxyType(
+        {"kind": "kind", "amount_minor": "amount_minor", "currency": "currency", "payer": "payer"}
+    )
+
     kind: FeeKind
     amount_minor: MinorAmount = Field(gt=0)
     currency: Currency = "CNY"
@@ -110,6 +167,8 @@ class ChargeFee(InterceptCommand):
 
 
 class AttachEvidence(InterceptCommand):
+    records = MappingProxyType({"kind": "kind", "sha256": "sha256", "uri": "uri", "note": "note"})
+
     kind: EvidenceKind
     sha256: Sha256
     uri: Text = Field(min_length=1)
@@ -117,4 +176,6 @@ class AttachEvidence(InterceptCommand):
 
 
 class ChangeAfterSaleStatus(InterceptCommand):
+    records = MappingProxyType({"after_sale_status": "after_sale_status"})
+
     after_sale_status: AfterSaleStatus

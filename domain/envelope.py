@@ -6,13 +6,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import DomainError
-from domain.events import INTERCEPT_EVENTS, InterceptEvent
+from domain import catalog
+from domain.event import UnknownEventType, event_class
+from domain.events import InterceptEvent
 from domain.ids import event_id
 from domain.types import Code, Sha256
 
+__all__ = ["INTERCEPT_EVENT_TYPES", "Envelope", "UnknownEventType"]
+
 INTERCEPT_EVENT_TYPES: dict[str, type[InterceptEvent]] = {
-    cls.event_type(): cls for cls in INTERCEPT_EVENTS
+    name: cls for name, cls in catalog.EVENT_TYPES.items() if issubclass(cls, InterceptEvent)
 }
 
 
@@ -41,10 +44,6 @@ def envelope_fields(
         "actor": state["actor"],
         "payload": state,
     }
-
-
-class UnknownEventType(DomainError):
-    rule = "known_event_type"
 
 
 class Envelope(BaseModel):
@@ -102,11 +101,9 @@ class Envelope(BaseModel):
         Raises pydantic's ValidationError when the payload is not valid for its
         version, and UnknownSchemaVersion for a version this engine does not know.
         """
-        event_class = INTERCEPT_EVENT_TYPES.get(self.event_type)
-        if event_class is None:
-            raise UnknownEventType(f"unknown event type {self.event_type!r}")
-        state = event_class.upcast_payload(self.payload, self.schema_version)
-        return event_class.model_validate(
+        cls = event_class(self.event_type, InterceptEvent)
+        state = cls.upcast_payload(self.payload, self.schema_version)
+        return cls.model_validate(
             {
                 **state,
                 "originator_id": self.intercept_id,

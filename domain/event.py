@@ -1,6 +1,8 @@
 """The base of every recorded event: frozen, strict, versioned."""
 
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +15,12 @@ class UnknownSchemaVersion(DomainError):
     """A stored or published event of a version this engine does not know (yet)."""
 
     rule = "known_schema_version"
+
+
+class UnknownEventType(DomainError):
+    """A stored or published event whose type no event class declares."""
+
+    rule = "known_event_type"
 
 
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "recorded_at"})
@@ -36,6 +44,22 @@ class Event(BaseModel):
     originator_id: UUID
     originator_version: int = Field(ge=1)
     recorded_at: Moment
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # `abstract` is for __pydantic_init_subclass__; object's own refuses any keyword.
+        kwargs.pop("abstract", None)
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        """Declaring an event class registers it: there is no list to forget to extend.
+
+        A base that only shares fields (`class CarrierEvent(InterceptEvent, abstract=True)`)
+        is not an event of its own and is left out.
+        """
+        super().__pydantic_init_subclass__(**kwargs)
+        if not abstract:
+            _register(cls)
 
     @classmethod
     def event_type(cls) -> str:
@@ -80,3 +104,36 @@ class Event(BaseModel):
     def payload_json(self) -> str:
         """`payload()` as compact JSON text, serialised in one step (projections store it)."""
         return self.model_dump_json(exclude=set(BOOKKEEPING))
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+E = TypeVar("E", bound=Event)
+
+
+def _register(cls: type[Event]) -> None:
+    name = cls.event_type()
+    known = _REGISTRY.get(name)
+    if known is not None:
+        # The type name is the stored topic: two classes under one name would read as each other.
+        raise TypeError(f"event type {name!r} is declared twice: {known!r} and {cls!r}")
+    _REGISTRY[name] = cls
+
+
+EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(_REGISTRY)
+"""Every declared event class by its type name, kept current as classes are declared."""
+
+
+def event_classes(base: type[E]) -> Iterator[type[E]]:
+    """The registered event classes that are `base` or derive from it, in declaration order."""
+    return (cls for cls in _REGISTRY.values() if issubclass(cls, base))
+
+
+def event_class(event_type: str, base: type[E]) -> type[E]:
+    """The class that declares `event_type`, refused as a typed error when there is none."""
+    cls = _REGISTRY.get(event_type)
+    if cls is None or not issubclass(cls, base):
+        raise UnknownEventType(
+            f"unknown event type {event_type!r}: no {base.__name__} of that name is declared "
+            "in this engine; upgrade it before reading newer events"
+        )
+    return cls

@@ -1,10 +1,10 @@
 """The events of an intercept request. Their type names are a published contract."""
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from domain.event import Event
+from domain.event import Event, event_classes
 from domain.past_events import RequestedV1
 from domain.rule_schemas import (
     OTHER_CANCEL_HAS_NOTE,
@@ -18,6 +18,7 @@ from domain.vocabulary import (
     AfterSaleStatus,
     CancelReason,
     Carrier,
+    CarrierReport,
     Conflict,
     EvidenceKind,
     FailureReason,
@@ -27,7 +28,7 @@ from domain.vocabulary import (
 )
 
 
-class InterceptEvent(Event):
+class InterceptEvent(Event, abstract=True):
     """Something that happened to one intercept request."""
 
     merchant_id: Code
@@ -76,31 +77,40 @@ class Requested(InterceptEvent):
         state["parcel_stage"] = ParcelStage.UNKNOWN.value
 
 
-class CarrierEvent(InterceptEvent):
+class CarrierEvent(InterceptEvent, abstract=True):
     """A carrier's report; `occurred_at` is the carrier's own event time.
 
     `conflict` is set when the report contradicts what the merchant or the
     carrier said before (a success after a cancel): recorded, never dropped.
+    Each subclass names the `report` it records; domain/lifecycle.py says what it does.
     """
+
+    report: ClassVar[CarrierReport]
 
     carrier_ref: Code | None = None
     conflict: Conflict | None = None
 
 
 class CarrierAccepted(CarrierEvent):
-    pass
+    report = CarrierReport.ACCEPTED
 
 
 class CarrierConfirmed(CarrierEvent):
     """The carrier has stopped the parcel: it is intercepted."""
 
+    report = CarrierReport.CONFIRMED
+
 
 class CarrierFailed(CarrierEvent):
+    report = CarrierReport.FAILED
+
     reason: FailureReason
 
 
 class CarrierReleased(CarrierEvent):
     """The carrier honoured a cancel and lets the parcel go on to the buyer."""
+
+    report = CarrierReport.RELEASED
 
 
 class Cancelled(InterceptEvent):
@@ -133,14 +143,10 @@ class AfterSaleStatusChanged(InterceptEvent):
     after_sale_status: AfterSaleStatus
 
 
-INTERCEPT_EVENTS: tuple[type[InterceptEvent], ...] = (
-    Requested,
-    CarrierAccepted,
-    CarrierConfirmed,
-    CarrierFailed,
-    CarrierReleased,
-    Cancelled,
-    FeeCharged,
-    EvidenceAttached,
-    AfterSaleStatusChanged,
-)
+# Declared above, registered by their declaration: this only reads the registry.
+INTERCEPT_EVENTS: tuple[type[InterceptEvent], ...] = tuple(event_classes(InterceptEvent))
+
+CARRIER_EVENTS: dict[CarrierReport, type[CarrierEvent]] = {
+    cls.report: cls for cls in event_classes(CarrierEvent)
+}
+"""The event that records each carrier report."""

@@ -7,14 +7,17 @@ moves the state along what an event says. Replay never reads a clock.
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any, TypeVar
 from uuid import UUID
 
+from domain import lifecycle
 from domain.commands import (
     AttachEvidence,
     CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
     Command,
+    InterceptCommand,
     ReportCarrierOutcome,
     RequestIntercept,
 )
@@ -28,13 +31,10 @@ from domain.errors import (
     ParcelHasOpenIntercept,
 )
 from domain.events import (
+    CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
-    CarrierAccepted,
-    CarrierConfirmed,
     CarrierEvent,
-    CarrierFailed,
-    CarrierReleased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
@@ -44,15 +44,7 @@ from domain.policy import InterceptPolicy
 from domain.types import Moment
 from domain.vocabulary import AfterSaleStatus, Carrier, CarrierReport, Conflict, Status
 
-_REPORT_EVENTS: dict[CarrierReport, type[CarrierEvent]] = {
-    CarrierReport.ACCEPTED: CarrierAccepted,
-    CarrierReport.CONFIRMED: CarrierConfirmed,
-    CarrierReport.FAILED: CarrierFailed,
-    CarrierReport.RELEASED: CarrierReleased,
-}
-_CARRIER_OUTCOMES = frozenset(
-    {CarrierReport.CONFIRMED, CarrierReport.FAILED, CarrierReport.RELEASED}
-)
+C = TypeVar("C", bound=InterceptCommand)
 
 
 @dataclass(frozen=True)
@@ -89,12 +81,15 @@ def request(
     *,
     intercept_id: UUID,
     existing: InterceptRequest | None,
-    policy: InterceptPolicy,
+    policy: InterceptPolicy | None,
     parcel_history: Sequence[InterceptRequest],
     now: Moment,
 ) -> Decision[InterceptRequest]:
+    """Open an intercept; `policy` may be None only when `existing` is (a retry needs none)."""
     if existing is not None:
-        return _repeat(existing, command, Requested, key=command.key or "")
+        return _repeat(existing, command, existing.request, Requested)
+    if policy is None:
+        raise TypeError("a new request is decided against the merchant's policy")
     policy.admits(command)
     for earlier in parcel_history:
         if earlier.was_intercepted:
@@ -102,7 +97,7 @@ def request(
                 f"parcel {command.carrier} {command.tracking_no} was already intercepted "
                 f"(intercept {earlier.id}); it cannot be intercepted again"
             )
-        if earlier.status.is_open:
+        if lifecycle.is_open(earlier.status):
             raise ParcelHasOpenIntercept(
                 f"parcel {command.carrier} {command.tracking_no} already has an open "
                 f"intercept {earlier.id} ({earlier.status}); cancel it or wait for the carrier"
@@ -114,88 +109,109 @@ def request(
         idempotency_key=command.key,
         actor=command.actor,
         occurred_at=command.occurred_at,
-        **command.substance(),
+        **command.recorded(),
     )
-    return Decision((event,), Outcome.RECORDED, evolve(None, event))
+    return Decision((event,), Outcome.RECORDED, _requested(event))
 
 
-def cancel(state: InterceptRequest, command: CancelIntercept, now: Moment) -> Decision:
-    if command.key in state.keys:
-        return _repeat(state, command, Cancelled, key=command.key)
+def cancel(
+    state: InterceptRequest, command: CancelIntercept, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], Cancelled)
     if state.status is Status.CANCELLED:
         return Decision((), Outcome.ALREADY_CANCELLED, state)
-    if not state.status.is_cancellable:
+    if not lifecycle.is_cancellable(state.status):
         raise NotCancellable(
             f"intercept {state.id} is {state.status} and can no longer be cancelled; "
             "only a requested or accepted intercept can be"
         )
-    return _record(state, Cancelled, command, now, reason=command.reason, note=command.note)
+    return _record(state, Cancelled, command, now)
 
 
-def report(state: InterceptRequest, command: ReportCarrierOutcome, now: Moment) -> Decision:
+def report(
+    state: InterceptRequest, command: ReportCarrierOutcome, now: Moment
+) -> Decision[InterceptRequest]:
     if command.carrier is not state.carrier:
         raise CarrierMismatch(
             f"intercept {state.id} is with carrier {state.carrier}, "
             f"not {command.carrier}; a carrier reports only on its own parcels"
         )
-    event_class = _REPORT_EVENTS[command.report]
-    if command.key in state.keys:
-        return _repeat(state, command, event_class, key=command.key)
-    stage = state.carrier_stage
-    if stage is command.report:
-        return Decision((), Outcome.DUPLICATE, state)
-    if command.report is CarrierReport.ACCEPTED and stage is not None:
-        return Decision((), Outcome.STALE, state)
-    fields = {"carrier_ref": command.carrier_ref, "conflict": _conflict(state, command.report)}
-    if command.reason is not None:
-        fields["reason"] = command.reason
-    return _record(state, event_class, command, now, **fields)
+    event_class = CARRIER_EVENTS[command.report]
+    if command.key is not None and command.key in state.keys:
+        first = state.keys[command.key]
+        return _repeat(
+            state, command, first, event_class, carrier=state.carrier, report=command.report
+        )
+    ignored = lifecycle.ignored_report(state.carrier_stage, command.report)
+    if ignored is not None:
+        return Decision((), Outcome(ignored), state)
+    conflict = lifecycle.conflict_of(state.status, state.carrier_stage, command.report)
+    return _record(state, event_class, command, now, conflict=conflict)
 
 
-def _conflict(state: InterceptRequest, report: CarrierReport) -> Conflict | None:
-    if report is CarrierReport.ACCEPTED:
-        return None
-    if state.carrier_stage in _CARRIER_OUTCOMES:
-        return Conflict.CONTRADICTORY_CARRIER_REPORTS
-    if report is CarrierReport.CONFIRMED and state.status is Status.CANCELLED:
-        return Conflict.INTERCEPTED_AFTER_CANCEL
-    if report is CarrierReport.RELEASED and state.status is not Status.CANCELLED:
-        return Conflict.RELEASED_WITHOUT_CANCEL
-    return None
-
-
-def charge_fee(state: InterceptRequest, command: ChargeFee, now: Moment) -> Decision:
-    if command.key in state.keys:
-        return _repeat(state, command, FeeCharged, key=command.key)
+def charge_fee(
+    state: InterceptRequest, command: ChargeFee, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], FeeCharged)
     if command.currency != state.request.currency:
         raise CurrencyMismatch(
             f"intercept {state.id} is in {state.request.currency}; "
             f"a fee in {command.currency} cannot be added to it"
         )
-    return _record(state, FeeCharged, command, now, **command.substance())
+    return _record(state, FeeCharged, command, now)
 
 
-def attach_evidence(state: InterceptRequest, command: AttachEvidence, now: Moment) -> Decision:
-    if command.key in state.keys:
-        return _repeat(state, command, EvidenceAttached, key=command.key)
+def attach_evidence(
+    state: InterceptRequest, command: AttachEvidence, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], EvidenceAttached)
     if command.sha256 in state.evidence:
         return Decision((), Outcome.DUPLICATE, state)
-    return _record(state, EvidenceAttached, command, now, **command.substance())
+    return _record(state, EvidenceAttached, command, now)
 
 
 def change_after_sale_status(
     state: InterceptRequest, command: ChangeAfterSaleStatus, now: Moment
-) -> Decision:
-    if command.key in state.keys:
-        return _repeat(state, command, AfterSaleStatusChanged, key=command.key)
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], AfterSaleStatusChanged)
     if command.after_sale_status is state.after_sale_status:
         return Decision((), Outcome.UNCHANGED, state)
-    return _record(
-        state, AfterSaleStatusChanged, command, now, after_sale_status=command.after_sale_status
-    )
+    return _record(state, AfterSaleStatusChanged, command, now)
 
 
-def _record(state, event_class, command: Command, now: Moment, **fields) -> Decision:
+Decide = Callable[[InterceptRequest, C, Moment], Decision[InterceptRequest]]
+
+DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
+    {
+        CancelIntercept: cancel,
+        ReportCarrierOutcome: report,
+        ChargeFee: charge_fee,
+        AttachEvidence: attach_evidence,
+        ChangeAfterSaleStatus: change_after_sale_status,
+    }
+)
+"""How each command on an existing intercept is decided, by the command's type."""
+
+
+def decide(
+    state: InterceptRequest, command: InterceptCommand, now: Moment
+) -> Decision[InterceptRequest]:
+    """Decide any command on an existing intercept: one lookup by type, no isinstance chain."""
+    return DECIDERS[type(command)](state, command, now)
+
+
+def _record(
+    state: InterceptRequest,
+    event_class: type[InterceptEvent],
+    command: InterceptCommand,
+    now: Moment,
+    **decided: Any,
+) -> Decision[InterceptRequest]:
+    """Record what the command asks (its `recorded()` fields) and what deciding added."""
     event = event_class(
         originator_id=state.id,
         originator_version=state.version + 1,
@@ -204,32 +220,34 @@ def _record(state, event_class, command: Command, now: Moment, **fields) -> Deci
         actor=command.actor,
         occurred_at=command.occurred_at,
         idempotency_key=command.key,
-        **fields,
+        **command.recorded(),
+        **decided,
     )
     return Decision((event,), Outcome.RECORDED, evolve(state, event))
 
 
-def _repeat(state: InterceptRequest, command: Command, event_class, *, key: str) -> Decision:
-    """A command whose idempotency key was seen before: same command or a misuse."""
-    first = state.keys.get(key)
-    if first is None and isinstance(command, RequestIntercept):
-        first = state.request
-    payload = first.payload() if first is not None else {}
-    same = type(first) is event_class and all(
-        payload[name] == value for name, value in command.substance().items() if name in payload
-    )
-    if not same:
+def _repeat(
+    state: InterceptRequest,
+    command: Command,
+    first: InterceptEvent,
+    event_class: type[InterceptEvent],
+    **implied: Any,
+) -> Decision[InterceptRequest]:
+    """A command under an idempotency key recorded before as `first`: the same command, or
+    a misuse of the key. A retried request repeats the intercept's own request."""
+    if type(first) is not event_class or not command.recorded_by(first, **implied):
         raise IdempotencyKeyReused(
-            f"idempotency key {key!r} was already used for a different command "
+            f"idempotency key {command.key!r} was already used for a different command "
             f"on intercept {state.id}; use a new key for a new command"
         )
     return Decision((), Outcome.DUPLICATE, state)
 
 
 # ---- evolving -------------------------------------------------------------
+# Applying an event only assigns what it says; where a status goes is lifecycle's table.
 
 
-def _requested(_: None, e: Requested) -> InterceptRequest:
+def _requested(e: Requested) -> InterceptRequest:
     return InterceptRequest(
         id=e.originator_id,
         version=e.originator_version,
@@ -244,37 +262,51 @@ def _requested(_: None, e: Requested) -> InterceptRequest:
     )
 
 
-def _carrier(report: CarrierReport, moves_open_to: Status | None):
-    def apply(s: InterceptRequest, e: CarrierEvent) -> dict:
-        changes: dict = {"carrier_stage": report}
-        if moves_open_to is not None and s.status.is_open:
-            changes["status"] = moves_open_to
-        if e.conflict is not None:
-            changes["conflicts"] = (*s.conflicts, e.conflict)
-        return changes
-
-    return apply
+def _carrier(s: InterceptRequest, e: CarrierEvent) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "carrier_stage": e.report,
+        "status": lifecycle.status_after(s.status, lifecycle.move_of(e.report)),
+    }
+    if e.conflict is not None:
+        changes["conflicts"] = (*s.conflicts, e.conflict)
+    return changes
 
 
-_APPLY: dict[type, Callable[[InterceptRequest, InterceptEvent], dict]] = {
-    CarrierAccepted: lambda s, e: {
-        "carrier_stage": CarrierReport.ACCEPTED,
-        "status": Status.ACCEPTED if s.status is Status.REQUESTED else s.status,
-    },
-    CarrierConfirmed: _carrier(CarrierReport.CONFIRMED, Status.INTERCEPTED),
-    CarrierFailed: _carrier(CarrierReport.FAILED, Status.FAILED),
-    CarrierReleased: _carrier(CarrierReport.RELEASED, None),
-    Cancelled: lambda s, e: {"status": Status.CANCELLED},
-    FeeCharged: lambda s, e: {"fees_minor": s.fees_minor + e.amount_minor},
-    EvidenceAttached: lambda s, e: {"evidence": (*s.evidence, e.sha256)},
-    AfterSaleStatusChanged: lambda s, e: {"after_sale_status": e.after_sale_status},
-}
+def _cancelled(s: InterceptRequest, e: Cancelled) -> dict[str, Any]:
+    return {"status": lifecycle.status_after(s.status, lifecycle.Move.CANCEL)}
+
+
+def _fee(s: InterceptRequest, e: FeeCharged) -> dict[str, Any]:
+    return {"fees_minor": s.fees_minor + e.amount_minor}
+
+
+def _evidence(s: InterceptRequest, e: EvidenceAttached) -> dict[str, Any]:
+    return {"evidence": (*s.evidence, e.sha256)}
+
+
+def _after_sale(s: InterceptRequest, e: AfterSaleStatusChanged) -> dict[str, Any]:
+    return {"after_sale_status": e.after_sale_status}
+
+
+_APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str, Any]]] = (
+    MappingProxyType(
+        {
+            **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
+            Cancelled: _cancelled,
+            FeeCharged: _fee,
+            EvidenceAttached: _evidence,
+            AfterSaleStatusChanged: _after_sale,
+        }
+    )
+)
+"""What each event after the request changes in the state, by the event's type."""
 
 
 def evolve(state: InterceptRequest | None, event: InterceptEvent) -> InterceptRequest:
     if isinstance(event, Requested):
-        return _requested(state, event)
-    assert state is not None, f"{event.event_type()} before Requested"
+        return _requested(event)
+    if state is None:
+        raise ValueError(f"{event.event_type()} before Requested: not an intercept's history")
     changes = _APPLY[type(event)](state, event)
     if event.idempotency_key:
         changes["keys"] = MappingProxyType({**state.keys, event.idempotency_key: event})

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.event import Event
-from domain.types import Code
+from domain.types import Code, Moment
 from domain.vocabulary import Carrier
 
 
@@ -35,7 +35,7 @@ def open_intercept(
     carrier: Carrier,
     tracking_no: str,
     intercept_id: UUID,
-    now,
+    now: Moment,
 ) -> InterceptOpened:
     return InterceptOpened(
         originator_id=parcel_id,

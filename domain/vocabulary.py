@@ -80,14 +80,7 @@ class Status(StrEnum):
     INTERCEPTED = "intercepted"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    @property
-    def is_open(self) -> bool:
-        return self in (Status.REQUESTED, Status.ACCEPTED)
-
-    @property
-    def is_cancellable(self) -> bool:
-        return self.is_open
+    # Which of these are open, cancellable or terminal is domain/lifecycle.py's to say.
 
 
 class CarrierReport(StrEnum):

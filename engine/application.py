@@ -9,42 +9,22 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from domain import intercept as intercepts
-from domain import parcel as parcels
 from domain import policy as policies
-from domain.commands import (
-    AttachEvidence,
-    CancelIntercept,
-    ChangeAfterSaleStatus,
-    ChargeFee,
-    Command,
-    InterceptCommand,
-    ReportCarrierOutcome,
-    RequestIntercept,
-    SetPolicy,
-)
+from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
-from domain.errors import ConcurrencyConflict, DomainError, UnknownIntercept
+from domain.errors import ConcurrencyConflict, DomainError
 from domain.event import Event
-from domain.ids import intercept_id, parcel_id, policy_id
+from domain.ids import policy_id
 from domain.intercept import InterceptRequest
-from domain.parcel import Parcel
 from domain.policy import InterceptPolicy
 from engine.batch import PendingBatch, Read
+from engine.handlers import handler_for, intercept
 from engine.store.log import EventLog
 from engine.store.mapper import EventMapper, OrjsonTranscoder
 from engine.store.recorders import with_chain
 
 Clock = Callable[[], datetime]
 R = TypeVar("R")
-
-_HANDLERS = {
-    CancelIntercept: intercepts.cancel,
-    ReportCarrierOutcome: intercepts.report,
-    ChargeFee: intercepts.charge_fee,
-    AttachEvidence: intercepts.attach_evidence,
-    ChangeAfterSaleStatus: intercepts.change_after_sale_status,
-}
 
 
 class InterceptApplication(Application[UUID]):
@@ -73,75 +53,24 @@ class InterceptApplication(Application[UUID]):
 
     # ---- commands -------------------------------------------------------
 
-    def set_policy(self, command: SetPolicy) -> Decision[InterceptPolicy | None]:
+    def execute(self, command: Command) -> Decision:
+        """Decide and record any command, by its handler in engine/handlers.py."""
         return self._deciding(command)
 
-    def _decide_policy(self, command: SetPolicy, read: Read) -> Decision:
-        pid = policy_id(command.merchant_id)
-        return policies.set_policy(
-            read(pid, policies.project_policy), command, policy_id=pid, now=self.clock()
-        )
+    def set_policy(self, command: SetPolicy) -> Decision[InterceptPolicy | None]:
+        return self._deciding(command)
 
     def request(self, command: RequestIntercept) -> Decision[InterceptRequest]:
         """Record a request; the command needs its idempotency key (the CLI makes one)."""
         return self._deciding(command)
 
-    def _decide_request(self, command: RequestIntercept, read: Read) -> Decision:
-        if command.key is None:
-            raise ValueError("a request needs an idempotency key")
-        iid = intercept_id(command.merchant_id, command.key)
-        existing = read(iid, intercepts.project_intercept)
-        if existing is not None:
-            return intercepts.request(
-                command,
-                intercept_id=iid,
-                existing=existing,
-                policy=None,  # type: ignore[arg-type]
-                parcel_history=(),
-                now=self.clock(),
-            )
-        policy = policies.require_policy(
-            read(policy_id(command.merchant_id), policies.project_policy), command.merchant_id
-        )
-        pid = parcel_id(command.carrier, command.tracking_no)
-        parcel: Parcel | None = read(pid, parcels.project_parcel)
-        history = [_intercept(read, i) for i in parcel.intercept_ids] if parcel else []
-        now = self.clock()
-        decision = intercepts.request(
-            command,
-            intercept_id=iid,
-            existing=None,
-            policy=policy,
-            parcel_history=history,
-            now=now,
-        )
-        opened = parcels.open_intercept(
-            parcel,
-            parcel_id=pid,
-            carrier=command.carrier,
-            tracking_no=command.tracking_no,
-            intercept_id=iid,
-            now=now,
-        )
-        return Decision((*decision.events, opened), decision.outcome, decision.state)
-
     def handle(self, command: InterceptCommand) -> Decision[InterceptRequest]:
         """Cancel, carrier report, fee, evidence or after-sale change on one intercept."""
         return self._deciding(command)
 
-    def _decide_change(self, command: InterceptCommand, read: Read) -> Decision:
-        decide = _HANDLERS[type(command)]
-        return decide(_intercept(read, command.intercept_id), command, self.clock())
-
     def decide(self, command: Command, read: Read) -> Decision:
         """Decide one command against the state `read` gives; records nothing."""
-        if isinstance(command, SetPolicy):
-            return self._decide_policy(command, read)
-        if isinstance(command, RequestIntercept):
-            return self._decide_request(command, read)
-        if isinstance(command, InterceptCommand):
-            return self._decide_change(command, read)
-        raise TypeError(f"not a command: {command!r}")
+        return handler_for(command).decide(command, read, self.clock)
 
     def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
         """Decide many commands and record all their events in one transaction.
@@ -171,7 +100,7 @@ class InterceptApplication(Application[UUID]):
     # ---- queries on the write side ---------------------------------------
 
     def intercept(self, iid: UUID) -> InterceptRequest:
-        return _intercept(self._get, iid)
+        return intercept(self._get, iid)
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
         return self._get(policy_id(merchant_id), policies.project_policy)
@@ -189,7 +118,7 @@ class InterceptApplication(Application[UUID]):
 
     def _batch(self, commands: Sequence[Command]) -> PendingBatch:
         batch = PendingBatch(self._get, self._get_many)
-        batch.preload(i for c in commands for i in _reads_of(c))
+        batch.preload(i for c in commands for i in handler_for(c).reads(c))
         return batch
 
     def _deciding(self, command: Command) -> Decision:
@@ -222,25 +151,3 @@ class InterceptApplication(Application[UUID]):
             f"the command lost {self.max_retries} races with concurrent writers and was "
             "not recorded; try again"
         )
-
-
-def _reads_of(command: Command) -> tuple[UUID, ...]:
-    """The aggregates deciding `command` reads, as far as the command alone tells."""
-    if isinstance(command, SetPolicy):
-        return (policy_id(command.merchant_id),)
-    if isinstance(command, RequestIntercept):
-        parcel = parcel_id(command.carrier, command.tracking_no)
-        policy = policy_id(command.merchant_id)
-        if command.key is None:
-            return (policy, parcel)
-        return (intercept_id(command.merchant_id, command.key), policy, parcel)
-    if isinstance(command, InterceptCommand):
-        return (command.intercept_id,)
-    return ()
-
-
-def _intercept(read: Read, iid: UUID) -> InterceptRequest:
-    state = read(iid, intercepts.project_intercept)
-    if state is None:
-        raise UnknownIntercept(f"no intercept with id {iid}")
-    return state

@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
+from domain.commands import Command
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
@@ -72,14 +72,7 @@ class Engine:
     projector: Projector
 
     def execute(self, command: Command) -> Decision:
-        if isinstance(command, SetPolicy):
-            decision = self.app.set_policy(command)
-        elif isinstance(command, RequestIntercept):
-            decision = self.app.request(command)
-        elif isinstance(command, InterceptCommand):
-            decision = self.app.handle(command)
-        else:
-            raise TypeError(f"not a command: {command!r}")
+        decision = self.app.execute(command)
         if self.settings.embedded and decision.events:
             self._catch_up_after_recording()
         return decision

@@ -15,9 +15,9 @@ from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
 from projections import store as projection_store
 from projections.catchup import catch_up
-from projections.database import Database
 from projections.point_in_time import Cutoff, write_batch
 from projections.projector import BatchResult, Projector
+from storage.database import Database
 
 Progress = Callable[[int], None]
 

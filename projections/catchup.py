@@ -4,9 +4,9 @@ from collections.abc import Callable, Sequence
 
 from domain.event import Event
 from domain.events import InterceptEvent
-from projections.database import DatabaseBusy
 from projections.projector import PositionMoved, Projector
 from projections.recorded import Recorded
+from storage.database import DatabaseBusy
 
 EVENT_STORE = "eventstore"
 

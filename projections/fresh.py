@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 from domain.events import InterceptEvent
 from projections.catchup import EVENT_STORE, ReadLog
-from projections.database import BUSY_TIMEOUT_MS, Cursor, Database
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.schema import migrate
+from storage.database import BUSY_TIMEOUT_MS, Cursor, Database
 from storage.dialect import POSTGRESQL, SQLITE
 
 _ROLL_FORWARD_BATCH = 1000

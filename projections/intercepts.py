@@ -5,82 +5,40 @@ database. It enforces irreversibility on its own: once a row is cancelled,
 nothing that arrives moves its status again.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain.events import (
+    CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
-    CarrierAccepted,
-    CarrierConfirmed,
+    CarrierEvent,
     CarrierFailed,
-    CarrierReleased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
     Requested,
 )
+from domain.lifecycle import Move, move_of, status_after
 from domain.vocabulary import Conflict, Status
+from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, UNSET
 from projections.timefmt import stamp
+
+__all__ = ["COLUMNS", "FIXED_AT_REQUEST", "MUTABLE", "Row", "row_after"]
 
 Row = dict[str, Any]
 
-COLUMNS = (
-    "intercept_id",
-    "merchant_id",
-    "order_id",
-    "tracking_no",
-    "carrier",
-    "amount_minor",
-    "currency",
-    "action",
-    "request_reason",
-    "after_sale_status",
-    "status",
-    "conflict",
-    "cancel_reason",
-    "failure_reason",
-    "fees_minor",
-    "evidence_count",
-    "requested_at",
-    "accepted_at",
-    "confirmed_at",
-    "failed_at",
-    "cancelled_at",
-    "released_at",
-    "updated_at",
-    "version",
-)
-FIXED_AT_REQUEST = frozenset(
-    {
-        "intercept_id",
-        "merchant_id",
-        "order_id",
-        "tracking_no",
-        "carrier",
-        "amount_minor",
-        "currency",
-        "action",
-        "request_reason",
-        "requested_at",
-    }
-)
-"""Columns only the request sets: later events never change them (a property test holds
-this), so an update leaves them, and the indexes built on them, alone."""
-MUTABLE = tuple(c for c in COLUMNS if c not in FIXED_AT_REQUEST)
-
-# Plain text once, not an enum lookup per event: a rebuild applies millions of them.
-_REQUESTED, _ACCEPTED = Status.REQUESTED.value, Status.ACCEPTED.value
-_INTERCEPTED, _FAILED, _CANCELLED = (
-    Status.INTERCEPTED.value,
-    Status.FAILED.value,
-    Status.CANCELLED.value,
-)
-_OPEN = {_REQUESTED, _ACCEPTED}
+# The lifecycle's own table, read once into plain text: a rebuild applies millions of
+# events, and an enum lookup per event would cost more than the rest of the row.
+_NEXT: Mapping[tuple[str, Move], str] = {
+    (status.value, move): status_after(status, move).value for status in Status for move in Move
+}
+_REQUESTED = Status.REQUESTED.value
 
 
 def _requested(_: Row, e: Requested) -> Row:
     return {
+        **UNSET,
         "intercept_id": str(e.originator_id),
         "merchant_id": e.merchant_id,
         "order_id": e.order_id,
@@ -92,71 +50,51 @@ def _requested(_: Row, e: Requested) -> Row:
         "request_reason": e.request_reason,
         "after_sale_status": e.after_sale_status.value,
         "status": _REQUESTED,
-        "conflict": None,
-        "cancel_reason": None,
-        "failure_reason": None,
         "fees_minor": 0,
         "evidence_count": 0,
         "requested_at": stamp(e.occurred_at),
-        "accepted_at": None,
-        "confirmed_at": None,
-        "failed_at": None,
-        "cancelled_at": None,
-        "released_at": None,
     }
 
 
-def _move(row: Row, to: str, only_from: set[str]) -> str:
-    return to if row["status"] in only_from else row["status"]
-
-
-def _accepted(row: Row, e: CarrierAccepted) -> Row:
-    return {"accepted_at": stamp(e.occurred_at), "status": _move(row, _ACCEPTED, {_REQUESTED})}
-
-
-def _confirmed(row: Row, e: CarrierConfirmed) -> Row:
-    changes = {"confirmed_at": stamp(e.occurred_at), "status": _move(row, _INTERCEPTED, _OPEN)}
-    if row["status"] == _CANCELLED:
-        changes["conflict"] = _with_conflict(row["conflict"], Conflict.INTERCEPTED_AFTER_CANCEL)
+def _carrier(row: Row, e: CarrierEvent) -> Row:
+    # Each report has its own time column, named after it (a test holds every one declared).
+    changes: Row = {
+        f"{e.report.value}_at": stamp(e.occurred_at),
+        "status": _NEXT[row["status"], move_of(e.report)],
+    }
+    if isinstance(e, CarrierFailed):
+        changes["failure_reason"] = e.reason.value
+    if e.conflict is not None:
+        changes["conflict"] = _with_conflict(row["conflict"], e.conflict)
     return changes
 
 
-def _failed(row: Row, e: CarrierFailed) -> Row:
-    return {
-        "failed_at": stamp(e.occurred_at),
-        "failure_reason": e.reason.value,
-        "status": _move(row, _FAILED, _OPEN),
-    }
-
-
-def _released(row: Row, e: CarrierReleased) -> Row:
-    return {"released_at": stamp(e.occurred_at)}
-
-
 def _cancelled(row: Row, e: Cancelled) -> Row:
-    if row["status"] not in _OPEN:
-        return {}
-    return {
-        "status": _CANCELLED,
-        "cancel_reason": e.reason.value,
-        "cancelled_at": stamp(e.occurred_at),
-    }
+    status = _NEXT[row["status"], Move.CANCEL]
+    if status == row["status"]:
+        return {}  # a cancel that changes nothing leaves its reason and time unrecorded too
+    return {"status": status, "cancel_reason": e.reason.value, "cancelled_at": stamp(e.occurred_at)}
 
 
-_APPLY: dict[type, Callable[[Row, Any], Row]] = {
-    Requested: _requested,
-    CarrierAccepted: _accepted,
-    CarrierConfirmed: _confirmed,
-    CarrierFailed: _failed,
-    CarrierReleased: _released,
+def _fee(row: Row, e: FeeCharged) -> Row:
+    return {"fees_minor": row["fees_minor"] + e.amount_minor}
+
+
+def _evidence(row: Row, e: EvidenceAttached) -> Row:
+    return {"evidence_count": row["evidence_count"] + 1}
+
+
+def _after_sale(row: Row, e: AfterSaleStatusChanged) -> Row:
+    return {"after_sale_status": e.after_sale_status.value}
+
+
+_APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
+    **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
     Cancelled: _cancelled,
-    FeeCharged: lambda row, e: {"fees_minor": row["fees_minor"] + e.amount_minor},
-    EvidenceAttached: lambda row, e: {"evidence_count": row["evidence_count"] + 1},
-    AfterSaleStatusChanged: lambda row, e: {"after_sale_status": e.after_sale_status.value},
+    FeeCharged: _fee,
+    EvidenceAttached: _evidence,
+    AfterSaleStatusChanged: _after_sale,
 }
-
-
-_REPORTS_CONFLICTS = frozenset(cls for cls in _APPLY if "conflict" in cls.model_fields)
 
 
 def _with_conflict(current: str | None, conflict: Conflict) -> str:
@@ -165,16 +103,17 @@ def _with_conflict(current: str | None, conflict: Conflict) -> str:
 
 
 def row_after(row: Row | None, event: InterceptEvent) -> Row:
-    """The row once `event` is applied; `event` must be the row's next version."""
-    base = row or {}
-    changes = _APPLY[type(event)](base, event)
-    new = {**base, **changes}
-    reports = type(event) in _REPORTS_CONFLICTS
-    conflict = event.conflict if reports else None  # type: ignore[attr-defined]
-    if conflict is not None:
-        new["conflict"] = _with_conflict(new.get("conflict"), conflict)
-    if base.get("status") == _CANCELLED:
-        new["status"] = _CANCELLED  # irreversible, whatever arrived
+    """The row once `event` is applied; `event` must be the row's next version.
+
+    The status moves only along the lifecycle's table, so a cancelled row stays
+    cancelled whatever arrives; the conflicts are the ones the domain recorded.
+    """
+    if isinstance(event, Requested):
+        new = _requested({}, event)
+    elif row is None:
+        raise ValueError(f"{event.event_type()} before Requested: no row to apply it to")
+    else:
+        new = {**row, **_APPLY[type(event)](row, event)}
     new["updated_at"] = stamp(event.recorded_at)
     new["version"] = event.originator_version
     return new

@@ -4,7 +4,9 @@
 to its first one recorded after TIME; a state that really existed in the projections.
 `occurred` (occurred as of TIME): the facts that happened by TIME by the merchant's or
 carrier's own clock (`occurred_at`), however late they were reported; applied in the
-order the engine recorded them, which is the order its decisions were made in.
+order the engine recorded them, which is the order its decisions were made in. An
+intercept enters this view with its request: a carrier may date a report before the
+merchant's request, and before the request there is no intercept to show it on.
 Both read only the recorded events: never the clock.
 """
 
@@ -16,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.events import InterceptEvent
+from domain.events import InterceptEvent, Requested
 from projections.intercepts import Row, row_after
 from projections.store import Tables
 from projections.timefmt import stamp
@@ -30,11 +32,17 @@ class Cutoff:
     at: datetime
     clock: Clock = "recorded"
     _stopped: set[UUID] = field(default_factory=set, repr=False)
+    _requested: set[UUID] = field(default_factory=set, repr=False)
 
     def keeps(self, event: InterceptEvent) -> bool:
         """Whether the view as of this cutoff includes `event`; feed events in log order."""
         if self.clock == "occurred":
-            return event.occurred_at <= self.at
+            if event.occurred_at > self.at:
+                return False
+            if isinstance(event, Requested):
+                self._requested.add(event.originator_id)
+                return True
+            return event.originator_id in self._requested
         if event.originator_id in self._stopped:
             return False
         if event.recorded_at > self.at:

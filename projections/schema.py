@@ -5,38 +5,14 @@ current one and does nothing when already there.
 """
 
 from projections import store
+from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = max(c.since for c in ROW)
 _MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
 
 _V1 = [
-    """CREATE TABLE IF NOT EXISTS intercepts (
-        intercept_id TEXT PRIMARY KEY,
-        merchant_id TEXT NOT NULL,
-        order_id TEXT NOT NULL,
-        tracking_no TEXT NOT NULL,
-        carrier TEXT NOT NULL,
-        amount_minor BIGINT NOT NULL,
-        currency TEXT NOT NULL,
-        action TEXT NOT NULL,
-        request_reason TEXT NOT NULL,
-        after_sale_status TEXT NOT NULL,
-        status TEXT NOT NULL,
-        conflict TEXT,
-        cancel_reason TEXT,
-        failure_reason TEXT,
-        fees_minor BIGINT NOT NULL,
-        evidence_count INTEGER NOT NULL,
-        requested_at TEXT NOT NULL,
-        accepted_at TEXT,
-        confirmed_at TEXT,
-        failed_at TEXT,
-        cancelled_at TEXT,
-        released_at TEXT,
-        updated_at TEXT NOT NULL,
-        version INTEGER NOT NULL
-    )""",
+    create_table(1),  # the row as projections/row.py declares it
     "CREATE INDEX IF NOT EXISTS intercepts_merchant_time ON intercepts (merchant_id, requested_at)",
     "CREATE INDEX IF NOT EXISTS intercepts_parcel ON intercepts (carrier, tracking_no)",
     "CREATE INDEX IF NOT EXISTS intercepts_order ON intercepts (merchant_id, order_id)",
@@ -65,7 +41,9 @@ _V1 = [
     )""",
 ]
 
-_MIGRATIONS = {1: _V1}
+# A later version adds the columns projections/row.py declares with `since=N`; a version
+# that needs more (an index, a backfill) appends its statements to its entry here.
+_MIGRATIONS = {1: _V1, **{v: added_in(v) for v in range(2, SCHEMA_VERSION + 1)}}
 
 
 def migrate(db: Database) -> int:

@@ -12,11 +12,11 @@ from engine import replay as rebuild
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.cli.progress import events_progress
-from projections.database import Database
 from projections.fresh import FreshProjections
 from projections.point_in_time import Cutoff
 from projections.schema import migrate
 from projections.timefmt import stamp
+from storage.database import Database
 
 
 class Source(StrEnum):

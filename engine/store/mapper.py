@@ -17,7 +17,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from domain.catalog import EVENT_TYPES
+from domain.catalog import stored_event_class
 from domain.event import Event
 
 _IDENTITY = {"originator_id", "originator_version"}
@@ -98,7 +98,7 @@ class EventMapper(Mapper):
 
     def event_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Event:
         """The event from its stored columns; the id may be a UUID or its text."""
-        cls = EVENT_TYPES[topic]
+        cls = stored_event_class(topic)  # UnknownEventType, not a KeyError
         fields = self.fields_of(topic, originator_id, version, state)
         stored_version = fields.pop("class_version", 1)
         if stored_version != cls.class_version:

@@ -22,7 +22,7 @@ from domain.errors import DomainError
 from domain.ids import intercept_id
 from engine.composition import build_engine
 from engine.settings import Settings
-from projections.database import DatabaseBusy
+from storage.database import DatabaseBusy
 from tests import builders as b
 
 INTERCEPTS, FOLLOW_UPS = 12, 120

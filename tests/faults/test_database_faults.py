@@ -18,8 +18,8 @@ import pytest
 from domain.errors import DomainError
 from engine.composition import build_engine
 from engine.settings import Settings
-from projections.database import Database, DatabaseBusy
 from projections.projector import Projector
+from storage.database import Database, DatabaseBusy
 from tests import builders as b
 from tests.e2e.cli import intercept
 from tests.faults.plans import keys_recorded_twice, plan, signature

@@ -10,7 +10,7 @@ import json
 import orjson
 from hypothesis import strategies as st
 
-from domain.envelope import Envelope
+from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope
 from engine.relay import message
 from tests.strategies import histories
 
@@ -83,22 +83,7 @@ def _mutated(draw) -> tuple[bytes, bool]:
         )
     elif kind == "unknown_type":
         raw["event_type"] = draw(
-            st.text(max_size=30).filter(
-                lambda t: (
-                    t
-                    not in {
-                        "Requested",
-                        "Cancelled",
-                        "CarrierAccepted",
-                        "CarrierConfirmed",
-                        "CarrierFailed",
-                        "CarrierReleased",
-                        "FeeCharged",
-                        "EvidenceAttached",
-                        "AfterSaleStatusChanged",
-                    }
-                )
-            )
+            st.text(max_size=30).filter(lambda t: t not in INTERCEPT_EVENT_TYPES)
         )
     elif kind == "unknown_version":
         raw["schema_version"] = draw(st.sampled_from([0, -1, 99, 10**20]))

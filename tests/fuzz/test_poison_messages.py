@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from consumers.decode import Poison, decode
-from projections.database import Database
 from projections.projector import Projector
 from projections.schema import migrate
+from storage.database import Database
 from tests.faults.report import report
 from tests.fuzz.poison import poison, published
 from tests.strategies import histories

@@ -13,7 +13,7 @@ from domain.commands import ChargeFee
 from domain.decision import Outcome
 from engine.composition import build_engine
 from engine.settings import Settings
-from projections.database import DatabaseBusy
+from storage.database import DatabaseBusy
 from tests.builders import policy, request
 from tests.conftest import T0
 

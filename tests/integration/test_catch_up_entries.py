@@ -7,10 +7,10 @@ from hypothesis import given
 from consumers.decode import decode
 from domain.envelope import Envelope
 from engine.relay import message
-from projections.database import Database
 from projections.projector import Projector
 from projections.recorded import Recorded
 from projections.schema import migrate
+from storage.database import Database
 from tests.conftest import T0
 from tests.strategies import histories as _histories
 
@@ -86,7 +86,7 @@ def test_the_intercept_log_read_is_the_library_notifications_decoded(engine):
 
 def test_a_catch_up_far_behind_applies_every_batch_and_restores_the_checkpoint_interval(engine):
     from projections.catchup import catch_up
-    from projections.database import WAL_CHECKPOINT_PAGES
+    from storage.database import WAL_CHECKPOINT_PAGES
     from tests import builders as b
 
     engine.execute(b.policy())

@@ -11,9 +11,9 @@ from consumers.decode import decode
 from domain.envelope import Envelope
 from domain.vocabulary import Status
 from engine.relay import message
-from projections.database import Database
 from projections.projector import Projector
 from projections.schema import migrate
+from storage.database import Database
 from tests.strategies import histories
 
 _TABLES = ("intercepts", "intercept_events", "pending_events", "checkpoints")

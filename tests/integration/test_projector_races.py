@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from projections.database import Database
 from projections.projector import Projector
 from projections.schema import migrate
+from storage.database import Database
 from tests import builders as b
 from tests.conftest import T0
 from tests.integration.test_projector_delivery import envelopes

@@ -12,10 +12,10 @@ from engine import demo, replay
 from engine.composition import build_engine
 from engine.settings import Settings
 from projections import fresh as fresh_module
-from projections.database import Database
 from projections.fresh import FreshProjections
 from projections.point_in_time import Cutoff
 from projections.schema import migrate
+from storage.database import Database
 from tests import builders as b
 from tests.conftest import T0, StepClock
 from tests.integration.audit_support import START

@@ -6,7 +6,7 @@ import pytest
 
 from engine.composition import build_engine, migrate_storage
 from projections import schema
-from projections.database import Database
+from storage.database import Database
 from tests.e2e.cli import intercept
 
 

@@ -10,15 +10,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from domain import intercept as rules
+from domain import lifecycle
 from domain import policy as policies
 from domain.decision import Outcome
 from domain.errors import DomainError
 from domain.events import Cancelled, CarrierEvent
-from domain.vocabulary import CancelReason, Conflict, Status
+from domain.vocabulary import CancelReason, CarrierReport, Conflict, Status
 from tests import builders as b
 from tests.conftest import T0
 
-REPORTS = st.sampled_from(["accepted", "confirmed", "failed", "released"])
+REPORTS = st.sampled_from(CarrierReport)
 
 
 class InterceptLifecycle(RuleBasedStateMachine):
@@ -50,7 +51,7 @@ class InterceptLifecycle(RuleBasedStateMachine):
         try:
             decision = rules.cancel(self.state, b.cancel(self.iid, reason=reason), T0)
         except DomainError:
-            assert not self.state.status.is_cancellable
+            assert not lifecycle.is_cancellable(self.state.status)
             return
         if self.was_cancelled:
             assert decision.outcome is Outcome.ALREADY_CANCELLED and not decision.events

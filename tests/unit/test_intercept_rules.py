@@ -20,7 +20,7 @@ from domain.errors import (
     ParcelHasOpenIntercept,
 )
 from domain.events import Cancelled, CarrierConfirmed, CarrierReleased
-from domain.vocabulary import Conflict, Status
+from domain.vocabulary import CarrierReport, Conflict, Status
 from tests import builders as b
 from tests.conftest import T0
 
@@ -39,13 +39,8 @@ def requested(command=None, history=()):
 
 
 def after(state, *commands):
-    handlers = {
-        "CancelIntercept": rules.cancel,
-        "ReportCarrierOutcome": rules.report,
-        "ChargeFee": rules.charge_fee,
-    }
     for command in commands:
-        state = handlers[type(command).__name__](state, command, T0).state
+        state = rules.decide(state, command, T0).state
     return state
 
 
@@ -144,7 +139,7 @@ def test_cancel_for_other_reason_needs_a_note():
     assert b.cancel(IID, reason="other", note="courier asked").note == "courier asked"
 
 
-@pytest.mark.parametrize("report", ["accepted", "confirmed", "failed", "released"])
+@pytest.mark.parametrize("report", list(CarrierReport))
 def test_no_carrier_report_leaves_cancelled(report):
     state = after(requested(), b.cancel(IID), b.carrier(IID, report))
     assert state.status is Status.CANCELLED
@@ -291,3 +286,148 @@ def test_a_redirect_needs_an_address():
     with pytest.raises(ValidationError, match="redirect needs a new address"):
         b.request(action="redirect")
     assert b.request(action="redirect", new_address="No. 1 Road").new_address
+
+
+# Rule 7: the after-sale status follows the merchant's shop, in any state
+
+
+def _after_sale(status, **changes):
+    from domain.commands import ChangeAfterSaleStatus
+
+    return ChangeAfterSaleStatus(
+        intercept_id=IID, after_sale_status=status, actor="m1-staff", occurred_at=T0, **changes
+    )
+
+
+@pytest.mark.parametrize("path", [(), ("cancel",), ("confirmed",)])
+def test_the_after_sale_status_changes_in_any_state(path):
+    steps = [b.cancel(IID) if p == "cancel" else b.carrier(IID, p) for p in path]
+    state = after(requested(), *steps)
+    decision = rules.change_after_sale_status(state, _after_sale("refunded"), T0)
+    assert decision.outcome is Outcome.RECORDED
+    assert decision.state.after_sale_status == "refunded"
+    assert decision.state.status is state.status
+
+
+def test_asking_for_the_after_sale_status_it_already_has_records_nothing():
+    state = after(requested(), _after_sale("refunded"))
+    decision = rules.change_after_sale_status(state, _after_sale("refunded"), T0)
+    assert decision.outcome is Outcome.UNCHANGED and decision.events == ()
+    assert decision.state is state
+
+
+# What a decision says, and what the refusals tell the merchant
+
+
+def test_a_request_records_what_was_asked_with_its_key():
+    decision = rules.request(
+        b.request(key="k-9", after_sale_status="refund_requested"),
+        intercept_id=IID,
+        existing=None,
+        policy=a_policy(),
+        parcel_history=(),
+        now=T0,
+    )
+    (event,) = decision.events
+    assert decision.outcome is Outcome.RECORDED
+    assert (event.originator_id, event.originator_version, event.idempotency_key) == (IID, 1, "k-9")
+    assert decision.state.after_sale_status == "refund_requested"
+    assert dict(decision.state.keys) == {"k-9": event}
+
+
+def test_a_new_request_needs_the_merchants_policy():
+    with pytest.raises(TypeError, match="^a new request is decided against the merchant's policy$"):
+        rules.request(
+            b.request(), intercept_id=IID, existing=None, policy=None, parcel_history=(), now=T0
+        )
+
+
+def test_a_parcel_refusal_names_the_parcel_and_the_intercept_in_the_way():
+    done = after(requested(), b.carrier(IID, "confirmed"))
+    with pytest.raises(ParcelAlreadyIntercepted) as refused:
+        requested(history=[done])
+    assert refused.value.message == (
+        f"parcel ZTO ZT1000 was already intercepted (intercept {IID}); "
+        "it cannot be intercepted again"
+    )
+    with pytest.raises(ParcelHasOpenIntercept) as refused:
+        requested(history=[requested()])
+    assert refused.value.message == (
+        f"parcel ZTO ZT1000 already has an open intercept {IID} (requested); "
+        "cancel it or wait for the carrier"
+    )
+
+
+def test_a_refused_cancel_says_which_states_can_be_cancelled():
+    state = after(requested(), b.carrier(IID, "failed"))
+    with pytest.raises(NotCancellable) as refused:
+        rules.cancel(state, b.cancel(IID), T0)
+    assert refused.value.message == (
+        f"intercept {IID} is failed and can no longer be cancelled; "
+        "only a requested or accepted intercept can be"
+    )
+
+
+def test_a_fee_in_another_currency_names_both():
+    with pytest.raises(CurrencyMismatch) as refused:
+        rules.charge_fee(requested(), b.fee(IID, currency="USD"), T0)
+    assert refused.value.message == (
+        f"intercept {IID} is in CNY; a fee in USD cannot be added to it"
+    )
+
+
+def test_a_reused_key_names_the_key_and_says_what_to_do():
+    state = after(requested(), b.fee(IID, key="fee-1"))
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        rules.cancel(state, b.cancel(IID, key="fee-1"), T0)
+    assert refused.value.message == (
+        f"idempotency key 'fee-1' was already used for a different command on intercept {IID}; "
+        "use a new key for a new command"
+    )
+
+
+def test_the_requests_key_cannot_be_reused_by_a_later_command():
+    with pytest.raises(IdempotencyKeyReused):
+        rules.charge_fee(requested(), b.fee(IID, key="k1"), T0)
+
+
+def test_every_recorded_change_says_recorded_and_advances_the_version():
+    state = requested()
+    for command in (b.carrier(IID, "accepted"), b.fee(IID), b.cancel(IID), _after_sale("closed")):
+        decision = rules.decide(state, command, T0)
+        assert decision.outcome is Outcome.RECORDED
+        assert [e.originator_version for e in decision.events] == [state.version + 1]
+        assert decision.state.version == state.version + 1
+        state = decision.state
+
+
+def test_the_state_keeps_exactly_the_keyed_events_by_their_keys():
+    state = after(requested(b.request(key="r")), b.fee(IID), b.fee(IID, key="f"), b.cancel(IID))
+    assert set(state.keys) == {"r", "f"}
+    assert state.keys["r"] is state.request
+    unkeyed = requested(b.request(key=None))
+    assert dict(unkeyed.keys) == {}
+
+
+def test_only_a_history_that_starts_with_its_request_is_an_intercept():
+    fee = rules.charge_fee(requested(), b.fee(IID), T0).events[0]
+    with pytest.raises(
+        ValueError, match="^FeeCharged before Requested: not an intercept's history$"
+    ):
+        rules.evolve(None, fee)
+
+
+def test_a_redirect_without_an_address_says_so_exactly():
+    with pytest.raises(
+        ValidationError,
+        match=r"Value error, a redirect needs a new address, and only a redirect takes one \[",
+    ):
+        b.request(action="redirect")
+
+
+def test_a_cancel_for_other_without_a_note_says_so_exactly():
+    with pytest.raises(
+        ValidationError,
+        match=r"Value error, a cancel for reason 'other' needs a note saying why \[",
+    ):
+        b.cancel(IID, reason="other", note="  ")

@@ -1,0 +1,99 @@
+"""The `intercepts` row, declared once.
+
+The table's DDL and its migrations (projections/schema.py), the projector's column
+lists, the API's row model (checked by a test) and the table in docs/projections.md
+(checked by a test) all come from `ROW`. Columns are only ever added, never changed or
+removed: a new one goes at the end, saying the schema version that added it (`since`),
+and that version's migration is derived from it.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+SqlType = Literal["TEXT", "BIGINT", "INTEGER"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: SqlType
+    nullable: bool
+    fixed_at_request: bool
+    """Only the request sets it: later events never change it (a property test holds this),
+    so an update leaves it, and the indexes built on it, alone."""
+    description: str
+    since: int = 1
+    """The projection schema version that added the column."""
+
+    def ddl(self) -> str:
+        return f"{self.name} {self.sql}" + ("" if self.nullable else " NOT NULL")
+
+
+def _fixed(name: str, sql: SqlType, description: str) -> Column:
+    return Column(name, sql, nullable=False, fixed_at_request=True, description=description)
+
+
+def _set(name: str, sql: SqlType, description: str, *, nullable: bool = False) -> Column:
+    return Column(name, sql, nullable=nullable, fixed_at_request=False, description=description)
+
+
+def _when(name: str) -> Column:
+    return _set(f"{name}_at", "TEXT", f"when it was {name} (`occurred_at`)", nullable=True)
+
+
+ROW: tuple[Column, ...] = (
+    _fixed("intercept_id", "TEXT", "the intercept's id (uuid)"),
+    _fixed("merchant_id", "TEXT", "the merchant"),
+    _fixed("order_id", "TEXT", "the merchant's order"),
+    _fixed("tracking_no", "TEXT", "the parcel's tracking number"),
+    _fixed("carrier", "TEXT", "the carrier"),
+    _fixed("amount_minor", "BIGINT", "the order amount, minor units"),
+    _fixed("currency", "TEXT", "the order's currency"),
+    _fixed("action", "TEXT", "return_to_sender, return_to_station or redirect"),
+    _fixed("request_reason", "TEXT", "the merchant's reason code"),
+    _set("after_sale_status", "TEXT", "none, refund_requested, return_requested, refunded, closed"),
+    _set("status", "TEXT", "requested, accepted, intercepted, failed, cancelled"),
+    _set("conflict", "TEXT", "comma-separated conflicts; NULL when none", nullable=True),
+    _set("cancel_reason", "TEXT", "why it was cancelled", nullable=True),
+    _set("failure_reason", "TEXT", "the carrier's failure reason", nullable=True),
+    _set("fees_minor", "BIGINT", "sum of fees recorded"),
+    _set("evidence_count", "INTEGER", "pieces of evidence attached"),
+    _fixed("requested_at", "TEXT", "when it was requested (`occurred_at`)"),
+    _when("accepted"),
+    _when("confirmed"),
+    _when("failed"),
+    _when("cancelled"),
+    _when("released"),
+    _set("updated_at", "TEXT", "when the engine recorded the latest event (`recorded_at`)"),
+    _set("version", "INTEGER", "the intercept's version: the number of events applied"),
+)
+PRIMARY_KEY = "intercept_id"
+
+COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW)
+FIXED_AT_REQUEST: frozenset[str] = frozenset(c.name for c in ROW if c.fixed_at_request)
+MUTABLE: tuple[str, ...] = tuple(c.name for c in ROW if not c.fixed_at_request)
+UNSET: dict[str, None] = {c.name: None for c in ROW if c.nullable}
+"""A new row's columns that nothing has set yet."""
+
+
+def create_table(version: int = 1) -> str:
+    """The `intercepts` table as schema `version` created it."""
+    # The key as version 1 wrote it (SQLite's table_info then says nullable): a table
+    # created today must read the same as one created then.
+    columns = [
+        f"{c.name} {c.sql} PRIMARY KEY" if c.name == PRIMARY_KEY else c.ddl()
+        for c in ROW
+        if c.since <= version
+    ]
+    body = ",\n        ".join(columns)
+    return f"CREATE TABLE IF NOT EXISTS intercepts (\n        {body}\n    )"
+
+
+def added_in(version: int) -> list[str]:
+    """The statements that add the columns schema `version` introduced (after the first)."""
+    added = [c for c in ROW if c.since == version]
+    for column in added:
+        if not column.nullable:
+            # Rows already there would have no value for it; a backfill is a migration's job.
+            raise ValueError(f"column {column.name} added in version {version} must be nullable")
+    return [f"ALTER TABLE intercepts ADD COLUMN {c.ddl()}" for c in added]
