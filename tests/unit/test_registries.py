@@ -7,7 +7,6 @@ Kafka brings that no class declares is refused with a typed error.
 
 import orjson
 import pytest
-from engine.mapper import EventMapper
 from pydantic import BaseModel
 
 from domain import catalog
@@ -23,6 +22,7 @@ from domain.past_events import RequestedV1
 from domain.policy import PolicySet
 from domain.vocabulary import CarrierReport
 from engine.handlers import COMMAND_HANDLERS, handler_for
+from engine.store.mapper import EventMapper
 from projections import intercepts as rows
 from tests import builders as b
 from tests.conftest import T0

@@ -14,9 +14,9 @@ import pytest
 
 from api.views import InterceptRow
 from projections import row as declared
-from projections.projector import _UPSERT_ROW
 from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, ROW, Column
 from projections.schema import migrate
+from projections.store import _UPSERT_ROW
 from storage.database import Database
 
 DOCS = Path(__file__).parents[2] / "docs" / "projections.md"
