@@ -9,11 +9,11 @@ from collections.abc import Callable
 from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.keystore import ApiKey
 from api.refusals import Forbidden, NotAuthenticated, NotFound
-from api.roles import Role
 from api.services import Services, services
 from domain.intercept import InterceptRequest
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 bearer = HTTPBearer(
     auto_error=False,

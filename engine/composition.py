@@ -3,6 +3,8 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
 
 from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
@@ -10,11 +12,15 @@ from domain.errors import DomainError
 from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
 from engine.application import Clock, InterceptApplication
+from engine.evidence_store import EvidenceStore
+from engine.keystore import KeyStore
 from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.database import Database, DatabaseBusy, retry_busy
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
+
+T = TypeVar("T")
 
 # The event store keeps each event under its type name (engine/mapper.py).
 _INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
@@ -72,6 +78,7 @@ class Engine:
     projector: Projector
 
     def execute(self, command: Command) -> Decision:
+        decision: Decision[Any]
         if isinstance(command, SetPolicy):
             decision = self.app.set_policy(command)
         elif isinstance(command, RequestIntercept):
@@ -90,6 +97,14 @@ class Engine:
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             self._catch_up_after_recording()
         return results
+
+    def history(self, aggregate_id: UUID) -> Sequence[Event]:
+        """Every stored event of one aggregate, oldest first, from the event store itself."""
+        return [cast(Event, e) for e in self.app.events.get(aggregate_id)]
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        """A query on the projections, as the use cases ask the API's gateway too."""
+        return query(self.db)
 
     def _catch_up_after_recording(self) -> None:
         try:
@@ -142,6 +157,16 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
         create_tables_once(settings.event_store, app.recorder.create_table)
     db = projections_db(settings)
     return Engine(settings=settings, app=app, db=db, projector=Projector(db))
+
+
+def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
+    """The API keys, shared by `intercept keys` and `intercept serve` under one home."""
+    return KeyStore(settings.home / "keys.db", clock)
+
+
+def evidence_store(settings: Settings) -> EvidenceStore:
+    """Evidence files, the same store for `intercept evidence` and the HTTP upload."""
+    return EvidenceStore(settings.home / "evidence")
 
 
 def event_store_db(settings: Settings) -> Database:

@@ -64,18 +64,30 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if environ is None else environ
-        values = {
-            "home": env.get("INTERCEPT_HOME"),
-            "event_store": env.get("INTERCEPT_EVENT_STORE"),
-            "projections": env.get("INTERCEPT_PROJECTIONS"),
-            "kafka_bootstrap": env.get("KAFKA_BOOTSTRAP_SERVERS"),
-            "topic": env.get("INTERCEPT_TOPIC"),
-            "dlq_topic": env.get("INTERCEPT_DLQ_TOPIC"),
-            "partitions": env.get("INTERCEPT_PARTITIONS"),
-            "group_id": env.get("INTERCEPT_GROUP_ID"),
-            "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
-            "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
-            "db_timeout": env.get("INTERCEPT_DB_TIMEOUT"),
-        }
+        values: dict = {field: env.get(name) for field, name in ENV_NAMES.items()}
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads back: for a child process."""
+        return {
+            name: str(value)
+            for field, name in ENV_NAMES.items()
+            if (value := getattr(self, field)) is not None
+        }
+
+
+ENV_NAMES = {
+    "home": "INTERCEPT_HOME",
+    "event_store": "INTERCEPT_EVENT_STORE",
+    "projections": "INTERCEPT_PROJECTIONS",
+    "kafka_bootstrap": "KAFKA_BOOTSTRAP_SERVERS",
+    "topic": "INTERCEPT_TOPIC",
+    "dlq_topic": "INTERCEPT_DLQ_TOPIC",
+    "partitions": "INTERCEPT_PARTITIONS",
+    "group_id": "INTERCEPT_GROUP_ID",
+    "relay_batch": "INTERCEPT_RELAY_BATCH",
+    "max_poll_records": "INTERCEPT_MAX_POLL_RECORDS",
+    "db_timeout": "INTERCEPT_DB_TIMEOUT",
+}
+"""Each setting's environment variable: one table for reading and for handing on."""

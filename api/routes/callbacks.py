@@ -14,16 +14,16 @@ from pydantic import ValidationError
 
 from api.access import allow, visible_intercept
 from api.bodies import CarrierCallback
-from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader
 from api.problem import problems
 from api.refusals import BadSignature, Forbidden
-from api.roles import Role
 from api.services import Services, services
 from api.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRefused, verify
 from api.views import InterceptResult
 from domain.commands import ReportCarrierOutcome
 from domain.vocabulary import Carrier
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(tags=["carriers"])
 

@@ -5,16 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from api.access import allow, visible_intercept
-from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader, InterceptId
 from api.problem import problems
-from api.refusals import InvalidInput
-from api.roles import Role
+from api.refusals import InvalidInput, TooLarge
 from api.services import Services, services
 from api.views import EvidenceResult, InterceptResult
 from domain.commands import AttachEvidence
 from domain.types import Text
 from domain.vocabulary import EvidenceKind
+from engine import evidence_store
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 
@@ -35,7 +36,10 @@ def attach_evidence(
 ) -> EvidenceResult:
     """Attach evidence. Append-only: the same content is recorded once."""
     visible_intercept(svc, key, intercept_id)
-    staged = svc.evidence.stage(file.file)
+    try:
+        staged = svc.evidence.stage(file.file)
+    except evidence_store.TooLarge as error:
+        raise TooLarge(str(error)) from None
     try:
         if staged.size == 0:
             raise InvalidInput("invalid input: file: the evidence file is empty")

@@ -9,13 +9,11 @@ import typer
 
 from domain.commands import (
     AttachEvidence,
-    CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
     ReportCarrierOutcome,
     RequestIntercept,
 )
-from domain.errors import DomainError
 from domain.vocabulary import (
     Action,
     AfterSaleStatus,
@@ -27,9 +25,10 @@ from domain.vocabulary import (
     ParcelStage,
     Payer,
 )
+from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json
-from engine.composition import Engine, system_clock
+from engine.composition import system_clock
 
 
 def _id(text: str) -> UUID:
@@ -40,14 +39,7 @@ def _id(text: str) -> UUID:
 
 
 def _result(decision, json: bool) -> None:
-    state = decision.state
-    result = {
-        "intercept_id": str(state.id),
-        "status": state.status.value,
-        "outcome": decision.outcome.value,
-        "conflicts": [c.value for c in state.conflicts],
-        "version": state.version,
-    }
+    result = usecases.result(decision)
     if json:
         return emit_json(result)
     conflicts = f" conflicts: {','.join(result['conflicts'])}" if result["conflicts"] else ""
@@ -112,52 +104,19 @@ def cancel(
     if key and len(parsed) > 1:
         raise typer.BadParameter("--key applies to a single cancel; omit it for a batch")
     context.confirm(f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.", yes)
-    engine = context.engine()
-    now = system_clock()
-    results = [_cancel_one(engine, iid, reason, note, key, by, now) for iid in parsed]
-    handled = sum(r["outcome"] in ("recorded", "already_cancelled", "duplicate") for r in results)
-    summary = {
-        "requested": len(results),
-        "cancelled_or_already": handled,
-        "not_cancelled": len(results) - handled,
-    }
+    done = usecases.cancel_many(context.engine(), parsed, reason, note, key, by, system_clock())
+    summary = done.summary
     if json:
-        emit_json({"results": results, "summary": summary})
+        emit_json(done.as_dict())
     else:
-        for r in results:
-            console.print(f"{r['intercept_id']} {r['outcome']}: {r['message']}")
+        for r in done.results:
+            console.print(f"{r.intercept_id} {r.outcome}: {r.message}")
         console.print(
             f"{summary['cancelled_or_already']} of {summary['requested']} cancelled "
             f"(or already cancelled); {summary['not_cancelled']} not cancelled"
         )
     if summary["not_cancelled"]:
         raise typer.Exit(3)
-
-
-def _cancel_one(engine: Engine, iid: UUID, reason, note, key, by, now) -> dict:
-    try:
-        decision = engine.execute(
-            CancelIntercept(
-                intercept_id=iid, reason=reason, note=note, key=key, actor=by, occurred_at=now
-            )
-        )
-    except DomainError as error:
-        return {
-            "intercept_id": str(iid),
-            "outcome": "refused",
-            "rule": error.rule,
-            "message": error.message,
-        }
-    messages = {
-        "recorded": "cancelled",
-        "already_cancelled": "already cancelled",
-        "duplicate": "already cancelled with this key",
-    }
-    return {
-        "intercept_id": str(iid),
-        "outcome": decision.outcome.value,
-        "message": messages[decision.outcome.value],
-    }
 
 
 def carrier(

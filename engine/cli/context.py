@@ -33,6 +33,14 @@ def engine(**more) -> Engine:
     return build_engine(settings(**more))
 
 
+def reader(**more) -> Engine:
+    """An engine to read from: in embedded mode caught up first with what others recorded."""
+    built = engine(**more)
+    if built.settings.embedded:
+        built.catch_up()
+    return built
+
+
 def confirm(question: str, yes: bool) -> None:
     if not yes and not typer.confirm(question, default=False):
         raise typer.Exit(1)

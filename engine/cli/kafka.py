@@ -7,12 +7,10 @@ from pathlib import Path
 
 import typer
 
-from consumers import dlq_tools
-from engine import kafka_clients
-from engine.cli import context
+from engine import usecases
+from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import build_engine, build_projection_consumer, build_relay
-from engine.relay import TopicLost
 
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
 
@@ -129,7 +127,11 @@ def _run_threads(workers: dict) -> None:
             t.join(timeout=0.2)
     if failures:
         error = failures[0]
-        message = str(error) if isinstance(error, TopicLost) else f"{type(error).__name__}: {error}"
+        message = (
+            str(error)
+            if isinstance(error, usecases.TopicLost)
+            else f"{type(error).__name__}: {error}"
+        )
         errors.print(f"error: {message}", style="red", markup=False)
         raise typer.Exit(1)
 
@@ -138,26 +140,32 @@ def _run_threads(workers: dict) -> None:
 def dlq_list(
     bootstrap: str = BOOTSTRAP, topic: str = TOPIC, json: bool = typer.Option(False, "--json")
 ) -> None:
-    """Show the dead-lettered messages: where they came from and why."""
-    settings = _kafka_settings(bootstrap, topic, None, None)
-    letters = dlq_tools.read_all(
-        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
-    )
+    """Show the dead-lettered messages: where they sit, where they came from and why."""
+    letters = usecases.dead_letters(_kafka_settings(bootstrap, topic, None, None))
     if json:
-        return emit_json([dlq_tools.describe(letter) for letter in letters])
+        return emit_json(letters)
     for letter in letters:
         console.print(
-            f"dlq@{letter.dlq_offset} from {letter.topic}[{letter.partition}]@{letter.offset}: {letter.reason}: {letter.detail}",
+            f"dlq partition {letter['dlq_partition']} offset {letter['dlq_offset']}: from "
+            f"{letter['source_topic']} partition {letter['source_partition']} offset "
+            f"{letter['source_offset']}: {letter['reason']}: {letter['detail']}",
             markup=False,
             soft_wrap=True,
         )
-    console.print(f"{len(letters)} dead-lettered message(s)")
+    console.print(f"{len(letters)} dead-lettered message(s)", markup=False)
+    if letters:
+        console.print(
+            "redrive one with: intercept dlq redrive --partition P --offset O", markup=False
+        )
 
 
 @dlq.command("redrive")
 def dlq_redrive(
     offsets: list[int] = typer.Option(
         None, "--offset", help="DLQ offset(s) to redrive (default all)."
+    ),
+    partition: int = typer.Option(
+        None, "--partition", min=0, help="The DLQ partition the offsets are on."
     ),
     fixed: Path = typer.Option(
         None, "--file", help="Send this corrected JSON instead (one --offset)."
@@ -170,12 +178,28 @@ def dlq_redrive(
     settings = _kafka_settings(bootstrap, topic, None, None)
     if fixed is not None and (not offsets or len(offsets) != 1):
         raise typer.BadParameter("--file replaces exactly one message: give one --offset")
-    replacement = fixed.read_bytes() if fixed is not None else None
-    letters = dlq_tools.read_all(
-        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
-    )
-    chosen = [letter for letter in letters if not offsets or letter.dlq_offset in offsets]
-    sent = dlq_tools.redrive(chosen, kafka_clients.producer(settings), settings.topic, replacement)
+    if partition is not None and not offsets:
+        raise typer.BadParameter("--partition picks offsets on it: give --offset too")
+    replacement = parse.readable_file(fixed) if fixed is not None else None
+    if offsets and partition is None:
+        _one_partition_each(usecases.dead_letters(settings), offsets)
+
+    def chosen(on: int | None, offset: int | None) -> bool:
+        if not offsets:
+            return True
+        return offset in offsets and (partition is None or on == partition)
+
+    sent = usecases.redrive(settings, chosen, replacement)
     if json:
         return emit_json({"redriven": sent})
-    console.print(f"redrove {len(sent)} message(s) to {settings.topic}")
+    console.print(f"redrove {len(sent)} message(s) to {settings.topic}", markup=False)
+
+
+def _one_partition_each(letters: list[dict], offsets: list[int]) -> None:
+    # An offset alone names a message only on a single-partition DLQ.
+    for offset in offsets:
+        on = sorted({x["dlq_partition"] for x in letters if x["dlq_offset"] == offset})
+        if len(on) > 1:
+            raise typer.BadParameter(
+                f"offset {offset} is on DLQ partitions {', '.join(map(str, on))}: pass --partition"
+            )

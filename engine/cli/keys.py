@@ -2,11 +2,11 @@
 
 import typer
 
-from api.composition import open_key_store
-from api.grant import KeyGrant
-from api.roles import Role
 from engine.cli import context
 from engine.cli.output import console, emit_json, table
+from engine.composition import open_key_store
+from engine.grant import KeyGrant
+from engine.roles import Role
 
 app = typer.Typer(
     help="Create, list and revoke API keys for `intercept serve`.", no_args_is_help=True

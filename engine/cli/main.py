@@ -26,7 +26,7 @@ from engine.cli import (
 )
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
-from projections.database import DatabaseBusy
+from engine.usecases import DatabaseBusy
 
 app = typer.Typer(
     name="intercept",

@@ -43,7 +43,7 @@ def set_(
     result = {"outcome": decision.outcome.value, "policy": _describe(decision.state)}
     if json:
         return emit_json(result)
-    p = result["policy"]
+    p = _describe(decision.state)
     console.print(
         f"policy for {merchant}: {p['min_amount']}..{p['max_amount']} via "
         f"{','.join(p['carriers'])} ({decision.outcome.value})"

@@ -1,15 +1,13 @@
 """`intercept list` (the package center) and `intercept show` (one intercept's detail)."""
 
-from datetime import timedelta
-
 import typer
 
 from domain.vocabulary import AfterSaleStatus, Status
+from engine import usecases
 from engine.cli import as_of as as_of_view
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, money, table
 from engine.composition import system_clock
-from projections import queries
 
 
 def list_(
@@ -32,12 +30,10 @@ def list_(
     """The package center: intercepts newest first, filtered, paginated."""
     if days is not None and (since or until):
         raise typer.BadParameter("use either --days or --since/--until, not both")
-    start = parse.instant(since, "--since") if since else None
-    if start is None and until is None:
-        start = system_clock() - timedelta(days=days or 90)
-    filters = queries.Filters(
+    request = usecases.ListRequest(
         merchant_id=merchant,
-        since=start,
+        days=days,
+        since=parse.instant(since, "--since") if since else None,
         until=parse.instant(until, "--until") if until else None,
         status=status.value if status else None,
         carrier=carrier.upper() if carrier else None,
@@ -45,10 +41,12 @@ def list_(
         order_id=order,
         tracking_no=tracking,
         conflicts_only=conflicts,
+        limit=limit,
+        cursor=cursor,
     )
     try:
-        page = queries.list_intercepts(context.engine().db, filters, limit=limit, cursor=cursor)
-    except queries.BadCursor as error:
+        page = usecases.list_intercepts(context.reader(), request, system_clock())
+    except usecases.BadCursor as error:
         raise typer.BadParameter(str(error)) from None
     if json:
         return emit_json({"intercepts": page.rows, "next_cursor": page.next_cursor})
@@ -76,19 +74,17 @@ def show(
     """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
     at = as_of_view.cutoff(as_of, occurred_as_of)
     if at is not None:
-        row, events = as_of_view.intercept_at(intercept, at)
+        found = usecases.detail(*as_of_view.intercept_at(intercept, at))
     else:
-        db = context.engine().db
-        row = queries.get_intercept(db, intercept)
-        events = queries.timeline(db, intercept) if row else []
-    if row is None:
+        found = usecases.show_intercept(context.reader(), intercept)
+    if found is None:
         console.print(
             f"no intercept with id {intercept}" + (" at that time" if at else ""), style="red"
         )
         raise typer.Exit(1)
-    cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
+    row, events = found.intercept, found.timeline
     if json:
-        return emit_json({"intercept": row, "cancellable": cancellable, "timeline": events})
+        return emit_json(found.as_dict())
     console.print(
         table(
             f"intercept {intercept}",
@@ -98,7 +94,7 @@ def show(
     )
     console.print(
         "can still be cancelled (intercept cancel ID --reason ...)"
-        if cancellable
+        if found.cancellable
         else f"can no longer be cancelled: it is {row['status']}"
     )
     console.print(

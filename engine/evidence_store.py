@@ -1,4 +1,4 @@
-"""Evidence files, kept by content: a file's name is its sha256, so one content is kept once.
+"""Evidence files, kept by content (for the HTTP API and the CLI alike): a file's name is its sha256, so one content is kept once.
 
 An upload is staged first and kept only once its command is recorded, so a
 refused upload leaves no file behind.
@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from api.refusals import TooLarge
-
 MAX_BYTES = 20 * 1024 * 1024
 _CHUNK = 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """A file over the store's limit; nothing of it is kept."""
 
 
 @dataclass(frozen=True)
