@@ -52,6 +52,10 @@ def projections_db(settings: Settings) -> Database:
 
 def _open_projections_db(settings: Settings) -> Database:
     timeout_ms = round(settings.db_timeout * 1000)
+    if settings.projections and not settings.projections.startswith("sqlite:"):
+        from engine.postgres_env import check_reachable
+
+        check_reachable(settings.projections, "projections", settings.db_timeout)
     if settings.projections:
         return Database(settings.projections, timeout_ms)
     return Database.sqlite_file(settings.projections_path, timeout_ms)
@@ -148,6 +152,11 @@ class Engine:
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
+    if settings.event_store is not None:
+        from engine.postgres_env import check_reachable
+
+        # At once and with the server's reason, before the library's pool would retry.
+        check_reachable(settings.event_store, "event store", settings.db_timeout)
     app = InterceptApplication(
         event_store_env(settings), clock=clock, max_retries=settings.max_retries
     )

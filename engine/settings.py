@@ -1,12 +1,13 @@
 """One settings object, read from the environment and overridden by CLI flags."""
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.postgres_env import parse_postgres_url, same_postgres_database
+from engine.postgres_env import as_uri, same_postgres_database
 
 
 class Settings(BaseModel):
@@ -29,16 +30,15 @@ class Settings(BaseModel):
     @field_validator("event_store")
     @classmethod
     def _event_store_url(cls, url: str | None) -> str | None:
-        if url is not None:
-            parse_postgres_url(url)  # unset means SQLite under home; raises with what is wrong
-        return url
+        # Unset means SQLite under home; a bad one raises saying what is wrong.
+        return None if url is None else as_uri(url)
 
     @field_validator("projections")
     @classmethod
     def _projections_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith("sqlite:///"):
-            parse_postgres_url(url)
-        return url
+        if url is None or url.startswith("sqlite:///"):
+            return url
+        return as_uri(url)
 
     @model_validator(mode="after")
     def _separate_databases(self) -> "Settings":
@@ -91,3 +91,19 @@ ENV_NAMES = {
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
+
+
+_URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+_KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+_QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&\s]*", re.I)
+
+
+def masked(text: str) -> str:
+    """Text with every password in it (URL, keyword or query form) replaced by ***.
+
+    Everything the engine prints or logs that may hold a connection string goes
+    through here: a password never reaches a terminal, a log file or --json.
+    """
+    for pattern in (_URL_PASSWORD, _QUERY_PASSWORD, _KEYWORD_PASSWORD):
+        text = pattern.sub(lambda m: m.group("keep") + "***", text)
+    return text

@@ -20,13 +20,19 @@ from domain.errors import DomainError
 from domain.event import Event
 from domain.events import InterceptEvent
 from domain.vocabulary import CancelReason, Status
+from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
 from projections.database import Database, DatabaseBusy
 from projections.point_in_time import Cutoff
 
-__all__ = ["Cutoff", "DatabaseBusy", "TopicLost"]  # what the front doors catch or pass on
+__all__ = [
+    "Cutoff",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "TopicLost",
+]  # what the front doors catch or pass on
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 import typer
 
 from engine.cli import context
-from engine.cli.output import console, emit_json, table
+from engine.cli.output import console, emit_json, fail, table
 from engine.composition import open_key_store
 from engine.grant import KeyGrant
 from engine.roles import Role
@@ -78,8 +78,7 @@ def revoke(
     """Revoke a key: from the next request on, it opens nothing."""
     revoked = _store().revoke(key_id)
     if revoked is None:
-        console.print(f"no key with id {key_id}", style="red", markup=False)
-        raise typer.Exit(1)
+        fail(f"no key with id {key_id}", json)
     if json:
         return emit_json({"key_id": revoked.key_id, "revoked_at": revoked.revoked_at})
     console.print(f"revoked {revoked.key_id} at {revoked.revoked_at}", markup=False)

@@ -10,6 +10,9 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 
+# typer carries its own click; its usage errors are these classes, not click's.
+from typer._click.exceptions import ClickException, UsageError
+
 from domain.errors import DomainError
 from engine.cli import (
     audit,
@@ -26,7 +29,8 @@ from engine.cli import (
 )
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
-from engine.usecases import DatabaseBusy
+from engine.settings import masked
+from engine.usecases import DatabaseBusy, DatabaseUnavailable
 
 app = typer.Typer(
     name="intercept",
@@ -42,7 +46,11 @@ def _global(
     home: Path = typer.Option(None, envvar="INTERCEPT_HOME", help="Data folder (default ./var)."),
     event_store: str = typer.Option(None, help="Event store URL (default: SQLite under home)."),
     projections: str = typer.Option(
-        None, help="Projection database URL (default: SQLite under home)."
+        None,
+        help=(
+            "Projection database URL (default: SQLite under home). Read as it is, not "
+            "caught up: e.g. a view built by `replay --into`."
+        ),
     ),
     kafka: str = typer.Option(None, help="Kafka bootstrap servers (default: embedded mode)."),
 ) -> None:
@@ -72,8 +80,9 @@ app.add_typer(schemas.app, name="schemas")
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
+    message = masked(message)
     if "--json" in sys.argv:
-        emit_json({"error": {"kind": kind, "rule": rule, "message": message}})
+        emit_json({"error": {"type": kind, "rule": rule, "message": message}})
     else:
         errors.print(f"error: {message}" + (f" [rule: {rule}]" if rule else ""), markup=False)
     sys.exit(code)
@@ -83,30 +92,51 @@ def _validation_message(error: ValidationError) -> str:
     parts = []
     for e in error.errors():
         where = ".".join(str(p) for p in e["loc"]) or "input"
-        parts.append(f"{where}: {e['msg']}")
+        parts.append(f"{where}: {_said(e)}")
     return "invalid input: " + "; ".join(parts)
 
 
+def _said(detail) -> str:
+    # pydantic prefixes a validator's own words ("Value error, ..."); users get the words.
+    raised = detail.get("ctx", {}).get("error")
+    if isinstance(raised, ValueError) and str(raised):
+        return str(raised)
+    return detail["msg"]
+
+
 def main() -> None:
-    # Usage errors (exit 2) and aborts (exit 1) are handled by typer itself.
+    # Usage errors are caught here, not by click, so that --json answers them in JSON too.
     try:
-        app()
+        code = app(standalone_mode=False)
+    except UsageError as error:
+        if "--json" in sys.argv:
+            _fail(error.exit_code, "usage_error", error.format_message())
+        error.show()
+        sys.exit(error.exit_code)
+    except ClickException as error:
+        _fail(error.exit_code, "usage_error", error.format_message())
+    except typer.Abort:
+        _fail(1, "aborted", "aborted; nothing was changed")
     except ValidationError as error:
         _fail(2, "invalid_input", _validation_message(error))
     except DomainError as error:
         _fail(3, "refused", error.message, error.rule)
+    except DatabaseUnavailable as error:
+        _fail(1, "database_unavailable", str(error))
     except DatabaseBusy as error:
         _fail(1, "database_busy", f"{error}. Try again later.")
     except PersistenceError as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         _fail(
             1,
-            "event_store_unavailable",
+            "event_store_unavailable",  # transient: the direct check before found it reachable
             (
                 f"the event store is busy or unreachable ({first_line}). Try again later; "
                 "repeating a command with the same --key records it at most once."
             ),
         )
+
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

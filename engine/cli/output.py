@@ -37,9 +37,8 @@ errors = _console(stderr=True)
 STATUS_STYLES = {
     "requested": "cyan",
     "accepted": "blue",
-    "confirmed": "green",
+    "intercepted": "green",
     "cancelled": "yellow",
-    "released": "magenta",
     "failed": "red",
 }
 CONFLICT_STYLE = "bold red"
@@ -112,3 +111,14 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     for row in cells:
         t.add_row(*row)
     return t
+
+
+def fail(message: str, json: bool, code: int = 1, kind: str = "not_found") -> None:
+    """An outcome that is not a success: JSON with --json, otherwise a line on stderr."""
+    import typer
+
+    if json:
+        emit_json({"error": {"type": kind, "rule": None, "message": message}})
+    else:
+        errors.print(f"error: {message}", style="red")
+    raise typer.Exit(code)

@@ -1,5 +1,8 @@
 """What the CLI shows and refuses: input parsed strictly, output that tells the truth."""
 
+import hashlib
+import re
+
 import pytest
 
 from tests.e2e.cli import intercept
@@ -53,3 +56,139 @@ def test_since_takes_a_date_as_the_start_of_that_day_in_utc(home):
     assert intercept(home, "list", "--since", "2999-01-01", "--json").json()["intercepts"] == []
     bad = intercept(home, "list", "--since", "2026-13-01")
     assert bad.code == 2 and "--since" in bad.err
+
+
+def test_a_cancel_with_nobody_to_confirm_is_a_usage_error_and_cancels_nothing(home):
+    iid = request(home)["intercept_id"]
+    for stdin in ("", None):  # at its end (</dev/null), or closed
+        run = intercept(
+            home, "cancel", iid, "--reason", "misoperation", stdin=stdin, closed=stdin is None
+        )
+        assert run.code == 2, (run.out, run.err)
+        assert "confirmation needed: pass --yes" in run.err
+        assert "Traceback" not in run.err
+    as_json = intercept(home, "cancel", iid, "--reason", "misoperation", "--json", stdin="")
+    assert as_json.code == 2
+    assert "confirmation needed" in json_of(as_json)["error"]["message"]
+    assert intercept(home, "show", iid, "--json").json()["intercept"]["status"] == "requested"
+
+
+def test_the_prompt_names_the_parcels_and_no_says_nothing_was_cancelled(home):
+    iid = request(home)["intercept_id"]
+    run = intercept(home, "cancel", iid, "--reason", "misoperation", stdin="n\n")
+    assert run.code == 1
+    assert all(x in run.out for x in (iid, "o1", "ZTO ZT1", "requested", "cannot be undone"))
+    assert "nothing was cancelled" in run.err
+
+
+def json_of(run):
+    import json
+
+    return json.loads(run.out)
+
+
+def test_with_json_every_error_is_json_and_keeps_its_exit_code(home):
+    usage = intercept(home, "request", "--merchant", "m1", "--json")
+    assert usage.code == 2 and json_of(usage)["error"]["type"] == "usage_error"
+    bad = intercept(home, *REQUEST, "--amount", "1e3", "--json")
+    assert bad.code == 2 and "--amount" in json_of(bad)["error"]["message"]
+    refused = intercept(
+        home, *REQUEST[:-4], "--carrier", "YTO", "--reason", "x", "--amount", "1.00", "--json"
+    )
+    assert refused.code == 3
+    assert json_of(refused)["error"] == {
+        "type": "refused",
+        "rule": "policy_carrier_enabled",
+        "message": json_of(refused)["error"]["message"],
+    }
+    missing = intercept(home, "show", "not-an-id", "--json")
+    assert missing.code in (1, 2) and "error" in json_of(missing)
+
+
+def test_validation_text_names_the_field_without_pydantic_prefixes(home):
+    run = intercept(home, "request", *REQUEST[1:], "--amount", "1.00", "--tracking", "bad\x07")
+    assert run.code == 2
+    assert "tracking_no" in run.err and "Value error" not in run.err
+    settings = intercept(home, "list", env={"INTERCEPT_EVENT_STORE": "mysql://u@h/db"})
+    assert settings.code == 2
+    assert "event_store" in settings.err and "Value error" not in settings.err
+
+
+def test_a_refused_cancel_names_its_rule_in_text(home):
+    iid = request(home)["intercept_id"]
+    intercept(home, "carrier", iid, "confirmed", "--carrier", "ZTO")
+    run = intercept(home, "cancel", iid, "--reason", "misoperation", "--yes")
+    assert run.code == 3 and "cancel_only_while_open" in run.out
+
+
+def test_carrier_fee_and_evidence_say_what_they_recorded(home, tmp_path):
+    iid = request(home)["intercept_id"]
+    fee = intercept(home, "fee", iid, "--kind", "storage", "--amount", "3.50")
+    assert "storage fee of 3.50 CNY" in fee.out and "cancelled" not in fee.out
+    shot = tmp_path / "chat.png"
+    shot.write_bytes(b"a chat screenshot")
+    ev = intercept(home, "evidence", iid, "--kind", "chat_log", "--file", str(shot), "--json")
+    digest = hashlib.sha256(b"a chat screenshot").hexdigest()
+    assert ev.json()["sha256"] == digest
+    kept = home / "evidence" / digest[:2] / digest
+    assert kept.read_bytes() == b"a chat screenshot"  # in the store the API uploads to
+    assert ev.json()["uri"] == f"evidence/{digest[:2]}/{digest}"
+    report = intercept(home, "carrier", iid, "accepted", "--carrier", "ZTO")
+    assert "carrier report accepted from ZTO" in report.out and "accepted" in report.out
+
+
+def test_data_is_never_markup_in_show_and_audit_history(home):
+    note = "[/bold] x [link=http://evil.example]click[/link] [red]"
+    iid = request(home, "--note", note)["intercept_id"]
+    shown = intercept(home, "show", iid)
+    assert shown.code == 0, shown.err
+    assert note in shown.out
+    history = intercept(home, "audit", "history", iid)
+    assert history.code == 0, history.err
+    assert "[/bold] x" in history.out and "MarkupError" not in history.err
+
+
+def test_list_and_show_agree_on_money_and_time(home):
+    iid = request(home)["intercept_id"]
+    listed = intercept(home, "list").out
+    shown = intercept(home, "show", iid).out
+    assert "199.00 CNY" in listed and "199.00 CNY" in shown
+    stamp = re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed).group(0)
+    assert stamp in shown
+
+
+def test_piped_output_is_not_wrapped_and_not_coloured(home):
+    iid = request(home, "--note", "a long note " * 30)["intercept_id"]
+    listed = intercept(home, "list", env={"COLUMNS": "40"})
+    line = next(x for x in listed.out.splitlines() if x.startswith(iid))
+    assert "199.00 CNY" in line and "after-sale:none" in line
+    shown = intercept(home, "show", iid, env={"COLUMNS": "40"}).out
+    assert iid in shown and "\x1b[" not in shown + listed.out
+
+
+def test_list_catches_the_projections_up_before_reading(home):
+    from datetime import UTC, datetime
+
+    from domain.commands import RequestIntercept
+    from engine.composition import build_engine
+    from engine.settings import Settings
+
+    engine = build_engine(Settings(home=home))
+    try:  # recorded in the event store only, as by a writer whose catch-up did not run
+        engine.app.request(
+            RequestIntercept(
+                merchant_id="m1",
+                order_id="o7",
+                tracking_no="ZT7",
+                carrier="ZTO",
+                amount_minor=100,
+                request_reason="r",
+                key="k7",
+                actor="merchant",
+                occurred_at=datetime.now(UTC),
+            )
+        )
+    finally:
+        engine.close()
+    rows = intercept(home, "list", "--json").json()["intercepts"]
+    assert [r["order_id"] for r in rows] == ["o7"]
