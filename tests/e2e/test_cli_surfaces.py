@@ -192,3 +192,75 @@ def test_list_catches_the_projections_up_before_reading(home):
         engine.close()
     rows = intercept(home, "list", "--json").json()["intercepts"]
     assert [r["order_id"] for r in rows] == ["o7"]
+
+
+def test_serve_on_a_port_in_use_exits_1_saying_so(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = intercept(tmp_path / "var", "serve", "--host", "127.0.0.1", "--port", str(port))
+    assert run.code == 1, (run.out, run.err)
+    assert f"port {port} on 127.0.0.1 is already in use" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_the_demo_writes_only_into_its_own_home_whatever_is_configured(tmp_path):
+    configured = {
+        # Unreachable on purpose: the demo must not even try them.
+        "INTERCEPT_EVENT_STORE": "postgresql://u:SECRET@127.0.0.1:1/events",
+        "INTERCEPT_PROJECTIONS": "postgresql://u:SECRET@127.0.0.1:1/views",
+    }
+    home = tmp_path / "var"
+    run = intercept(home, "demo", "--orders", "30", "--json", env=configured)
+    assert run.code == 0, run.err
+    assert run.json()["home"] == str(home / "demo")
+    assert (home / "demo" / "events.db").exists() and (home / "demo" / "projections.db").exists()
+    assert not (home / "events.db").exists()
+    text = intercept(home, "demo", "--orders", "30", env=configured)
+    assert f"data in {home / 'demo'}" in text.out and "no configured database" in text.out
+
+
+def test_the_demo_never_empties_a_folder_it_did_not_make(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("precious")
+    run = intercept(tmp_path / "var", "demo", "--orders", "5", "--home", str(mine))
+    assert run.code == 2 and "not made by `intercept demo`" in run.err
+    assert (mine / "keep.txt").read_text() == "precious"
+
+
+def test_demo_times_stay_in_the_past_and_a_capped_conflict_list_says_how_many_more(tmp_path):
+    from datetime import UTC, datetime
+
+    home = tmp_path / "var"
+    run = intercept(home, "demo", "--orders", "400", "--seed", "7")
+    assert run.code == 0, run.err
+    more = re.search(r"\.\.\. and (\d+) more: (intercept .*)", run.out)
+    total = int(re.search(r"(\d+) intercept\(s\) with conflicts", run.out).group(1))
+    assert more and int(more.group(1)) == total - 10
+    listed = intercept(home, *more.group(2).split()[1:], "--json").json()["intercepts"]
+    assert len(listed) == total
+    now = datetime.now(UTC).isoformat()
+    rows = intercept(home / "demo", "list", "--limit", "1000", "--days", "3650", "--json")
+    assert all(r["updated_at"] < now for r in rows.json()["intercepts"])
+    future = intercept(home, "demo", "--orders", "50", "--start", now)
+    assert future.code == 2 and "in the future" in future.err
+
+
+def test_the_demo_progress_counts_every_step():
+    from datetime import UTC, datetime
+
+    from domain.errors import DomainError
+    from engine import demo
+
+    steps = demo.plan(40, 3, datetime(2026, 11, 1, tzinfo=UTC))
+    seen = []
+
+    def refuse_every_request(command):
+        raise DomainError("refused")  # every later step of each intercept is moot
+
+    demo.run(steps, refuse_every_request, demo.SimulatedClock(steps[0].at), lambda: seen.append(1))
+    assert len(seen) == len(steps)
