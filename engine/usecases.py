@@ -305,3 +305,28 @@ def redrive(
     )
     picked = [letter for letter in letters if chosen(letter.dlq_partition, letter.dlq_offset)]
     return dlq_tools.redrive(picked, kafka_clients.producer(settings), settings.topic, replacement)
+
+
+_LAG_CAP = 10_000
+
+
+def relay_lag(engine: Any, relay: Any) -> str:
+    """Intercept events recorded but not yet published by this relay (counted up to a cap).
+
+    Only intercept events are published (policies and parcel registries are not), so
+    the lag counts those, not positions.
+    """
+    waiting = len(engine.read_intercept_log(relay.positions.get(relay.topic), _LAG_CAP + 1))
+    return f"{_LAG_CAP}+" if waiting > _LAG_CAP else str(waiting)
+
+
+def consumer_lag(consumer: Any) -> str | None:
+    """Records on this consumer's partitions not yet applied; None before it knows."""
+    kafka = consumer.consumer
+    total = 0
+    for tp in kafka.assignment():
+        high = kafka.highwater(tp)
+        if high is None:
+            return None
+        total += max(0, high - kafka.position(tp))
+    return str(total)

@@ -1,8 +1,11 @@
 """`intercept relay | consume | run | dlq`: the Kafka side of the engine."""
 
 import logging
+import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -11,6 +14,7 @@ from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import build_engine, build_projection_consumer, build_relay
+from engine.settings import masked
 
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
 
@@ -35,9 +39,76 @@ def _kafka_settings(
     return settings
 
 
+log = logging.getLogger("intercept")
+
+
+class _Masked(logging.Filter):
+    """No password reaches a log line, whichever library wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = masked(record.getMessage()), None
+        return True
+
+
 def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Masked())
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
+
+
+class Progress:
+    """Counts what one worker moved and logs it: at start, every `every` seconds, at stop.
+
+    It counts in the worker's own thread (it wraps the worker's step), so the lag is read
+    on the worker's own connections, never from another thread.
+    """
+
+    def __init__(self, name: str, unit: str, lag: Callable[[], str | None]) -> None:
+        self.name, self.unit, self.lag = name, unit, lag
+        self.every = float(os.environ.get("INTERCEPT_PROGRESS_SECONDS") or 10)
+        self.total = 0
+        self.started = self.last = time.monotonic()
+        self.since_last = 0
+
+    def counted(self, step: Callable[..., int]) -> Callable[..., int]:
+        def step_and_count(*args, **kwargs) -> int:
+            moved = step(*args, **kwargs)
+            self.total += moved
+            self.since_last += moved
+            now = time.monotonic()
+            if now - self.last >= self.every:
+                rate = self.since_last / (now - self.last)
+                log.info(
+                    "%s: %d %s so far, %.0f/s, lag %s",
+                    self.name,
+                    self.total,
+                    self.unit,
+                    rate,
+                    self._lag(),
+                )
+                self.last, self.since_last = now, 0
+            return moved
+
+        return step_and_count
+
+    def _lag(self) -> str:
+        try:
+            lag = self.lag()
+        except Exception as error:  # noqa: BLE001 - progress must never stop the work
+            return f"unknown ({type(error).__name__})"
+        return "unknown" if lag is None else lag
+
+    def stopped(self) -> None:
+        seconds = time.monotonic() - self.started
+        log.info(
+            "%s stopped: %d %s in %.1f s (%.0f/s)",
+            self.name,
+            self.total,
+            self.unit,
+            seconds,
+            self.total / seconds if seconds else 0,
+        )
 
 
 def _stop_on_signals() -> threading.Event:
@@ -66,10 +137,11 @@ def relay(
     """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM)."""
     settings = _kafka_settings(bootstrap, topic, None, partitions)
     _log_to_stderr()
-    the_relay = build_relay(settings, build_engine(settings))
+    engine = build_engine(settings)
+    the_relay = build_relay(settings, engine)
     if republish:
         the_relay.republish()
-    _run_threads({"relay": the_relay.run})
+    _run_threads({"relay": _relay_worker(settings, engine, the_relay)})
 
 
 def consume(
@@ -89,7 +161,8 @@ def consume(
     engine = build_engine(settings)
     if reset_positions:
         engine.projector.reset_positions(settings.topic)
-    _run_threads({"consumer": build_projection_consumer(settings, engine).run})
+    consumer = build_projection_consumer(settings, engine)
+    _run_threads({"consumer": _consumer_worker(settings, consumer)})
 
 
 def run(
@@ -101,10 +174,52 @@ def run(
     relay_engine, consumer_engine = build_engine(settings), build_engine(settings)
     _run_threads(
         {
-            "relay": build_relay(settings, relay_engine).run,
-            "consumer": build_projection_consumer(settings, consumer_engine).run,
+            "relay": _relay_worker(settings, relay_engine, build_relay(settings, relay_engine)),
+            "consumer": _consumer_worker(
+                settings, build_projection_consumer(settings, consumer_engine)
+            ),
         }
     )
+
+
+def _relay_worker(settings, engine, the_relay) -> Callable[[threading.Event], None]:
+    progress = Progress("relay", "events published", lambda: usecases.relay_lag(engine, the_relay))
+    # The relay's loop calls its own publish_once: counting it there keeps its loop whole.
+    the_relay.publish_once = progress.counted(the_relay.publish_once)
+
+    def work(stop: threading.Event) -> None:
+        log.info(
+            "relay started: event store %s -> topic %s at %s",
+            settings.event_store or settings.event_store_path,
+            settings.topic,
+            settings.kafka_bootstrap,
+        )
+        try:
+            the_relay.run(stop)
+        finally:
+            progress.stopped()
+
+    return work
+
+
+def _consumer_worker(settings, consumer) -> Callable[[threading.Event], None]:
+    progress = Progress("consumer", "records applied", lambda: usecases.consumer_lag(consumer))
+    consumer.poll_once = progress.counted(consumer.poll_once)
+
+    def work(stop: threading.Event) -> None:
+        log.info(
+            "consumer started: topic %s at %s, group %s -> projections %s",
+            settings.topic,
+            settings.kafka_bootstrap,
+            settings.group_id,
+            settings.projections or settings.projections_path,
+        )
+        try:
+            consumer.run(stop)
+        finally:
+            progress.stopped()
+
+    return work
 
 
 def _run_threads(workers: dict) -> None:
