@@ -7,7 +7,7 @@ Piped output is never wrapped or cut: only a terminal's width limits what is sho
 
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from rich.console import Console
@@ -113,7 +113,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     return t
 
 
-def fail(message: str, json: bool, code: int = 1, kind: str = "not_found") -> None:
+def fail(message: str, json: bool, code: int = 1, kind: str = "not_found") -> NoReturn:
     """An outcome that is not a success: JSON with --json, otherwise a line on stderr."""
     import typer
 
