@@ -18,7 +18,8 @@ _SOCKET_DIRS = ("/run/postgresql", "/var/run/postgresql", "/tmp")
 _FORMS = (
     "expected postgresql://user[:password]@host[:port]/dbname (or postgres://), "
     "postgresql:///dbname?host=/run/postgresql (Unix socket), or keywords "
-    "'host=... port=... user=... password=... dbname=...' (unset: SQLite under home)"
+    "'host=H port=P dbname=D user=U' with the password as a keyword too "
+    "(unset: SQLite under home)"
 )
 
 

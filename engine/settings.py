@@ -93,7 +93,7 @@ ENV_NAMES = {
 """Each setting's environment variable: one table for reading and for handing on."""
 
 
-_URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?=@)")
+_URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\[\]]*:)[^@\s]*(?=@)")
 _KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 _QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&\s]*", re.I)
 

@@ -88,11 +88,38 @@ def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
     sys.exit(code)
 
 
+# The option a command field comes from, so that a refusal names what the user typed.
+_FLAGS = {
+    "merchant_id": "--merchant",
+    "order_id": "--order",
+    "tracking_no": "--tracking",
+    "carrier": "--carrier",
+    "amount_minor": "--amount",
+    "currency": "--currency",
+    "new_address": "--address",
+    "request_reason": "--reason",
+    "reason": "--reason",
+    "note": "--note",
+    "key": "--key",
+    "actor": "--by",
+    "carrier_ref": "--ref",
+    "quoted_fee_minor": "--quoted-fee",
+    "event_store": "--event-store / INTERCEPT_EVENT_STORE",
+    "projections": "--projections / INTERCEPT_PROJECTIONS",
+    "home": "--home / INTERCEPT_HOME",
+}
+_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]*$"
+
+
 def _validation_message(error: ValidationError) -> str:
     parts = []
     for e in error.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "input"
-        parts.append(f"{where}: {_said(e)}")
+        field = ".".join(str(p) for p in e["loc"])
+        if not field:  # a rule across fields: its own words say which
+            parts.append(_said(e))
+            continue
+        flag = _FLAGS.get(field)
+        parts.append(f"{flag} ({field}): {_said(e)}" if flag else f"{field}: {_said(e)}")
     return "invalid input: " + "; ".join(parts)
 
 
@@ -101,6 +128,10 @@ def _said(detail) -> str:
     raised = detail.get("ctx", {}).get("error")
     if isinstance(raised, ValueError) and str(raised):
         return str(raised)
+    if detail["type"] == "string_pattern_mismatch":
+        if detail.get("ctx", {}).get("pattern") == _CODE_PATTERN:
+            return "expected letters, digits and _ . : @ - only, starting with a letter or digit"
+        return "not in the expected form"
     return detail["msg"]
 
 

@@ -109,6 +109,8 @@ def test_validation_text_names_the_field_without_pydantic_prefixes(home):
     run = intercept(home, "request", *REQUEST[1:], "--amount", "1.00", "--tracking", "bad\x07")
     assert run.code == 2
     assert "tracking_no" in run.err and "Value error" not in run.err
+    assert "--tracking" in run.err and "expected letters, digits" in run.err
+    assert "should match pattern" not in run.err  # pydantic's own words, not the user's
     settings = intercept(home, "list", env={"INTERCEPT_EVENT_STORE": "mysql://u@h/db"})
     assert settings.code == 2
     assert "event_store" in settings.err and "Value error" not in settings.err
