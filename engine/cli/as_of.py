@@ -6,7 +6,7 @@ import typer
 
 from engine import usecases
 from engine.cli import context, parse
-from engine.cli.output import errors
+from engine.cli.output import fail
 
 AS_OF = typer.Option(
     None,
@@ -32,7 +32,9 @@ def cutoff(as_of: str | None, occurred_as_of: str | None) -> usecases.Cutoff | N
     return None
 
 
-def intercept_at(intercept: str, at: usecases.Cutoff) -> tuple[dict | None, list[dict]]:
+def intercept_at(
+    intercept: str, at: usecases.Cutoff, json: bool = False
+) -> tuple[dict | None, list[dict]]:
     """The row and timeline at the cutoff, folded from the event store's own history."""
     try:
         iid = UUID(intercept)
@@ -41,9 +43,8 @@ def intercept_at(intercept: str, at: usecases.Cutoff) -> tuple[dict | None, list
     try:
         return usecases.intercept_as_of(context.engine(), iid, at)
     except usecases.Unreadable as error:
-        errors.print(
-            f"error: a stored event of {iid} cannot be read ({error}); "
-            "run `intercept audit verify`",
-            markup=False,
+        fail(
+            f"a stored event of {iid} cannot be read ({error}); run `intercept audit verify`",
+            json,
+            kind="unreadable",
         )
-        raise typer.Exit(1) from None

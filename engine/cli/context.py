@@ -3,10 +3,9 @@
 import sys
 from pathlib import Path
 
-import typer
 from typer._click.exceptions import UsageError
 
-from engine.cli.output import console, errors
+from engine.cli.output import console, errors, fail
 from engine.composition import Engine, build_engine
 from engine.settings import Settings
 
@@ -67,5 +66,4 @@ def confirm(question: str, yes: bool, declined: str, json: bool = False) -> None
         out.print()
         raise UsageError("confirmation needed: pass --yes (there is no terminal to ask)")
     if answer.strip().lower() not in ("y", "yes"):
-        errors.print(declined)
-        raise typer.Exit(1)
+        fail(declined, json, 1, "declined")

@@ -79,7 +79,7 @@ def show(
     """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
     at = as_of_view.cutoff(as_of, occurred_as_of)
     if at is not None:
-        found = usecases.detail(*as_of_view.intercept_at(intercept, at))
+        found = usecases.detail(*as_of_view.intercept_at(intercept, at, json))
     else:
         found = usecases.show_intercept(context.reader(), intercept)
     if found is None:
