@@ -11,6 +11,7 @@ from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
+from domain.policy import InterceptPolicy
 from engine.application import Clock, InterceptApplication
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -101,6 +102,10 @@ class Engine:
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             self._catch_up_after_recording()
         return results
+
+    def policy(self, merchant_id: str) -> InterceptPolicy | None:
+        """A merchant's intercept policy as the write side holds it; None when it has none."""
+        return self.app.policy(merchant_id)
 
     def history(self, aggregate_id: UUID) -> Sequence[Event]:
         """Every stored event of one aggregate, oldest first, from the event store itself."""

@@ -110,7 +110,8 @@ def demo_command(
                 "steps": report.steps,
                 "summary": summary,
                 "refusals": dict(report.refusals),
-                "conflicts": conflicts,
+                "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
+                "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
     _print(report, summary, conflicts, where, begin)
