@@ -203,14 +203,18 @@ def build_relay(settings: Settings, engine: Engine):
         RelayPositions(event_store_db(settings)),
         settings.topic,
         topic_exists=lambda: settings.topic in kafka_clients.existing_topics(settings),
-        create_topic=lambda: kafka_clients.ensure_topics(
-            settings, [settings.topic, settings.dlq_topic]
-        ),
+        create_topic=lambda: _create_topics(settings),
         read_record=lambda partition, offset: kafka_clients.read_record(
             settings, settings.topic, partition, offset
         ),
         batch_size=settings.relay_batch,
     )
+
+
+def _create_topics(settings: Settings) -> None:
+    from engine import kafka_clients
+
+    kafka_clients.ensure_topics(settings, [settings.topic, settings.dlq_topic])
 
 
 def build_projection_consumer(settings: Settings, engine: Engine, **consumer_overrides):
