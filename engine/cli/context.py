@@ -8,6 +8,7 @@ from typer._click.exceptions import UsageError
 from engine.cli.output import console, errors, fail
 from engine.composition import Engine, build_engine
 from engine.settings import Settings
+from engine.usecases import DatabaseBusy
 
 _overrides: dict = {}
 
@@ -44,7 +45,11 @@ def reader(**more) -> Engine:
     """
     built = engine(**more)
     if built.settings.embedded and "projections" not in _overrides:
-        built.catch_up()
+        try:
+            built.catch_up()
+        except DatabaseBusy as error:
+            # Reading what is there beats failing: say it may lag, then show it.
+            errors.print(f"warning: the projections may lag ({error})")
     return built
 
 

@@ -10,7 +10,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from engine import demo, usecases
 from engine.cli import context, parse
-from engine.cli.output import console, emit_json, errors, money, table, when
+from engine.cli.output import (
+    conflict,
+    console,
+    emit_json,
+    errors,
+    line,
+    money,
+    status,
+    table,
+    when,
+)
 from engine.composition import build_engine, system_clock
 from engine.pipeline import Pipeline
 
@@ -78,7 +88,7 @@ def demo_command(
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=errors,
-            disable=json,
+            disable=json or not errors.is_terminal,  # a bar only where someone watches
             transient=True,
         ) as progress:
             task = progress.add_task("steps", total=len(steps))
@@ -165,9 +175,13 @@ def _print(
     console.print("conflicts (the merchant must act):", markup=False)
     for c in conflicts:
         console.print(
-            f"  {c['intercept_id']}  {c['merchant_id']}  {c['carrier']} {c['tracking_no']}  "
-            f"{c['status']}  {c['conflict']}",
-            markup=False,
+            line(
+                f"  {c['intercept_id']}",
+                c["merchant_id"],
+                f"{c['carrier']} {c['tracking_no']}",
+                status(c["status"]),
+                conflict(c["conflict"]),
+            )
         )
     if total > len(conflicts):
         console.print(

@@ -3,6 +3,7 @@
 Exit codes: 0 ok, 2 usage error or invalid input, 3 refused by a domain rule, 1 other.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -160,13 +161,24 @@ def main() -> None:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         _fail(
             1,
-            "event_store_unavailable",  # transient: the direct check before found it reachable
+            "event_store_unavailable",  # on PostgreSQL the direct check found it reachable
             (
                 f"the event store is busy or unreachable ({first_line}). Try again later; "
                 "repeating a command with the same --key records it at most once."
             ),
         )
-
+    except OSError as error:
+        what = f"cannot use {error.filename}: " if error.filename else ""
+        _fail(1, "os_error", f"{what}{error.strerror or error}")
+    except Exception as error:
+        if os.environ.get("INTERCEPT_DEBUG"):
+            raise
+        # A bug, not the user's doing: one line that says so; the traceback is on request.
+        _fail(
+            1,
+            "internal_error",
+            f"unexpected {type(error).__name__}: {error} (INTERCEPT_DEBUG=1 shows the traceback)",
+        )
     sys.exit(code if isinstance(code, int) else 0)
 
 

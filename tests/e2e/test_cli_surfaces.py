@@ -266,3 +266,20 @@ def test_the_demo_progress_counts_every_step():
 
     demo.run(steps, refuse_every_request, demo.SimulatedClock(steps[0].at), lambda: seen.append(1))
     assert len(seen) == len(steps)
+
+
+def test_a_home_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path):
+    home = tmp_path / "a-file"
+    home.write_text("not a folder")
+    for args in (["list"], ["keys", "list"], ["policy", "show", "m1"]):
+        run = intercept(home, *args)
+        assert run.code == 1, (args, run.err)
+        assert "Traceback" not in run.err and f"cannot use {home}" in run.err
+    as_json = intercept(home, "list", "--json")
+    assert as_json.code == 1 and as_json.json()["error"]["type"] == "os_error"
+
+
+def test_the_demo_lists_conflicts_in_colour_only_on_a_terminal(tmp_path):
+    run = intercept(tmp_path / "var", "demo", "--orders", "200")
+    assert run.code == 0 and "intercepted_after_cancel" in run.out
+    assert "\x1b[" not in run.out and run.err == ""  # no bar, no colour when nobody watches

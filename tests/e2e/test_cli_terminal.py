@@ -71,3 +71,8 @@ def test_a_narrow_terminal_cuts_no_id_time_or_key_id(tmp_path):
     made = intercept(home, "keys", "create", "--role", "auditor", "--json").json()
     listed = _ANSI.sub("", on_terminal(home, "keys", "list", columns=50))
     assert made["key_id"] in listed, listed
+
+
+def test_the_demo_colours_its_conflicts_on_a_terminal(tmp_path):
+    shown = on_terminal(tmp_path / "var", "demo", "--orders", "200", columns=200)
+    assert re.search(r"\x1b\[[0-9;]*m\s*intercepted_after_cancel", shown), shown[-2000:]
