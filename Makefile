@@ -5,6 +5,8 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ORDERS ?= 200
 BENCH_BACKEND ?= sqlite
+# Type-checked by `make check` at mypy's default ([tool.mypy]); domain/ has its own, strict, run.
+MYPY_PACKAGES := storage projections consumers engine api audit
 
 .PHONY: run test check install install-dev bench mutation clean
 
@@ -26,11 +28,13 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/intercept demo --orders $(ORDERS)
 
-# Static checks run first: a lint, format or type failure fails `make test`.
+# Static checks run first: a lint, format, layer or type failure fails `make test`.
 check: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy domain
+	$(BIN)/mypy $(MYPY_PACKAGES)
 
 test: check
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest

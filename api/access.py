@@ -11,10 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.gateway import Owner
 from api.guard import STATE_KEY
-from api.keystore import ApiKey
 from api.refusals import Forbidden, NotAuthenticated, NotFound
-from api.roles import Role
 from api.services import Services, services
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -1,28 +1,23 @@
-"""Builds the API from settings: the engine (engine.composition), the keys and the evidence.
+"""Builds the API from settings: the engine, the keys and the evidence (engine.composition).
 
-The engine is built where every engine is, in engine/composition.py; this adds
-only what the HTTP API keeps of its own, under the same home.
+Everything is built where every engine is, in engine/composition.py, so the CLI
+reaches the same key and evidence stores without importing the web stack.
 """
 
 import os
 from typing import TYPE_CHECKING
 
-from api.evidence_store import EvidenceStore
-from api.keystore import KeyStore
-from engine.application import Clock
-from engine.composition import build_engine, system_clock
+from engine.composition import (
+    Clock,
+    build_engine,
+    evidence_store,
+    open_key_store,
+    system_clock,
+)
 from engine.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-
-def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
-    return KeyStore(settings.home / "keys.db", clock)
-
-
-def evidence_store(settings: Settings) -> EvidenceStore:
-    return EvidenceStore(settings.home / "evidence")
 
 
 def make_private(settings: Settings) -> None:
@@ -61,3 +56,12 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         clock=clock,
     )
     return create_app(services)
+
+
+def from_environment() -> "FastAPI":
+    """The app as `intercept serve` runs it: uvicorn calls this in the serving process.
+
+    The CLI names this factory instead of importing it, so the command line does
+    not depend on the web package; its flags reach the settings as environment.
+    """
+    return build_api(Settings.from_env())

@@ -86,11 +86,11 @@ def refused(request: Request, error: ApiRefusal) -> ProblemResponse:
 
 
 def request_invalid(request: Request, error: RequestValidationError) -> ProblemResponse:
-    return _invalid(request, list(error.errors()))
+    return _invalid(request, [dict(e) for e in error.errors()])
 
 
 def command_invalid(request: Request, error: ValidationError) -> ProblemResponse:
-    return _invalid(request, list(error.errors()))
+    return _invalid(request, [dict(e) for e in error.errors()])
 
 
 def domain_refused(request: Request, error: DomainError) -> ProblemResponse:

@@ -18,8 +18,7 @@ from domain.decision import Decision
 from domain.errors import UnknownIntercept
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
-from engine.composition import Engine
-from storage.database import Database
+from engine.composition import Database, Engine
 
 T = TypeVar("T")
 

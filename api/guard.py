@@ -21,10 +21,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.evidence_store import BODY_LIMIT as EVIDENCE_BODY_LIMIT
 from api.faults import problem_for_fault
 from api.problem import problem_response
 from api.refusals import BodyTooLarge, NotAuthenticated
+from engine.evidence_store import BODY_LIMIT as EVIDENCE_BODY_LIMIT
 
 log = logging.getLogger("intercept.api")
 

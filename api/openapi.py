@@ -1,9 +1,8 @@
 """The OpenAPI document: made from the app, published as schemas/openapi.json.
 
-`python -m api.openapi` writes it; a test fails when the file and the app drift.
+`python -m api.publish` writes it; a test fails when the file and the app drift.
 """
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +78,3 @@ def _add_raw_bodies(document: dict[str, Any]) -> None:
 
 def render(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-
-
-def main() -> None:
-    from api.app import create_app
-
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PUBLISHED
-    target.write_bytes(render(create_app().openapi()))
-    print(f"wrote {target}")
-
-
-if __name__ == "__main__":
-    main()

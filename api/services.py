@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.evidence_store import EvidenceStore
 from api.gateway import Gateway
-from api.keystore import KeyStore
-from engine.application import Clock
+from engine.composition import Clock
+from engine.evidence_store import EvidenceStore
+from engine.keystore import KeyStore
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.keystore import ApiKey, IssuedKey
-from api.roles import Role
 from domain.decision import Decision, Outcome
 from domain.policy import InterceptPolicy
 from domain.vocabulary import Action, AfterSaleStatus, Carrier, Conflict, Status
+from engine import usecases
+from engine.keystore import ApiKey, IssuedKey
+from engine.roles import Role
 
 TIME = "UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as in the projection tables."
 
@@ -27,14 +28,7 @@ class InterceptResult(BaseModel):
 
     @classmethod
     def of(cls, decision: Decision) -> "InterceptResult":
-        state = decision.state
-        return cls(
-            intercept_id=state.id,
-            status=state.status,
-            outcome=decision.outcome,
-            conflicts=list(state.conflicts),
-            version=state.version,
-        )
+        return cls.model_validate(usecases.result(decision))
 
 
 class PolicyView(BaseModel):

@@ -15,6 +15,7 @@ class DeadLetter:
     reason: str
     detail: str
     dlq_offset: int | None = None
+    dlq_partition: int | None = None
 
 
 def headers_for(letter: DeadLetter) -> list[tuple[str, bytes]]:
@@ -50,4 +51,5 @@ def from_dlq_record(record) -> DeadLetter:
         reason=h.get("dlq.reason", "?"),
         detail=h.get("dlq.detail", ""),
         dlq_offset=record.offset,
+        dlq_partition=record.partition,
     )

@@ -20,11 +20,12 @@ def read_all(consumer, dlq_topic: str) -> list[DeadLetter]:
         return []  # nothing was ever dead-lettered
     finally:
         consumer.close(autocommit=False)
-    return sorted(letters, key=lambda letter: letter.dlq_offset or 0)
+    return sorted(letters, key=lambda letter: (letter.dlq_partition or 0, letter.dlq_offset or 0))
 
 
 def describe(letter: DeadLetter) -> dict:
     return {
+        "dlq_partition": letter.dlq_partition,
         "dlq_offset": letter.dlq_offset,
         "source_topic": letter.topic,
         "source_partition": letter.partition,
@@ -38,14 +39,14 @@ def describe(letter: DeadLetter) -> dict:
 
 def redrive(
     letters: list[DeadLetter], producer, topic: str, replacement: bytes | None
-) -> list[int]:
-    """Send each letter (or its replacement) back to the events topic; returns DLQ offsets."""
+) -> list[dict[str, int | None]]:
+    """Send each letter (or its replacement) back; returns their DLQ partitions and offsets."""
     try:
         sent = []
         for letter in letters:
             value = replacement if replacement is not None else letter.value
             producer.send(topic, key=_key(letter, value), value=value).get(timeout=30)
-            sent.append(letter.dlq_offset)
+            sent.append({"dlq_partition": letter.dlq_partition, "dlq_offset": letter.dlq_offset})
         producer.flush()
         return sent
     finally:

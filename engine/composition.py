@@ -3,18 +3,25 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
 
 from domain.commands import Command
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
+from domain.policy import InterceptPolicy
 from engine.application import Clock, InterceptApplication
+from engine.evidence_store import EvidenceStore
+from engine.keystore import KeyStore
 from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
 from storage.database import Database, DatabaseBusy, retry_busy
+
+T = TypeVar("T")
 
 # The event store keeps each event under its type name (engine/store/mapper.py).
 _INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
@@ -46,6 +53,10 @@ def projections_db(settings: Settings) -> Database:
 
 def _open_projections_db(settings: Settings) -> Database:
     timeout_ms = round(settings.db_timeout * 1000)
+    if settings.projections and not settings.projections.startswith("sqlite:"):
+        from engine.postgres_env import check_reachable
+
+        check_reachable(settings.projections, "projections", settings.db_timeout)
     if settings.projections:
         return Database(settings.projections, timeout_ms)
     return Database.sqlite_file(settings.projections_path, timeout_ms)
@@ -72,7 +83,7 @@ class Engine:
     projector: Projector
 
     def execute(self, command: Command) -> Decision:
-        decision = self.app.execute(command)
+        decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
             self._catch_up_after_recording()
         return decision
@@ -83,6 +94,18 @@ class Engine:
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             self._catch_up_after_recording()
         return results
+
+    def policy(self, merchant_id: str) -> InterceptPolicy | None:
+        """A merchant's intercept policy as the write side holds it; None when it has none."""
+        return self.app.policy(merchant_id)
+
+    def history(self, aggregate_id: UUID) -> Sequence[Event]:
+        """Every stored event of one aggregate, oldest first, from the event store itself."""
+        return [cast(Event, e) for e in self.app.events.get(aggregate_id)]
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        """A query on the projections, as the use cases ask the API's gateway too."""
+        return query(self.db)
 
     def _catch_up_after_recording(self) -> None:
         try:
@@ -113,6 +136,11 @@ class Engine:
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
+    if settings.event_store is not None:
+        from engine.postgres_env import check_reachable
+
+        # At once and with the server's reason, before the library's pool would retry.
+        check_reachable(settings.event_store, "event store", settings.db_timeout)
     app = InterceptApplication(
         event_store_env(settings), clock=clock, max_retries=settings.max_retries
     )
@@ -122,6 +150,16 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
         create_tables_once(settings.event_store, app.event_log.create_tables)
     db = projections_db(settings)
     return Engine(settings=settings, app=app, db=db, projector=Projector(db))
+
+
+def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
+    """The API keys, shared by `intercept keys` and `intercept serve` under one home."""
+    return KeyStore(settings.home / "keys.db", clock)
+
+
+def evidence_store(settings: Settings) -> EvidenceStore:
+    """Evidence files, the same store for `intercept evidence` and the HTTP upload."""
+    return EvidenceStore(settings.home / "evidence")
 
 
 def event_store_db(settings: Settings) -> Database:
@@ -144,14 +182,18 @@ def build_relay(settings: Settings, engine: Engine):
         RelayPositions(event_store_db(settings)),
         settings.topic,
         topic_exists=lambda: settings.topic in kafka_clients.existing_topics(settings),
-        create_topic=lambda: kafka_clients.ensure_topics(
-            settings, [settings.topic, settings.dlq_topic]
-        ),
+        create_topic=lambda: _create_topics(settings),
         read_record=lambda partition, offset: kafka_clients.read_record(
             settings, settings.topic, partition, offset
         ),
         batch_size=settings.relay_batch,
     )
+
+
+def _create_topics(settings: Settings) -> None:
+    from engine import kafka_clients
+
+    kafka_clients.ensure_topics(settings, [settings.topic, settings.dlq_topic])
 
 
 def build_projection_consumer(settings: Settings, engine: Engine, **consumer_overrides):

@@ -10,7 +10,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from domain.commands import (
     AttachEvidence,
@@ -22,6 +22,7 @@ from domain.commands import (
     RequestIntercept,
     SetPolicy,
 )
+from domain.decision import Decision
 from domain.errors import DomainError
 from domain.ids import intercept_id
 from domain.vocabulary import (
@@ -67,6 +68,13 @@ class DemoReport:
     steps: int = 0
     outcomes: Counter = field(default_factory=Counter)
     refusals: Counter = field(default_factory=Counter)
+
+
+def span(orders: int, seed: int) -> timedelta:
+    """How long the simulation of these orders runs, from its start to its last step."""
+    anchor = datetime(2000, 1, 1, tzinfo=UTC)
+    # The engine's clock runs a little after each step's time (see `run`).
+    return max(step.at for step in plan(orders, seed, anchor)) - anchor + timedelta(seconds=1)
 
 
 def plan(orders: int, seed: int, start: datetime) -> list[Step]:
@@ -214,7 +222,7 @@ def _plan_order(
 
 def run(
     steps: list[Step],
-    execute: Callable[[Command], object],
+    execute: Callable[[Command], Decision],
     clock: SimulatedClock,
     on_step: Callable[[], None] | None = None,
 ) -> DemoReport:
@@ -225,6 +233,8 @@ def run(
         clock.current = step.at + timedelta(milliseconds=250)
         command = step.command
         if getattr(command, "intercept_id", None) in refused:
+            if on_step:
+                on_step()  # a moot step still counts as done: the progress ends at 100%
             continue
         try:
             decision = execute(command)

@@ -1,12 +1,13 @@
 """One settings object, read from the environment and overridden by CLI flags."""
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.postgres_env import parse_postgres_url, same_postgres_database
+from engine.postgres_env import as_uri, same_postgres_database
 
 
 class Settings(BaseModel):
@@ -29,16 +30,15 @@ class Settings(BaseModel):
     @field_validator("event_store")
     @classmethod
     def _event_store_url(cls, url: str | None) -> str | None:
-        if url is not None:
-            parse_postgres_url(url)  # unset means SQLite under home; raises with what is wrong
-        return url
+        # Unset means SQLite under home; a bad one raises saying what is wrong.
+        return None if url is None else as_uri(url)
 
     @field_validator("projections")
     @classmethod
     def _projections_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith("sqlite:///"):
-            parse_postgres_url(url)
-        return url
+        if url is None or url.startswith("sqlite:///"):
+            return url
+        return as_uri(url)
 
     @model_validator(mode="after")
     def _separate_databases(self) -> "Settings":
@@ -64,18 +64,46 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if environ is None else environ
-        values = {
-            "home": env.get("INTERCEPT_HOME"),
-            "event_store": env.get("INTERCEPT_EVENT_STORE"),
-            "projections": env.get("INTERCEPT_PROJECTIONS"),
-            "kafka_bootstrap": env.get("KAFKA_BOOTSTRAP_SERVERS"),
-            "topic": env.get("INTERCEPT_TOPIC"),
-            "dlq_topic": env.get("INTERCEPT_DLQ_TOPIC"),
-            "partitions": env.get("INTERCEPT_PARTITIONS"),
-            "group_id": env.get("INTERCEPT_GROUP_ID"),
-            "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
-            "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
-            "db_timeout": env.get("INTERCEPT_DB_TIMEOUT"),
-        }
+        values: dict = {field: env.get(name) for field, name in ENV_NAMES.items()}
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads back: for a child process."""
+        return {
+            name: str(value)
+            for field, name in ENV_NAMES.items()
+            if (value := getattr(self, field)) is not None
+        }
+
+
+ENV_NAMES = {
+    "home": "INTERCEPT_HOME",
+    "event_store": "INTERCEPT_EVENT_STORE",
+    "projections": "INTERCEPT_PROJECTIONS",
+    "kafka_bootstrap": "KAFKA_BOOTSTRAP_SERVERS",
+    "topic": "INTERCEPT_TOPIC",
+    "dlq_topic": "INTERCEPT_DLQ_TOPIC",
+    "partitions": "INTERCEPT_PARTITIONS",
+    "group_id": "INTERCEPT_GROUP_ID",
+    "relay_batch": "INTERCEPT_RELAY_BATCH",
+    "max_poll_records": "INTERCEPT_MAX_POLL_RECORDS",
+    "db_timeout": "INTERCEPT_DB_TIMEOUT",
+}
+"""Each setting's environment variable: one table for reading and for handing on."""
+
+
+_URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\[\]]*:)[^@\s]*(?=@)")
+_KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+_QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&\s]*", re.I)
+
+
+def masked(text: str) -> str:
+    """Text with every password in it (URL, keyword or query form) replaced by ***.
+
+    Everything the engine prints or logs that may hold a connection string goes
+    through here: a password never reaches a terminal, a log file or --json.
+    """
+    for pattern in (_URL_PASSWORD, _QUERY_PASSWORD, _KEYWORD_PASSWORD):
+        text = pattern.sub(lambda m: m.group("keep") + "***", text)
+    return text

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Depends
 
 from api.access import allow, visible_intercept
 from api.bodies import AfterSaleBody
-from api.keystore import ApiKey
 from api.params import InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
-from api.roles import Role
 from api.services import Services, services
 from api.views import InterceptResult
 from domain.commands import ChangeAfterSaleStatus
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 

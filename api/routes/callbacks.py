@@ -17,10 +17,8 @@ from pydantic import ValidationError
 
 from api.access import allow, visible_intercept
 from api.bodies import CarrierCallback
-from api.keystore import ApiKey
 from api.problem import problems
 from api.refusals import BadSignature, Forbidden, NotFound
-from api.roles import Role
 from api.services import Services, services
 from api.signature import (
     SIGNATURE_HEADER,
@@ -34,6 +32,8 @@ from domain.commands import ReportCarrierOutcome
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
 from domain.vocabulary import Carrier
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the engine's clock a carrier's `occurred_at` may be."""

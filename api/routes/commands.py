@@ -7,17 +7,17 @@ from fastapi import APIRouter, Depends, Header, Response
 
 from api.access import allow, visible_intercept
 from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
-from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
 from api.refusals import NotFound
-from api.roles import Role
 from api.services import Services, services
-from api.views import BatchItem, BatchResult, BatchSummary, InterceptResult
+from api.views import BatchResult, InterceptResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
-from domain.errors import DomainError
 from domain.types import IdempotencyKey
+from engine import usecases
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 
@@ -76,51 +76,24 @@ def cancel_many(
     svc: Services = Depends(services),
 ) -> BatchResult:
     """Cancel many intercepts (irreversible); each gets its own result, refusals included."""
-    now = svc.clock()
-    # Every command is built, and so checked, before the first one runs.
-    commands = [
-        CancelIntercept(
-            intercept_id=iid,
-            reason=body.reason,
-            note=body.note,
-            key=idempotency_key,
-            actor=key.actor,
-            occurred_at=now,
-        )
-        for iid in body.intercept_ids
-    ]
-    results = [_cancel_one(svc, key, command) for command in commands]
-    done = sum(r.outcome in ("recorded", "already_cancelled", "duplicate") for r in results)
-    return BatchResult(
-        results=results,
-        summary=BatchSummary(
-            requested=len(results), cancelled_or_already=done, not_cancelled=len(results) - done
-        ),
+
+    def check(iid: UUID) -> None:
+        try:
+            visible_intercept(svc, key, iid)
+        except NotFound as refusal:
+            raise usecases.NotVisible(refusal.detail) from None
+
+    done = usecases.cancel_many(
+        svc.gateway,
+        body.intercept_ids,
+        body.reason,
+        body.note,
+        idempotency_key,
+        key.actor,
+        svc.clock(),
+        check,
     )
-
-
-_SAID = {
-    "recorded": "cancelled",
-    "already_cancelled": "already cancelled",
-    "duplicate": "already cancelled with this key",
-}
-
-
-def _cancel_one(svc: Services, key: ApiKey, command: CancelIntercept) -> BatchItem:
-    iid: UUID = command.intercept_id
-    try:
-        visible_intercept(svc, key, iid)
-        decision = svc.gateway.execute(command)
-    except NotFound as refusal:
-        return BatchItem(
-            intercept_id=iid, outcome="not_found", rule=refusal.rule, message=refusal.detail
-        )
-    except DomainError as error:
-        return BatchItem(
-            intercept_id=iid, outcome="refused", rule=error.rule, message=error.message
-        )
-    outcome = decision.outcome.value
-    return BatchItem(intercept_id=iid, outcome=outcome, message=_SAID[outcome])
+    return BatchResult.model_validate(done.as_dict())
 
 
 @router.post(

@@ -6,17 +6,17 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from api.access import allow, visible_intercept
 from api.bodies import InputText
-from api.evidence_store import NotKept
 from api.faults import fault_of
-from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader, InterceptId
 from api.problem import problems
-from api.refusals import EvidenceNotStored, InvalidInput
-from api.roles import Role
+from api.refusals import EvidenceNotStored, InvalidInput, TooLarge
 from api.services import Services, services
 from api.views import EvidenceResult, InterceptResult
 from domain.commands import AttachEvidence
 from domain.vocabulary import EvidenceKind
+from engine import evidence_store
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 
@@ -37,7 +37,10 @@ def attach_evidence(
 ) -> EvidenceResult:
     """Attach evidence. Append-only: the same content is recorded once."""
     visible_intercept(svc, key, intercept_id)
-    staged = svc.evidence.stage(file.file)
+    try:
+        staged = svc.evidence.stage(file.file)
+    except evidence_store.TooLarge as error:
+        raise TooLarge(str(error)) from None
     try:
         if staged.size == 0:
             raise InvalidInput("invalid input: file: the evidence file is empty")
@@ -57,7 +60,7 @@ def attach_evidence(
     try:
         with svc.evidence.kept(staged):
             decision = svc.gateway.execute(command)
-    except NotKept as failure:
+    except evidence_store.NotKept as failure:
         fault = fault_of(failure.error)
         raise EvidenceNotStored(
             fault.detail

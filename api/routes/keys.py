@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from api.access import allow
-from api.grant import KeyGrant
-from api.keystore import ApiKey
 from api.problem import problems
 from api.refusals import NotFound
-from api.roles import Role
 from api.services import Services, services
 from api.views import KeyView, NewKey
+from engine.grant import KeyGrant
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -4,14 +4,14 @@ from fastapi import APIRouter, Depends
 
 from api.access import allow, require_merchant
 from api.bodies import PolicyBody
-from api.keystore import ApiKey
 from api.params import IdempotencyKeyHeader, MerchantId
 from api.problem import problems
 from api.refusals import NotFound
-from api.roles import Role
 from api.services import Services, services
 from api.views import PolicyResult, PolicyView
 from domain.commands import SetPolicy
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(prefix="/v1/merchants/{merchant_id}/policy", tags=["policy"])
 

@@ -1,27 +1,40 @@
 """GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
 
-from datetime import timedelta
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from api.access import allow, sees_merchant
-from api.keystore import ApiKey
 from api.params import InterceptId, QueryBool, QueryInt
 from api.problem import problems
 from api.refusals import InvalidInput, NotFound
-from api.roles import Role
 from api.services import Services, services
 from api.views import InterceptDetail, InterceptPage
 from domain.types import Code, Moment
 from domain.vocabulary import AfterSaleStatus, Carrier, Status
-from projections import queries
+from engine import usecases
+from engine.keystore import ApiKey
+from engine.roles import Role
+from engine.usecases import DEFAULT_DAYS
 
 router = APIRouter(prefix="/v1/intercepts", tags=["package center"])
 
 _reader = allow(Role.MERCHANT, Role.AUDITOR, doing="read intercepts")
-DEFAULT_DAYS = 90
+
+
+def _instant(value: Any) -> Any:
+    # The same reading of a typed time as the CLI's --since/--until: a bare date is its
+    # start in UTC. Anything else is left to Moment, which names what is expected.
+    if isinstance(value, str):
+        try:
+            return usecases.instant(value)
+        except usecases.BadInstant:
+            return value
+    return value
+
+
+Cutoff = Annotated[Moment, BeforeValidator(_instant)]
 
 
 class ListQuery(BaseModel):
@@ -37,11 +50,15 @@ class ListQuery(BaseModel):
         description=f"Requested in the last N days (default {DEFAULT_DAYS}). Not with "
         "`since` or `until`.",
     )
-    since: Moment | None = Field(
-        default=None, description="Requested at or after (ISO 8601). Not with `days`."
+    since: Cutoff | None = Field(
+        default=None,
+        description="Requested at or after (ISO 8601; a date alone is its start in UTC). "
+        "Not with `days`.",
     )
-    until: Moment | None = Field(
-        default=None, description="Requested before (ISO 8601). Not with `days`."
+    until: Cutoff | None = Field(
+        default=None,
+        description="Requested before (ISO 8601; a date alone is its start in UTC). "
+        "Not with `days`.",
     )
     status: Status | None = None
     carrier: Carrier | None = None
@@ -58,17 +75,14 @@ class ListQuery(BaseModel):
 
     @model_validator(mode="after")
     def _one_window(self) -> Self:
-        if self.days is not None and (self.since or self.until):
-            raise ValueError("use either days or since/until, not both")
+        usecases.one_window(self.days, self.since, self.until)
         return self
 
-    def filters(self, merchant_id: str | None, now) -> queries.Filters:
-        since = self.since
-        if since is None and self.until is None:
-            since = now - timedelta(days=self.days or DEFAULT_DAYS)
-        return queries.Filters(
+    def request(self, merchant_id: str | None) -> usecases.ListRequest:
+        return usecases.ListRequest(
             merchant_id=merchant_id,
-            since=since,
+            days=self.days,
+            since=self.since,
             until=self.until,
             status=self.status and self.status.value,
             carrier=self.carrier and self.carrier.value,
@@ -76,6 +90,8 @@ class ListQuery(BaseModel):
             order_id=self.order_id,
             tracking_no=self.tracking_no,
             conflicts_only=self.conflicts,
+            limit=self.limit,
+            cursor=self.cursor,
         )
 
 
@@ -91,12 +107,9 @@ def list_intercepts(
         if merchant_id not in (None, key.merchant_id):
             return InterceptPage(intercepts=[], next_cursor=None)
         merchant_id = key.merchant_id
-    filters = query.filters(merchant_id, svc.clock())
     try:
-        page = svc.gateway.read(
-            lambda db: queries.list_intercepts(db, filters, limit=query.limit, cursor=query.cursor)
-        )
-    except queries.BadCursor as error:
+        page = usecases.list_intercepts(svc.gateway, query.request(merchant_id), svc.clock())
+    except usecases.BadCursor as error:
         raise InvalidInput(f"invalid input: query.cursor: {error}") from None
     return InterceptPage(intercepts=page.rows, next_cursor=page.next_cursor)
 
@@ -110,12 +123,11 @@ def show_intercept(
     svc: Services = Depends(services),
 ) -> InterceptDetail:
     """One intercept: its row, whether it can still be cancelled, and its whole timeline."""
-    iid = str(intercept_id)
     # The row decides who may see it before the timeline is read: a foreign intercept's
     # 404 then costs what a missing one's does, however long its history.
-    row = svc.gateway.read(lambda db: queries.get_intercept(db, iid))
-    if row is None or not sees_merchant(key, row["merchant_id"]):
+    found = usecases.show_intercept(
+        svc.gateway, str(intercept_id), visible=lambda row: sees_merchant(key, row["merchant_id"])
+    )
+    if found is None:
         raise NotFound(f"no intercept with id {intercept_id}")
-    timeline = svc.gateway.read(lambda db: queries.timeline(db, iid))
-    cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
-    return InterceptDetail(intercept=row, cancellable=cancellable, timeline=timeline)
+    return InterceptDetail.model_validate(found.as_dict())

@@ -3,12 +3,10 @@
 from uuid import UUID
 
 import typer
-from pydantic import ValidationError
 
-from domain.events import InterceptEvent
+from engine import usecases
 from engine.cli import context, parse
-from engine.cli.output import errors
-from projections.point_in_time import Cutoff, intercept_as_of
+from engine.cli.output import fail
 
 AS_OF = typer.Option(
     None,
@@ -24,30 +22,29 @@ OCCURRED_AS_OF = typer.Option(
 )
 
 
-def cutoff(as_of: str | None, occurred_as_of: str | None) -> Cutoff | None:
+def cutoff(as_of: str | None, occurred_as_of: str | None) -> usecases.Cutoff | None:
     if as_of and occurred_as_of:
         raise typer.BadParameter("use either --as-of or --occurred-as-of, not both")
     if as_of:
-        return Cutoff(parse.instant(as_of, "--as-of"), "recorded")
+        return usecases.Cutoff(parse.instant(as_of, "--as-of"), "recorded")
     if occurred_as_of:
-        return Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
+        return usecases.Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
     return None
 
 
-def intercept_at(intercept: str, at: Cutoff) -> tuple[dict | None, list[dict]]:
+def intercept_at(
+    intercept: str, at: usecases.Cutoff, json: bool = False
+) -> tuple[dict | None, list[dict]]:
     """The row and timeline at the cutoff, folded from the event store's own history."""
     try:
         iid = UUID(intercept)
     except ValueError:
         raise typer.BadParameter(f"{intercept!r} is not an intercept id") from None
-    engine = context.engine()
     try:
-        events = [e for e in engine.app.event_log.history(iid) if isinstance(e, InterceptEvent)]
-    except (ValidationError, ValueError, KeyError) as error:
-        errors.print(
-            f"error: a stored event of {iid} cannot be read ({type(error).__name__}); "
-            "run `intercept audit verify`",
-            markup=False,
+        return usecases.intercept_as_of(context.engine(), iid, at)
+    except usecases.Unreadable as error:
+        fail(
+            f"a stored event of {iid} cannot be read ({error}); run `intercept audit verify`",
+            json,
+            kind="unreadable",
         )
-        raise typer.Exit(1) from None
-    return intercept_as_of(events, at)

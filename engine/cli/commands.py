@@ -1,21 +1,19 @@
 """The commands that change an intercept: request, cancel, carrier, fee, evidence, after-sale."""
 
-import hashlib
 import uuid
 from pathlib import Path
 from uuid import UUID
 
 import typer
+from rich.console import Console
 
 from domain.commands import (
     AttachEvidence,
-    CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
     ReportCarrierOutcome,
     RequestIntercept,
 )
-from domain.errors import DomainError
 from domain.vocabulary import (
     Action,
     AfterSaleStatus,
@@ -27,9 +25,12 @@ from domain.vocabulary import (
     ParcelStage,
     Payer,
 )
+from engine import usecases
 from engine.cli import context, parse
-from engine.cli.output import console, emit_json
-from engine.composition import Engine, system_clock
+from engine.cli.output import conflict, console, emit_json, errors, line, money
+from engine.cli.output import status as status_text
+from engine.composition import evidence_store, system_clock
+from engine.evidence_store import TooLarge
 
 
 def _id(text: str) -> UUID:
@@ -39,19 +40,28 @@ def _id(text: str) -> UUID:
         raise typer.BadParameter(f"{text!r} is not an intercept id") from None
 
 
-def _result(decision, json: bool) -> None:
-    state = decision.state
-    result = {
-        "intercept_id": str(state.id),
-        "status": state.status.value,
-        "outcome": decision.outcome.value,
-        "conflicts": [c.value for c in state.conflicts],
-        "version": state.version,
-    }
+_OUTCOMES = {
+    "recorded": "recorded",
+    "duplicate": "already recorded with this key: nothing new recorded",
+    "already_cancelled": "already cancelled: nothing new recorded",
+    "stale": "older than what is known: kept in the history, status unchanged",
+    "unchanged": "nothing changed: nothing new recorded",
+}
+
+
+def _result(decision, json: bool, what: str, extra: dict | None = None) -> None:
+    """The intercept after a command, saying what the command was and what it did."""
+    result = {**usecases.result(decision), **(extra or {})}
     if json:
         return emit_json(result)
-    conflicts = f" conflicts: {','.join(result['conflicts'])}" if result["conflicts"] else ""
-    console.print(f"{result['intercept_id']} {result['status']} ({result['outcome']}){conflicts}")
+    said = _OUTCOMES.get(result["outcome"], result["outcome"])
+    parts: list = [
+        f"{what} for {result['intercept_id']}: {said}; intercept is now",
+        status_text(result["status"]),
+    ]
+    if result["conflicts"]:
+        parts += ["conflict:", conflict(",".join(result["conflicts"]))]
+    console.print(line(*parts, sep=" "))
 
 
 def request(
@@ -95,7 +105,7 @@ def request(
         parcel_stage=parcel_stage,
         occurred_at=system_clock(),
     )
-    _result(context.engine().execute(command), json)
+    _result(context.engine().execute(command), json, f"intercept request for order {order}")
 
 
 def cancel(
@@ -111,21 +121,22 @@ def cancel(
     parsed = [_id(i) for i in ids]
     if key and len(parsed) > 1:
         raise typer.BadParameter("--key applies to a single cancel; omit it for a batch")
-    context.confirm(f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.", yes)
-    engine = context.engine()
-    now = system_clock()
-    results = [_cancel_one(engine, iid, reason, note, key, by, now) for iid in parsed]
-    handled = sum(r["outcome"] in ("recorded", "already_cancelled", "duplicate") for r in results)
-    summary = {
-        "requested": len(results),
-        "cancelled_or_already": handled,
-        "not_cancelled": len(results) - handled,
-    }
+    if not yes:
+        _describe_for_cancel(parsed, errors if json else console)
+    context.confirm(
+        f"Cancel {len(parsed)} intercept(s)? A cancel cannot be undone.",
+        yes,
+        declined="nothing was cancelled",
+        json=json,
+    )
+    done = usecases.cancel_many(context.engine(), parsed, reason, note, key, by, system_clock())
+    summary = done.summary
     if json:
-        emit_json({"results": results, "summary": summary})
+        emit_json(done.as_dict())
     else:
-        for r in results:
-            console.print(f"{r['intercept_id']} {r['outcome']}: {r['message']}")
+        for r in done.results:
+            rule = f" [rule: {r.rule}]" if r.rule else ""
+            console.print(f"{r.intercept_id} {r.outcome}: {r.message}{rule}")
         console.print(
             f"{summary['cancelled_or_already']} of {summary['requested']} cancelled "
             f"(or already cancelled); {summary['not_cancelled']} not cancelled"
@@ -134,30 +145,23 @@ def cancel(
         raise typer.Exit(3)
 
 
-def _cancel_one(engine: Engine, iid: UUID, reason, note, key, by, now) -> dict:
-    try:
-        decision = engine.execute(
-            CancelIntercept(
-                intercept_id=iid, reason=reason, note=note, key=key, actor=by, occurred_at=now
+def _describe_for_cancel(ids: list[UUID], out: Console) -> None:
+    """What is about to be cancelled, so that the person confirming knows which parcels."""
+    reader = context.reader()
+    for iid in ids:
+        found = usecases.show_intercept(reader, str(iid))
+        if found is None:
+            out.print(f"  {iid}  (no such intercept)")
+            continue
+        r = found.intercept
+        out.print(
+            line(
+                f"  {iid}",
+                f"order {r['order_id']}",
+                f"tracking {r['carrier']} {r['tracking_no']}",
+                status_text(r["status"]),
             )
         )
-    except DomainError as error:
-        return {
-            "intercept_id": str(iid),
-            "outcome": "refused",
-            "rule": error.rule,
-            "message": error.message,
-        }
-    messages = {
-        "recorded": "cancelled",
-        "already_cancelled": "already cancelled",
-        "duplicate": "already cancelled with this key",
-    }
-    return {
-        "intercept_id": str(iid),
-        "outcome": decision.outcome.value,
-        "message": messages[decision.outcome.value],
-    }
 
 
 def carrier(
@@ -182,7 +186,11 @@ def carrier(
         actor=by or carrier.upper(),
         occurred_at=parse.instant(at, "--at") if at else system_clock(),
     )
-    _result(context.engine().execute(command), json)
+    _result(
+        context.engine().execute(command),
+        json,
+        f"carrier report {report.value} from {command.carrier.value}",
+    )
 
 
 def fee(
@@ -206,7 +214,11 @@ def fee(
         actor=by,
         occurred_at=system_clock(),
     )
-    _result(context.engine().execute(command), json)
+    _result(
+        context.engine().execute(command),
+        json,
+        f"{kind.value} fee of {money(command.amount_minor, currency)} paid by {payer.value}",
+    )
 
 
 def evidence(
@@ -218,19 +230,46 @@ def evidence(
     by: str = typer.Option("merchant"),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Attach evidence (screenshot, chat log, call record). Evidence is append-only."""
-    digest = hashlib.sha256(parse.readable_file(file)).hexdigest()
-    command = AttachEvidence(
-        intercept_id=_id(intercept),
-        kind=kind,
-        sha256=digest,
-        uri=file.name,
-        note=note,
-        key=key,
-        actor=by,
-        occurred_at=system_clock(),
+    """Attach evidence (screenshot, chat log, call record). Evidence is append-only.
+
+    The file is kept in the engine's evidence store (the one the HTTP API uploads
+    to), named by its sha256, which the event records.
+    """
+    iid = _id(intercept)
+    engine = context.engine()
+    store = evidence_store(engine.settings)
+    try:
+        with file.open("rb") as source:
+            staged = store.stage(source)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {file}: {error.strerror}") from None
+    except TooLarge as error:
+        raise typer.BadParameter(f"{file}: {error}") from None
+    try:
+        if staged.size == 0:
+            raise typer.BadParameter(f"{file} is empty: evidence needs content")
+        command = AttachEvidence(
+            intercept_id=iid,
+            kind=kind,
+            sha256=staged.sha256,
+            uri=store.uri(staged.sha256),
+            note=note,
+            key=key,
+            actor=by,
+            occurred_at=system_clock(),
+        )
+        decision = engine.execute(command)
+    except BaseException:
+        store.discard(staged)  # refused or failed: no file kept for an event never recorded
+        raise
+    kept = store.keep(staged)
+    _result(
+        decision,
+        json,
+        f"{kind.value} evidence {file.name} ({staged.size} bytes, sha256 {staged.sha256}, "
+        f"kept as {kept})",
+        {"sha256": staged.sha256, "size": staged.size, "uri": command.uri},
     )
-    _result(context.engine().execute(command), json)
 
 
 def after_sale(
@@ -248,4 +287,4 @@ def after_sale(
         actor=by,
         occurred_at=system_clock(),
     )
-    _result(context.engine().execute(command), json)
+    _result(context.engine().execute(command), json, f"after-sale status {status.value}")

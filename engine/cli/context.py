@@ -1,11 +1,14 @@
 """Builds the engine once per CLI invocation, from the environment and global flags."""
 
+import sys
 from pathlib import Path
 
-import typer
+from typer._click.exceptions import UsageError
 
+from engine.cli.output import console, errors, fail
 from engine.composition import Engine, build_engine
 from engine.settings import Settings
+from engine.usecases import DatabaseBusy
 
 _overrides: dict = {}
 
@@ -33,6 +36,39 @@ def engine(**more) -> Engine:
     return build_engine(settings(**more))
 
 
-def confirm(question: str, yes: bool) -> None:
-    if not yes and not typer.confirm(question, default=False):
-        raise typer.Exit(1)
+def reader(**more) -> Engine:
+    """An engine to read from: in embedded mode caught up first with what others recorded.
+
+    Projections named with --projections are read as they are: that flag is how a view
+    built by `replay --into` (as of a past time) is looked at, and catching it up would
+    turn it into the present.
+    """
+    built = engine(**more)
+    if built.settings.embedded and "projections" not in _overrides:
+        try:
+            built.catch_up()
+        except DatabaseBusy as error:
+            # Reading what is there beats failing: say it may lag, then show it.
+            errors.print(f"warning: the projections may lag ({error})")
+    return built
+
+
+def confirm(question: str, yes: bool, declined: str, json: bool = False) -> None:
+    """Ask on the terminal; exit 1 saying `declined` when the answer is not yes.
+
+    With nobody to answer (stdin closed, or at its end like </dev/null) it is a usage
+    error (exit 2): a script must say --yes rather than have a cancel hang or guess.
+    """
+    if yes:
+        return
+    out = errors if json else console  # with --json, stdout carries the JSON only
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        raise UsageError("confirmation needed: pass --yes (there is no terminal to ask)")
+    out.print(f"{question} [y/N] ", end="")
+    answer = stdin.readline()
+    if not answer:
+        out.print()
+        raise UsageError("confirmation needed: pass --yes (there is no terminal to ask)")
+    if answer.strip().lower() not in ("y", "yes"):
+        fail(declined, json, 1, "declined")

@@ -8,35 +8,66 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from engine import demo
+from engine import demo, usecases
 from engine.cli import context, parse
-from engine.cli.output import console, emit_json, money, table
-from engine.composition import build_engine
+from engine.cli.output import (
+    conflict,
+    console,
+    emit_json,
+    errors,
+    line,
+    money,
+    status,
+    table,
+    when,
+)
+from engine.composition import build_engine, system_clock
 from engine.pipeline import Pipeline
-from projections import queries
+
+MARK = ".intercept-demo"
+"""Left in a demo's home, so that a folder is emptied only if a demo made it."""
+SHOWN_CONFLICTS = 10
 
 
 def demo_command(
     orders: int = typer.Option(200, min=1, max=2_000_000, help="How many orders to simulate."),
     seed: int = typer.Option(7, help="Random seed; the same seed gives the same history."),
-    start: str = typer.Option(None, help="Simulated start time (ISO 8601); default 3 days ago."),
+    start: str = typer.Option(
+        None, help="Simulated start time (ISO 8601); default 3 days ago, or earlier if needed."
+    ),
     home: Path = typer.Option(
-        Path("var/demo"), help="Where the demo keeps its data; emptied first."
+        None,
+        help="Where the demo keeps its data (default: demo/ under INTERCEPT_HOME); emptied first.",
     ),
     kafka: str = typer.Option(None, "--kafka", help="Run through this Kafka broker instead."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run the simulation and print the package center's summary.
 
-    On the embedded default unless --kafka is given; then commands only write the
-    event store, and the relay and consumer carry the events to the projections,
-    on topics of the demo's own so earlier runs don't mix in.
+    The demo writes only into its own home, on SQLite, whatever event store and
+    projections are configured. On the embedded default unless --kafka is given;
+    then commands only write the event store, and the relay and consumer carry the
+    events to the projections, on topics of the demo's own so earlier runs don't mix in.
     """
+    home = home if home is not None else context.settings().home / "demo"
+    now = system_clock()
     begin = parse.instant(start, "--start") if start else _three_days_ago()
-    if home.exists():
-        shutil.rmtree(home)
+    steps = demo.plan(orders, seed, begin)
+    if steps and steps[-1].at >= now:
+        if start:
+            latest = now - demo.span(orders, seed)
+            raise typer.BadParameter(
+                f"--start {start}: {orders} orders run until {when(steps[-1].at)}, in the "
+                f"future; start at or before {when(latest)}"
+            )
+        begin = _midnight(now - demo.span(orders, seed))
+        steps = demo.plan(orders, seed, begin)
+    _empty(home)
     clock = demo.SimulatedClock(begin)
-    settings = context.settings(home=home)
+    # Its own home and SQLite, never the configured databases: fake intercepts must not
+    # mix with real ones.
+    settings = context.settings(home=home, event_store=None, projections=None)
+    settings = settings.model_copy(update={"kafka_bootstrap": None})
     if kafka:
         run_id = uuid.uuid4().hex[:8]
         settings = settings.model_copy(
@@ -48,16 +79,16 @@ def demo_command(
             }
         )
     engine = build_engine(settings, clock=clock)
+    (home / MARK).write_text("made by `intercept demo`; the next demo empties this folder\n")
     pipeline = Pipeline(settings).start() if kafka else None
-    steps = demo.plan(orders, seed, begin)
     try:
         with Progress(
             TextColumn("simulating"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=console,
-            disable=json,
+            console=errors,
+            disable=json or not errors.is_terminal,  # a bar only where someone watches
             transient=True,
         ) as progress:
             task = progress.add_task("steps", total=len(steps))
@@ -69,30 +100,62 @@ def demo_command(
     finally:
         if pipeline:
             pipeline.close()
-    summary = queries.summary(engine.db)
-    conflicts = queries.list_intercepts(
-        engine.db, queries.Filters(conflicts_only=True), limit=10
+    summary = usecases.summary(engine)
+    conflicts = usecases.list_intercepts(
+        engine,
+        usecases.ListRequest(since=begin, conflicts_only=True, limit=SHOWN_CONFLICTS),
+        now,
     ).rows
+    where = {
+        "home": str(home),
+        "event_store": str(settings.event_store_path),
+        "projections": str(settings.projections_path),
+        "topic": settings.topic if kafka else None,
+    }
     if json:
         return emit_json(
             {
-                "home": str(home),
+                **where,
+                "start": begin.isoformat(),
                 "steps": report.steps,
                 "summary": summary,
                 "refusals": dict(report.refusals),
-                "conflicts": conflicts,
+                "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
+                "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
-    _print(report, summary, conflicts, home)
+    _print(report, summary, conflicts, where, begin)
 
 
 def _three_days_ago() -> datetime:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=3)
+    return _midnight(datetime.now(UTC)) - timedelta(days=3)
 
 
-def _print(report: demo.DemoReport, summary: dict, conflicts: list, home: Path) -> None:
-    console.print(f"simulated {report.steps} commands; data in {home}")
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _empty(home: Path) -> None:
+    """Empty a former demo's home; refuse a folder that holds anything else."""
+    if home.exists():
+        if not home.is_dir() or (any(home.iterdir()) and not (home / MARK).exists()):
+            raise typer.BadParameter(
+                f"--home {home} is not empty and was not made by `intercept demo`: "
+                "the demo empties its home first, so give it a new or former demo folder"
+            )
+        shutil.rmtree(home)
+
+
+def _print(
+    report: demo.DemoReport, summary: dict, conflicts: list, where: dict, begin: datetime
+) -> None:
+    home = where["home"]
+    console.print(
+        f"simulated {report.steps} commands from {when(begin)}; data in {home} "
+        f"(its own SQLite files{', topic ' + where['topic'] if where['topic'] else ''}; "
+        "no configured database was touched)",
+        markup=False,
+    )
     console.print(
         table(
             "package center",
@@ -100,7 +163,7 @@ def _print(report: demo.DemoReport, summary: dict, conflicts: list, home: Path) 
             [[s, n] for s, n in summary["by_status"].items()] + [["total", summary["intercepts"]]],
         )
     )
-    console.print(f"fees recorded: {money(summary['fees_minor'], 'CNY')}")
+    console.print(f"fees recorded: {money(summary['fees_minor'], 'CNY')}", markup=False)
     console.print(
         table(
             "refused by rule",
@@ -108,16 +171,26 @@ def _print(report: demo.DemoReport, summary: dict, conflicts: list, home: Path) 
             [[r, n] for r, n in sorted(report.refusals.items())],
         )
     )
-    console.print("conflicts (the merchant must act):")
+    total = sum(summary["conflicts"].values())
+    console.print("conflicts (the merchant must act):", markup=False)
     for c in conflicts:
         console.print(
-            f"  {c['intercept_id']}  {c['merchant_id']}  {c['carrier']} {c['tracking_no']}  "
-            f"{c['status']}  {c['conflict']}",
-            markup=False,
-            soft_wrap=True,
+            line(
+                f"  {c['intercept_id']}",
+                c["merchant_id"],
+                f"{c['carrier']} {c['tracking_no']}",
+                status(c["status"]),
+                conflict(c["conflict"]),
+            )
         )
-    total = sum(summary["conflicts"].values())
+    if total > len(conflicts):
+        console.print(
+            f"  ... and {total - len(conflicts)} more: "
+            f"intercept --home {home} list --conflicts --since {begin.date().isoformat()} --limit 1000",
+            markup=False,
+        )
     console.print(
         f"{total} intercept(s) with conflicts: "
-        + (", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none")
+        + (", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none"),
+        markup=False,
     )

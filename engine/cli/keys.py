@@ -2,11 +2,11 @@
 
 import typer
 
-from api.composition import open_key_store
-from api.grant import KeyGrant
-from api.roles import Role
 from engine.cli import context
-from engine.cli.output import console, emit_json, table
+from engine.cli.output import console, emit_json, fail, table
+from engine.composition import open_key_store
+from engine.grant import KeyGrant
+from engine.roles import Role
 
 app = typer.Typer(
     help="Create, list and revoke API keys for `intercept serve`.", no_args_is_help=True
@@ -78,8 +78,7 @@ def revoke(
     """Revoke a key: from the next request on, it opens nothing."""
     revoked = _store().revoke(key_id)
     if revoked is None:
-        console.print(f"no key with id {key_id}", style="red", markup=False)
-        raise typer.Exit(1)
+        fail(f"no key with id {key_id}", json)
     if json:
         return emit_json({"key_id": revoked.key_id, "revoked_at": revoked.revoked_at})
     console.print(f"revoked {revoked.key_id} at {revoked.revoked_at}", markup=False)

@@ -1,20 +1,31 @@
 """Turning what a person types into domain values, with errors that say what is wrong."""
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
 
+from engine import usecases
+
+_AMOUNT = re.compile(r"\d+(\.\d+)?")
+
 
 def minor_units(text: str, what: str = "amount") -> int:
-    """'199.00' -> 19900; refuses negatives, more than two decimals and non-numbers."""
+    """'199.00' -> 19900; refuses negatives, more than two decimals and non-numbers.
+
+    Only plain decimal digits: `1e3` or `0x10` read as numbers by Python would turn a
+    typo into a different amount of money.
+    """
+    if text.strip().startswith("-"):
+        raise typer.BadParameter(f"{what} {text!r} must be zero or more")
+    if not _AMOUNT.fullmatch(text.strip()):
+        raise typer.BadParameter(f"{what} {text!r} is not a number like 199.00")
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise typer.BadParameter(f"{what} {text!r} is not a number like 199.00") from None
-    if not value.is_finite() or value < 0:
-        raise typer.BadParameter(f"{what} {text!r} must be zero or more")
     minor = value * 100
     if minor != minor.to_integral_value():
         raise typer.BadParameter(f"{what} {text!r} has more than two decimals")
@@ -24,15 +35,11 @@ def minor_units(text: str, what: str = "amount") -> int:
 
 
 def instant(text: str, what: str = "time") -> datetime:
+    """An ISO 8601 time with its zone; a date alone is the start of that day in UTC."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{what} {text!r} is not an ISO 8601 time like 2026-11-26T10:00:00+08:00"
-        ) from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter(f"{what} {text!r} needs a timezone, e.g. +08:00 or Z")
-    return moment
+        return usecases.instant(text)
+    except usecases.BadInstant as error:
+        raise typer.BadParameter(f"{what} {error}") from None
 
 
 def carriers(text: str) -> set[str]:

@@ -43,7 +43,7 @@ def set_(
     result = {"outcome": decision.outcome.value, "policy": _describe(decision.state)}
     if json:
         return emit_json(result)
-    p = result["policy"]
+    p = _describe(decision.state)
     console.print(
         f"policy for {merchant}: {p['min_amount']}..{p['max_amount']} via "
         f"{','.join(p['carriers'])} ({decision.outcome.value})"
@@ -55,7 +55,7 @@ def show(
     merchant: str = typer.Argument(..., help="Merchant id."),
     json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    policy = context.engine().app.policy(merchant)
+    policy = context.engine().policy(merchant)
     if policy is None:
         if json:
             emit_json({"merchant_id": merchant, "policy": None})

@@ -1,15 +1,14 @@
 """`intercept list` (the package center) and `intercept show` (one intercept's detail)."""
 
-from datetime import timedelta
-
 import typer
 
 from domain.vocabulary import AfterSaleStatus, Status
+from engine import usecases
 from engine.cli import as_of as as_of_view
 from engine.cli import context, parse
-from engine.cli.output import console, emit_json, money, table
+from engine.cli.output import conflict, console, emit_json, fail, line, money, table, when
+from engine.cli.output import status as status_text
 from engine.composition import system_clock
-from projections import queries
 
 
 def list_(
@@ -32,12 +31,10 @@ def list_(
     """The package center: intercepts newest first, filtered, paginated."""
     if days is not None and (since or until):
         raise typer.BadParameter("use either --days or --since/--until, not both")
-    start = parse.instant(since, "--since") if since else None
-    if start is None and until is None:
-        start = system_clock() - timedelta(days=days or 90)
-    filters = queries.Filters(
+    request = usecases.ListRequest(
         merchant_id=merchant,
-        since=start,
+        days=days,
+        since=parse.instant(since, "--since") if since else None,
         until=parse.instant(until, "--until") if until else None,
         status=status.value if status else None,
         carrier=carrier.upper() if carrier else None,
@@ -45,26 +42,32 @@ def list_(
         order_id=order,
         tracking_no=tracking,
         conflicts_only=conflicts,
+        limit=limit,
+        cursor=cursor,
     )
     try:
-        page = queries.list_intercepts(context.engine().db, filters, limit=limit, cursor=cursor)
-    except queries.BadCursor as error:
+        page = usecases.list_intercepts(context.reader(), request, system_clock())
+    except usecases.BadCursor as error:
         raise typer.BadParameter(str(error)) from None
     if json:
         return emit_json({"intercepts": page.rows, "next_cursor": page.next_cursor})
     for r in page.rows:
-        conflict = f" CONFLICT {r['conflict']}" if r["conflict"] else ""
-        console.print(
-            f"{r['intercept_id']}  {r['requested_at'][:16]}  {r['merchant_id']}  "
-            f"{r['order_id']}  {r['carrier']} {r['tracking_no']}  "
-            f"{money(r['amount_minor'], r['currency'])}  {r['status']}  "
-            f"after-sale:{r['after_sale_status']}{conflict}",
-            soft_wrap=True,
-            markup=False,
-        )
+        parts = [
+            r["intercept_id"],
+            when(r["requested_at"]),
+            r["merchant_id"],
+            r["order_id"],
+            f"{r['carrier']} {r['tracking_no']}",
+            money(r["amount_minor"], r["currency"]),
+            status_text(r["status"]),
+            f"after-sale:{r['after_sale_status']}",
+        ]
+        if r["conflict"]:
+            parts += [conflict(f"CONFLICT {r['conflict']}")]
+        console.print(line(*parts))
     console.print(f"{len(page.rows)} shown", style="dim")
     if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}", soft_wrap=True)
+        console.print(f"more: --cursor {page.next_cursor}")
 
 
 def show(
@@ -76,29 +79,18 @@ def show(
     """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
     at = as_of_view.cutoff(as_of, occurred_as_of)
     if at is not None:
-        row, events = as_of_view.intercept_at(intercept, at)
+        found = usecases.detail(*as_of_view.intercept_at(intercept, at, json))
     else:
-        db = context.engine().db
-        row = queries.get_intercept(db, intercept)
-        events = queries.timeline(db, intercept) if row else []
-    if row is None:
-        console.print(
-            f"no intercept with id {intercept}" + (" at that time" if at else ""), style="red"
-        )
-        raise typer.Exit(1)
-    cancellable = row["status"] in (Status.REQUESTED.value, Status.ACCEPTED.value)
+        found = usecases.show_intercept(context.reader(), intercept)
+    if found is None:
+        fail(f"no intercept with id {intercept}" + (" at that time" if at else ""), json)
+    row, events = found.intercept, found.timeline
     if json:
-        return emit_json({"intercept": row, "cancellable": cancellable, "timeline": events})
-    console.print(
-        table(
-            f"intercept {intercept}",
-            ["field", "value"],
-            [[k, v] for k, v in row.items() if v is not None],
-        )
-    )
+        return emit_json(found.as_dict())
+    console.print(table(f"intercept {intercept}", ["field", "value"], _fields(row)))
     console.print(
         "can still be cancelled (intercept cancel ID --reason ...)"
-        if cancellable
+        if found.cancellable
         else f"can no longer be cancelled: it is {row['status']}"
     )
     console.print(
@@ -109,8 +101,8 @@ def show(
                 [
                     e["version"],
                     e["event_type"],
-                    e["occurred_at"],
-                    e["recorded_at"],
+                    when(e["occurred_at"]),
+                    when(e["recorded_at"]),
                     e["actor"],
                     _details(e["data"]),
                 ]
@@ -118,6 +110,24 @@ def show(
             ],
         )
     )
+
+
+def _fields(row: dict) -> list[list]:
+    """The row as people read it: money with its currency, times in one form with zone."""
+    shown = []
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in ("amount_minor", "fees_minor"):
+            name, value = name.removesuffix("_minor"), money(value, row["currency"])
+        elif name.endswith("_at"):
+            value = when(value)
+        elif name == "status":
+            value = status_text(value)
+        elif name == "conflict":
+            value = conflict(value)
+        shown.append([name, value])
+    return shown
 
 
 def _details(data: dict) -> str:

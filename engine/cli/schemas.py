@@ -52,7 +52,16 @@ def _refuse(found: Review, json: bool) -> None:
             + remedy(event_type, int(version))
         )
     if json:
-        emit_json({"error": {"kind": "refused", "rule": "schema_evolution", "messages": messages}})
+        emit_json(
+            {
+                "error": {
+                    "type": "refused",
+                    "rule": "schema_evolution",
+                    "message": "; ".join(messages),
+                    "messages": messages,
+                }
+            }
+        )
     else:
         for message in messages:
             errors.print(f"error: {message} [rule: schema_evolution]", markup=False, soft_wrap=True)

@@ -1,8 +1,17 @@
 """`intercept serve`: the HTTP API (FastAPI) under uvicorn."""
 
+import errno
+import os
+import socket
+
 import typer
 
 from engine.cli import context
+from engine.cli.output import errors
+
+# The app is named, not imported: the command line does not depend on the web package,
+# and uvicorn builds the app in the serving process from the settings handed on below.
+APP = "api.composition:from_environment"
 
 
 def serve(
@@ -14,7 +23,49 @@ def serve(
     # Imported here so the other commands do not pay for loading the web stack.
     import uvicorn
 
-    from api.composition import build_api
+    settings = context.settings()  # bad settings fail here, before anything listens
+    listening = _bind(host, port)
+    os.environ.update(settings.as_env())
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        host=host,
+        port=listening.getsockname()[1],
+        workers=1,  # the engine in this process is the only writer it coordinates with
+        log_level=log_level,
+    )
+    _server_class()(config).run(sockets=[listening])
 
-    # One worker: the engine in this process is the only writer it coordinates with.
-    uvicorn.run(build_api(context.settings()), host=host, port=port, workers=1, log_level=log_level)
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            # uvicorn names the address only for sockets it bound itself; this one is ours.
+            if self.started and sockets:
+                self._log_started_message(sockets)
+
+    return Server
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a port in use is said plainly (exit 1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        reason = (
+            f"port {port} on {host} is already in use; stop what listens there or pass --port"
+            if error.errno == errno.EADDRINUSE
+            else f"cannot listen on {host}:{port}: {error.strerror}"
+        )
+        errors.print(f"error: {reason}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

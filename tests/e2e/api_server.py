@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import orjson
 
-from api.composition import open_key_store
-from api.grant import KeyGrant
 from api.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from engine.composition import open_key_store
+from engine.grant import KeyGrant
 from engine.settings import Settings
 from tests.e2e.cli import INTERCEPT
 

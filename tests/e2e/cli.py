@@ -20,13 +20,22 @@ class Run:
         return json.loads(self.out)
 
 
-def intercept(home: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> Run:
+def intercept(
+    home: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict | None = None,
+    closed: bool = False,
+) -> Run:
+    """`closed`: run with no stdin at all (fd 0 closed), as from a service manager."""
     environment = {**os.environ, "INTERCEPT_HOME": str(home), "COLUMNS": "200", **(env or {})}
     if "KAFKA_BOOTSTRAP_SERVERS" not in (env or {}):
         environment.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # embedded unless asked otherwise
     done = subprocess.run(
         [INTERCEPT, *args],
-        input=stdin,
+        input=None if closed else stdin,
+        stdin=None if not closed else subprocess.DEVNULL,
+        preexec_fn=(lambda: os.close(0)) if closed else None,
         capture_output=True,
         text=True,
         env=environment,

@@ -23,7 +23,7 @@ from api.bodies import (
     InterceptRequestBody,
     PolicyBody,
 )
-from api.grant import KeyGrant
+from engine.grant import KeyGrant
 from tests.e2e.api_server import signed, start
 
 PROBLEM = "application/problem+json"

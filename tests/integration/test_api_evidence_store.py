@@ -5,8 +5,7 @@ import io
 
 import pytest
 
-from api.evidence_store import EvidenceStore
-from api.refusals import TooLarge
+from engine.evidence_store import EvidenceStore, TooLarge
 
 
 def test_a_kept_file_is_named_by_its_sha256(tmp_path):

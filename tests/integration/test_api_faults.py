@@ -8,10 +8,10 @@ import pytest
 from api.composition import open_key_store
 from api.faults import fault_of
 from api.gateway import Gateway
-from api.grant import KeyGrant
 from domain.commands import ChargeFee
 from domain.decision import Outcome
 from engine.composition import build_engine
+from engine.grant import KeyGrant
 from engine.settings import Settings
 from storage.database import DatabaseBusy
 from tests.builders import policy, request

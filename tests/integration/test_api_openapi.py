@@ -22,7 +22,7 @@ CONTRACT = {
 def test_the_published_document_is_what_the_app_serves():
     published = json.loads(PUBLISHED.read_text())
     assert published == create_app().openapi(), (
-        "schemas/openapi.json drifted from the app: run `python -m api.openapi` and review the diff"
+        "schemas/openapi.json drifted from the app: run `python -m api.publish` and review the diff"
     )
 
 

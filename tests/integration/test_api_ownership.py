@@ -13,11 +13,11 @@ import pytest
 from api.access import visible_intercept
 from api.composition import evidence_store, open_key_store
 from api.gateway import Gateway
-from api.grant import KeyGrant
 from api.refusals import NotFound
 from api.services import Services
 from domain.commands import ChargeFee
 from engine.composition import build_engine
+from engine.grant import KeyGrant
 from engine.settings import Settings
 from tests.builders import policy, request
 from tests.conftest import T0

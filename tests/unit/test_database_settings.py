@@ -38,7 +38,7 @@ def test_a_postgres_url_becomes_the_librarys_settings_with_bounded_waits():
     [
         ({"event_store": "mysql://u@h/db"}, "expected postgresql://"),
         ({"event_store": "sqlite:///x.db"}, "expected postgresql://"),
-        ({"event_store": "postgresql://h/db"}, "expected postgresql://"),  # no user
+        ({"event_store": "postgresql://u@h"}, "names no database"),
         ({"projections": "postgresql://u:secret@h/db?sslmode=require"}, "no ?options"),
         (
             {"event_store": "postgresql://u@h:5432/one", "projections": "postgres://v@h/one"},
@@ -66,3 +66,43 @@ def test_good_database_settings_are_kept():
         "sqlite:///var/p.db",
         2.5,
     )
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            "postgresql://u@/db?host=/run/postgresql",
+            {"host": "/run/postgresql", "user": "u", "dbname": "db", "port": "5432"},
+        ),
+        ("postgres://u:p%40w@h:6543/db", {"host": "h", "port": "6543", "password": "p@w"}),
+        (
+            "host=h port=7 dbname=db user=u password=secret",
+            {"host": "h", "port": "7", "dbname": "db", "user": "u", "password": "secret"},
+        ),
+        ("postgresql:///db", {"dbname": "db"}),
+    ],
+)
+def test_every_libpq_form_is_accepted(url, expected, monkeypatch):
+    from engine.postgres_env import parse_postgres_url
+
+    for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    parts = parse_postgres_url(url)
+    assert {k: parts[k] for k in expected} == expected
+    assert parts["host"] and parts["user"] and parts["port"]  # libpq's defaults filled in
+    kept = Settings(event_store=url).event_store
+    assert parse_postgres_url(kept) == parts  # a URI the projections can take as well
+
+
+def test_masked_hides_every_password_form():
+    from engine.settings import masked
+
+    for text in (
+        "swapped into postgresql://u:SECRET@h:5432/db",
+        "postgres://u:SECRET@h/db?sslmode=x",
+        "host=h password=SECRET dbname=d",
+        "postgresql://u@/db?host=/x&password=SECRET",
+    ):
+        assert "SECRET" not in masked(text) and "***" in masked(text)
+    assert masked("sqlite:///var/x.db") == "sqlite:///var/x.db"

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.grant import KeyGrant
-from api.roles import Role
 from engine.application import Clock
+from engine.grant import KeyGrant
+from engine.roles import Role
 from projections.timefmt import stamp
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (

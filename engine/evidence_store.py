@@ -1,4 +1,6 @@
-"""Evidence files, kept by content: a file's name is its sha256, so one content is kept once.
+"""Evidence files, kept by content, for the HTTP API and the CLI alike.
+
+A file's name is its sha256, so one content is kept once.
 
 An upload is staged in `.incoming/` first, then kept durably (renamed into place
 and synced) before its event is recorded: an EvidenceAttached whose file is
@@ -18,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from api.refusals import TooLarge
-
 MAX_BYTES = 20 * 1024 * 1024
 BODY_LIMIT = MAX_BYTES + 64 * 1024
 """The whole multipart body: the file, its kind and note, and the framing around them."""
@@ -28,6 +28,10 @@ STALE_SECONDS = 3600
 """A staged file this old belongs to no upload still running (one that was killed)."""
 
 _CHUNK = 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """A file over the store's limit; nothing of it is kept."""
 
 
 class NotKept(Exception):

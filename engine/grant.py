@@ -4,9 +4,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.roles import Role
 from domain.types import Code
 from domain.vocabulary import Carrier
+from engine.roles import Role
 
 
 class KeyGrant(BaseModel):

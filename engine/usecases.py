@@ -1,0 +1,344 @@
+"""What the CLI and the HTTP API both do, written once: they only translate in and out.
+
+Each adapter turns its input (flags, a request) into these calls and their
+results into its output (text, JSON, a response model); no rule lives in an
+adapter, so the two front doors cannot drift apart.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from domain import lifecycle
+from domain.commands import CancelIntercept, Command
+from domain.decision import Decision
+from domain.errors import DomainError
+from domain.event import Event
+from domain.events import InterceptEvent
+from domain.vocabulary import CancelReason, Status
+from engine.postgres_env import DatabaseUnavailable
+from engine.relay import TopicLost
+from engine.settings import Settings
+from projections import point_in_time, queries
+from projections.point_in_time import Cutoff
+from storage.database import Database, DatabaseBusy
+
+__all__ = [
+    "Cutoff",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "TopicLost",
+]  # what the front doors catch or pass on
+
+T = TypeVar("T")
+
+DEFAULT_DAYS = 90
+"""The package center's window when neither days nor since/until are given."""
+
+BadCursor = queries.BadCursor
+"""A cursor this engine did not issue."""
+Page = queries.Page
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Engine(Protocol):
+    """What a use case needs of the engine: the CLI's own engine or the API's locked gateway."""
+
+    def execute(self, command: Command) -> Decision: ...
+
+    def read(self, query: Callable[[Database], T]) -> T: ...
+
+
+class BadInstant(ValueError):
+    """A time a person typed that is not one; the message says what is expected."""
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in UTC.
+
+    A naive time is refused rather than guessed: the same wall-clock time is eight
+    hours apart in Shanghai and in UTC. A date alone has one reading people expect.
+    """
+    text = text.strip()
+    if _DATE_ONLY.fullmatch(text):
+        try:
+            day = datetime.fromisoformat(text).date()
+        except ValueError:
+            raise BadInstant(f"{text!r} is not a date like 2026-11-01") from None
+        return datetime.combine(day, time(0), tzinfo=UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInstant(
+            f"{text!r} is not an ISO 8601 time like 2026-11-26T10:00:00+08:00 or a date "
+            "like 2026-11-01"
+        ) from None
+    if moment.tzinfo is None:
+        raise BadInstant(f"{text!r} needs a timezone, e.g. +08:00 or Z")
+    return moment
+
+
+def one_window(days: int | None, since: datetime | None, until: datetime | None) -> None:
+    """A window is given one way: `ValueError` for days together with since/until."""
+    if days is not None and (since is not None or until is not None):
+        raise ValueError("use either days or since/until, not both")
+
+
+def window(
+    days: int | None, since: datetime | None, until: datetime | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The requested-at window: explicit bounds, or the last `days` (default 90) up to now."""
+    one_window(days, since, until)
+    if since is None and until is None:
+        since = now - timedelta(days=days or DEFAULT_DAYS)
+    return since, until
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    merchant_id: str | None = None
+    days: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    status: str | None = None
+    carrier: str | None = None
+    after_sale_status: str | None = None
+    order_id: str | None = None
+    tracking_no: str | None = None
+    conflicts_only: bool = False
+    limit: int = 20
+    cursor: str | None = None
+
+
+def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
+    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+    since, until = window(request.days, request.since, request.until, now)
+    filters = queries.Filters(
+        merchant_id=request.merchant_id,
+        since=since,
+        until=until,
+        status=request.status,
+        carrier=request.carrier,
+        after_sale_status=request.after_sale_status,
+        order_id=request.order_id,
+        tracking_no=request.tracking_no,
+        conflicts_only=request.conflicts_only,
+    )
+    return engine.read(
+        lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
+    )
+
+
+def cancellable(status: str) -> bool:
+    """Whether a cancel would still be accepted: the domain's own rule, read from a row."""
+    return lifecycle.is_cancellable(Status(status))
+
+
+@dataclass(frozen=True)
+class Detail:
+    intercept: dict[str, Any]
+    cancellable: bool
+    timeline: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intercept": self.intercept,
+            "cancellable": self.cancellable,
+            "timeline": self.timeline,
+        }
+
+
+def detail(row: dict[str, Any] | None, timeline: list[dict[str, Any]]) -> Detail | None:
+    return None if row is None else Detail(row, cancellable(row["status"]), timeline)
+
+
+def show_intercept(
+    engine: Engine,
+    intercept_id: str,
+    visible: Callable[[dict[str, Any]], bool] = lambda row: True,
+) -> Detail | None:
+    """One intercept's row, whether it can still be cancelled, and its timeline.
+
+    `visible` decides from the row alone, before the timeline is read, so an intercept
+    the caller may not see answers None at the cost of a missing one, however long its
+    history.
+    """
+
+    def both(db: Database) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        row = queries.get_intercept(db, intercept_id)
+        if row is None or not visible(row):
+            return None, []
+        return row, queries.timeline(db, intercept_id)
+
+    return detail(*engine.read(both))
+
+
+def result(decision: Decision) -> dict[str, Any]:
+    """An intercept after a command: what it is now and what the command did."""
+    state = decision.state
+    return {
+        "intercept_id": str(state.id),
+        "status": state.status.value,
+        "outcome": decision.outcome.value,
+        "conflicts": [c.value for c in state.conflicts],
+        "version": state.version,
+    }
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    intercept_id: str
+    outcome: str  # recorded, already_cancelled, duplicate, refused or not_found
+    message: str
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchCancel:
+    results: list[CancelResult]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        done = sum(r.outcome in _CANCELLED for r in self.results)
+        return {
+            "requested": len(self.results),
+            "cancelled_or_already": done,
+            "not_cancelled": len(self.results) - done,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"results": [asdict(r) for r in self.results], "summary": self.summary}
+
+
+_CANCELLED = {
+    "recorded": "cancelled",
+    "already_cancelled": "already cancelled",
+    "duplicate": "already cancelled with this key",
+}
+
+
+class NotVisible(Exception):
+    """The caller may not act on this intercept; it is answered like an unknown id."""
+
+    rule = "visible_to_key"
+
+
+def cancel_many(
+    engine: Engine,
+    intercept_ids: Sequence[UUID],
+    reason: CancelReason,
+    note: str | None,
+    key: str | None,
+    actor: str,
+    now: datetime,
+    check: Callable[[UUID], None] = lambda _: None,
+) -> BatchCancel:
+    """Cancel each intercept (irreversible); every one gets its own result, refusals included.
+
+    `check` raises `NotVisible` for an intercept the caller may not act on.
+    """
+    # Every command is built, and so checked, before the first one runs.
+    commands = [
+        CancelIntercept(
+            intercept_id=iid, reason=reason, note=note, key=key, actor=actor, occurred_at=now
+        )
+        for iid in intercept_ids
+    ]
+    return BatchCancel([_cancel_one(engine, command, check) for command in commands])
+
+
+def _cancel_one(
+    engine: Engine, command: CancelIntercept, check: Callable[[UUID], None]
+) -> CancelResult:
+    iid = str(command.intercept_id)
+    try:
+        check(command.intercept_id)
+        decision = engine.execute(command)
+    except NotVisible as refusal:
+        return CancelResult(iid, "not_found", str(refusal), refusal.rule)
+    except DomainError as error:
+        return CancelResult(iid, "refused", error.message, error.rule)
+    outcome = decision.outcome.value
+    return CancelResult(iid, outcome, _CANCELLED[outcome])
+
+
+def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
+    """Counts by status and conflict, and the fees, over every intercept (or one merchant's)."""
+    return engine.read(lambda db: queries.summary(db, merchant_id))
+
+
+class Unreadable(Exception):
+    """A stored event cannot be read back; `intercept audit verify` says which and why."""
+
+
+def intercept_as_of(
+    engine: "EventHistory", intercept_id: UUID, at: Cutoff
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The row and timeline at the cutoff, folded from the event store's own history."""
+    try:
+        events = [e for e in engine.history(intercept_id) if isinstance(e, InterceptEvent)]
+    except (ValidationError, ValueError, KeyError) as error:
+        raise Unreadable(type(error).__name__) from None
+    return point_in_time.intercept_as_of(events, at)
+
+
+class EventHistory(Protocol):
+    def history(self, intercept_id: UUID) -> Sequence[Event]: ...
+
+
+def dead_letters(settings: Settings) -> list[dict[str, Any]]:
+    """Every dead-lettered message: where it sits on the DLQ, where it came from and why."""
+    from consumers import dlq_tools
+    from engine import kafka_clients
+
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
+    )
+    return [dlq_tools.describe(letter) for letter in letters]
+
+
+def redrive(
+    settings: Settings,
+    chosen: Callable[[int | None, int | None], bool],
+    replacement: bytes | None,
+) -> list[dict[str, int | None]]:
+    """Send the chosen dead letters (by DLQ partition and offset) back to the events topic."""
+    from consumers import dlq_tools
+    from engine import kafka_clients
+
+    letters = dlq_tools.read_all(
+        kafka_clients.consumer(settings, group_id=None), settings.dlq_topic
+    )
+    picked = [letter for letter in letters if chosen(letter.dlq_partition, letter.dlq_offset)]
+    return dlq_tools.redrive(picked, kafka_clients.producer(settings), settings.topic, replacement)
+
+
+_LAG_CAP = 10_000
+
+
+def relay_lag(engine: Any, relay: Any) -> str:
+    """Intercept events recorded but not yet published by this relay (counted up to a cap).
+
+    Only intercept events are published (policies and parcel registries are not), so
+    the lag counts those, not positions.
+    """
+    waiting = len(engine.read_intercept_log(relay.positions.get(relay.topic), _LAG_CAP + 1))
+    return f"{_LAG_CAP}+" if waiting > _LAG_CAP else str(waiting)
+
+
+def consumer_lag(consumer: Any) -> str | None:
+    """Records on this consumer's partitions not yet applied; None before it knows."""
+    kafka = consumer.consumer
+    total = 0
+    for tp in kafka.assignment():
+        high = kafka.highwater(tp)
+        if high is None:
+            return None
+        total += max(0, high - kafka.position(tp))
+    return str(total)
