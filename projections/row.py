@@ -97,3 +97,30 @@ def added_in(version: int) -> list[str]:
             # Rows already there would have no value for it; a backfill is a migration's job.
             raise ValueError(f"column {column.name} added in version {version} must be nullable")
     return [f"ALTER TABLE intercepts ADD COLUMN {c.ddl()}" for c in added]
+
+
+DOCS_BEGIN = "<!-- the intercepts row, from projections/row.py: python -m projections.row -->"
+DOCS_END = "<!-- end of the intercepts row -->"
+
+
+def docs_table() -> str:
+    """The analysts' table of docs/projections.md, one line per declared column."""
+    lines = ["| column | type | null | meaning |", "|---|---|---|---|"]
+    for c in ROW:
+        lines.append(f"| {c.name} | {c.sql} | {'yes' if c.nullable else 'no'} | {c.description} |")
+    return "\n".join([DOCS_BEGIN, *lines, DOCS_END])
+
+
+def with_docs_table(text: str) -> str:
+    """`text` (docs/projections.md) with its generated table replaced by the current one."""
+    before, rest = text.split(DOCS_BEGIN, 1)
+    _, after = rest.split(DOCS_END, 1)
+    return before + docs_table() + after
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    docs = Path(__file__).parents[1] / "docs" / "projections.md"
+    docs.write_text(with_docs_table(docs.read_text()))
+    print(f"wrote the intercepts table into {docs}")

@@ -46,6 +46,12 @@ def test_the_docs_table_lists_the_declared_columns_in_order():
     assert _documented_columns() == list(COLUMNS)
 
 
+def test_the_docs_table_is_the_one_generated_from_the_declaration():
+    """`python -m projections.row` writes it; a column added by hand to one side fails here."""
+    text = DOCS.read_text()
+    assert declared.with_docs_table(text) == text
+
+
 def test_the_migrated_table_is_the_declared_row():
     db = Database("sqlite:///:memory:")
     migrate(db)
