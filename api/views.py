@@ -141,7 +141,8 @@ class KeyView(BaseModel):
             key_id=key.key_id,
             role=key.role,
             merchant_id=key.merchant_id,
-            carrier=key.carrier,
+            # Stored as the code of the carrier the key was granted for (engine/grant.py).
+            carrier=Carrier(key.carrier) if key.carrier is not None else None,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
         )

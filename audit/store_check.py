@@ -35,6 +35,7 @@ def _pairs(recorder, batch: int) -> Iterator[tuple[int, object | None, ChainLink
     event, link = next(events, None), next(links, None)
     while event is not None or link is not None:
         if link is None or (event is not None and event.id < link.position):
+            assert event is not None  # the loop goes on while one of them is left
             yield event.id, event, None
             event = next(events, None)
         elif event is None or link.position < event.id:
@@ -67,16 +68,13 @@ class _Walk:
 
     def check(self, position: int, event, link: ChainLink | None) -> Problem | None:
         def problem(check: str, message: str) -> Problem:
-            aggregate = event.originator_id if event is not None else link.aggregate_id
-            version = event.originator_version if event is not None else link.version
-            return Problem(
-                check,
-                message,
-                position,
-                str(aggregate),
-                version,
-                event.topic if event is not None else None,
-            )
+            if event is not None:
+                aggregate, version = event.originator_id, event.originator_version
+                topic = event.topic
+            else:
+                assert link is not None  # a position has its event, its link or both
+                aggregate, version, topic = link.aggregate_id, link.version, None
+            return Problem(check, message, position, str(aggregate), version, topic)
 
         if link is None:
             return problem(

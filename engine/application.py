@@ -29,6 +29,7 @@ R = TypeVar("R")
 
 class InterceptApplication(Application[UUID]):
     name = "intercept"
+    mapper: EventMapper  # what construct_mapper() builds
 
     def __init__(self, env: dict[str, str], *, clock: Clock, max_retries: int = 8) -> None:
         super().__init__(env)
@@ -42,9 +43,9 @@ class InterceptApplication(Application[UUID]):
 
     def construct_recorder(self):
         recorder = super().construct_recorder()
-        if self.mapper.sealed:  # type: ignore[attr-defined]
+        if self.mapper.sealed:
             # The chain hashes the event's JSON, which only the mapper can recover.
-            recorder.plain_state = self.mapper.plain_state  # type: ignore[attr-defined]
+            recorder.plain_state = self.mapper.plain_state
         return recorder
 
     def construct_env(self, name: str, env=None):

@@ -7,13 +7,26 @@ known to need are read up front, all in one query.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from domain.event import Event
 
-# (aggregate id, projector) -> the aggregate's state, or None when it has no events
-Read = Callable[[UUID, Callable[[Any, Iterable[Event]], Any]], Any]
+S = TypeVar("S")
+E = TypeVar("E", bound=Event)
+
+
+class Read(Protocol):
+    """(aggregate id, projector) -> the aggregate's state, or None when it has no events.
+
+    The projector is the aggregate's own: it takes the events of its aggregate type.
+    """
+
+    def __call__(
+        self, aggregate_id: UUID, projector: Callable[[S | None, Iterable[E]], S | None], /
+    ) -> S | None: ...
+
+
 # aggregate ids -> each one's stored events, in version order (empty when it has none)
 ReadMany = Callable[[Sequence[UUID]], dict[UUID, list[Event]]]
 

@@ -50,6 +50,7 @@ def request_intercept(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Ask the carrier to intercept a parcel for the key's merchant."""
+    assert key.merchant_id is not None  # a merchant key names its merchant (engine/grant.py)
     command = RequestIntercept(
         **body.model_dump(),
         merchant_id=key.merchant_id,

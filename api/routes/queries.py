@@ -111,7 +111,8 @@ def list_intercepts(
         page = usecases.list_intercepts(svc.gateway, query.request(merchant_id), svc.clock())
     except usecases.BadCursor as error:
         raise InvalidInput(f"invalid input: query.cursor: {error}") from None
-    return InterceptPage(intercepts=page.rows, next_cursor=page.next_cursor)
+    # The rows are the projection's dicts: the page validates them into its rows.
+    return InterceptPage.model_validate({"intercepts": page.rows, "next_cursor": page.next_cursor})
 
 
 @router.get(

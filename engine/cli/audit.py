@@ -216,6 +216,8 @@ def _id(text: str) -> UUID:
 
 def _find(db, order: str | None, tracking: str | None, merchant: str | None) -> list[UUID]:
     column, value = ("order_id", order) if order is not None else ("tracking_no", tracking)
+    if value is None:  # `history ""`: an empty id, and no order or tracking number, finds none
+        return []
     return [UUID(i) for i in queries.intercept_ids(db, column, value, merchant)]
 
 

@@ -91,7 +91,7 @@ def request(
         merchant_id=merchant,
         order_id=order,
         tracking_no=tracking,
-        carrier=carrier.upper(),
+        carrier=parse.carrier(carrier),
         amount_minor=parse.minor_units(amount, "--amount"),
         currency=currency,
         action=action,
@@ -178,7 +178,7 @@ def carrier(
     """Record a carrier's report; a report crossing a cancel is kept and flagged."""
     command = ReportCarrierOutcome(
         intercept_id=_id(intercept),
-        carrier=carrier.upper(),
+        carrier=parse.carrier(carrier),
         report=report,
         carrier_ref=ref,
         reason=reason,

@@ -2,7 +2,7 @@
 
 import typer
 
-from engine.cli import context
+from engine.cli import context, parse
 from engine.cli.output import console, emit_json, fail, table
 from engine.composition import open_key_store
 from engine.grant import KeyGrant
@@ -25,7 +25,9 @@ def create(
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a key and print it once; it is stored only as a hash."""
-    grant = KeyGrant(role=role, merchant_id=merchant, carrier=carrier.upper() if carrier else None)
+    grant = KeyGrant(
+        role=role, merchant_id=merchant, carrier=parse.carrier(carrier) if carrier else None
+    )
     issued = _store().create(grant)
     record = issued.record
     if json:

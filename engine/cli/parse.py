@@ -4,9 +4,11 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import cast
 
 import typer
 
+from domain.vocabulary import Carrier
 from engine import usecases
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
@@ -42,11 +44,24 @@ def instant(text: str, what: str = "time") -> datetime:
         raise typer.BadParameter(f"{what} {error}") from None
 
 
-def carriers(text: str) -> set[str]:
+def carrier(text: str) -> Carrier:
+    """The carrier a code names, upper-cased: `zto` is ZTO.
+
+    A code that names none is passed on as it is, for the command's own validation to
+    refuse, with the errors of its other fields, in the words it always used.
+    """
+    code = text.upper()
+    try:
+        return Carrier(code)
+    except ValueError:
+        return cast(Carrier, code)  # no carrier: refused when the command is built
+
+
+def carriers(text: str) -> frozenset[Carrier]:
     found = {part.strip().upper() for part in text.split(",") if part.strip()}
     if not found:
         raise typer.BadParameter("give at least one carrier, e.g. ZTO,SF")
-    return found
+    return frozenset(carrier(code) for code in found)
 
 
 def readable_file(path: Path) -> bytes:

@@ -228,6 +228,7 @@ def _refuse(report: rebuild.ReplayReport, settings, json: bool, what: str) -> No
             markup=False,
             soft_wrap=True,
         )
+        assert report.verification is not None  # refused by a verdict: the report holds it
         for line in report.verification.get("lines", []):
             errors.print(line, markup=False, soft_wrap=True)
         errors.print(
@@ -270,6 +271,7 @@ def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
         soft_wrap=True,
     )
     if report.verified:
+        assert report.verification is not None  # verified: the report holds the verdict
         read = "event store" if report.source == "store" else "topic"
         console.print(
             f"verified the hash chain of the {read}: "

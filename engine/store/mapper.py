@@ -77,7 +77,7 @@ class EventMapper(Mapper):
             state=self.stored_state(self.transcoder.encode(state)),
         )
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Event:  # type: ignore[override]
+    def to_domain_event(self, stored_event: StoredEvent) -> Event:
         return self.event_of(
             stored_event.topic,
             stored_event.originator_id,

@@ -12,14 +12,14 @@ from its mapper when the settings compress or encrypt (docs/audit.md).
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment
 
-from audit.chain import ChainLink, Plain, as_stored, extend
+from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend
 from storage.dialect import POSTGRESQL, SQLITE
 
 _COLUMNS = "notification_id, aggregate_id, version, prev_hash, event_hash, log_hash"
@@ -177,6 +177,8 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
 
     def _insert_events(self, c, stored_events: Sequence[StoredEvent], **kwargs: Any):
         positions = super()._insert_events(c, stored_events, **kwargs)
+        # An application recorder always returns the positions (None is an aggregate recorder's).
+        assert positions is not None
         # The events' INSERT holds the write lock: no other writer can move the head now.
         c.execute(self._sql(_HEAD))
         head = c.fetchone()
@@ -186,8 +188,10 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             row = c.fetchone()
             return row[0] if row else None
 
+        # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
+        records = cast(Sequence[StoredRecord], stored_events)
         links = extend(
-            zip(positions, stored_events, strict=True),
+            zip(positions, records, strict=True),
             previous,
             head[0] if head else None,
             self.plain_state,
