@@ -80,8 +80,10 @@ class KeyStore:
         # it is shared under a lock. Each statement is its own transaction and reads
         # the latest commit, so a revoke from the CLI counts on the very next request.
         self._lock = threading.Lock()
+        # A home that cannot be a folder is the home's fault, not the key store's: the
+        # OSError names it, as every other command says of such a home.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
                 path, timeout=10, isolation_level=None, check_same_thread=False
             )

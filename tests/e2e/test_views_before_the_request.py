@@ -39,7 +39,7 @@ def test_a_report_dated_before_the_request_renders_by_either_clock(home, tmp_pat
     assert reported.code == 0, reported.err
 
     before = intercept(home, "show", iid, "--occurred-as-of", _at(now - timedelta(hours=1)))
-    assert before.code == 1 and "at that time" in before.out, before.err
+    assert before.code == 1 and "at that time" in before.err, before.out
     assert "Traceback" not in before.err
 
     after = intercept(

@@ -116,7 +116,7 @@ def test_a_command_that_recorded_nothing_answers_its_fault(gateway, monkeypatch,
     def fails_like_a_full_disk(*args, **kwargs):
         raise full
 
-    monkeypatch.setattr(engine.app, "handle", fails_like_a_full_disk)
+    monkeypatch.setattr(engine.app, "execute", fails_like_a_full_disk)
     with pytest.raises(sqlite3.Error):
         gateway.execute(_fee(iid))
 
