@@ -11,7 +11,17 @@ from consumers import dlq_tools
 from engine import kafka_clients
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors
-from engine.composition import build_engine, build_projection_consumer, build_relay
+from engine.composition import (
+    build_engine,
+    build_leader_lock,
+    build_metrics_server,
+    build_projection_consumer,
+    build_relay,
+)
+from engine.leader import run_as_leader
+from engine.logs import LogFormat
+from engine.logs import configure as configure_logs
+from engine.metrics import ProcessMetrics
 from engine.relay import TopicLost
 
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
@@ -37,9 +47,8 @@ def _kafka_settings(
     return settings
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
+def _log_to_stderr(process: str = "intercept", fmt: LogFormat = LogFormat.TEXT) -> None:
+    configure_logs(process, fmt)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -53,6 +62,38 @@ BOOTSTRAP = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers.")
 TOPIC = typer.Option(None, help="Events topic (default intercept.events).")
 GROUP = typer.Option(None, help="Consumer group id.")
 PARTITIONS = typer.Option(None, help="Partitions for topics the engine creates (default 6).")
+METRICS_PORT = typer.Option(
+    None,
+    "--metrics-port",
+    envvar="INTERCEPT_METRICS_PORT",
+    help="Serve /metrics, /healthz and /readyz on this port (127.0.0.1; 0 picks one).",
+)
+LOG_FORMAT = typer.Option(LogFormat.TEXT, "--log-format", help="text, or json: one object a line.")
+READY_MAX_LAG = typer.Option(
+    1000,
+    "--ready-max-lag",
+    envvar="INTERCEPT_READY_MAX_LAG",
+    help="/readyz answers 503 when the projections lag more events than this.",
+)
+log = logging.getLogger("intercept.process")
+
+
+def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
+    the_relay = build_relay(settings, build_engine(settings), metrics)
+    if republish:
+        the_relay.republish()
+    lock = build_leader_lock(settings)
+    # Any number of relays may run: the lock lets one publish (engine/leader.py).
+    return lambda stop: run_as_leader(lock, the_relay, stop, on_leading=metrics.relay_leader.set)
+
+
+def _with_metrics(settings, metrics, port, max_lag, relay: bool, workers: dict) -> dict:
+    if port is None:
+        return workers
+    server, lags = build_metrics_server(settings, metrics, port, max_lag, relay)
+    server.start()
+    log.info("metrics on http://127.0.0.1:%d/metrics", server.port)
+    return {**workers, "lags": lags}
 
 
 def relay(
@@ -64,14 +105,19 @@ def relay(
         "--republish",
         help=("Publish everything again from the first event (after the broker lost the topic)."),
     ),
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
-    """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM)."""
+    """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM).
+
+    Several relays may run: one publishes, the others stand by and take over.
+    """
     settings = _kafka_settings(bootstrap, topic, None, partitions)
-    _log_to_stderr()
-    the_relay = build_relay(settings, build_engine(settings))
-    if republish:
-        the_relay.republish()
-    _run_threads({"relay": the_relay.run})
+    _log_to_stderr("relay", log_format)
+    metrics = ProcessMetrics("relay")
+    workers = {"relay": _relay_worker(settings, metrics, republish)}
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 
 def consume(
@@ -84,29 +130,40 @@ def consume(
         "--reset-positions",
         help=("Read the topic again from its start (after a republish); nothing applies twice."),
     ),
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
     """Feed the projections from Kafka in a consumer group until stopped."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
-    _log_to_stderr()
+    _log_to_stderr("consume", log_format)
     engine = build_engine(settings)
     if reset_positions:
         engine.projector.reset_positions(settings.topic)
-    _run_threads({"consumer": build_projection_consumer(settings, engine).run})
+    metrics = ProcessMetrics("consume")
+    workers = {"consumer": build_projection_consumer(settings, engine, metrics).run}
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, False, workers))
 
 
 def run(
-    bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP, partitions: int = PARTITIONS
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    group: str = GROUP,
+    partitions: int = PARTITIONS,
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
     """Relay and consumer in one process."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
-    _log_to_stderr()
-    relay_engine, consumer_engine = build_engine(settings), build_engine(settings)
-    _run_threads(
-        {
-            "relay": build_relay(settings, relay_engine).run,
-            "consumer": build_projection_consumer(settings, consumer_engine).run,
-        }
-    )
+    _log_to_stderr("run", log_format)
+    metrics = ProcessMetrics("run")
+    consumer_engine = build_engine(settings)
+    workers = {
+        "relay": _relay_worker(settings, metrics),
+        "consumer": build_projection_consumer(settings, consumer_engine, metrics).run,
+    }
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 
 def _run_threads(workers: dict) -> None:
