@@ -9,7 +9,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, operations
 from api.openapi import openapi_of
 from api.routes import callbacks, commands, evidence, keys, policy, queries
 from api.services import Services
@@ -34,7 +34,11 @@ async def _lifespan(app: FastAPI):
         svc.close()
 
 
-def create_app(services: Services | None = None) -> FastAPI:
+def create_app(
+    services: Services | None = None,
+    metrics: "operations.ApiMetrics | None" = None,
+    ready: "operations.Ready | None" = None,
+) -> FastAPI:
     app = FastAPI(
         title="intercept",
         version=version("intercept"),
@@ -46,5 +50,6 @@ def create_app(services: Services | None = None) -> FastAPI:
     errors.install(app)
     for module in (policy, commands, evidence, queries, callbacks, keys):
         app.include_router(module.router)
+    operations.install(app, metrics, ready)  # /metrics, /healthz, /readyz (api/operations.py)
     app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app

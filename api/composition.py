@@ -27,13 +27,17 @@ def evidence_store(settings: Settings) -> EvidenceStore:
 def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
     # The web stack is loaded only by what serves: `intercept keys` does without it.
     from api.app import create_app
-    from api.gateway import Gateway
+    from api.operations import ApiMetrics, MeteredGateway
     from api.services import Services
+    from engine.composition import build_observer
+    from engine.metrics import Readiness
 
+    metrics = ApiMetrics()
     services = Services(
-        gateway=Gateway(build_engine(settings, clock)),
+        gateway=MeteredGateway(build_engine(settings, clock), metrics),
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
     )
-    return create_app(services)
+    readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
+    return create_app(services, metrics, readiness.check)

@@ -25,6 +25,8 @@ class Settings(BaseModel):
     max_poll_records: int = Field(default=1000, ge=1, le=100_000)
     # How long one attempt waits for a busy or locked database before it is retried.
     db_timeout: float = Field(default=10.0, gt=0, le=600)
+    # /readyz answers 503 when the projections lag more events than this (docs/operations.md).
+    ready_max_lag: int = Field(default=1000, ge=0)
 
     @field_validator("event_store")
     @classmethod
@@ -76,6 +78,7 @@ class Settings(BaseModel):
             "relay_batch": env.get("INTERCEPT_RELAY_BATCH"),
             "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
             "db_timeout": env.get("INTERCEPT_DB_TIMEOUT"),
+            "ready_max_lag": env.get("INTERCEPT_READY_MAX_LAG"),
         }
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})

@@ -70,10 +70,10 @@ METRICS_PORT = typer.Option(
 )
 LOG_FORMAT = typer.Option(LogFormat.TEXT, "--log-format", help="text, or json: one object a line.")
 READY_MAX_LAG = typer.Option(
-    1000,
+    None,
     "--ready-max-lag",
-    envvar="INTERCEPT_READY_MAX_LAG",
-    help="/readyz answers 503 when the projections lag more events than this.",
+    help="/readyz answers 503 when the projections lag more events than this "
+    "(default INTERCEPT_READY_MAX_LAG, else 1000).",
 )
 log = logging.getLogger("intercept.process")
 
@@ -90,7 +90,8 @@ def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
 def _with_metrics(settings, metrics, port, max_lag, relay: bool, workers: dict) -> dict:
     if port is None:
         return workers
-    server, lags = build_metrics_server(settings, metrics, port, max_lag, relay)
+    limit = settings.ready_max_lag if max_lag is None else max_lag
+    server, lags = build_metrics_server(settings, metrics, port, limit, relay)
     server.start()
     log.info("metrics on http://127.0.0.1:%d/metrics", server.port)
     return {**workers, "lags": lags}
