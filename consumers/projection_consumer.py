@@ -140,3 +140,22 @@ class ProjectionConsumer:
                 self.poll_once()
         finally:
             self.consumer.close(autocommit=False)
+            t = self.totals
+            log.info(
+                "consumer stopped: %d applied, %d duplicates, %d held, %d released, "
+                "%d dead-lettered",
+                t.applied,
+                t.duplicates,
+                t.held,
+                t.released,
+                self.dead_lettered,
+                extra={
+                    "counts": {
+                        "events_applied": t.applied,
+                        "duplicates": t.duplicates,
+                        "held": t.held,
+                        "released": t.released,
+                        "dead_lettered": self.dead_lettered,
+                    }
+                },
+            )

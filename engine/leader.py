@@ -168,3 +168,8 @@ def run_as_leader(
     finally:
         lock.release()
         on_leading(False)
+        log.info(
+            "relay stopped after publishing %d records",
+            relay.published,
+            extra={"counts": {"events_published": relay.published}},
+        )
