@@ -190,7 +190,7 @@ def refresh_lags(
     while not stop.is_set():
         try:
             with lock:
-                metrics.show(observer.readings(embedded=False), relay)
+                metrics.show(observer.readings(embedded=False, relay=relay), relay)
         except Exception as error:  # noqa: BLE001 - a lag reading must never stop the process
             metrics.refreshes_failed.inc()
             log.warning("lag reading failed: %s", error)

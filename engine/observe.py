@@ -27,7 +27,7 @@ _TOPICS = tuple(INTERCEPT_EVENT_TYPES)
 
 # Counting the relay's backlog reads the log's index up to this many entries: a backlog
 # this large is an alert either way, and counting further would load the store for nothing.
-BACKLOG_CAP = 100_000
+BACKLOG_CAP = 10_000
 
 
 @dataclass
@@ -108,9 +108,16 @@ class Observer:
             for p in sorted(set(ends) | set(stored))
         ]
 
-    def catch_up(self) -> tuple[int, int]:
-        """Embedded mode: (the projections' position in the log, intercept events after it)."""
-        position = positions(self.projections, PROJECTION, EVENT_STORE).get(0, 0)
+    def catch_up(self, embedded: bool) -> tuple[int | None, int | None]:
+        """(the embedded catch-up's position in the log, intercept events after it).
+
+        In Kafka mode only when a catch-up ever ran (a replay from the store): otherwise
+        there is no such reader, and counting from 0 would only load the store.
+        """
+        position = positions(self.projections, PROJECTION, EVENT_STORE).get(0)
+        if position is None and not embedded:
+            return None, None
+        position = position or 0
         return position, len(self._unpublished(position, BACKLOG_CAP))
 
     def pending(self) -> int:
@@ -123,14 +130,14 @@ class Observer:
         )
         return rows[0] if rows else None
 
-    def readings(self, embedded: bool) -> Readings:
+    def readings(self, embedded: bool, relay: bool = True) -> Readings:
+        """Everything, or (`relay=False`, for a consumer's gauges) all but the relay's backlog."""
         found = Readings(head=self.head())
         if not embedded:
-            found.relay_position, found.relay_lag_events, found.relay_lag_seconds = self.relay()
+            if relay:
+                found.relay_position, found.relay_lag_events, found.relay_lag_seconds = self.relay()
             found.partitions = self.partitions()
-        found.catch_up_position, found.catch_up_lag_events = self.catch_up()
-        if not embedded and not found.catch_up_position:
-            found.catch_up_position = found.catch_up_lag_events = None  # not used in Kafka mode
+        found.catch_up_position, found.catch_up_lag_events = self.catch_up(embedded)
         found.pending_events = self.pending()
         found.oldest_open_intercept = self.oldest_open()
         return found
