@@ -101,3 +101,28 @@ def test_one_advisory_lock_holder_at_a_time_and_a_broken_session_holds_nothing(p
     second.release()
     assert first.acquire()
     first.release()
+
+
+@pytest.mark.kafka
+def test_run_serves_the_relay_and_the_consumer_metrics_on_one_port(kafka_settings, tmp_path):
+    from engine.composition import build_engine
+    from engine.pipeline import count_intercept_events
+
+    seed_history(kafka_settings, orders=10).close()
+    expected = count_intercept_events(build_engine(kafka_settings))
+    both = start("run", kafka_env(kafka_settings), tmp_path)
+    try:
+        eventually(
+            lambda: (
+                both.metrics().get('intercept_projection_events_total{outcome="applied"}', 0)
+                + both.metrics().get('intercept_projection_events_total{outcome="released"}', 0)
+                == expected
+            ),
+            what="run applied every event",
+        )
+        samples = both.metrics()
+        assert samples["intercept_relay_events_published_total"] == expected
+        assert samples["intercept_relay_leader"] == 1
+        eventually(lambda: both.get("/readyz").json()["projection_lag_events"] == 0)
+    finally:
+        assert both.stop() == 0, both.log()
