@@ -54,3 +54,19 @@ def configure(process: str, fmt: LogFormat = LogFormat.TEXT) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
+
+
+def uvicorn_config(process: str = "serve") -> dict:
+    """uvicorn's `log_config` for JSON lines: its own loggers and the app's, one format."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "engine.logs.JsonFormatter", "process": process}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            name: {"handlers": ["stderr"], "level": "INFO", "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "intercept")
+        },
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+    }

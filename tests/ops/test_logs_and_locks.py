@@ -126,3 +126,34 @@ def test_run_serves_the_relay_and_the_consumer_metrics_on_one_port(kafka_setting
         eventually(lambda: both.get("/readyz").json()["projection_lag_events"] == 0)
     finally:
         assert both.stop() == 0, both.log()
+
+
+def test_serve_logs_one_json_object_a_line(tmp_path):
+    import re
+    import time
+
+    import httpx
+
+    from tests.e2e.cli import INTERCEPT
+
+    env = {**os.environ, "INTERCEPT_HOME": str(tmp_path / "var")}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [INTERCEPT, "serve", "--port", "0", "--log-format", "json"], stderr=log, env=env
+        )
+    try:
+        deadline, url = time.monotonic() + 30, None
+        while url is None and time.monotonic() < deadline:
+            found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text())
+            url = found.group(1) if found else None
+            time.sleep(0.05)
+        assert url, log_path.read_text()
+        assert httpx.get(url + "/healthz").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert {e["process"] for e in entries} == {"serve"}
+    assert any("/healthz" in e["message"] for e in entries)  # the access log, too
