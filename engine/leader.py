@@ -126,8 +126,13 @@ def run_as_leader(
     idle_wait: float = 0.01,
     check_every: float = 5.0,
     renew_every: float = 1.0,
+    republish: bool = False,
 ) -> None:
-    """Stand by until the lock is ours, publish while it stays ours, stand by again if lost."""
+    """Stand by until the lock is ours, publish while it stays ours, stand by again if lost.
+
+    `republish`: start over from the first event, once, when the lock is first ours; never
+    while another relay leads, whose position it would pull back under it.
+    """
     import time
 
     standing_by_said = False
@@ -142,6 +147,9 @@ def run_as_leader(
                 continue
             standing_by_said = False
             on_leading(True)
+            if republish:
+                relay.republish()
+                republish = False
             relay.check_topic()
             position = relay.positions.get(relay.topic)
             log.info(

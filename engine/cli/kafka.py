@@ -80,11 +80,11 @@ log = logging.getLogger("intercept.process")
 
 def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
     the_relay = build_relay(settings, build_engine(settings), metrics)
-    if republish:
-        the_relay.republish()
     lock = build_leader_lock(settings)
     # Any number of relays may run: the lock lets one publish (engine/leader.py).
-    return lambda stop: run_as_leader(lock, the_relay, stop, on_leading=metrics.relay_leader.set)
+    return lambda stop: run_as_leader(
+        lock, the_relay, stop, on_leading=metrics.relay_leader.set, republish=republish
+    )
 
 
 def _with_metrics(settings, metrics, port, max_lag, relay: bool, workers: dict) -> dict:
