@@ -38,6 +38,7 @@ def create_app(
     services: Services | None = None,
     metrics: "operations.ApiMetrics | None" = None,
     ready: "operations.Ready | None" = None,
+    tracing=None,
 ) -> FastAPI:
     app = FastAPI(
         title="intercept",
@@ -50,6 +51,8 @@ def create_app(
     errors.install(app)
     for module in (policy, commands, evidence, queries, callbacks, keys):
         app.include_router(module.router)
-    operations.install(app, metrics, ready)  # /metrics, /healthz, /readyz (api/operations.py)
+    operations.install(
+        app, metrics, ready, tracing
+    )  # /metrics, /healthz, /readyz (api/operations.py)
     app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app

@@ -29,15 +29,15 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
     from api.app import create_app
     from api.operations import ApiMetrics, MeteredGateway
     from api.services import Services
-    from engine.composition import build_observer
+    from engine.composition import build_observer, build_tracing
     from engine.metrics import Readiness
 
-    metrics = ApiMetrics()
+    metrics, tracing = ApiMetrics(), build_tracing(settings, "intercept-api")
     services = Services(
-        gateway=MeteredGateway(build_engine(settings, clock), metrics),
+        gateway=MeteredGateway(build_engine(settings, clock), metrics, tracing),
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
-    return create_app(services, metrics, readiness.check)
+    return create_app(services, metrics, readiness.check, tracing)

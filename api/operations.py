@@ -63,9 +63,10 @@ class ApiMetrics:
 class MeteredGateway(Gateway):
     """The gateway, counting each command's outcome or refusing rule."""
 
-    def __init__(self, engine, metrics: ApiMetrics) -> None:
+    def __init__(self, engine, metrics: ApiMetrics, tracing=None) -> None:
         super().__init__(engine)
         self.metrics = metrics
+        self.tracing = tracing  # engine.tracing, when configured
 
     def execute(self, command: Command) -> Decision:
         try:
@@ -74,6 +75,8 @@ class MeteredGateway(Gateway):
             self.metrics.command(command, "refused", error.rule)
             raise
         self.metrics.command(command, decision.outcome.value)
+        if self.tracing is not None and self.tracing.enabled:
+            self.tracing.remember(decision.events)
         return decision
 
 
@@ -81,7 +84,9 @@ def _not_configured() -> tuple[bool, dict[str, Any]]:
     return False, {"ready": False, "reason": "no engine behind this app"}
 
 
-def install(app: FastAPI, metrics: ApiMetrics | None = None, ready: Ready | None = None) -> None:
+def install(
+    app: FastAPI, metrics: ApiMetrics | None = None, ready: Ready | None = None, tracing=None
+) -> None:
     from api import errors
     from api.metrics_middleware import MetricsMiddleware
 
@@ -110,3 +115,7 @@ def install(app: FastAPI, metrics: ApiMetrics | None = None, ready: Ready | None
     app.include_router(router)
     app.add_exception_handler(BadSignature, signature_refused)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware, metrics=counted)
+    if tracing is not None and tracing.enabled:
+        from api.tracing_middleware import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracing=tracing)

@@ -46,6 +46,7 @@ class ProjectionConsumer:
         dlq_topic: str,
         ack_timeout: float = 30.0,
         metrics=None,
+        tracing=None,
     ) -> None:
         self.consumer = consumer
         self.projector = projector
@@ -57,6 +58,7 @@ class ProjectionConsumer:
         self.totals = BatchResult()
         self.dead_lettered = 0
         self.metrics = metrics  # engine.metrics.ProcessMetrics, when the process serves them
+        self.tracing = tracing  # engine.tracing, when configured: spans for traced events
 
     def start(self) -> None:
         self.consumer.subscribe([self.topic], listener=_SeekToStoredOffsets(self))
@@ -66,7 +68,7 @@ class ProjectionConsumer:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         if not batches:
             return 0
-        started = time.monotonic()
+        started, started_ns = time.monotonic(), time.time_ns()
         envelopes, letters, next_offsets = [], [], {}
         for tp, records in batches.items():
             for record in records:
@@ -89,6 +91,8 @@ class ProjectionConsumer:
         self._add(result)
         self._hint_kafka(next_offsets)
         handled = sum(len(r) for r in batches.values())
+        if self.tracing is not None and self.tracing.enabled:
+            self.tracing.applied(_traced(batches), started_ns)
         if self.metrics is not None:
             for _ in range(attempts - 1):
                 self.metrics.retried("projection_batch")
@@ -159,3 +163,18 @@ class ProjectionConsumer:
                     }
                 },
             )
+
+
+def _traced(batches) -> list[tuple[str, str, int]]:
+    """(traceparent, intercept id, version) of each record that carries a trace context."""
+    found = []
+    for records in batches.values():
+        for record in records:
+            parent = dict(record.headers or ()).get("traceparent")
+            if parent:
+                try:
+                    envelope = receive(record.value)
+                except Poison:
+                    continue
+                found.append((parent.decode(), str(envelope.intercept_id), envelope.version))
+    return found

@@ -139,14 +139,26 @@ def event_store_db(settings: Settings) -> Database:
     return Database(settings.event_store, timeout_ms)
 
 
-def build_relay(settings: Settings, engine: Engine, metrics=None):
+def build_tracing(settings: Settings, service: str):
+    """Tracing as `INTERCEPT_TRACING` asks (engine/tracing.py); off costs nothing."""
+    from engine import tracing
+
+    if not settings.tracing:
+        return tracing.NO_TRACING
+    return tracing.build(settings.tracing, tracing.EventTraces(event_store_db(settings)), service)
+
+
+def build_relay(settings: Settings, engine: Engine, metrics=None, tracing=None):
     from engine import kafka_clients
-    from engine.outgoing import reader
+    from engine.outgoing import reader, with_traces
     from engine.relay import Relay, RelayPositions
 
+    read = reader(engine.app)
+    if tracing is not None and tracing.enabled:
+        read = with_traces(read, tracing.headers_for)
     return Relay(
         # Intercept events only, sealed with their chain links (docs/audit.md).
-        reader(engine.app),
+        read,
         kafka_clients.producer(settings),
         RelayPositions(event_store_db(settings)),
         settings.topic,
@@ -163,7 +175,7 @@ def build_relay(settings: Settings, engine: Engine, metrics=None):
 
 
 def build_projection_consumer(
-    settings: Settings, engine: Engine, metrics=None, **consumer_overrides
+    settings: Settings, engine: Engine, metrics=None, tracing=None, **consumer_overrides
 ):
     from consumers.projection_consumer import ProjectionConsumer
     from engine import kafka_clients
@@ -178,6 +190,7 @@ def build_projection_consumer(
         settings.topic,
         settings.dlq_topic,
         metrics=metrics,
+        tracing=tracing,
     )
 
 

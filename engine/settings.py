@@ -27,6 +27,8 @@ class Settings(BaseModel):
     db_timeout: float = Field(default=10.0, gt=0, le=600)
     # /readyz answers 503 when the projections lag more events than this (docs/operations.md).
     ready_max_lag: int = Field(default=1000, ge=0)
+    # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
+    tracing: str | None = None
 
     @field_validator("event_store")
     @classmethod
@@ -79,6 +81,7 @@ class Settings(BaseModel):
             "max_poll_records": env.get("INTERCEPT_MAX_POLL_RECORDS"),
             "db_timeout": env.get("INTERCEPT_DB_TIMEOUT"),
             "ready_max_lag": env.get("INTERCEPT_READY_MAX_LAG"),
+            "tracing": env.get("INTERCEPT_TRACING"),
         }
         values.update(overrides)
         return cls(**{k: v for k, v in values.items() if v not in (None, "")})

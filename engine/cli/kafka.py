@@ -17,6 +17,7 @@ from engine.composition import (
     build_metrics_server,
     build_projection_consumer,
     build_relay,
+    build_tracing,
 )
 from engine.leader import run_as_leader
 from engine.logs import LogFormat
@@ -79,7 +80,8 @@ log = logging.getLogger("intercept.process")
 
 
 def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
-    the_relay = build_relay(settings, build_engine(settings), metrics)
+    tracing = build_tracing(settings, "intercept-relay")
+    the_relay = build_relay(settings, build_engine(settings), metrics, tracing)
     lock = build_leader_lock(settings)
     # Any number of relays may run: the lock lets one publish (engine/leader.py).
     return lambda stop: run_as_leader(
@@ -142,7 +144,8 @@ def consume(
     if reset_positions:
         engine.projector.reset_positions(settings.topic)
     metrics = ProcessMetrics("consume")
-    workers = {"consumer": build_projection_consumer(settings, engine, metrics).run}
+    tracing = build_tracing(settings, "intercept-consume")
+    workers = {"consumer": build_projection_consumer(settings, engine, metrics, tracing).run}
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, False, workers))
 
 
@@ -162,7 +165,9 @@ def run(
     consumer_engine = build_engine(settings)
     workers = {
         "relay": _relay_worker(settings, metrics),
-        "consumer": build_projection_consumer(settings, consumer_engine, metrics).run,
+        "consumer": build_projection_consumer(
+            settings, consumer_engine, metrics, build_tracing(settings, "intercept-run")
+        ).run,
     }
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
