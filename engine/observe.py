@@ -86,7 +86,7 @@ class Observer:
         return self.app.event_log.max_position()
 
     def _unpublished(self, after: int, limit: int) -> Sequence[Any]:
-        return self.app.event_log.recorder.select_log(after, limit, _TOPICS)
+        return self.app.event_log.log_rows_of(after, limit, _TOPICS)
 
     def relay(self, now: datetime | None = None) -> tuple[int, int, float]:
         """(position, intercept events not yet published, seconds the oldest one waits)."""
