@@ -10,7 +10,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import errors
+from api import errors, operations
 from api.guard import Guard
 from api.openapi import openapi_of
 from api.routes import after_sale, callbacks, commands, evidence, keys, policy, queries
@@ -36,7 +36,12 @@ async def _lifespan(app: FastAPI):
         svc.close()
 
 
-def create_app(services: Services | None = None) -> FastAPI:
+def create_app(
+    services: Services | None = None,
+    metrics: "operations.ApiMetrics | None" = None,
+    ready: "operations.Ready | None" = None,
+    tracing=None,
+) -> FastAPI:
     # Offline: /docs and /redoc serve Swagger UI and ReDoc from the package, not a CDN.
     app = FastAPIOffline(
         title="intercept",
@@ -50,5 +55,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(Guard)
     for module in (policy, commands, after_sale, evidence, queries, callbacks, keys):
         app.include_router(module.router)
+    operations.install(
+        app, metrics, ready, tracing
+    )  # /metrics, /healthz, /readyz (api/operations.py)
     app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app

@@ -44,18 +44,22 @@ def _chmod(path, mode: int) -> None:
 def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
     # The web stack is loaded only by what serves: `intercept keys` does without it.
     from api.app import create_app
-    from api.gateway import Gateway
+    from api.operations import ApiMetrics, MeteredGateway
     from api.services import Services
+    from engine.composition import build_observer, build_tracing
+    from engine.metrics import Readiness
 
+    metrics, tracing = ApiMetrics(), build_tracing(settings, "intercept-api")
     engine = build_engine(settings, clock)
     make_private(settings)
     services = Services(
-        gateway=Gateway(engine),
+        gateway=MeteredGateway(engine, metrics, tracing),
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
     )
-    return create_app(services)
+    readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
+    return create_app(services, metrics, readiness.check, tracing)
 
 
 def from_environment() -> "FastAPI":

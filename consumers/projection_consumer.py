@@ -8,6 +8,7 @@ offsets are written too, but only as a hint for tools that watch lag.
 
 import logging
 import threading
+import time
 
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
@@ -44,6 +45,8 @@ class ProjectionConsumer:
         topic: str,
         dlq_topic: str,
         ack_timeout: float = 30.0,
+        metrics=None,
+        tracing=None,
     ) -> None:
         self.consumer = consumer
         self.projector = projector
@@ -54,6 +57,8 @@ class ProjectionConsumer:
         self.assignments = 0
         self.totals = BatchResult()
         self.dead_lettered = 0
+        self.metrics = metrics  # engine.metrics.ProcessMetrics, when the process serves them
+        self.tracing = tracing  # engine.tracing, when configured: spans for traced events
 
     def start(self) -> None:
         self.consumer.subscribe([self.topic], listener=_SeekToStoredOffsets(self))
@@ -63,6 +68,7 @@ class ProjectionConsumer:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         if not batches:
             return 0
+        started, started_ns = time.monotonic(), time.time_ns()
         envelopes, letters, next_offsets = [], [], {}
         for tp, records in batches.items():
             for record in records:
@@ -73,11 +79,25 @@ class ProjectionConsumer:
             next_offsets[tp] = records[-1].offset + 1
         self._dead_letter(letters)
         positions = {(tp.topic, tp.partition): o for tp, o in next_offsets.items()}
+        attempts = 0
+
+        def attempt() -> BatchResult:
+            nonlocal attempts
+            attempts += 1
+            return self.projector.apply(envelopes, positions)
+
         # A failed attempt wrote nothing, so the same batch can simply be applied again.
-        result = retry_busy(lambda: self.projector.apply(envelopes, positions))
+        result = retry_busy(attempt)
         self._add(result)
         self._hint_kafka(next_offsets)
-        return sum(len(r) for r in batches.values())
+        handled = sum(len(r) for r in batches.values())
+        if self.tracing is not None and self.tracing.enabled:
+            self.tracing.applied(_traced(batches), started_ns)
+        if self.metrics is not None:
+            for _ in range(attempts - 1):
+                self.metrics.retried("projection_batch")
+            self.metrics.consumer_batch(handled, result, time.monotonic() - started)
+        return handled
 
     def _dead_letter(self, letters) -> None:
         """Park poison messages; they must be safely stored before their offsets pass."""
@@ -96,6 +116,8 @@ class ProjectionConsumer:
                 letter.reason,
                 letter.detail,
             )
+            if self.metrics is not None:
+                self.metrics.dead_lettered(letter.reason)
         if futures:
             self.dlq_producer.flush(timeout=self.ack_timeout)
             for future in futures:
@@ -122,3 +144,37 @@ class ProjectionConsumer:
                 self.poll_once()
         finally:
             self.consumer.close(autocommit=False)
+            t = self.totals
+            log.info(
+                "consumer stopped: %d applied, %d duplicates, %d held, %d released, "
+                "%d dead-lettered",
+                t.applied,
+                t.duplicates,
+                t.held,
+                t.released,
+                self.dead_lettered,
+                extra={
+                    "counts": {
+                        "events_applied": t.applied,
+                        "duplicates": t.duplicates,
+                        "held": t.held,
+                        "released": t.released,
+                        "dead_lettered": self.dead_lettered,
+                    }
+                },
+            )
+
+
+def _traced(batches) -> list[tuple[str, str, int]]:
+    """(traceparent, intercept id, version) of each record that carries a trace context."""
+    found = []
+    for records in batches.values():
+        for record in records:
+            parent = dict(record.headers or ()).get("traceparent")
+            if parent:
+                try:
+                    envelope = receive(record.value)
+                except Poison:
+                    continue
+                found.append((parent.decode(), str(envelope.intercept_id), envelope.version))
+    return found

@@ -170,14 +170,26 @@ def event_store_db(settings: Settings) -> Database:
     return Database(settings.event_store, timeout_ms)
 
 
-def build_relay(settings: Settings, engine: Engine):
+def build_tracing(settings: Settings, service: str):
+    """Tracing as `INTERCEPT_TRACING` asks (engine/tracing.py); off costs nothing."""
+    from engine import tracing
+
+    if not settings.tracing:
+        return tracing.NO_TRACING
+    return tracing.build(settings.tracing, tracing.EventTraces(event_store_db(settings)), service)
+
+
+def build_relay(settings: Settings, engine: Engine, metrics=None, tracing=None):
     from engine import kafka_clients
-    from engine.outgoing import reader
+    from engine.outgoing import reader, with_traces
     from engine.relay import Relay, RelayPositions
 
+    read = reader(engine.app)
+    if tracing is not None and tracing.enabled:
+        read = with_traces(read, tracing.headers_for)
     return Relay(
         # Intercept events only, sealed with their chain links (docs/audit.md).
-        reader(engine.app),
+        read,
         kafka_clients.producer(settings),
         RelayPositions(event_store_db(settings)),
         settings.topic,
@@ -187,6 +199,7 @@ def build_relay(settings: Settings, engine: Engine):
             settings, settings.topic, partition, offset
         ),
         batch_size=settings.relay_batch,
+        on_batch=metrics.relay_batch if metrics is not None else None,
     )
 
 
@@ -196,7 +209,9 @@ def _create_topics(settings: Settings) -> None:
     kafka_clients.ensure_topics(settings, [settings.topic, settings.dlq_topic])
 
 
-def build_projection_consumer(settings: Settings, engine: Engine, **consumer_overrides):
+def build_projection_consumer(
+    settings: Settings, engine: Engine, metrics=None, tracing=None, **consumer_overrides
+):
     from consumers.projection_consumer import ProjectionConsumer
     from engine import kafka_clients
 
@@ -209,4 +224,47 @@ def build_projection_consumer(settings: Settings, engine: Engine, **consumer_ove
         kafka_clients.producer(settings),
         settings.topic,
         settings.dlq_topic,
+        metrics=metrics,
+        tracing=tracing,
     )
+
+
+def build_leader_lock(settings: Settings):
+    """The lock that lets one relay of many publish (engine/leader.py)."""
+    from engine.leader import AdvisoryLock, FileLock, lock_key
+
+    if settings.event_store is None:
+        return FileLock(settings.home / f"relay-{settings.topic}.lock")
+    return AdvisoryLock(settings.event_store, lock_key(settings.topic))
+
+
+def build_observer(settings: Settings):
+    """Reads every reader's position, on connections of its own (engine/observe.py).
+
+    Its own connections: the lag readings and health checks run on other threads than
+    the relay's and the consumer's, whose transactions must not interleave with them.
+    """
+    from engine.observe import Observer
+    from engine.store.positions import RelayPositions
+
+    app = InterceptApplication(
+        event_store_env(settings), clock=system_clock, max_retries=settings.max_retries
+    )
+    positions = None if settings.embedded else RelayPositions(event_store_db(settings))
+    return Observer(app, _open_projections_db(settings), positions, settings.topic)
+
+
+def build_metrics_server(settings: Settings, metrics, port: int, max_lag: int, relay: bool):
+    """`--metrics-port`: the server, and the worker that keeps the lag gauges current."""
+    import threading
+
+    from engine.metrics import MetricsServer, Readiness, refresh_lags
+
+    observer = build_observer(settings)
+    readiness = Readiness(observer, settings.embedded, max_lag)
+    server = MetricsServer(port, metrics.exposition, readiness.check)
+
+    def lags(stop: threading.Event) -> None:
+        refresh_lags(metrics, observer, readiness.lock, stop, relay)
+
+    return server, lags

@@ -105,3 +105,30 @@ def _outgoing(
         assert isinstance(event, InterceptEvent)
         fields = Envelope.of(event, notification.id).model_dump(mode="json")
     return published(fields)
+
+
+def with_traces(
+    read: ReadOutgoing, traceparents: Callable[[list[tuple[str, int]]], dict[tuple[str, int], str]]
+) -> ReadOutgoing:
+    """The same records, with a `traceparent` header on each event a traced command recorded."""
+
+    def traced(after: int, limit: int) -> tuple[int, list[Outgoing]]:
+        last, records = read(after, limit)
+        keys = [(r.key.decode(), orjson.loads(r.value)["version"]) for r in records]
+        found = traceparents(keys)
+        if not found:
+            return last, records
+        return last, [
+            Outgoing(
+                r.position,
+                r.event_id,
+                r.key,
+                r.value,
+                [*r.headers, ("traceparent", found[k].encode())],
+            )
+            if k in found
+            else r
+            for r, k in zip(records, keys, strict=True)
+        ]
+
+    return traced

@@ -42,6 +42,7 @@ class Relay:
         read_record: Callable[[int, int], bytes | None],
         batch_size: int = 1000,
         ack_timeout: float = 60.0,
+        on_batch: Callable[[int, int, float], None] | None = None,
     ) -> None:
         self.read = read
         self.producer = producer
@@ -53,6 +54,8 @@ class Relay:
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.published = 0
+        # (log entries read, records published, seconds): the process's metrics, if any.
+        self.on_batch = on_batch
 
     def check_topic(self) -> None:
         """Create the topic before the first publication; after that, check nothing was lost."""
@@ -74,6 +77,7 @@ class Relay:
 
     def publish_once(self) -> int:
         """Publish the next batch; returns how many log entries it moved past."""
+        started = time.monotonic()
         position = self.positions.get(self.topic)
         last, records = self.read(position, self.batch_size)
         if last == position:
@@ -83,11 +87,16 @@ class Relay:
         # Each get() raises unless the broker acknowledged that record.
         acked = [(f.get(timeout=self.ack_timeout), r) for f, r in futures]
         landmark = None
+        ends: dict[int, int] = {}
         if acked:
             meta, record = acked[-1]
             landmark = Landmark(meta.partition, meta.offset, record.event_id)
-        self.positions.set(self.topic, last, landmark)
+            for meta, _ in acked:
+                ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
+        self.positions.set(self.topic, last, landmark, ends)
         self.published += len(futures)
+        if self.on_batch is not None:
+            self.on_batch(len(records), len(futures), time.monotonic() - started)
         return len(records)
 
     def republish(self) -> None:

@@ -26,6 +26,10 @@ class Settings(BaseModel):
     max_poll_records: int = Field(default=1000, ge=1, le=100_000)
     # How long one attempt waits for a busy or locked database before it is retried.
     db_timeout: float = Field(default=10.0, gt=0, le=600)
+    # /readyz answers 503 when the projections lag more events than this (docs/operations.md).
+    ready_max_lag: int = Field(default=1000, ge=0)
+    # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
+    tracing: str | None = None
 
     @field_validator("event_store")
     @classmethod
@@ -89,6 +93,8 @@ ENV_NAMES = {
     "relay_batch": "INTERCEPT_RELAY_BATCH",
     "max_poll_records": "INTERCEPT_MAX_POLL_RECORDS",
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
+    "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
+    "tracing": "INTERCEPT_TRACING",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

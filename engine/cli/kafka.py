@@ -13,7 +13,18 @@ import typer
 from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
-from engine.composition import build_engine, build_projection_consumer, build_relay
+from engine.composition import (
+    build_engine,
+    build_leader_lock,
+    build_metrics_server,
+    build_projection_consumer,
+    build_relay,
+    build_tracing,
+)
+from engine.leader import run_as_leader
+from engine.logs import LogFormat
+from engine.logs import configure as configure_logs
+from engine.metrics import ProcessMetrics
 from engine.settings import masked
 
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
@@ -50,11 +61,10 @@ class _Masked(logging.Filter):
         return True
 
 
-def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+def _log_to_stderr(process: str = "intercept", fmt: LogFormat = LogFormat.TEXT) -> None:
+    configure_logs(process, fmt)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_Masked())
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
 
 
 class Progress:
@@ -122,67 +132,26 @@ BOOTSTRAP = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers.")
 TOPIC = typer.Option(None, help="Events topic (default intercept.events).")
 GROUP = typer.Option(None, help="Consumer group id.")
 PARTITIONS = typer.Option(None, help="Partitions for topics the engine creates (default 6).")
+METRICS_PORT = typer.Option(
+    None,
+    "--metrics-port",
+    envvar="INTERCEPT_METRICS_PORT",
+    help="Serve /metrics, /healthz and /readyz on this port (127.0.0.1; 0 picks one).",
+)
+LOG_FORMAT = typer.Option(LogFormat.TEXT, "--log-format", help="text, or json: one object a line.")
+READY_MAX_LAG = typer.Option(
+    None,
+    "--ready-max-lag",
+    help="/readyz answers 503 when the projections lag more events than this "
+    "(default INTERCEPT_READY_MAX_LAG, else 1000).",
+)
 
 
-def relay(
-    bootstrap: str = BOOTSTRAP,
-    topic: str = TOPIC,
-    partitions: int = PARTITIONS,
-    republish: bool = typer.Option(
-        False,
-        "--republish",
-        help=("Publish everything again from the first event (after the broker lost the topic)."),
-    ),
-) -> None:
-    """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM)."""
-    settings = _kafka_settings(bootstrap, topic, None, partitions)
-    _log_to_stderr()
+def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
+    tracing = build_tracing(settings, "intercept-relay")
     engine = build_engine(settings)
-    the_relay = build_relay(settings, engine)
-    if republish:
-        the_relay.republish()
-    _run_threads({"relay": _relay_worker(settings, engine, the_relay)})
-
-
-def consume(
-    bootstrap: str = BOOTSTRAP,
-    topic: str = TOPIC,
-    group: str = GROUP,
-    partitions: int = PARTITIONS,
-    reset_positions: bool = typer.Option(
-        False,
-        "--reset-positions",
-        help=("Read the topic again from its start (after a republish); nothing applies twice."),
-    ),
-) -> None:
-    """Feed the projections from Kafka in a consumer group until stopped."""
-    settings = _kafka_settings(bootstrap, topic, group, partitions)
-    _log_to_stderr()
-    engine = build_engine(settings)
-    if reset_positions:
-        engine.projector.reset_positions(settings.topic)
-    consumer = build_projection_consumer(settings, engine)
-    _run_threads({"consumer": _consumer_worker(settings, consumer)})
-
-
-def run(
-    bootstrap: str = BOOTSTRAP, topic: str = TOPIC, group: str = GROUP, partitions: int = PARTITIONS
-) -> None:
-    """Relay and consumer in one process."""
-    settings = _kafka_settings(bootstrap, topic, group, partitions)
-    _log_to_stderr()
-    relay_engine, consumer_engine = build_engine(settings), build_engine(settings)
-    _run_threads(
-        {
-            "relay": _relay_worker(settings, relay_engine, build_relay(settings, relay_engine)),
-            "consumer": _consumer_worker(
-                settings, build_projection_consumer(settings, consumer_engine)
-            ),
-        }
-    )
-
-
-def _relay_worker(settings, engine, the_relay) -> Callable[[threading.Event], None]:
+    the_relay = build_relay(settings, engine, metrics, tracing)
+    lock = build_leader_lock(settings)
     progress = Progress("relay", "events published", lambda: usecases.relay_lag(engine, the_relay))
     # The relay's loop calls its own publish_once: counting it there keeps its loop whole.
     the_relay.publish_once = progress.counted(the_relay.publish_once)
@@ -195,11 +164,99 @@ def _relay_worker(settings, engine, the_relay) -> Callable[[threading.Event], No
             settings.kafka_bootstrap,
         )
         try:
-            the_relay.run(stop)
+            # Any number of relays may run: the lock lets one publish (engine/leader.py).
+            run_as_leader(
+                lock, the_relay, stop, on_leading=metrics.relay_leader.set, republish=republish
+            )
         finally:
             progress.stopped()
 
     return work
+
+
+def _with_metrics(settings, metrics, port, max_lag, relay: bool, workers: dict) -> dict:
+    if port is None:
+        return workers
+    limit = settings.ready_max_lag if max_lag is None else max_lag
+    server, lags = build_metrics_server(settings, metrics, port, limit, relay)
+    server.start()
+    log.info("metrics on http://127.0.0.1:%d/metrics", server.port)
+    return {**workers, "lags": lags}
+
+
+def relay(
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    partitions: int = PARTITIONS,
+    republish: bool = typer.Option(
+        False,
+        "--republish",
+        help=("Publish everything again from the first event (after the broker lost the topic)."),
+    ),
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
+) -> None:
+    """Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM).
+
+    Several relays may run: one publishes, the others stand by and take over.
+    """
+    settings = _kafka_settings(bootstrap, topic, None, partitions)
+    _log_to_stderr("relay", log_format)
+    metrics = ProcessMetrics("relay")
+    workers = {"relay": _relay_worker(settings, metrics, republish)}
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
+
+
+def consume(
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    group: str = GROUP,
+    partitions: int = PARTITIONS,
+    reset_positions: bool = typer.Option(
+        False,
+        "--reset-positions",
+        help=("Read the topic again from its start (after a republish); nothing applies twice."),
+    ),
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
+) -> None:
+    """Feed the projections from Kafka in a consumer group until stopped."""
+    settings = _kafka_settings(bootstrap, topic, group, partitions)
+    _log_to_stderr("consume", log_format)
+    engine = build_engine(settings)
+    if reset_positions:
+        engine.projector.reset_positions(settings.topic)
+    metrics = ProcessMetrics("consume")
+    tracing = build_tracing(settings, "intercept-consume")
+    consumer = build_projection_consumer(settings, engine, metrics, tracing)
+    workers = {"consumer": _consumer_worker(settings, consumer)}
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, False, workers))
+
+
+def run(
+    bootstrap: str = BOOTSTRAP,
+    topic: str = TOPIC,
+    group: str = GROUP,
+    partitions: int = PARTITIONS,
+    metrics_port: int = METRICS_PORT,
+    log_format: LogFormat = LOG_FORMAT,
+    ready_max_lag: int = READY_MAX_LAG,
+) -> None:
+    """Relay and consumer in one process."""
+    settings = _kafka_settings(bootstrap, topic, group, partitions)
+    _log_to_stderr("run", log_format)
+    metrics = ProcessMetrics("run")
+    consumer_engine = build_engine(settings)
+    consumer = build_projection_consumer(
+        settings, consumer_engine, metrics, build_tracing(settings, "intercept-run")
+    )
+    workers = {
+        "relay": _relay_worker(settings, metrics),
+        "consumer": _consumer_worker(settings, consumer),
+    }
+    _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 
 def _consumer_worker(settings, consumer) -> Callable[[threading.Event], None]:

@@ -27,6 +27,7 @@ from engine.cli import (
     replay,
     schemas,
     serve,
+    status,
 )
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
@@ -79,6 +80,7 @@ app.command("migrate")(migrate.migrate)
 app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
+app.command("status")(status.status)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from engine.cli import context
 from engine.cli.output import errors
+from engine.logs import LogFormat, uvicorn_config
 
 # The app is named, not imported: the command line does not depend on the web package,
 # and uvicorn builds the app in the serving process from the settings handed on below.
@@ -18,10 +19,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port; 0 picks a free one."),
     log_level: str = typer.Option("info", help="uvicorn's log level."),
+    log_format: LogFormat = typer.Option(
+        LogFormat.TEXT, "--log-format", help="text, or json: one object a line."
+    ),
 ) -> None:
     """Serve the HTTP API: merchant commands, package-center queries, carrier callbacks."""
     # Imported here so the other commands do not pay for loading the web stack.
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     settings = context.settings()  # bad settings fail here, before anything listens
     listening = _bind(host, port)
@@ -33,6 +38,7 @@ def serve(
         port=listening.getsockname()[1],
         workers=1,  # the engine in this process is the only writer it coordinates with
         log_level=log_level,
+        log_config=uvicorn_config() if log_format is LogFormat.JSON else LOGGING_CONFIG,
     )
     _server_class()(config).run(sockets=[listening])
 

@@ -55,6 +55,10 @@ class EventLog:
             for r in self.recorder.select_log(after, limit, topics)
         ]
 
+    def log_rows_of(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:
+        """The stored rows of `read_log_of`, undecoded: for counting and reading times cheaply."""
+        return self.recorder.select_log(after, limit, topics)
+
     def event(self, stored: Any) -> Event:
         """The typed event of a stored record (a notification or a stored event)."""
         return self.mapper.to_domain_event(stored)

@@ -32,6 +32,14 @@ class RelayPositions:
                 "CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT PRIMARY KEY, "
                 "position BIGINT NOT NULL, partition INTEGER, record_offset BIGINT, event_id TEXT)"
             )
+            # The topic's end per partition as the relay's acknowledgements told it: the
+            # consumers' lag is measured against this, because some brokers (Tansu) answer
+            # end-offset queries wrongly.
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS relay_partition_ends (topic TEXT NOT NULL, "
+                "partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, "
+                "PRIMARY KEY (topic, partition))"
+            )
 
     def get(self, topic: str) -> int:
         rows = self.db.read("SELECT position FROM relay_positions WHERE topic = ?", (topic,))
@@ -49,9 +57,35 @@ class RelayPositions:
             else None
         )
 
-    def set(self, topic: str, position: int, landmark: Landmark | None = None) -> None:
+    def ends(self, topic: str) -> dict[int, int]:
+        """Per partition, the offset after the last record the relay had acknowledged."""
+        rows = self.db.read(
+            "SELECT partition, next_offset FROM relay_partition_ends WHERE topic = ?", (topic,)
+        )
+        return {r["partition"]: r["next_offset"] for r in rows}
+
+    def set(
+        self,
+        topic: str,
+        position: int,
+        landmark: Landmark | None = None,
+        ends: dict[int, int] | None = None,
+    ) -> None:
         mark = (landmark.partition, landmark.offset, landmark.event_id) if landmark else (None,) * 3
         with self.db.transaction() as cur:
+            if position == 0:  # a republish: the topic starts over, and so do its ends
+                cur.execute("DELETE FROM relay_partition_ends WHERE topic = ?", (topic,))
+            for partition, next_offset in (ends or {}).items():
+                # Never backwards: a resend after a takeover acknowledges lower offsets
+                # only if the broker lost records, which check_topic reports on its own.
+                cur.execute(
+                    "INSERT INTO relay_partition_ends (topic, partition, next_offset) "
+                    "VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET "
+                    "next_offset = CASE WHEN excluded.next_offset > "
+                    "relay_partition_ends.next_offset THEN excluded.next_offset "
+                    "ELSE relay_partition_ends.next_offset END",
+                    (topic, partition, next_offset),
+                )
             if landmark is None and position > 0:
                 cur.execute(
                     "INSERT INTO relay_positions (topic, position) VALUES (?, ?) "
