@@ -6,13 +6,11 @@ from pathlib import Path
 from uuid import UUID
 
 import typer
-from pydantic import ValidationError
 
-from audit import history as histories
-from audit.verdict import Anchor, Verdict, describe, describe_all
+from engine import audit_cases
+from engine.audit_cases import Anchor, Verdict, describe, describe_all
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
-from projections import queries
 
 audit = typer.Typer(
     help="Verify the event history's hash chain and export histories.", no_args_is_help=True
@@ -65,18 +63,12 @@ def verify(
             raise typer.BadParameter("--anchor checks the store; drop --from kafka")
         verdict = _verify_topic(bootstrap, topic, every)
     else:
-        from audit.store_check import verify_store
-
         engine = context.engine()
-        verdict = verify_store(engine.app.event_log, anchor=pinned, every=every)
+        verdict = audit_cases.verify_store(engine, anchor=pinned, every=every)
     _report(verdict, source, json, every)
 
 
 def _verify_topic(bootstrap: str | None, topic: str | None, every: bool) -> Verdict:
-    from audit.topic_check import verify_records
-    from consumers.topic_reader import MissingTopic, read_from_start
-    from engine import kafka_clients
-
     settings = context.settings(
         **{k: v for k, v in {"kafka_bootstrap": bootstrap, "topic": topic}.items() if v is not None}
     )
@@ -84,16 +76,10 @@ def _verify_topic(bootstrap: str | None, topic: str | None, every: bool) -> Verd
         raise typer.BadParameter(
             "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
         )
-    consumer = kafka_clients.consumer(settings, group_id=None)
     try:
-        batches = read_from_start(consumer, settings.topic)
-        return verify_records(
-            (r for batch in batches for records in batch.values() for r in records), every
-        )
-    except MissingTopic as error:
+        return audit_cases.verify_topic(settings, every)
+    except audit_cases.MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
-    finally:
-        consumer.close(autocommit=False)
 
 
 def _report(verdict: Verdict, source: Source, json: bool, every: bool) -> None:
@@ -166,8 +152,7 @@ def _explain_topic(verdict: Verdict, listed: bool) -> None:
 def head(json: bool = typer.Option(False, "--json")) -> None:
     """The newest position and log hash: keep it elsewhere, to pass to verify --anchor."""
     engine = context.engine()  # held: the application closes its store when collected
-    link = engine.app.event_log.chain_head()
-    anchor = str(Anchor(link.position, link.log_hash)) if link else None
+    anchor = audit_cases.chain_head(engine)
     if json:
         return emit_json({"anchor": anchor})
     console.print(anchor or "the event store is empty", markup=False, soft_wrap=True)
@@ -189,13 +174,16 @@ def history(
     if output is not None and fmt is Format.table:
         raise typer.BadParameter("--output writes an export: add --format jsonl or csv")
     engine = context.engine()
-    ids = [_id(intercept)] if intercept else _find(engine.db, order, tracking, merchant)
+    ids = (
+        [_id(intercept)]
+        if intercept
+        else audit_cases.find_intercepts(engine, order, tracking, merchant)
+    )
     try:
-        lines = [line for iid in ids for line in histories.entries(engine.app, iid)]
-    except (ValidationError, ValueError, KeyError) as error:
+        lines = audit_cases.history(engine, ids)
+    except audit_cases.Unreadable as error:
         errors.print(
-            f"error: a stored event cannot be read ({type(error).__name__}); "
-            "run `intercept audit verify`",
+            f"error: a stored event cannot be read ({error}); run `intercept audit verify`",
             markup=False,
         )
         raise typer.Exit(1) from None
@@ -212,13 +200,6 @@ def _id(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an intercept id") from None
-
-
-def _find(db, order: str | None, tracking: str | None, merchant: str | None) -> list[UUID]:
-    column, value = ("order_id", order) if order is not None else ("tracking_no", tracking)
-    if value is None:  # `history ""`: an empty id, and no order or tracking number, finds none
-        return []
-    return [UUID(i) for i in queries.intercept_ids(db, column, value, merchant)]
 
 
 def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
@@ -242,7 +223,7 @@ def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
             )
         )
         return
-    text = histories.render(lines, fmt.value)
+    text = audit_cases.render(lines, fmt.value)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -2,21 +2,14 @@
 
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from audit.topic_check import TopicCheck
-from audit.verdict import describe, describe_all
-from engine import replay as rebuild
+from engine import replay_cases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.cli.progress import events_progress
-from projections.fresh import FreshProjections
-from projections.point_in_time import Cutoff
-from projections.schema import migrate
-from projections.timefmt import stamp
-from storage.database import Database
+from engine.replay_cases import Cutoff, ReplayReport
 
 
 class Source(StrEnum):
@@ -76,17 +69,26 @@ def replay(
             "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
         )
     if cutoff is not None and into is None:
-        into = settings.home / "as-of" / f"{cutoff.clock}-{stamp(cutoff.at).replace(':', '')}.db"
-    report = rebuild.ReplayReport(source=source.value, cutoff=_describe(cutoff))
-    if not verify:
-        report.notes.append(
-            "NOT VERIFIED (--no-verify): the history read was not checked against its hash "
-            "chain; run `intercept audit verify`"
+        into = replay_cases.view_path(settings, cutoff)
+    report = replay_cases.new_report(source.value, cutoff, verify)
+    if into is not None and into.exists():
+        raise typer.BadParameter(
+            f"{into} already exists; a view is built into a new file: "
+            "remove it or choose another --into"
         )
-    if into is not None:
-        _build_into(settings, into, source, cutoff, report, json, verify)
-    else:
-        _rebuild_live(settings, source, report, json, verify)
+
+    def progress():
+        return events_progress("replaying", quiet=json)
+
+    try:
+        if into is not None:
+            replay_cases.build_into(settings, into, source.value, cutoff, report, verify, progress)
+        else:
+            replay_cases.rebuild_live(settings, source.value, report, verify, progress)
+    except replay_cases.MissingTopic as error:
+        raise typer.BadParameter(str(error)) from None
+    except replay_cases.Refused as refused:
+        _refuse(refused.report, settings, json, refused.what)
     _print(report, settings, json)
 
 
@@ -104,119 +106,7 @@ def _cutoff(as_of: str | None, occurred_as_of: str | None, source: Source) -> Cu
     return None
 
 
-def _describe(cutoff: Cutoff | None) -> dict | None:
-    return {"clock": cutoff.clock, "at": stamp(cutoff.at)} if cutoff else None
-
-
-def _build_into(
-    settings, into: Path, source: Source, cutoff: Cutoff | None, report, json, verify: bool
-) -> None:
-    if into.exists():
-        raise typer.BadParameter(
-            f"{into} already exists; a view is built into a new file: "
-            "remove it or choose another --into"
-        )
-    db = Database.sqlite_file(into)
-    report.target = f"sqlite:///{into}"
-    try:
-        migrate(db)
-        _run(settings, db, source, cutoff, report, json, verify)
-        if verify and not report.verified:
-            _refuse(report, settings, json, "kept")
-    except BaseException:
-        db.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{into}{suffix}").unlink(missing_ok=True)
-        raise
-    db.close()
-
-
-def _rebuild_live(settings, source: Source, report, json, verify: bool) -> None:
-    from engine.composition import build_engine, projections_db
-
-    live = projections_db(settings)
-    report.target = masked(live.url)
-    store = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
-    try:
-        with FreshProjections(live) as fresh:
-            _run(settings, fresh.db, source, None, report, json, verify)
-            if verify and not report.verified:
-                _refuse(report, settings, json, "swapped in")  # the rebuild is discarded
-            # From the store, what live catch-ups projected meanwhile is carried over.
-            fresh.swap_in(read=store.read_intercept_log if source is Source.store else None)
-            report.swapped = True
-        if source is Source.store and settings.embedded:
-            store.catch_up()  # events recorded during the rebuild
-        elif not settings.embedded:
-            report.notes.append(
-                "restart the projection consumers (intercept consume/run): "
-                "they resume from the swapped-in positions"
-            )
-    finally:
-        store.close()
-        live.close()
-
-
-def _run(
-    settings, db: Database, source: Source, cutoff: Cutoff | None, report, json, verify: bool
-) -> None:
-    with events_progress("replaying", quiet=json) as progress:
-        if source is Source.kafka:
-            task = progress.add_task("replay", total=None)
-            check = TopicCheck() if verify else None
-            _from_kafka(settings, db, report, lambda n: progress.advance(task, n), check)
-            if check is not None:
-                _verified(report, check.verdict)
-            return
-        from engine.composition import build_engine
-
-        engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
-        try:
-            total = engine.app.event_log.max_position()
-            task = progress.add_task("replay", total=total)
-            read_up_to = [0]
-
-            def read(after: int, limit: int):
-                # Intercept events only (the store skips the rest unread); progress by position.
-                batch = engine.read_intercept_log(after, limit)
-                progress.update(task, completed=batch[-1][0] if batch else total)
-                if batch:
-                    read_up_to[0] = batch[-1][0]
-                return batch
-
-            if cutoff is None:
-                rebuild.from_store(db, read, report, lambda n: None)
-            else:
-                rebuild.as_of(db, read, cutoff, report, lambda n: None)
-            if verify:
-                progress.update(task, description="verifying")
-                _verified(report, rebuild.verify_read(engine.app.event_log, read_up_to[0]))
-        finally:
-            engine.close()
-
-
-def _verified(report, verdict) -> None:
-    report.verification = verdict.as_dict()
-    if not verdict.ok:
-        report.verification["lines"] = describe(verdict) or describe_all(verdict)
-
-
-def _from_kafka(settings, db: Database, report, advance, check) -> None:
-    from consumers.topic_reader import MissingTopic, read_from_start
-    from engine import kafka_clients
-
-    consumer = kafka_clients.consumer(settings, group_id=None)
-    try:
-        rebuild.from_topic(
-            db, settings.topic, read_from_start(consumer, settings.topic), report, advance, check
-        )
-    except MissingTopic as error:
-        raise typer.BadParameter(str(error)) from None
-    finally:
-        consumer.close(autocommit=False)
-
-
-def _refuse(report: rebuild.ReplayReport, settings, json: bool, what: str) -> None:
+def _refuse(report: ReplayReport, settings, json: bool, what: str) -> None:
     """A rebuild from a history that fails verification: say where, keep nothing, exit 1."""
     if json:
         emit_json(report.as_dict())
@@ -239,23 +129,7 @@ def _refuse(report: rebuild.ReplayReport, settings, json: bool, what: str) -> No
     raise typer.Exit(1)
 
 
-def masked(url: str) -> str:
-    """The URL without its password, for output and logs.
-
-    Local to replay until the settings module offers one masking helper for every command.
-    """
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
-
-
-def _print(report: rebuild.ReplayReport, settings, json: bool) -> None:
+def _print(report: ReplayReport, settings, json: bool) -> None:
     if json:
         return emit_json(report.as_dict())
     what = (
