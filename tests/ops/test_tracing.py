@@ -16,7 +16,7 @@ import uuid
 
 import httpx
 import pytest
-from api.grant import KeyGrant
+from engine.grant import KeyGrant
 
 from api.composition import open_key_store
 from engine.settings import Settings
