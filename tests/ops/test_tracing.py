@@ -16,9 +16,9 @@ import uuid
 
 import httpx
 import pytest
-from engine.grant import KeyGrant
 
 from api.composition import open_key_store
+from engine.grant import KeyGrant
 from engine.settings import Settings
 from tests.e2e.cli import INTERCEPT
 from tests.integration.kafka_reading import read_topic
