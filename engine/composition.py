@@ -88,7 +88,22 @@ def migrate_storage(settings: Settings) -> dict:
     finally:
         db.close()
     build_engine(settings).close()  # creates the event store's tables when missing
+    _create_relay_and_trace_tables(settings)
     return {"projections_schema": {"before": before, "after": after}, "event_store": "ready"}
+
+
+def _create_relay_and_trace_tables(settings: Settings) -> None:
+    """The tables the relay and tracing keep beside the events, made by their own code so
+    that `intercept migrate` leaves nothing for a first relay or traced server to create."""
+    from engine import tracing
+    from engine.store.positions import RelayPositions
+
+    db = event_store_db(settings)
+    try:
+        RelayPositions(db)  # relay_positions, relay_partition_ends
+        tracing.EventTraces(db)  # event_traces
+    finally:
+        db.close()
 
 
 @dataclass
