@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
+from domain.text import INPUT_TEXT_PATTERN
 from domain.types import Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import (
     Action,
@@ -30,12 +31,12 @@ MAX_BATCH = 100
 Amount = Annotated[MinorAmount, Strict()]
 """A JSON integer: a string, a float or a boolean is refused, never converted."""
 
-INPUT_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
 InputText = Annotated[Text, StringConstraints(pattern=INPUT_TEXT_PATTERN)]
 """Text as callers may send it: the domain's Text, and neither C1 controls (U+0080-U+009F;
 U+009B begins a terminal escape) nor bidirectional embeddings, overrides and isolates
 (U+202A-U+202E, U+2066-U+2069), which make a note read otherwise than it is. Refused at
-the edge rather than in the domain's Text, which recorded events are read with."""
+the edge rather than in the domain's Text, which recorded events are read with; the rule
+is `domain.text`'s, which the CLI applies too."""
 
 StrictMoment = Annotated[Moment, Strict()]
 """An ISO 8601 string with its timezone: a number is not taken for Unix seconds."""

@@ -13,7 +13,6 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api.bodies import INPUT_TEXT_PATTERN
 from api.guard import STATE_KEY, DuplicateKey, too_large
 from api.problem import FieldError, ProblemResponse, problem_response
 from api.refusals import ApiRefusal
@@ -23,6 +22,7 @@ from domain.errors import (
     ParcelHasOpenIntercept,
     UnknownIntercept,
 )
+from domain.text import INPUT_TEXT_PATTERN, REFUSED_TEXT_MESSAGE
 from domain.types import Code
 
 # The parcel rules name the intercept already on the parcel. To the merchant whose
@@ -52,8 +52,7 @@ def _where(error: dict) -> str:
 def _patterns() -> dict[str, str]:
     code = TypeAdapter(Code).json_schema()["pattern"]
     return {
-        INPUT_TEXT_PATTERN: "must not contain control characters (other than tab and newline) "
-        "or bidirectional overrides",
+        INPUT_TEXT_PATTERN: REFUSED_TEXT_MESSAGE,
         code: "must be 1-64 letters, digits or _ . : @ -, starting with a letter or digit",
     }
 

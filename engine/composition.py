@@ -19,7 +19,13 @@ from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.projector import Projector
 from projections.schema import migrate, upgrade
-from storage.database import Database, DatabaseBusy, retry_busy
+from storage.database import (
+    Database,
+    DatabaseBusy,
+    private_folder,
+    private_sqlite_file,
+    retry_busy,
+)
 
 T = TypeVar("T")
 
@@ -33,7 +39,8 @@ def system_clock() -> datetime:
 
 def event_store_env(settings: Settings) -> dict[str, str]:
     if settings.event_store is None:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        private_home(settings)
+        private_sqlite_file(settings.event_store_path)  # before the library first opens it
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.event_store_path),
@@ -43,6 +50,16 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     from engine.postgres_env import postgres_env
 
     return postgres_env(settings.event_store, lock_timeout=settings.db_timeout)
+
+
+def private_home(settings: Settings) -> None:
+    """The home 0700, as keys.db and the evidence are kept private in it.
+
+    Its databases hold every merchant's orders and addresses; whoever else can log in
+    to the machine has no business reading them. Each SQLite file is made 0600 where it
+    is first opened (`storage.database.private_sqlite_file`), whichever command opens it.
+    """
+    private_folder(settings.home)
 
 
 def projections_db(settings: Settings) -> Database:
@@ -59,6 +76,7 @@ def _open_projections_db(settings: Settings) -> Database:
         check_reachable(settings.projections, "projections", settings.db_timeout)
     if settings.projections:
         return Database(settings.projections, timeout_ms)
+    private_home(settings)
     return Database.sqlite_file(settings.projections_path, timeout_ms)
 
 
@@ -70,7 +88,22 @@ def migrate_storage(settings: Settings) -> dict:
     finally:
         db.close()
     build_engine(settings).close()  # creates the event store's tables when missing
+    _create_relay_and_trace_tables(settings)
     return {"projections_schema": {"before": before, "after": after}, "event_store": "ready"}
+
+
+def _create_relay_and_trace_tables(settings: Settings) -> None:
+    """The tables the relay and tracing keep beside the events, made by their own code so
+    that `intercept migrate` leaves nothing for a first relay or traced server to create."""
+    from engine import tracing
+    from engine.store.positions import RelayPositions
+
+    db = event_store_db(settings)
+    try:
+        RelayPositions(db)  # relay_positions, relay_partition_ends
+        tracing.EventTraces(db)  # event_traces
+    finally:
+        db.close()
 
 
 @dataclass
@@ -166,6 +199,7 @@ def event_store_db(settings: Settings) -> Database:
     """A plain connection to the event store's database, for the relay's positions."""
     timeout_ms = round(settings.db_timeout * 1000)
     if settings.event_store is None:
+        private_home(settings)
         return Database.sqlite_file(settings.event_store_path, timeout_ms)
     return Database(settings.event_store, timeout_ms)
 

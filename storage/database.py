@@ -4,6 +4,7 @@ SQL is written once with `?` placeholders; the connection's dialect (storage/dia
 turns it into its own. The projections and the relay's positions use it.
 """
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -75,6 +76,8 @@ class Database:
             except psycopg.OperationalError as error:
                 raise DatabaseBusy(f"cannot reach the database: {_first_line(error)}") from None
         path = self.url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            private_sqlite_file(Path(path))
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         if path != ":memory:":
@@ -175,6 +178,39 @@ class Database:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def private_sqlite_file(path: Path) -> None:
+    """A SQLite file its owner alone may read: made 0600 before SQLite first opens it.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so these follow;
+    files left by an earlier version are narrowed too. A home that cannot be changed
+    (read-only) is left as it is: writing there is refused, and reads go on.
+    """
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        pass
+    for suffix in ("", "-wal", "-shm"):
+        _chmod(path.with_name(path.name + suffix), 0o600)
+
+
+def private_folder(path: Path) -> None:
+    """A folder its owner alone may enter (0700), made so when missing."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        pass
+    _chmod(path, 0o700)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if path.exists() and (path.stat().st_mode & 0o777) != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass
 
 
 def _transient_postgres_error(error: BaseException) -> bool:

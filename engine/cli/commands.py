@@ -72,10 +72,10 @@ def request(
     amount: str = typer.Option(..., help="Order amount, e.g. 199.00."),
     reason: str = typer.Option(..., help="Request reason code, e.g. buyer_refund."),
     action: Action = typer.Option(Action.RETURN_TO_SENDER, help="What the carrier should do."),
-    address: str = typer.Option(None, help="New address (redirect only)."),
+    address: str = typer.Option(None, help="New address (redirect only).", callback=parse.text),
     after_sale_status: AfterSaleStatus = typer.Option(AfterSaleStatus.NONE),
     currency: str = typer.Option("CNY"),
-    note: str = typer.Option(None),
+    note: str = typer.Option(None, callback=parse.text),
     quoted_fee: str = typer.Option(
         None, help="The fee the carrier quoted before the request, e.g. 3.50 (if it quoted one)."
     ),
@@ -111,7 +111,9 @@ def request(
 def cancel(
     ids: list[str] = typer.Argument(..., help="One or more intercept ids."),
     reason: CancelReason = typer.Option(..., help="Why the intercept is cancelled."),
-    note: str = typer.Option(None, help="Required when the reason is 'other'."),
+    note: str = typer.Option(
+        None, help="Required when the reason is 'other'.", callback=parse.text
+    ),
     key: str = typer.Option(None, help="Idempotency key (single id only)."),
     by: str = typer.Option("merchant"),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
@@ -225,7 +227,7 @@ def evidence(
     intercept: str = typer.Argument(..., help="Intercept id."),
     kind: EvidenceKind = typer.Option(...),
     file: Path = typer.Option(..., help="The evidence file; its sha256 is recorded."),
-    note: str = typer.Option(None),
+    note: str = typer.Option(None, callback=parse.text),
     key: str = typer.Option(None),
     by: str = typer.Option("merchant"),
     json: bool = typer.Option(False, "--json"),

@@ -8,6 +8,7 @@ from typing import cast
 
 import typer
 
+from domain.text import input_text
 from domain.vocabulary import Carrier
 from engine import usecases
 
@@ -69,3 +70,14 @@ def readable_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise typer.BadParameter(f"cannot read {path}: {error.strerror}") from None
+
+
+def text(value: str | None) -> str | None:
+    """Free text (a note, an address) under the rule the HTTP API applies too: no control
+    characters but tab and newline, no bidirectional overrides (`domain.text`)."""
+    if value is None:
+        return None
+    try:
+        return input_text(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None

@@ -29,6 +29,21 @@ def test_migrate_creates_everything_once_and_then_changes_nothing(
     assert engine.app.recorder.max_notification_id() in (None, 0)
 
 
+@pytest.mark.parametrize("table", ["relay_positions", "relay_partition_ends", "event_traces"])
+def test_migrate_creates_the_relay_and_tracing_tables_too(
+    store_settings, store_env, tmp_path, table
+):
+    from engine.composition import event_store_db
+
+    done = intercept(tmp_path, "migrate", "--json", env=store_env)
+    assert done.code == 0, done.err
+    db = event_store_db(store_settings)
+    try:
+        assert db.read(f"SELECT COUNT(*) AS n FROM {table}") == [{"n": 0}]
+    finally:
+        db.close()
+
+
 def _projections(store_settings) -> Database:
     from engine.composition import projections_db
 
