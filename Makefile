@@ -5,6 +5,9 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 ORDERS ?= 200
 BENCH_BACKEND ?= sqlite
+# pytest-xdist workers: the suite mostly waits (brokers, servers, killed processes), so more
+# workers than the two cores pay.
+TEST_WORKERS ?= 4
 # Type-checked by `make check` at mypy's default ([tool.mypy]); domain/ has its own, strict, run.
 MYPY_PACKAGES := storage projections consumers engine api audit
 
@@ -37,7 +40,7 @@ check: $(DEV_STAMP)
 	$(BIN)/mypy $(MYPY_PACKAGES)
 
 test: check
-	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Not part of `test`: measures the engine against raw baselines (docs/performance.md).
 # BENCH_QUICK=1: scenarios 1-4 reduced, under a minute; its last line is the ratios as JSON.

@@ -74,8 +74,11 @@ class Progress:
     on the worker's own connections, never from another thread.
     """
 
-    def __init__(self, name: str, unit: str, lag: Callable[[], str | None]) -> None:
-        self.name, self.unit, self.lag = name, unit, lag
+    def __init__(
+        self, name: str, unit: str, counted_as: str, lag: Callable[[], str | None]
+    ) -> None:
+        # `counted_as`: the field the total takes in a JSON log line (--log-format json).
+        self.name, self.unit, self.counted_as, self.lag = name, unit, counted_as, lag
         self.every = float(os.environ.get("INTERCEPT_PROGRESS_SECONDS") or 10)
         self.total = 0
         self.started = self.last = time.monotonic()
@@ -96,6 +99,7 @@ class Progress:
                     self.unit,
                     rate,
                     self._lag(),
+                    extra={"counts": {self.counted_as: self.total}},
                 )
                 self.last, self.since_last = now, 0
             return moved
@@ -118,6 +122,7 @@ class Progress:
             self.unit,
             seconds,
             self.total / seconds if seconds else 0,
+            extra={"counts": {self.counted_as: self.total}},
         )
 
 
@@ -152,7 +157,12 @@ def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
     engine = build_engine(settings)
     the_relay = build_relay(settings, engine, metrics, tracing)
     lock = build_leader_lock(settings)
-    progress = Progress("relay", "events published", lambda: usecases.relay_lag(engine, the_relay))
+    progress = Progress(
+        "relay",
+        "events published",
+        "events_published",
+        lambda: usecases.relay_lag(engine, the_relay),
+    )
     # The relay's loop calls its own publish_once: counting it there keeps its loop whole.
     the_relay.publish_once = progress.counted(the_relay.publish_once)
 
@@ -260,7 +270,9 @@ def run(
 
 
 def _consumer_worker(settings, consumer) -> Callable[[threading.Event], None]:
-    progress = Progress("consumer", "records applied", lambda: usecases.consumer_lag(consumer))
+    progress = Progress(
+        "consumer", "records applied", "events_applied", lambda: usecases.consumer_lag(consumer)
+    )
     consumer.poll_once = progress.counted(consumer.poll_once)
 
     def work(stop: threading.Event) -> None:
