@@ -197,11 +197,12 @@ def private_sqlite_file(path: Path) -> None:
 
 
 def private_folder(path: Path) -> None:
-    """A folder its owner alone may enter (0700), made so when missing."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        pass
+    """A folder its owner alone may enter (0700), made so when missing.
+
+    A path that cannot be a folder (a file is there, a parent is read-only) raises the
+    OSError naming it: nothing under it could be kept.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     _chmod(path, 0o700)
 
 
