@@ -25,7 +25,8 @@ def test_migrate_creates_everything_once_and_then_changes_nothing(
         "after": schema.SCHEMA_VERSION,
     }
     engine = build_engine(store_settings)
-    assert engine.db.read("SELECT version FROM schema_version") == [{"version": 1}]
+    recorded = engine.db.read("SELECT MAX(version) AS v FROM schema_version")
+    assert recorded == [{"v": schema.SCHEMA_VERSION}]
     assert engine.app.recorder.max_notification_id() in (None, 0)
 
 
@@ -53,30 +54,28 @@ def _projections(store_settings) -> Database:
 def test_an_upgrade_applies_once_and_a_failing_one_leaves_the_old_schema(
     store_settings, monkeypatch
 ):
-    db = _projections(store_settings)  # at version 1
-    v2 = [
+    db = _projections(store_settings)  # at the current version
+    now = schema.SCHEMA_VERSION
+    next_one = [
         "CREATE INDEX IF NOT EXISTS intercepts_status ON intercepts (status)",
         "ALTER TABLE intercepts ADD COLUMN region TEXT",
     ]
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    failing = ["ALTER TABLE no_such_table ADD COLUMN x TEXT"]
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", now + 2)
     monkeypatch.setattr(
-        schema,
-        "_MIGRATIONS",
-        {**schema._MIGRATIONS, 2: v2, 3: ["ALTER TABLE no_such_table ADD COLUMN x TEXT"]},
+        schema, "_MIGRATIONS", {**schema._MIGRATIONS, now + 1: next_one, now + 2: failing}
     )
     with pytest.raises(Exception, match="no_such_table"):
         schema.upgrade(db)
-    assert db.read("SELECT MAX(version) AS v FROM schema_version")[0]["v"] == 1
-    assert "region" not in _columns(db)  # version 2 rolled back with the failing version 3
+    assert db.read("SELECT MAX(version) AS v FROM schema_version")[0]["v"] == now
+    assert "region" not in _columns(db)  # the next version rolled back with the failing one
 
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    assert schema.upgrade(db) == (1, 2)
-    assert schema.upgrade(db) == (2, 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", now + 1)
+    assert schema.upgrade(db) == (now, now + 1)
+    assert schema.upgrade(db) == (now + 1, now + 1)
     assert "region" in _columns(db)
-    assert [r["version"] for r in db.read("SELECT version FROM schema_version ORDER BY 1")] == [
-        1,
-        2,
-    ]
+    versions = [r["version"] for r in db.read("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions[-2:] == [now, now + 1]
 
 
 def _columns(db: Database) -> set[str]:
