@@ -2,7 +2,7 @@
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 
@@ -21,10 +21,6 @@ class Filters:
     order_id: str | None = None
     tracking_no: str | None = None
     conflicts_only: bool = False
-
-    @classmethod
-    def last_days(cls, days: int, now: datetime, **others) -> "Filters":
-        return cls(since=now - timedelta(days=days), **others)
 
 
 @dataclass(frozen=True)
