@@ -83,6 +83,10 @@ class InterceptRow(BaseModel):
     released_at: str | None
     updated_at: str
     version: int
+    flags: str | None = Field(
+        description="Raised flags, sorted, comma-separated (after_sale_withdrawn, stalled, ...); "
+        "empty when none."
+    )
 
 
 class InterceptPage(BaseModel):

@@ -6,6 +6,7 @@ moves the state along what an event says. Replay never reads a clock.
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,7 +18,9 @@ from domain.commands import (
     ChangeAfterSaleStatus,
     ChargeFee,
     Command,
+    FlagIntercept,
     InterceptCommand,
+    MarkStalled,
     ReportCarrierOutcome,
     RequestIntercept,
 )
@@ -38,11 +41,21 @@ from domain.events import (
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
+    InterceptFlagged,
+    InterceptStalled,
     Requested,
 )
 from domain.policy import InterceptPolicy
 from domain.types import Moment
-from domain.vocabulary import AfterSaleStatus, Carrier, CarrierReport, Conflict, Status
+from domain.vocabulary import (
+    AfterSaleStatus,
+    Carrier,
+    CarrierReport,
+    Conflict,
+    Deadline,
+    Flag,
+    Status,
+)
 
 C = TypeVar("C", bound=InterceptCommand)
 
@@ -59,6 +72,8 @@ class InterceptRequest:
     fees_minor: int
     evidence: tuple[str, ...]
     keys: Mapping[str, InterceptEvent]
+    flags: tuple[Flag, ...] = ()
+    stalled: tuple[Deadline, ...] = ()
 
     @property
     def merchant_id(self) -> str:
@@ -183,6 +198,41 @@ def change_after_sale_status(
     return _record(state, AfterSaleStatusChanged, command, now)
 
 
+def flag(
+    state: InterceptRequest, command: FlagIntercept, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], InterceptFlagged)
+    if command.flag in state.flags:
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, InterceptFlagged, command, now)
+
+
+def still_waiting(state: InterceptRequest, deadline: Deadline) -> bool:
+    """Whether the carrier still owes what `deadline` waits for: an acceptance (or any
+    report) for ACCEPTANCE, an outcome for OUTCOME."""
+    if not lifecycle.is_open(state.status):
+        return False
+    return state.carrier_stage is None if deadline is Deadline.ACCEPTANCE else True
+
+
+def mark_stalled(
+    state: InterceptRequest, command: MarkStalled, now: Moment
+) -> Decision[InterceptRequest]:
+    """Once per deadline, and only while the carrier still owes it and the deadline, counted
+    from the request, has passed at the command's time (the live process's clock)."""
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], InterceptStalled)
+    due = state.request.occurred_at + timedelta(minutes=command.limit_minutes)
+    if (
+        command.deadline in state.stalled
+        or not still_waiting(state, command.deadline)
+        or command.occurred_at < due
+    ):
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, InterceptStalled, command, now)
+
+
 Decide = Callable[[InterceptRequest, C, Moment], Decision[InterceptRequest]]
 
 DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
@@ -192,6 +242,8 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         ChargeFee: charge_fee,
         AttachEvidence: attach_evidence,
         ChangeAfterSaleStatus: change_after_sale_status,
+        FlagIntercept: flag,
+        MarkStalled: mark_stalled,
     }
 )
 """How each command on an existing intercept is decided, by the command's type."""
@@ -288,6 +340,17 @@ def _after_sale(s: InterceptRequest, e: AfterSaleStatusChanged) -> dict[str, Any
     return {"after_sale_status": e.after_sale_status}
 
 
+def _flagged(s: InterceptRequest, e: InterceptFlagged) -> dict[str, Any]:
+    return {"flags": tuple(sorted({*s.flags, e.flag}))}
+
+
+def _stalled(s: InterceptRequest, e: InterceptStalled) -> dict[str, Any]:
+    return {
+        "stalled": (*s.stalled, e.deadline),
+        "flags": tuple(sorted({*s.flags, Flag.STALLED})),
+    }
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str, Any]]] = (
     MappingProxyType(
         {
@@ -296,6 +359,8 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             FeeCharged: _fee,
             EvidenceAttached: _evidence,
             AfterSaleStatusChanged: _after_sale,
+            InterceptFlagged: _flagged,
+            InterceptStalled: _stalled,
         }
     )
 )

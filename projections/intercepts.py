@@ -17,10 +17,12 @@ from domain.events import (
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
+    InterceptFlagged,
+    InterceptStalled,
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
-from domain.vocabulary import Conflict, Status
+from domain.vocabulary import Conflict, Flag, Status
 from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, UNSET
 from projections.timefmt import stamp
 
@@ -53,6 +55,7 @@ def _requested(_: Row, e: Requested) -> Row:
         "fees_minor": 0,
         "evidence_count": 0,
         "requested_at": stamp(e.occurred_at),
+        "flags": "",
     }
 
 
@@ -88,12 +91,26 @@ def _after_sale(row: Row, e: AfterSaleStatusChanged) -> Row:
     return {"after_sale_status": e.after_sale_status.value}
 
 
+def _with_flag(current: str | None, flag: Flag) -> str:
+    return ",".join(sorted({*(current.split(",") if current else []), flag.value}))
+
+
+def _flagged(row: Row, e: InterceptFlagged) -> Row:
+    return {"flags": _with_flag(row.get("flags"), e.flag)}
+
+
+def _stalled(row: Row, e: InterceptStalled) -> Row:
+    return {"flags": _with_flag(row.get("flags"), Flag.STALLED)}
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
     Cancelled: _cancelled,
     FeeCharged: _fee,
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
+    InterceptFlagged: _flagged,
+    InterceptStalled: _stalled,
 }
 
 

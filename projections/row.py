@@ -66,6 +66,15 @@ ROW: tuple[Column, ...] = (
     _when("released"),
     _set("updated_at", "TEXT", "when the engine recorded the latest event (`recorded_at`)"),
     _set("version", "INTEGER", "the intercept's version: the number of events applied"),
+    Column(
+        "flags",
+        "TEXT",
+        nullable=True,
+        fixed_at_request=False,
+        description="raised flags, sorted, comma-separated (after_sale_withdrawn, stalled, ...);"
+        " empty when none, NULL on rows projected before the column",
+        since=2,
+    ),
 )
 PRIMARY_KEY = "intercept_id"
 

@@ -92,6 +92,11 @@ def events_of(cls) -> st.SearchStrategy:
     for name, strategy in (
         ("carrier_ref", st.none() | codes),
         ("tracking_no", codes),
+        ("currency", currencies),
+        ("order_id", codes),
+        ("after_sale_id", codes),
+        ("amount_minor", amounts),
+        ("rule", codes),
         ("min_amount_minor", st.just(0)),
         ("max_amount_minor", amounts),
     ):

@@ -9,6 +9,8 @@ import orjson
 import pytest
 from pydantic import BaseModel
 
+from domain.after_sale import AfterSaleEvent
+from domain.event import event_classes
 from domain import catalog
 from domain import event as event_module
 from domain import intercept as rules
@@ -75,7 +77,13 @@ def test_the_public_lists_are_read_from_the_registry():
     }
     assert INTERCEPT_EVENT_TYPES == intercept_types
     assert list(INTERCEPT_EVENTS) == list(intercept_types.values())
-    assert set(catalog.EVENT_TYPES.values()) == {*INTERCEPT_EVENTS, PolicySet, InterceptOpened}
+    after_sales = set(event_classes(AfterSaleEvent))
+    assert set(catalog.EVENT_TYPES.values()) == {
+        *INTERCEPT_EVENTS,
+        *after_sales,
+        PolicySet,
+        InterceptOpened,
+    }
     assert {cls.report for cls in CARRIER_EVENTS.values()} == set(CarrierReport)
 
 
