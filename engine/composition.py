@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from domain.commands import Command
+from domain.commands import Command, ReportAfterSale
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
@@ -114,12 +114,39 @@ class Engine:
     app: InterceptApplication
     db: Database
     projector: Projector
+    _auto_rule: Any = None
 
     def execute(self, command: Command) -> Decision:
         decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
+            if self.settings.automation_inline and isinstance(command, ReportAfterSale):
+                # Embedded, the automatic rule runs in process: the report's answer then
+                # already says what the rule did.
+                self.auto_rule().run_until_idle()
             self._catch_up_after_recording()
         return decision
+
+    def auto_rule(self):
+        """The automatic intercept rule over this engine's event store (engine/automation.py)."""
+        if self._auto_rule is None:
+            from engine.automation import AutoRule
+            from engine.store.positions import ProcessPositions
+
+            self._auto_rule = AutoRule(
+                self.app, ProcessPositions(event_store_db(self.settings)), self.app.clock
+            )
+        return self._auto_rule
+
+    def after_sale(self, merchant_id: str, after_sale_id: str):
+        """An after-sale record as the write side holds it; None when never reported."""
+        return self.app.after_sale(merchant_id, after_sale_id)
+
+    def catch_up_after_sales(self) -> int:
+        from projections import after_sales
+
+        return retry_busy(
+            lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of)
+        )
 
     def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
@@ -152,9 +179,11 @@ class Engine:
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
-        return retry_busy(
+        seen = retry_busy(
             lambda: catch_up(self.projector, self.read_intercept_log, on_batch=on_batch)
         )
+        self.catch_up_after_sales()
+        return seen
 
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         return self.app.event_log.read_log(after, limit)

@@ -4,7 +4,7 @@
 current one and does nothing when already there.
 """
 
-from projections import store
+from projections import after_sales, store
 from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
@@ -44,6 +44,7 @@ _V1 = [
 # A later version adds the columns projections/row.py declares with `since=N`; a version
 # that needs more (an index, a backfill) appends its statements to its entry here.
 _MIGRATIONS = {1: _V1, **{v: added_in(v) for v in range(2, SCHEMA_VERSION + 1)}}
+_MIGRATIONS[2] = [*_MIGRATIONS[2], *after_sales.DDL]  # the after-sale records' table
 
 
 def migrate(db: Database) -> int:

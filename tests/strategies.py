@@ -97,6 +97,7 @@ def events_of(cls) -> st.SearchStrategy:
         ("after_sale_id", codes),
         ("amount_minor", amounts),
         ("rule", codes),
+        ("message", texts),
         ("min_amount_minor", st.just(0)),
         ("max_amount_minor", amounts),
     ):
