@@ -121,9 +121,7 @@ class Deadlines:
             return 0
 
 
-def run_loop(
-    steps: list[Callable[[], int]], stop: threading.Event, idle_wait: float = 0.2
-) -> None:
+def run_loop(steps: list[Callable[[], int]], stop: threading.Event, idle_wait: float = 0.2) -> None:
     """Run each step in turn until stopped; wait a little only when none had work."""
     while not stop.is_set():
         busy = 0

@@ -144,9 +144,7 @@ class Engine:
     def catch_up_after_sales(self) -> int:
         from projections import after_sales
 
-        return retry_busy(
-            lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of)
-        )
+        return retry_busy(lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of))
 
     def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
@@ -331,3 +329,61 @@ def build_metrics_server(settings: Settings, metrics, port: int, max_lag: int, r
         refresh_lags(metrics, observer, readiness.lock, stop, relay)
 
     return server, lags
+
+
+def webhook_store(settings: Settings):
+    """The webhook endpoints and delivery log, beside the events (engine/webhooks/store.py)."""
+    from engine.webhooks.store import WebhookStore
+
+    return WebhookStore(event_store_db(settings))
+
+
+def build_dispatcher(settings: Settings, engine: Engine, clock: Clock = system_clock):
+    """The webhook dispatcher over this engine's event store (engine/webhooks/dispatcher.py)."""
+    from engine.webhooks.dispatcher import Dispatcher
+
+    return Dispatcher(engine.app, webhook_store(settings), settings, clock)
+
+
+def build_automation(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock = system_clock,
+    *,
+    webhooks: bool = True,
+    rules: bool = True,
+):
+    """The steps of the automation loop: the automatic rule, the after-sales table, the
+    deadlines and the webhook dispatcher, as asked (engine/automation.py)."""
+    from engine.automation import Deadlines
+
+    steps = []
+    if rules:
+        deadlines = Deadlines(engine, clock)
+        steps += [
+            engine.auto_rule().run_once,
+            engine.catch_up_after_sales,
+            _every(30.0, deadlines.run_once),
+        ]
+        if settings.embedded:
+            steps.append(engine.catch_up)
+    if webhooks:
+        steps.append(build_dispatcher(settings, engine, clock).run_once)
+    return steps
+
+
+def _every(seconds: float, step):
+    """`step` at most once every `seconds` (the deadlines need no faster look)."""
+    import time
+
+    last = [float("-inf")]
+
+    def maybe() -> int:
+        now = time.monotonic()
+        if now - last[0] < seconds:
+            return 0
+        last[0] = now
+        step()
+        return 0  # its work never makes the loop spin
+
+    return maybe

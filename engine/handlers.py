@@ -30,9 +30,9 @@ from domain.errors import DomainError, UnknownIntercept
 from domain.event import Event
 from domain.events import InterceptFlagged
 from domain.ids import after_sale_id, intercept_id, parcel_id, policy_id
-from domain.vocabulary import Flag
 from domain.intercept import InterceptRequest
 from domain.parcel import Parcel
+from domain.vocabulary import Flag
 from engine.batch import Read
 
 Clock = Callable[[], datetime]

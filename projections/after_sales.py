@@ -166,7 +166,9 @@ def apply(db: Database, batch: Sequence[tuple[int, Event]]) -> None:
         )
 
 
-def catch_up(db: Database, read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]]) -> int:
+def catch_up(
+    db: Database, read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]]
+) -> int:
     seen = 0
     while True:
         batch = read(position(db), 500, TOPICS)
@@ -189,4 +191,9 @@ def list_after_sales(
     sql = f"SELECT {', '.join(COLUMNS)} FROM after_sales"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return [dict(r) for r in db.read(sql + " ORDER BY reported_at DESC, after_sale_key LIMIT ?", (*params, limit))]
+    return [
+        dict(r)
+        for r in db.read(
+            sql + " ORDER BY reported_at DESC, after_sale_key LIMIT ?", (*params, limit)
+        )
+    ]
