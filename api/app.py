@@ -13,7 +13,17 @@ from fastapi_offline import FastAPIOffline
 from api import errors, operations
 from api.guard import Guard
 from api.openapi import openapi_of
-from api.routes import after_sale, callbacks, commands, evidence, keys, policy, queries
+from api.routes import (
+    after_sale,
+    after_sales,
+    callbacks,
+    commands,
+    evidence,
+    keys,
+    policy,
+    queries,
+    webhooks,
+)
 from api.services import Services
 
 DESCRIPTION = """\
@@ -31,6 +41,7 @@ async def _lifespan(app: FastAPI):
     svc: Services | None = app.state.services
     if svc is not None:
         svc.gateway.catch_up()  # what other writers recorded while the API was down
+        svc.start_background()
     yield
     if svc is not None:
         svc.close()
@@ -53,7 +64,17 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(Guard)
-    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys):
+    for module in (
+        policy,
+        commands,
+        after_sale,
+        after_sales,
+        evidence,
+        queries,
+        callbacks,
+        keys,
+        webhooks,
+    ):
         app.include_router(module.router)
     operations.install(
         app, metrics, ready, tracing

@@ -114,3 +114,33 @@ class CarrierCallback(Body):
 
 class AfterSaleBody(Body):
     after_sale_status: AfterSaleStatus = Field(description="The order's after-sale status now.")
+
+
+class AfterSaleReportBody(Body):
+    """A platform's after-sale record and the shipment it concerns."""
+
+    merchant_id: Code
+    after_sale_id: Code = Field(
+        description="The platform's after-sale id: reports are "
+        "idempotent by (merchant_id, after_sale_id)."
+    )
+    order_id: Code
+    tracking_no: Code
+    carrier: Carrier
+    amount_minor: Amount = Field(description="The order amount in minor units (fen).")
+    currency: Currency = "CNY"
+    status: AfterSaleStatus
+    parcel_stage: ParcelStage = Field(
+        default=ParcelStage.IN_TRANSIT,
+        description="Where the parcel is now; the automatic rule requests only in transit.",
+    )
+
+
+class WebhookBody(Body):
+    merchant_id: Code
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="http or https; private, loopback and link-local addresses are refused."
+    )
+    events: list[Code] = Field(
+        default_factory=list, max_length=50, description="Event types; empty for every one."
+    )

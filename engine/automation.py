@@ -129,3 +129,31 @@ def run_loop(steps: list[Callable[[], int]], stop: threading.Event, idle_wait: f
             busy += step()
         if not busy:
             stop.wait(idle_wait)
+
+
+class Background:
+    """The automation loop on a thread of its own, for `intercept serve` in embedded mode."""
+
+    def __init__(self, make_steps: Callable[[], list[Callable[[], int]]]) -> None:
+        self.make_steps = make_steps
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        steps = self.make_steps()
+
+        def work() -> None:
+            while not self.stop_event.is_set():
+                try:
+                    run_loop(steps, self.stop_event)
+                except Exception:  # noqa: BLE001 - a storage hiccup must not end the loop
+                    log.exception("automation step failed; trying again")
+                    self.stop_event.wait(1.0)
+
+        self.thread = threading.Thread(target=work, name="automation", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)

@@ -1,13 +1,10 @@
 """`intercept webhooks add | list | remove | deliveries | redeliver | run` and
 `intercept automation run`: merchant webhooks and the automation processes."""
 
-import threading
-
 import typer
 
-from engine.automation import run_loop
 from engine.cli import context
-from engine.cli.kafka import _log_to_stderr, _run_threads, log
+from engine.cli.kafka import _log_to_stderr, _run_threads, loop_worker
 from engine.cli.output import console, emit_json, fail, table
 from engine.composition import build_automation, build_engine, system_clock, webhook_store
 from engine.logs import LogFormat
@@ -146,15 +143,6 @@ def redeliver(
     console.print(f"webhook {delivery} queued again", markup=False)
 
 
-def _loop_worker(steps, name: str):
-    def work(stop: threading.Event) -> None:
-        log.info("%s started", name)
-        run_loop(steps, stop)
-        log.info("%s stopped", name)
-
-    return work
-
-
 @app.command()
 def run(log_format: LogFormat = LOG_FORMAT) -> None:
     """Deliver webhooks until stopped (SIGINT/SIGTERM)."""
@@ -162,7 +150,7 @@ def run(log_format: LogFormat = LOG_FORMAT) -> None:
     _log_to_stderr("webhooks", log_format)
     engine = build_engine(settings)
     steps = build_automation(settings, engine, rules=False)
-    _run_threads({"webhooks": _loop_worker(steps, "webhook dispatcher")})
+    _run_threads({"webhooks": loop_worker(steps, "webhook dispatcher")})
 
 
 @automation.command("run")
@@ -175,4 +163,4 @@ def automation_run(
     _log_to_stderr("automation", log_format)
     engine = build_engine(settings)
     steps = build_automation(settings, engine, webhooks=webhooks)
-    _run_threads({"automation": _loop_worker(steps, "automation")})
+    _run_threads({"automation": loop_worker(steps, "automation")})

@@ -9,15 +9,14 @@ import orjson
 import pytest
 from pydantic import BaseModel
 
-from domain.after_sale import AfterSaleEvent
-from domain.event import event_classes
 from domain import catalog
 from domain import event as event_module
 from domain import intercept as rules
+from domain.after_sale import AfterSaleEvent
 from domain.commands import Command, InterceptCommand
 from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope, UnknownEventType
 from domain.errors import DomainError
-from domain.event import Event, event_class
+from domain.event import Event, event_class, event_classes
 from domain.events import CARRIER_EVENTS, INTERCEPT_EVENTS, InterceptEvent, Requested
 from domain.parcel import InterceptOpened
 from domain.past_events import RequestedV1
