@@ -205,15 +205,17 @@ def auto_key(after_sale_id: str) -> str:
 
 
 def _decided(state: AfterSale, cls: type[AfterSaleEvent], now: Moment, **fields: Any) -> Event:
-    return cls(
-        originator_id=state.id,
-        originator_version=state.version + 1,
-        recorded_at=now,
-        merchant_id=state.report.merchant_id,
-        after_sale_id=state.report.after_sale_id,
-        actor=AUTO_ACTOR,
-        report_version=state.report_version,
-        **fields,
+    return cls.model_validate(
+        {
+            "originator_id": state.id,
+            "originator_version": state.version + 1,
+            "recorded_at": now,
+            "merchant_id": state.report.merchant_id,
+            "after_sale_id": state.report.after_sale_id,
+            "actor": AUTO_ACTOR,
+            "report_version": state.report_version,
+            **fields,
+        }
     )
 
 

@@ -149,8 +149,8 @@ def _decide_auto_rule(command: ApplyAutoRule, read: Read, clock: Clock) -> Decis
         decided = after_sales.declined(state, stopped, command.occurred_at, now)
         return Decision((decided,), Outcome.RECORDED, after_sales.evolve(state, decided))
     except DomainError as refusal:
-        stopped = after_sales.Stopped(refusal.rule, refusal.message)
-        decided = after_sales.declined(state, stopped, command.occurred_at, now)
+        why = after_sales.Stopped(refusal.rule, refusal.message)
+        decided = after_sales.declined(state, why, command.occurred_at, now)
         return Decision((decided,), Outcome.RECORDED, after_sales.evolve(state, decided))
     decided = after_sales.requested(state, made.state.id, command.occurred_at, now)
     return Decision((*made.events, decided), Outcome.RECORDED, after_sales.evolve(state, decided))

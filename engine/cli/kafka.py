@@ -11,9 +11,9 @@ from pathlib import Path
 import typer
 
 from engine import usecases
+from engine.automation import run_loop
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
-from engine.automation import run_loop
 from engine.composition import (
     build_automation,
     build_engine,

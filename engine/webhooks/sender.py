@@ -58,7 +58,7 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise Refused(f"webhook host {host!r} does not resolve ({error.strerror})") from None
-    addresses = [info[4][0] for info in found]
+    addresses = [str(info[4][0]) for info in found]
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not allow_private and not ip.is_global:
@@ -82,12 +82,13 @@ class _Pinned(http.client.HTTPConnection):
 
 class _PinnedTLS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
 def post(
