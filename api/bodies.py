@@ -52,6 +52,17 @@ class PolicyBody(Body):
     )
     max_amount_minor: Amount
     carriers: list[Carrier] = Field(min_length=1, description="Carriers enabled for interception.")
+    auto_intercept: list[AfterSaleStatus] = Field(
+        default_factory=list,
+        description="After-sale statuses that make the engine request the intercept itself "
+        "(refund_requested, return_requested, refunded); empty turns the rule off.",
+    )
+    accept_within_minutes: Annotated[int, Strict(), Field(ge=1, le=129_600)] | None = Field(
+        default=None, description="Deadline for the carrier's acceptance, in minutes."
+    )
+    outcome_within_minutes: Annotated[int, Strict(), Field(ge=1, le=129_600)] | None = Field(
+        default=None, description="Deadline for the carrier's outcome, in minutes."
+    )
 
 
 class InterceptRequestBody(Body):

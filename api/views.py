@@ -38,6 +38,11 @@ class PolicyView(BaseModel):
     carriers: list[Carrier]
     updated_by: str
     version: int
+    auto_intercept: list[AfterSaleStatus] = Field(
+        default_factory=list, description="Statuses the automatic rule acts on; empty: off."
+    )
+    accept_within_minutes: int | None = None
+    outcome_within_minutes: int | None = None
 
     @classmethod
     def of(cls, policy: InterceptPolicy) -> "PolicyView":
@@ -48,6 +53,9 @@ class PolicyView(BaseModel):
             carriers=list(policy.carriers),
             updated_by=policy.updated_by,
             version=policy.version,
+            auto_intercept=list(policy.auto_intercept),
+            accept_within_minutes=policy.accept_within_minutes,
+            outcome_within_minutes=policy.outcome_within_minutes,
         )
 
 
