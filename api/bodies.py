@@ -149,9 +149,9 @@ class AfterSaleReportBody(Body):
 
 class WebhookBody(Body):
     merchant_id: Code
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
-        description="http or https; private, loopback and link-local addresses are refused."
-    )
+    url: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="http or https; private, loopback and link-local addresses are refused.")
     events: list[Code] = Field(
         default_factory=list, max_length=50, description="Event types; empty for every one."
     )

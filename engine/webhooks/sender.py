@@ -35,7 +35,13 @@ class Answer:
 
 def check_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path and query) of an acceptable URL, or `Refused`."""
-    parts = urlsplit(url)
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise Refused("a webhook URL is printable ASCII without spaces (percent-encode the rest)")
+    try:
+        parts = urlsplit(url)
+        parts.hostname, parts.port  # noqa: B018 - both raise ValueError when malformed
+    except ValueError:
+        raise Refused(f"webhook URL {url!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise Refused(f"webhook URL {url!r}: only http and https URLs are accepted")
     if not parts.hostname:
