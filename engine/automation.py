@@ -122,13 +122,24 @@ class Deadlines:
 
 
 def run_loop(steps: list[Callable[[], int]], stop: threading.Event, idle_wait: float = 0.2) -> None:
-    """Run each step in turn until stopped; wait a little only when none had work."""
+    """Run each step in turn until stopped; wait a little only when none had work.
+
+    A step that fails (a locked database, a lost connection) is logged and tried again a
+    second later: its position did not move, so nothing is lost or done twice."""
     while not stop.is_set():
         busy = 0
         for step in steps:
-            busy += step()
+            try:
+                busy += step()
+            except Exception:  # noqa: BLE001 - logged; the step resumes from its position
+                log.exception("automation step %s failed; trying again", _name(step))
+                stop.wait(1.0)
         if not busy:
             stop.wait(idle_wait)
+
+
+def _name(step: Callable[[], int]) -> str:
+    return getattr(step, "__qualname__", None) or type(step).__name__
 
 
 class Background:
@@ -143,12 +154,7 @@ class Background:
         steps = self.make_steps()
 
         def work() -> None:
-            while not self.stop_event.is_set():
-                try:
-                    run_loop(steps, self.stop_event)
-                except Exception:  # noqa: BLE001 - a storage hiccup must not end the loop
-                    log.exception("automation step failed; trying again")
-                    self.stop_event.wait(1.0)
+            run_loop(steps, self.stop_event)
 
         self.thread = threading.Thread(target=work, name="automation", daemon=True)
         self.thread.start()
