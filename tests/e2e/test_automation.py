@@ -104,6 +104,7 @@ def test_after_sale_to_automatic_intercept_to_carrier_to_signed_webhooks(world):
     with server.client(other) as client:
         assert client.get("/v1/webhooks/deliveries").json()["deliveries"] == []
         assert client.get("/v1/merchants/m1/after-sales/AS-2").status_code == 404
+    assert secret not in (server.home / "serve.log").read_text()
 
 
 def test_the_cli_reports_after_sales_and_manages_webhooks(tmp_path):
