@@ -2,8 +2,6 @@
 itself; the carrier's signed callback moves it; a real receiver on loopback gets every
 event as a signed webhook, in order. The CLI's after-sale and webhook commands too."""
 
-import os
-
 import pytest
 from standardwebhooks import Webhook
 
@@ -14,13 +12,10 @@ from tests.support import webhook_receiver
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    saved = dict(os.environ)
-    os.environ["INTERCEPT_WEBHOOKS_ALLOW_PRIVATE"] = "1"
-    try:
-        server = start(tmp_path_factory.mktemp("automation") / "var")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    server = start(
+        tmp_path_factory.mktemp("automation") / "var",
+        env={"INTERCEPT_WEBHOOKS_ALLOW_PRIVATE": "1"},
+    )
     receiver = webhook_receiver.start()
     yield server, receiver
     receiver.stop()
