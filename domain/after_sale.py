@@ -99,7 +99,7 @@ class AfterSale:
             "merchant_id": r.merchant_id,
             "order_id": r.order_id,
             "tracking_no": r.tracking_no,
-            "carrier": r.carrier.value,
+            "carrier": str(r.carrier),
             "amount_minor": r.amount_minor,
             "currency": r.currency,
             "status": r.status.value,

@@ -87,7 +87,7 @@ def _reported(row: Row | None, e: AfterSaleReported) -> Row:
         **base,
         "order_id": e.order_id,
         "tracking_no": e.tracking_no,
-        "carrier": e.carrier.value,
+        "carrier": str(e.carrier),
         "amount_minor": e.amount_minor,
         "currency": e.currency,
         "status": e.status.value,
