@@ -5,7 +5,7 @@ from typing import Any, ClassVar, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event, event_classes
-from domain.past_events import RequestedV1, RequestedV2
+from domain.past_events import FeeChargedV1, RequestedV1, RequestedV2
 from domain.rule_schemas import (
     OTHER_CANCEL_HAS_NOTE,
     REDIRECT_HAS_RECIPIENT,
@@ -36,7 +36,6 @@ from domain.vocabulary import (
     Payer,
     RejectionCode,
 )
-
 
 UNKNOWN_PART = "unknown"
 """A recipient's part that a `Requested` before version 3 did not record."""
@@ -203,10 +202,20 @@ class Cancelled(InterceptEvent):
 
 
 class FeeCharged(InterceptEvent):
+    """Version 2 added the buyer as a payer (see docs/events.md)."""
+
+    class_version = 2
+    past_payloads = {1: FeeChargedV1}
+
     kind: FeeKind
     amount_minor: MinorAmount
     currency: Currency
     payer: Payer
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        # Every version 1 payer is a version 2 payer: nothing to change.
+        return None
 
 
 class EvidenceAttached(InterceptEvent):

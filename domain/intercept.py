@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain import eligibility, lifecycle
-from domain.parcel import admit_request
 from domain.commands import (
     AttachEvidence,
     CancelIntercept,
@@ -42,6 +41,7 @@ from domain.events import (
     InterceptEvent,
     Requested,
 )
+from domain.parcel import admit_request
 from domain.policy import InterceptPolicy
 from domain.types import Moment
 from domain.vocabulary import (

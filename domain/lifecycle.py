@@ -51,9 +51,7 @@ _TRANSITIONS: Final[Mapping[Move, Mapping[Status, Status]]] = MappingProxyType(
     }
 )
 
-TERMINAL: Final = frozenset(Status) - OPEN - {
-    s for table in _TRANSITIONS.values() for s in table
-}
+TERMINAL: Final = frozenset(Status) - OPEN - {s for table in _TRANSITIONS.values() for s in table}
 """No move leads out of these: a cancel, in particular, is irreversible."""
 
 _OUTCOMES: Final = frozenset(

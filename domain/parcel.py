@@ -11,7 +11,6 @@ from uuid import UUID
 
 from domain import lifecycle
 from domain.errors import ParcelAlreadyIntercepted, ParcelHasOpenIntercept
-
 from domain.event import Event
 from domain.types import CarrierCode, Code, Moment
 from domain.vocabulary import Status

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.rule_schemas import REDIRECT_HAS_ADDRESS, require_redirect_address
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Text
-from domain.vocabulary import Action, AfterSaleStatus, Carrier
+from domain.vocabulary import Action, AfterSaleStatus, Carrier, FeeKind
 
 
 class RequestedV1(BaseModel):
@@ -51,8 +51,9 @@ class ParcelStage(StrEnum):
     UNKNOWN = "unknown"
 
 
+# `Requested` version 2: the closed list of carriers and the redirect address as free text.
 class RequestedV2(BaseModel):
-    """`Requested` version 2: the closed list of carriers and the redirect address as free text."""
+    """Version 2 added the carrier's quoted fee and the parcel's stage (see docs/events.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=REDIRECT_HAS_ADDRESS)
 
@@ -85,3 +86,25 @@ class RequestedV2(BaseModel):
     def _redirect_has_address(self) -> Self:
         require_redirect_address(self.action, self.new_address)
         return self
+
+
+class Payer(StrEnum):
+    # The payers `FeeCharged` v1 was published with (no docstring: the schema had none).
+    MERCHANT = "merchant"
+    CARRIER = "carrier"
+    PLATFORM = "platform"
+
+
+# `FeeCharged` version 1: before the buyer could be the one who pays (no docstring: the
+# published schema had no description of its own).
+class FeeChargedV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    kind: FeeKind
+    amount_minor: MinorAmount
+    currency: Currency
+    payer: Payer

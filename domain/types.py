@@ -25,10 +25,18 @@ CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,15}$")
 """A carrier, by its code in the carrier catalog (ZTO, SF, DBL): upper case letters and digits.
 Which codes exist is configuration, checked by the front doors, not by the events."""
 
-PersonText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+PersonText = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    ),
+]
 """One line of a person's details: not blank, no control characters (not even a newline)."""
 
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,4}(-?[0-9]{2,8}){1,4}$", min_length=5, max_length=20)]
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9]{1,4}(-?[0-9]{2,8}){1,4}$", min_length=5, max_length=20),
+]
 """A telephone number: digits, an optional leading +, single hyphens between groups."""
 
 IdempotencyKey = Annotated[
