@@ -48,7 +48,6 @@ from domain.vocabulary import (
     AfterSaleStatus,
     CarrierReport,
     Conflict,
-    FeeKind,
     Flag,
     RejectionCode,
     Status,
@@ -73,7 +72,6 @@ class InterceptRequest:
     flags: frozenset[Flag] = frozenset()
     succeeded: bool = False
     """Whether any carrier report so far said the parcel was stopped (`lifecycle.is_success`)."""
-    intercept_fee_charged: bool = False
 
     @property
     def merchant_id(self) -> str:
@@ -288,9 +286,7 @@ def _carrier(s: InterceptRequest, e: CarrierEvent) -> dict[str, Any]:
         "status": lifecycle.status_after(s.status, lifecycle.move_of(e.report)),
         "rejection_code": code if code is not None else s.rejection_code,
         "succeeded": succeeded,
-        "flags": lifecycle.flags_after_report(
-            s.flags, succeeded=succeeded, intercept_fee_charged=s.intercept_fee_charged
-        ),
+        "flags": lifecycle.flags_after_report(s.flags, succeeded=succeeded),
     }
     if e.conflict is not None:
         changes["conflicts"] = (*s.conflicts, e.conflict)
@@ -304,7 +300,6 @@ def _cancelled(s: InterceptRequest, e: Cancelled) -> dict[str, Any]:
 def _fee(s: InterceptRequest, e: FeeCharged) -> dict[str, Any]:
     return {
         "fees_minor": s.fees_minor + e.amount_minor,
-        "intercept_fee_charged": s.intercept_fee_charged or e.kind is FeeKind.INTERCEPT,
         "flags": lifecycle.flags_after_fee(s.flags, e.kind, succeeded=s.succeeded),
     }
 

@@ -146,17 +146,13 @@ def flags_text(flags: Iterable[Flag]) -> str:
     return ",".join(sorted({f.value for f in flags}))
 
 
-def flags_after_report(
-    flags: frozenset[Flag], *, succeeded: bool, intercept_fee_charged: bool
-) -> frozenset[Flag]:
+def flags_after_report(flags: frozenset[Flag], *, succeeded: bool) -> frozenset[Flag]:
     """A carrier's answer says it can be reached; a success justifies an intercept fee.
 
-    `succeeded` is whether any report so far said the parcel was stopped.
+    `succeeded` is whether any report so far, this one included, said the parcel was stopped.
     """
     kept = flags - {Flag.CARRIER_UNREACHABLE}
-    if succeeded:
-        return kept - {Flag.FEE_WITHOUT_SUCCESS}
-    return kept | ({Flag.FEE_WITHOUT_SUCCESS} if intercept_fee_charged else set())
+    return kept - {Flag.FEE_WITHOUT_SUCCESS} if succeeded else kept
 
 
 def flags_after_fee(flags: frozenset[Flag], kind: FeeKind, *, succeeded: bool) -> frozenset[Flag]:
