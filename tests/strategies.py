@@ -113,6 +113,10 @@ def events_of(cls) -> st.SearchStrategy:
         ("tracking_no", codes),
         ("min_amount_minor", st.just(0)),
         ("max_amount_minor", amounts),
+        ("carrier", carrier_codes),
+        ("carriers", st.lists(carrier_codes, max_size=3).map(tuple)),
+        ("last_error", texts),
+        ("message", st.none() | texts),
     ):
         if name in cls.model_fields:
             fields[name] = strategy
