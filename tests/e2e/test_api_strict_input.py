@@ -92,7 +92,7 @@ def _endpoints(iid: str) -> dict:
         }),
         "callback": (CarrierCallback, "POST", "/v1/carriers/ZTO/callbacks", "carrier", {
             "intercept_id": iid, "report": "failed", "occurred_at": "2026-11-26T10:00:00+08:00",
-            "carrier_ref": "Z-1", "reason": "already_delivered",
+            "carrier_ref": "Z-1", "reason": "already_delivered", "code": None, "message": None,
         }),
         "key": (KeyGrant, "POST", "/v1/keys", "admin", {
             "role": "merchant", "merchant_id": "m9", "carrier": None,
