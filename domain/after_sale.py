@@ -20,8 +20,8 @@ from domain.decision import Decision, Outcome
 from domain.errors import DomainError
 from domain.event import Event
 from domain.policy import InterceptPolicy
-from domain.types import Code, Currency, MinorAmount, Moment, Text
-from domain.vocabulary import AfterSaleStatus, Carrier, Flag, ParcelStage
+from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Text
+from domain.vocabulary import AfterSaleStatus, Flag, ParcelStage
 
 AUTO_ACTOR = "auto-rule"
 """The actor of every command the automatic rule issues."""
@@ -44,7 +44,7 @@ class AfterSaleEvent(Event, abstract=True):
 class AfterSaleReported(AfterSaleEvent):
     order_id: Code
     tracking_no: Code
-    carrier: Carrier
+    carrier: CarrierCode
     amount_minor: MinorAmount
     currency: Currency
     status: AfterSaleStatus

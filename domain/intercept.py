@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain import lifecycle
+from domain import eligibility, lifecycle
 from domain.commands import (
     AttachEvidence,
     CancelIntercept,
@@ -21,6 +21,7 @@ from domain.commands import (
     FlagIntercept,
     InterceptCommand,
     MarkStalled,
+    RecordCarrierUnreachable,
     ReportCarrierOutcome,
     RequestIntercept,
 )
@@ -30,14 +31,14 @@ from domain.errors import (
     CurrencyMismatch,
     IdempotencyKeyReused,
     NotCancellable,
-    ParcelAlreadyIntercepted,
-    ParcelHasOpenIntercept,
 )
 from domain.events import (
     CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
     CarrierEvent,
+    CarrierRejected,
+    CarrierUnreachable,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
@@ -45,15 +46,16 @@ from domain.events import (
     InterceptStalled,
     Requested,
 )
+from domain.parcel import admit_request
 from domain.policy import InterceptPolicy
 from domain.types import Moment
 from domain.vocabulary import (
     AfterSaleStatus,
-    Carrier,
     CarrierReport,
     Conflict,
     Deadline,
     Flag,
+    RejectionCode,
     Status,
 )
 
@@ -72,7 +74,10 @@ class InterceptRequest:
     fees_minor: int
     evidence: tuple[str, ...]
     keys: Mapping[str, InterceptEvent]
-    flags: tuple[Flag, ...] = ()
+    rejection_code: RejectionCode | None = None
+    flags: frozenset[Flag] = frozenset()
+    succeeded: bool = False
+    """Whether any carrier report so far said the parcel was stopped (`lifecycle.is_success`)."""
     stalled: tuple[Deadline, ...] = ()
 
     @property
@@ -80,12 +85,13 @@ class InterceptRequest:
         return self.request.merchant_id
 
     @property
-    def carrier(self) -> Carrier:
+    def carrier(self) -> str:
         return self.request.carrier
 
     @property
     def was_intercepted(self) -> bool:
-        return self.carrier_stage is CarrierReport.CONFIRMED
+        """The carrier's last word is that the parcel was stopped (the parcel's rules)."""
+        return lifecycle.is_success(self.carrier_stage, self.rejection_code)
 
 
 # ---- deciding -------------------------------------------------------------
@@ -106,17 +112,9 @@ def request(
     if policy is None:
         raise TypeError("a new request is decided against the merchant's policy")
     policy.admits(command)
-    for earlier in parcel_history:
-        if earlier.was_intercepted:
-            raise ParcelAlreadyIntercepted(
-                f"parcel {command.carrier} {command.tracking_no} was already intercepted "
-                f"(intercept {earlier.id}); it cannot be intercepted again"
-            )
-        if lifecycle.is_open(earlier.status):
-            raise ParcelHasOpenIntercept(
-                f"parcel {command.carrier} {command.tracking_no} already has an open "
-                f"intercept {earlier.id} ({earlier.status}); cancel it or wait for the carrier"
-            )
+    parcel = f"{command.carrier} {command.tracking_no}"
+    eligibility.admit_stage(command.parcel_stage, parcel=parcel)
+    admit_request(parcel, parcel_history)
     event = Requested(
         originator_id=intercept_id,
         originator_version=1,
@@ -147,7 +145,7 @@ def cancel(
 def report(
     state: InterceptRequest, command: ReportCarrierOutcome, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.carrier is not state.carrier:
+    if command.carrier != state.carrier:
         raise CarrierMismatch(
             f"intercept {state.id} is with carrier {state.carrier}, "
             f"not {command.carrier}; a carrier reports only on its own parcels"
@@ -163,6 +161,14 @@ def report(
         return Decision((), Outcome(ignored), state)
     conflict = lifecycle.conflict_of(state.status, state.carrier_stage, command.report)
     return _record(state, event_class, command, now, conflict=conflict)
+
+
+def record_unreachable(
+    state: InterceptRequest, command: RecordCarrierUnreachable, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], CarrierUnreachable)
+    return _record(state, CarrierUnreachable, command, now)
 
 
 def charge_fee(
@@ -244,6 +250,7 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         ChangeAfterSaleStatus: change_after_sale_status,
         FlagIntercept: flag,
         MarkStalled: mark_stalled,
+        RecordCarrierUnreachable: record_unreachable,
     }
 )
 """How each command on an existing intercept is decided, by the command's type."""
@@ -311,13 +318,19 @@ def _requested(e: Requested) -> InterceptRequest:
         fees_minor=0,
         evidence=(),
         keys=MappingProxyType({e.idempotency_key: e} if e.idempotency_key else {}),
+        flags=eligibility.flags_at_stage(e.parcel_stage),
     )
 
 
 def _carrier(s: InterceptRequest, e: CarrierEvent) -> dict[str, Any]:
+    code = e.code if isinstance(e, CarrierRejected) else None
+    succeeded = s.succeeded or lifecycle.is_success(e.report, code)
     changes: dict[str, Any] = {
         "carrier_stage": e.report,
         "status": lifecycle.status_after(s.status, lifecycle.move_of(e.report)),
+        "rejection_code": code if code is not None else s.rejection_code,
+        "succeeded": succeeded,
+        "flags": lifecycle.flags_after_report(s.flags, succeeded=succeeded),
     }
     if e.conflict is not None:
         changes["conflicts"] = (*s.conflicts, e.conflict)
@@ -329,7 +342,14 @@ def _cancelled(s: InterceptRequest, e: Cancelled) -> dict[str, Any]:
 
 
 def _fee(s: InterceptRequest, e: FeeCharged) -> dict[str, Any]:
-    return {"fees_minor": s.fees_minor + e.amount_minor}
+    return {
+        "fees_minor": s.fees_minor + e.amount_minor,
+        "flags": lifecycle.flags_after_fee(s.flags, e.kind, succeeded=s.succeeded),
+    }
+
+
+def _unreachable(s: InterceptRequest, e: CarrierUnreachable) -> dict[str, Any]:
+    return {"flags": lifecycle.flags_after_unreachable(s.flags)}
 
 
 def _evidence(s: InterceptRequest, e: EvidenceAttached) -> dict[str, Any]:
@@ -341,13 +361,13 @@ def _after_sale(s: InterceptRequest, e: AfterSaleStatusChanged) -> dict[str, Any
 
 
 def _flagged(s: InterceptRequest, e: InterceptFlagged) -> dict[str, Any]:
-    return {"flags": tuple(sorted({*s.flags, e.flag}))}
+    return {"flags": s.flags | {e.flag}}
 
 
 def _stalled(s: InterceptRequest, e: InterceptStalled) -> dict[str, Any]:
     return {
         "stalled": (*s.stalled, e.deadline),
-        "flags": tuple(sorted({*s.flags, Flag.STALLED})),
+        "flags": s.flags | {Flag.STALLED},
     }
 
 
@@ -361,6 +381,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             AfterSaleStatusChanged: _after_sale,
             InterceptFlagged: _flagged,
             InterceptStalled: _stalled,
+            CarrierUnreachable: _unreachable,
         }
     )
 )

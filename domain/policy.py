@@ -8,15 +8,15 @@ from domain.commands import RequestIntercept, SetPolicy
 from domain.decision import Decision, Outcome
 from domain.errors import AmountOutsidePolicy, CarrierNotEnabled, NoPolicy
 from domain.event import Event
-from domain.types import Code, MinorAmount, Moment
-from domain.vocabulary import AfterSaleStatus, Carrier, Deadline
+from domain.types import CarrierCode, Code, MinorAmount, Moment
+from domain.vocabulary import AfterSaleStatus, Deadline
 
 
 class PolicySet(Event):
     merchant_id: Code
     min_amount_minor: MinorAmount
     max_amount_minor: MinorAmount
-    carriers: tuple[Carrier, ...]
+    carriers: tuple[CarrierCode, ...]
     actor: Code
     occurred_at: Moment
     # Added later, optional: policies set before them have no automatic rule, no deadline.
@@ -32,7 +32,7 @@ class InterceptPolicy:
     merchant_id: str
     min_amount_minor: int
     max_amount_minor: int
-    carriers: tuple[Carrier, ...]
+    carriers: tuple[CarrierCode, ...]
     updated_by: str
     auto_intercept: tuple[AfterSaleStatus, ...] = ()
     accept_within_minutes: int | None = None

@@ -30,6 +30,8 @@ class Settings(BaseModel):
     ready_max_lag: int = Field(default=1000, ge=0)
     # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
     tracing: str | None = None
+    # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
+    carriers_file: Path | None = None
     # Automation (docs/automation.md).
     automation_inline: bool = True  # embedded: the automatic rule runs after each report
     webhooks_allow_private: bool = False  # tests' loopback receivers need it
@@ -101,6 +103,7 @@ ENV_NAMES = {
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
+    "carriers_file": "INTERCEPT_CARRIERS_FILE",
     "automation_inline": "INTERCEPT_AUTOMATION_INLINE",
     "webhooks_allow_private": "INTERCEPT_WEBHOOKS_ALLOW_PRIVATE",
     "webhooks_retry_base": "INTERCEPT_WEBHOOKS_RETRY_BASE",

@@ -10,11 +10,12 @@ from api.bodies import AfterSaleReportBody
 from api.params import MerchantId, QueryInt
 from api.problem import problems
 from api.refusals import NotFound
-from api.services import Services, services
+from api.services import Services, refused_carrier, services
 from api.views import AfterSalePage, AfterSaleResult, AfterSaleView
 from domain.commands import ReportAfterSale
 from domain.types import Code
 from engine import usecases
+from engine.carrier_catalog import CarrierRefused
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -37,6 +38,10 @@ def report_after_sale(
     which rule stopped it (`auto_rule`, `stopped_by`)."""
     require_merchant(key, body.merchant_id, "merchant")
     command = ReportAfterSale(**body.model_dump(), actor=key.actor, occurred_at=svc.clock())
+    try:
+        svc.carriers.admit_all([command.carrier], "carrier")
+    except CarrierRefused as refused:
+        raise refused_carrier(refused) from None
     return AfterSaleResult.model_validate(usecases.report_after_sale(svc.gateway, command))
 
 

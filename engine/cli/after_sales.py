@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 from domain.commands import ReportAfterSale
 from domain.vocabulary import AfterSaleStatus, ParcelStage
 from engine import usecases
+from engine.carrier_catalog import CarrierRefused
 from engine.cli import commands, context, parse
 from engine.cli.output import console, emit_json, fail, line, money, table
 from engine.composition import system_clock
@@ -80,6 +81,10 @@ def report(
         actor=by,
         occurred_at=system_clock(),
     )
+    try:
+        context.catalog().admit_all([command.carrier], "carrier")
+    except CarrierRefused as refused:
+        raise context.refused_carrier(refused) from None
     answer = usecases.report_after_sale(context.engine(), command)
     if json:
         return emit_json(answer)

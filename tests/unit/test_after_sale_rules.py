@@ -113,7 +113,7 @@ def test_a_flag_is_raised_once():
         intercept_id=state.id, flag=Flag.AFTER_SALE_WITHDRAWN, actor="auto-rule", occurred_at=T0
     )
     first = rules.decide(state, flag, T0)
-    assert first.state.flags == (Flag.AFTER_SALE_WITHDRAWN,)
+    assert first.state.flags == {Flag.AFTER_SALE_WITHDRAWN}
     assert first.state.status is Status.REQUESTED  # never a cancel
     assert rules.decide(first.state, flag, T0).outcome is Outcome.UNCHANGED
 
