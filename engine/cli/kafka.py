@@ -256,8 +256,11 @@ def run(
     log_format: LogFormat = LOG_FORMAT,
     ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
-    """Relay, consumer, the automation (rules, deadlines) and the webhook dispatcher in one
-    process."""
+    """Relay, consumer, automation and webhooks in one process.
+
+    The automation is the automatic intercept rule and the policy deadlines
+    (docs/automation.md).
+    """
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr("run", log_format)
     metrics = ProcessMetrics("run")
