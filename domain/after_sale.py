@@ -17,7 +17,7 @@ from pydantic import Field
 
 from domain.commands import ReportAfterSale, RequestIntercept
 from domain.decision import Decision, Outcome
-from domain.errors import DomainError
+from domain.errors import AfterSaleFactsFixed
 from domain.event import Event
 from domain.policy import InterceptPolicy
 from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Text
@@ -28,10 +28,6 @@ AUTO_ACTOR = "auto-rule"
 
 WITHDRAWN = frozenset({AfterSaleStatus.CLOSED, AfterSaleStatus.NONE})
 """After-sale statuses that mean the buyer no longer asks for anything back."""
-
-
-class AfterSaleFactsFixed(DomainError):
-    rule = "after_sale_same_shipment"
 
 
 class AfterSaleEvent(Event, abstract=True):
