@@ -151,9 +151,13 @@ class Background:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        steps = self.make_steps()
-
         def work() -> None:
+            # Built on the thread: the server listens without waiting for a second engine.
+            try:
+                steps = self.make_steps()
+            except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
+                log.exception("the automation loop could not start")
+                return
             run_loop(steps, self.stop_event)
 
         self.thread = threading.Thread(target=work, name="automation", daemon=True)
