@@ -13,7 +13,6 @@ import os
 import random
 import signal
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -50,10 +49,11 @@ def _policy(merchant: str) -> SetPolicy:
     )
 
 
-def _reports(settings: Settings, issued: list, done: threading.Event) -> None:
-    engine = build_engine(settings)
+def _report_commands(count: int) -> list:
+    """The platform's reports: refund requests and refunds, some repeated, some withdrawn."""
     rng = random.Random(7)
-    for i in range(REPORTS):
+    commands = []
+    for i in range(count):
         merchant = "m1" if i % 2 else "m2"
         status = rng.choice(["refund_requested", "refund_requested", "refunded"])
         command = ReportAfterSale(
@@ -67,15 +67,12 @@ def _reports(settings: Settings, issued: list, done: threading.Event) -> None:
             actor="platform",
             occurred_at=NOW,
         )
-        engine.execute(command)
+        commands.append(command)
         if rng.random() < 0.3:
-            engine.execute(command)  # the platform repeats itself
+            commands.append(command)  # the platform repeats itself
         if status == "refund_requested" and rng.random() < 0.3:
-            engine.execute(command.model_copy(update={"status": "closed"}))  # withdrawn
-        issued.append((merchant, f"A{i}", status))
-        time.sleep(rng.uniform(0.2, 0.5))  # spread over the kills
-    engine.close()
-    done.set()
+            commands.append(command.model_copy(update={"status": "closed"}))  # withdrawn
+    return commands
 
 
 def _automation(env: dict) -> subprocess.Popen:
@@ -110,21 +107,30 @@ def test_killed_automation_requests_once_and_delivers_every_webhook(tmp_path):
         "INTERCEPT_WEBHOOKS_RETRY_BASE": "0.05",
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    issued: list = []
-    done = threading.Event()
-    writer = threading.Thread(target=_reports, args=(settings, issued, done))
-    writer.start()
+    commands = _report_commands(REPORTS)
+    issued = sorted(
+        {(c.merchant_id, c.after_sale_id, c.status) for c in commands if c.status != "closed"}
+    )
+    per_round = len(commands) // KILLS + 1
+    positions = ProcessPositions(event_store_db(settings))
+    busy = 0
     try:
-        positions = ProcessPositions(event_store_db(settings))
-        busy = 0
-        for _ in range(KILLS):
+        for round_ in range(KILLS):
+            for command in commands[round_ * per_round : (round_ + 1) * per_round]:
+                engine.execute(command)
             before = (positions.get(AUTO_RULE), positions.get(DISPATCHER))
             process = _automation(env)
-            time.sleep(rng.uniform(1.0, 2.5))  # start-up, then a random point of its work
+            # However slowly it starts on a loaded machine: kill it once it is at work, at
+            # a random point of that work.
+            started = time.monotonic()
+            while time.monotonic() - started < 20:
+                if (positions.get(AUTO_RULE), positions.get(DISPATCHER)) != before:
+                    break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.3))
             process.send_signal(signal.SIGKILL)
             process.wait()
             busy += (positions.get(AUTO_RULE), positions.get(DISPATCHER)) != before
-        writer.join()
         process = _automation(env)
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
