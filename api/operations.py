@@ -5,7 +5,7 @@ document and without API keys: scrapers and load balancers hold no keys. Serve t
 API behind a proxy that keeps these paths internal where that matters.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from api.gateway import Gateway
+from api.gateway import Answer, Gateway
 from api.refusals import BadSignature
 from domain.commands import Command
-from domain.decision import Decision
 from domain.errors import DomainError
 
 Ready = Callable[[], tuple[bool, dict[str, Any]]]
@@ -68,16 +67,15 @@ class MeteredGateway(Gateway):
         self.metrics = metrics
         self.tracing = tracing  # engine.tracing, when configured
 
-    def execute(self, command: Command) -> Decision:
-        try:
-            decision = super().execute(command)
-        except DomainError as error:
-            self.metrics.command(command, "refused", error.rule)
-            raise
-        self.metrics.command(command, decision.outcome.value)
-        if self.tracing is not None and self.tracing.enabled:
-            self.tracing.remember(decision.events)
-        return decision
+    def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
+        remembering = self.tracing is not None and self.tracing.enabled
+        for command, answer in zip(commands, answers, strict=True):
+            if isinstance(answer, DomainError):
+                self.metrics.command(command, "refused", answer.rule)
+                continue
+            self.metrics.command(command, answer.outcome.value)
+            if remembering:
+                self.tracing.remember(answer.events)
 
 
 def _not_configured() -> tuple[bool, dict[str, Any]]:

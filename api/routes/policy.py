@@ -20,7 +20,7 @@ _reader = allow(Role.MERCHANT, Role.AUDITOR, Role.ADMIN, doing="read a policy")
 
 
 @router.put("", response_model=PolicyResult, responses=problems(401, 403, 404, 422))
-def set_policy(
+async def set_policy(
     merchant_id: MerchantId,
     body: PolicyBody,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -38,7 +38,7 @@ def set_policy(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    decision = svc.gateway.execute(command)
+    decision = await svc.gateway.execute_one(command)
     return PolicyResult(outcome=decision.outcome, policy=PolicyView.of(decision.state))
 
 
