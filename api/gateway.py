@@ -69,6 +69,17 @@ class _Job:
 _STOP = None
 
 
+def _settled(done: Future, waiting: asyncio.Future, busy: Callable[[], Exception]) -> None:
+    if waiting.done():
+        return  # the request was abandoned (its client went away)
+    if done.cancelled():
+        waiting.set_exception(busy())
+    elif (error := done.exception()) is not None:
+        waiting.set_exception(error)
+    else:
+        waiting.set_result(done.result())
+
+
 class Gateway:
     def __init__(
         self, engine: Engine, *, max_batch: int = MAX_BATCH, max_wait: float | None = None
@@ -92,13 +103,19 @@ class Gateway:
         An error that is no rule's refusal (a storage fault) is raised for the whole request.
         """
         job = self._queue_job(commands, checks)
-        waiting = asyncio.wrap_future(job.future)
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_future()
+
+        def arrived(done: Future) -> None:  # on the writer's thread, or on the timer's
+            loop.call_soon_threadsafe(_settled, done, waiting, self._busy)
+
+        job.future.add_done_callback(arrived)
+        # Dropped unrun if its batch has not begun by then: cancel() fails once it has.
+        timer = loop.call_later(self.max_wait, job.future.cancel)
         try:
-            answers = await asyncio.wait_for(asyncio.shield(waiting), self.max_wait)
-        except TimeoutError:
-            if job.future.cancel():
-                raise self._busy() from None
-            answers = await waiting  # its batch has begun: the answer is close and must be given
+            answers = await waiting
+        finally:
+            timer.cancel()
         self.answered(job.commands, answers)
         return answers
 

@@ -169,6 +169,8 @@ def test_a_command_that_waited_too_long_is_not_run(tmp_path, clock):
         first = _running(gateway, b.request("k0"))
         with pytest.raises(DatabaseBusy, match="waited 0.05 s for the engine's writer"):
             gateway.execute(b.request("k1", tracking_no="ZT9"))
+        with pytest.raises(DatabaseBusy, match="waited 0.05 s for the engine's writer"):
+            asyncio.run(gateway.submit([b.request("k2", tracking_no="ZT8")]))
     (answer,) = first.future.result()
     assert answer.outcome is Outcome.RECORDED  # its batch had begun: it is answered
     assert engine.app.recorder.max_notification_id() == head + 2  # k1 was dropped unrun
