@@ -141,6 +141,9 @@ class Gateway:
             raise answer
         return answer
 
+    def batched(self, size: int) -> None:
+        """Called on the writer's thread with the number of commands in each batch."""
+
     def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
         """Called in the caller's context with each request's answers (metrics, tracing)."""
 
@@ -177,6 +180,7 @@ class Gateway:
     def _run(self, jobs: list[_Job]) -> None:
         commands = [c for job in jobs for c in job.commands]
         checks = [c for job in jobs for c in job.checks]
+        self.batched(len(commands))
         with self._lock:
             try:
                 answers = self._engine.execute_many(commands, checks)

@@ -45,6 +45,12 @@ class ApiMetrics:
             ["method", "route"],
             registry=r,
         )
+        self.batches = Histogram(
+            "intercept_api_batch_commands",
+            "Commands recorded together in one transaction by the API's writer.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=r,
+        )
         self.signature_failures = Counter(
             "intercept_callback_signature_failures_total",
             "Carrier callbacks refused for a missing, stale or wrong signature.",
@@ -66,6 +72,9 @@ class MeteredGateway(Gateway):
         super().__init__(engine)
         self.metrics = metrics
         self.tracing = tracing  # engine.tracing, when configured
+
+    def batched(self, size: int) -> None:
+        self.metrics.batches.observe(size)
 
     def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
         remembering = self.tracing is not None and self.tracing.enabled

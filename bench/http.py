@@ -128,6 +128,22 @@ def _load(ports: list[int], connections: list[list[str]]) -> dict:
     return result
 
 
+def _batch_sizes(port: int) -> tuple[float, float]:
+    """(batches, commands) the server's writer recorded so far, from its /metrics."""
+    with closing(socket.create_connection(("127.0.0.1", port))) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+        text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+    found = {}
+    for line in text.splitlines():
+        for name in ("intercept_api_batch_commands_count", "intercept_api_batch_commands_sum"):
+            if line.startswith(name + " "):
+                found[name] = float(line.split()[1])
+    return (
+        found.get("intercept_api_batch_commands_count", 0.0),
+        found.get("intercept_api_batch_commands_sum", 0.0),
+    )
+
+
 def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
     settings = backend.settings("http")
     key = open_key_store(settings).create(KeyGrant(role="merchant", merchant_id=MERCHANT)).key
@@ -147,6 +163,7 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
     }
     latencies: dict[str, list[float]] = {name: [] for name in rates}
     client_cpu: dict[str, list[float]] = {name: [] for name in rates}
+    batches: dict[str, list[float]] = {"engine_c1": [], "engine_c16": []}
     with ExitStack() as stack:
         logs = settings.home
         engine_port, engine_server = _engine_server(settings, logs / "serve-1.log")
@@ -167,7 +184,11 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
                     if c == 1 and target == "engine_two":
                         continue
                     name = f"{target}_c{c}"
+                    before = _batch_sizes(ports[target][0]) if target == "engine" else None
                     result = _load(ports[target], _commands(key, f"{name}-{repeat}", c, pairs))
+                    if before is not None:
+                        after = _batch_sizes(ports[target][0])
+                        batches[name].append((after[1] - before[1]) / (after[0] - before[0]))
                     rates[name].add(result["requests"], result["seconds"])
                     latencies[name].extend(result["latencies_s"])
                     client_cpu[name].append(result["client_cpu_s"] / result["requests"])
@@ -178,6 +199,9 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
             name: round(1e6 * sorted(v)[len(v) // 2], 1) for name, v in client_cpu.items()
         },
         "commands_per_run": {"c1": 2 * pairs_c1, "c16": 32 * pairs_c16},
+        "mean_batch_commands": {
+            name: round(sorted(v)[len(v) // 2], 2) for name, v in batches.items() if v
+        },
     }
     median = {name: rate.median for name, rate in rates.items()}
     ratios = {
