@@ -182,9 +182,17 @@ class Gateway:
         checks = [c for job in jobs for c in job.checks]
         self.batched(len(commands))
         with self._lock:
+            head = self._head()
             try:
                 answers = self._engine.execute_many(commands, checks)
-            except Exception:
+            except Exception as error:
+                if fault_of(error) is not None and self._head() == head:
+                    # The store refused the batch and recorded nothing (full, read-only,
+                    # locked past its timeout): alone, each command would meet the same
+                    # fault, after waiting as long again.
+                    for job in jobs:
+                        job.future.set_exception(error)
+                    return
                 # Recorded or not, each command is idempotent by its key or by nature:
                 # run one by one, each says what it did or what the store now holds.
                 for job in jobs:

@@ -220,3 +220,26 @@ def test_threads_racing_through_one_gateway_lose_nothing(store_settings, clock):
     rows = engine.db.read("SELECT status FROM intercepts")
     assert [r["status"] for r in rows] == ["cancelled"] * 24
     gateway.close()
+
+
+def test_a_store_fault_that_recorded_nothing_answers_the_whole_batch_at_once(
+    tmp_path, clock, monkeypatch
+):
+    engine = build_engine(Settings(home=tmp_path / "var"), clock=clock)
+    gateway = Gateway(engine)
+    gateway.execute(b.policy())
+    calls: list[int] = []
+
+    def locked(commands, checks=()):
+        calls.append(len(commands))
+        raise DatabaseBusy("database is locked")
+
+    monkeypatch.setattr(engine, "execute_many", locked)
+    mix = [(b.request(f"k{n}", tracking_no=f"ZT{n}"), None) for n in range(3)]
+    with gateway._lock:
+        waiting = [gateway._queue_job([c], [None]) for c, _ in mix]
+    for job in waiting:
+        with pytest.raises(DatabaseBusy):
+            job.future.result(5)
+    assert sum(calls) == 3  # not run again one by one, each waiting out the lock anew
+    gateway.close()
