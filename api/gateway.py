@@ -19,6 +19,7 @@ with reads, so the writer's batches and the reads share one lock.
 """
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -64,6 +65,8 @@ class _Job:
     commands: Sequence[Command]
     checks: Sequence[Check | None]
     future: Future = field(default_factory=Future)
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    """The request's, taken when it is queued: what `answered` runs in (its trace span)."""
 
 
 _STOP = None
@@ -113,11 +116,9 @@ class Gateway:
         # Dropped unrun if its batch has not begun by then: cancel() fails once it has.
         timer = loop.call_later(self.max_wait, job.future.cancel)
         try:
-            answers = await waiting
+            return await waiting
         finally:
             timer.cancel()
-        self.answered(job.commands, answers)
-        return answers
 
     async def execute_one(self, command: Command, check: Check | None = None) -> Decision:
         """One command through the writer: its decision, or its refusal raised."""
@@ -135,7 +136,6 @@ class Gateway:
             if job.future.cancel():
                 raise self._busy() from None
             answers = job.future.result()
-        self.answered(job.commands, answers)
         (answer,) = answers
         if isinstance(answer, DomainError):
             raise answer
@@ -145,7 +145,8 @@ class Gateway:
         """Called on the writer's thread with the number of commands in each batch."""
 
     def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
-        """Called in the caller's context with each request's answers (metrics, tracing)."""
+        """Called on the writer's thread, in the request's context, with its answers once
+        they are recorded and before the request is told (metrics, tracing)."""
 
     def _queue_job(self, commands: Sequence[Command], checks: Sequence[Check | None]) -> _Job:
         if self._closed:
@@ -174,8 +175,13 @@ class Gateway:
                 size += len(jobs[-1].commands) if jobs[-1] is not None else 0
             stopping = _STOP in jobs
             live = [j for j in jobs if j is not None and j.future.set_running_or_notify_cancel()]
-            if live:
-                self._run(live)
+            try:
+                if live:
+                    self._run(live)
+            except BaseException as error:  # the writer must outlive any batch it runs
+                for job in live:
+                    if not job.future.done():
+                        job.future.set_exception(error)
 
     def _run(self, jobs: list[_Job]) -> None:
         commands = [c for job in jobs for c in job.commands]
@@ -201,14 +207,20 @@ class Gateway:
         start = 0
         for job in jobs:
             end = start + len(job.commands)
-            job.future.set_result(answers[start:end])
+            self._answer(job, answers[start:end])
             start = end
+
+    def _answer(self, job: _Job, answers: list[Answer]) -> None:
+        job.context.run(self.answered, job.commands, answers)
+        job.future.set_result(answers)
 
     def _settle(self, job: _Job) -> None:
         try:
-            job.future.set_result(self._one_by_one(job))
+            answers = self._one_by_one(job)
         except BaseException as error:
             job.future.set_exception(error)
+            return
+        self._answer(job, answers)
 
     def _one_by_one(self, job: _Job) -> list[Answer]:
         return [

@@ -46,7 +46,7 @@ class ApiMetrics:
             registry=r,
         )
         self.batches = Histogram(
-            "intercept_api_batch_commands",
+            "intercept_api_batch_size_commands",
             "Commands recorded together in one transaction by the API's writer.",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128),
             registry=r,

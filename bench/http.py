@@ -28,6 +28,16 @@ MERCHANT = workload.MERCHANTS[0]
 INTERCEPT = str(Path(sys.executable).with_name("intercept"))
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU the processes used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -135,12 +145,15 @@ def _batch_sizes(port: int) -> tuple[float, float]:
         text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
     found = {}
     for line in text.splitlines():
-        for name in ("intercept_api_batch_commands_count", "intercept_api_batch_commands_sum"):
+        for name in (
+            "intercept_api_batch_size_commands_count",
+            "intercept_api_batch_size_commands_sum",
+        ):
             if line.startswith(name + " "):
                 found[name] = float(line.split()[1])
     return (
-        found.get("intercept_api_batch_commands_count", 0.0),
-        found.get("intercept_api_batch_commands_sum", 0.0),
+        found.get("intercept_api_batch_size_commands_count", 0.0),
+        found.get("intercept_api_batch_size_commands_sum", 0.0),
     )
 
 
@@ -164,16 +177,18 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
     latencies: dict[str, list[float]] = {name: [] for name in rates}
     client_cpu: dict[str, list[float]] = {name: [] for name in rates}
     batches: dict[str, list[float]] = {"engine_c1": [], "engine_c16": []}
+    server_cpu: dict[str, list[float]] = {name: [] for name in rates}
     with ExitStack() as stack:
         logs = settings.home
         engine_port, engine_server = _engine_server(settings, logs / "serve-1.log")
         bare_port, bare_server = _bare_server(key, logs / "bare.log")
-        stack.enter_context(engine_server)
-        stack.enter_context(bare_server)
+        engine_pid = stack.enter_context(engine_server).pid
+        bare_pid = stack.enter_context(bare_server).pid
         ports = {"engine": [engine_port], "bare": [bare_port]}
+        pids = {"engine": [engine_pid], "bare": [bare_pid]}
         if two:
             second_port, second = _engine_server(settings, logs / "serve-2.log")
-            stack.enter_context(second)
+            pids["engine_two"] = [engine_pid, stack.enter_context(second).pid]
             ports["engine_two"] = [engine_port, second_port]
         for target, at in ports.items():  # warm up: imports, connections, caches
             _load(at, _commands(key, f"warm-{target}", 2, 20))
@@ -185,7 +200,9 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
                         continue
                     name = f"{target}_c{c}"
                     before = _batch_sizes(ports[target][0]) if target == "engine" else None
+                    cpu = _cpu_seconds(pids[target])
                     result = _load(ports[target], _commands(key, f"{name}-{repeat}", c, pairs))
+                    server_cpu[name].append((_cpu_seconds(pids[target]) - cpu) / result["requests"])
                     if before is not None:
                         after = _batch_sizes(ports[target][0])
                         batches[name].append((after[1] - before[1]) / (after[0] - before[0]))
@@ -197,6 +214,9 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
         "latency": {name: percentiles(ls) for name, ls in latencies.items() if ls},
         "client_cpu_us_per_request": {
             name: round(1e6 * sorted(v)[len(v) // 2], 1) for name, v in client_cpu.items()
+        },
+        "server_cpu_us_per_request": {
+            name: round(1e6 * sorted(v)[len(v) // 2], 1) for name, v in server_cpu.items() if v
         },
         "commands_per_run": {"c1": 2 * pairs_c1, "c16": 32 * pairs_c16},
         "mean_batch_commands": {

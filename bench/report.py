@@ -70,14 +70,17 @@ def _http_table(http: dict) -> list[str]:
         *_rates_table(http),
         "",
         "| server and concurrency | n | p50 ms | p90 ms | p99 ms | max ms | "
-        "load client CPU us/request |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "server CPU us/request | load client CPU us/request | commands per batch |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, p in http["latency"].items():
         cpu = http["client_cpu_us_per_request"].get(name)
+        server = http.get("server_cpu_us_per_request", {}).get(name)
+        batch = http.get("mean_batch_commands", {}).get(name)
         lines.append(
             f"| {name} | {p['n']} | {p['p50_ms']:.2f} | {p['p90_ms']:.2f} | "
-            f"{p['p99_ms']:.2f} | {p['max_ms']:.2f} | {_fmt(cpu)} |"
+            f"{p['p99_ms']:.2f} | {p['max_ms']:.2f} | {_fmt(server)} | {_fmt(cpu)} | "
+            f"{_fmt(batch)} |"
         )
     return lines
 
