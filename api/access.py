@@ -94,7 +94,7 @@ def acting_on(key: ApiKey, intercept_id: UUID) -> Check:
 
 
 def acts_on_state(key: ApiKey, state: InterceptRequest) -> bool:
-    return _acts_on(key, Owner(merchant_id=state.merchant_id, carrier=state.carrier.value))
+    return _acts_on(key, Owner(merchant_id=state.merchant_id, carrier=str(state.carrier)))
 
 
 def _acts_on(key: ApiKey, owner: Owner) -> bool:

@@ -14,6 +14,7 @@ from domain.events import INTERCEPT_EVENTS
 from domain.policy import InterceptPolicy
 from engine.application import Check, Clock, InterceptApplication
 from engine.application import Read as Read  # what a Check is given, for the front doors
+from engine.carrier_catalog import CarrierCatalog, load_catalog
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
 from engine.settings import Settings
@@ -169,6 +170,11 @@ class Engine:
     def close(self) -> None:
         self.db.close()
         self.app.close()
+
+
+def carrier_catalog(settings: Settings) -> CarrierCatalog:
+    """The carriers the settings configure (a TOML file, or the eight built in)."""
+    return load_catalog(settings.carriers_file)
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
