@@ -26,6 +26,7 @@ from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
 from projections.point_in_time import Cutoff
+from projections.stats_store import Where
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
@@ -271,6 +272,69 @@ def _cancel_one(
 def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
     """Counts by status and conflict, and the fees, over every intercept (or one merchant's)."""
     return engine.read(lambda db: queries.summary(db, merchant_id))
+
+
+STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
+"""What `--by` / `by=` may group the statistics by, and the column each one is."""
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """The package center's filters, for statistics: whole UTC days of request."""
+
+    merchant_id: str | None = None
+    days: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    carrier: str | None = None
+    after_sale_status: str | None = None
+    by: str | None = None  # carrier, day or merchant
+
+
+def stats_days(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """The whole UTC days a window covers: [since's day, the day `until` ends in)."""
+    first = since.astimezone(UTC).date().isoformat() if since else None
+    last = None
+    if until is not None:
+        utc = until.astimezone(UTC)
+        day = utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+        last = day.isoformat()
+    return first, last
+
+
+def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str, Any]:
+    """The package center's statistics over a window and filters, from the statistics
+    projection (never a scan of the rows): counts by status, cancel and success rates,
+    reasons, conflicts, fees, latency percentiles per carrier, and the per-day series.
+
+    The window is counted in whole UTC days (`stats_days`); `ValueError` for an unknown
+    `by`. The answer is plain JSON-ready data, the same for the CLI, the API and the page.
+    """
+    if request.by is not None and request.by not in STATS_GROUPS:
+        raise ValueError(f"by must be one of {', '.join(STATS_GROUPS)}, not {request.by!r}")
+    since, until = window(request.days, request.since, request.until, now)
+    first, last = stats_days(since, until)
+    where = Where(
+        since_day=first,
+        until_day=last,
+        merchant_id=request.merchant_id,
+        carrier=request.carrier,
+        after_sale_status=request.after_sale_status,
+    )
+    by = STATS_GROUPS[request.by] if request.by else None
+    figures = engine.read(lambda db: queries.statistics(db, where, by))
+    if by == "merchant_id":
+        figures["by_merchant"] = figures.pop("by_merchant_id")
+    return {
+        "window": {
+            "since_day": first,
+            "until_day": last,
+            "merchant_id": request.merchant_id,
+            "carrier": request.carrier,
+            "after_sale_status": request.after_sale_status,
+        },
+        **figures,
+    }
 
 
 class Unreadable(Exception):

@@ -6,7 +6,8 @@ from datetime import datetime
 
 import orjson
 
-from projections import store
+from projections import statistics as stats
+from projections import stats_store, store
 from storage.database import Database, Row
 
 
@@ -82,3 +83,40 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
         "by_status": {r["status"]: r["n"] for r in by_status},
         "conflicts": {r["conflict"]: r["n"] for r in conflicts},
     }
+
+
+def statistics(db: Database, where: "stats_store.Where", by: str | None = None) -> dict:
+    """The figures of the statistics projection over `where`: overall, per carrier, the
+    per-day series and, with `by` (carrier, day or merchant_id), per group.
+
+    Read from the aggregates alone: a few grouped queries, however many intercepts.
+    """
+    per_carrier = {r.pop("carrier"): r for r in stats_store.daily_sums(db, where, "carrier")}
+    carrier_latency: dict[str, list[Row]] = {}
+    for r in stats_store.latency_sums(db, where, "carrier"):
+        carrier_latency.setdefault(r["carrier"], []).append(r)
+    overall: dict[str, int] = {}
+    for counters in per_carrier.values():
+        stats.add_counters(overall, counters)
+    overall_latency = stats.latency_series([r for rs in carrier_latency.values() for r in rs])
+    result = stats.figures(overall, overall_latency)
+    result["by_carrier"] = {
+        carrier: stats.figures(counters, stats.latency_series(carrier_latency.get(carrier, [])))
+        for carrier, counters in per_carrier.items()
+        if counters["intercepts"]
+    }
+    result["series"] = [
+        stats.series_point(r.pop("day"), r)
+        for r in stats_store.daily_sums(db, where, "day")
+        if r["intercepts"]
+    ]
+    if by is not None and by != "carrier":
+        group_latency: dict[str, list[Row]] = {}
+        for r in stats_store.latency_sums(db, where, by):
+            group_latency.setdefault(r[by], []).append(r)
+        result[f"by_{by}"] = {
+            r[by]: stats.figures(r, stats.latency_series(group_latency.get(r[by], [])))
+            for r in stats_store.daily_sums(db, where, by)
+            if r["intercepts"]
+        }
+    return result

@@ -27,6 +27,7 @@ from engine.cli import (
     replay,
     schemas,
     serve,
+    stats,
     status,
 )
 from engine.cli.demo import demo_command
@@ -81,6 +82,7 @@ app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
+app.command("stats")(stats.stats)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

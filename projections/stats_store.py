@@ -1,0 +1,186 @@
+"""Every SQL statement of the statistics projection (projections/statistics.py says what).
+
+Two tables, written by the projector in the same transaction as the rows:
+
+- `stats_daily`: per (day of request, merchant, carrier, after-sale status), the
+  counters of `statistics.COUNTERS`;
+- `stats_latency`: per (carrier, measure, bucket, day, merchant, after-sale status),
+  how many intercepts took that long. Its key starts with the carrier, so the
+  per-carrier histograms are read in key order, without sorting.
+
+`stats_schema` holds the fingerprint of what is counted; `ensure` rebuilds both tables
+from the `intercepts` rows when it changed (a new status or reason in the vocabulary).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from projections.intercepts import Row
+from projections.statistics import (
+    COUNTERS,
+    DAILY_KEYS,
+    FINGERPRINT,
+    LATENCY_KEYS,
+    Cells,
+)
+from storage.database import Cursor, Database
+
+TABLES = ("stats_daily", "stats_latency")
+_LOCK = 0x1A7E_57A7  # any fixed number, the same in every process
+_BACKFILL_BATCH = 5000
+
+
+def _create(without_rowid: str) -> list[str]:
+    counters = ",\n        ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in COUNTERS)
+    return [
+        f"""CREATE TABLE stats_daily (
+        day TEXT NOT NULL,
+        merchant_id TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        after_sale_status TEXT NOT NULL,
+        {counters},
+        PRIMARY KEY ({", ".join(DAILY_KEYS)})
+    ){without_rowid}""",
+        f"""CREATE TABLE stats_latency (
+        carrier TEXT NOT NULL,
+        measure TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        merchant_id TEXT NOT NULL,
+        after_sale_status TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY ({", ".join(LATENCY_KEYS)})
+    ){without_rowid}""",
+    ]
+
+
+def ensure(db: Database) -> bool:
+    """Create the statistics tables, or rebuild them from the rows when what is counted
+    changed; True when they were (re)built."""
+    with db.ddl(_LOCK) as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS stats_schema (fingerprint TEXT NOT NULL)")
+        row = cur.execute("SELECT fingerprint FROM stats_schema").one()
+        if row is not None and row["fingerprint"] == FINGERPRINT:
+            return False
+        for table in TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in _create(cur.dialect.without_rowid):
+            cur.execute(statement)
+        _backfill(cur)
+        cur.execute("DELETE FROM stats_schema")
+        cur.execute("INSERT INTO stats_schema (fingerprint) VALUES (?)", (FINGERPRINT,))
+        return True
+
+
+def _backfill(cur: Cursor) -> None:
+    """The statistics of the rows already there, read in key order a batch at a time."""
+    cells = Cells()
+    after = ""
+    while True:
+        rows = cur.execute(
+            "SELECT * FROM intercepts WHERE intercept_id > ? ORDER BY intercept_id LIMIT ?",
+            (after, _BACKFILL_BATCH),
+        ).all()
+        for row in rows:
+            cells.add(row)
+        if len(rows) < _BACKFILL_BATCH:
+            break
+        after = rows[-1]["intercept_id"]
+    record(cur, cells)
+
+
+def record_changes(cur: Cursor, changes: Iterable[tuple[Row | None, Row]]) -> None:
+    """Rows that moved from their first value to their second, in the caller's transaction."""
+    cells = Cells()
+    for before, after in changes:
+        cells.changes(before, after)
+    record(cur, cells)
+
+
+def record(cur: Cursor, cells: Cells) -> None:
+    daily, latency = cells.nonzero()
+    by_shape: dict[tuple[str, ...], list[tuple]] = {}
+    for key, counters in sorted(daily.items()):
+        names = tuple(sorted(counters))
+        by_shape.setdefault(names, []).append((*key, *(counters[n] for n in names)))
+    for names, values in by_shape.items():
+        cur.executemany(_add_daily(names), values)
+    cur.executemany(_ADD_LATENCY, [(*key, n) for key, n in sorted(latency.items())])
+
+
+def _add_daily(names: Sequence[str]) -> str:
+    columns = (*DAILY_KEYS, *names)
+    return (
+        f"INSERT INTO stats_daily ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(DAILY_KEYS)}) DO UPDATE SET "
+        + ", ".join(f"{n} = stats_daily.{n} + excluded.{n}" for n in names)
+    )
+
+
+_ADD_LATENCY = (
+    f"INSERT INTO stats_latency ({', '.join(LATENCY_KEYS)}, n) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    f"ON CONFLICT ({', '.join(LATENCY_KEYS)}) DO UPDATE SET n = stats_latency.n + excluded.n"
+)
+
+
+# ---- reading -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which cells: whole UTC days [since_day, until_day) and equality filters."""
+
+    since_day: str | None = None
+    until_day: str | None = None
+    merchant_id: str | None = None
+    carrier: str | None = None
+    after_sale_status: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.since_day is not None:
+            clauses.append("day >= ?")
+            params.append(self.since_day)
+        if self.until_day is not None:
+            clauses.append("day < ?")
+            params.append(self.until_day)
+        for column in ("merchant_id", "carrier", "after_sale_status"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+_GROUPS = frozenset({"carrier", "day", "merchant_id"})
+
+
+def _grouping(by: str | None) -> tuple[str, str]:
+    if by is None:
+        return "", ""
+    if by not in _GROUPS:
+        raise ValueError(f"cannot group statistics by {by!r}")
+    return f"{by}, ", f" GROUP BY {by}"
+
+
+def daily_sums(db: Database, where: Where, by: str | None = None) -> list[Row]:
+    """The counters summed over the cells, per value of `by` (one row for all when None)."""
+    select, group = _grouping(by)
+    clause, params = where.sql()
+    # PostgreSQL sums BIGINTs as NUMERIC; the casts keep them integers there too.
+    sums = ", ".join(f"CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}" for c in COUNTERS)
+    order = f" ORDER BY {by}" if by else ""
+    return db.read(f"SELECT {select}{sums} FROM stats_daily{clause}{group}{order}", params)
+
+
+def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]:
+    """(by, measure, bucket, n): the latency histograms, per value of `by`."""
+    select, _ = _grouping(by)
+    clause, params = where.sql()
+    keys = f"{select}measure, bucket"
+    return db.read(
+        f"SELECT {keys}, CAST(SUM(n) AS BIGINT) AS n FROM stats_latency{clause} "
+        f"GROUP BY {keys} ORDER BY {keys}",
+        params,
+    )
