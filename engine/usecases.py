@@ -117,10 +117,9 @@ class ListRequest:
     cursor: str | None = None
 
 
-def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
-    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+def _filters(request: ListRequest, now: datetime) -> queries.Filters:
     since, until = window(request.days, request.since, request.until, now)
-    filters = queries.Filters(
+    return queries.Filters(
         merchant_id=request.merchant_id,
         since=since,
         until=until,
@@ -131,9 +130,20 @@ def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page
         tracking_no=request.tracking_no,
         conflicts_only=request.conflicts_only,
     )
+
+
+def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
+    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+    filters = _filters(request, now)
     return engine.read(
         lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
     )
+
+
+def count_intercepts(engine: Engine, request: ListRequest, now: datetime) -> int:
+    """How many rows the package center's filters select (all pages together)."""
+    filters = _filters(request, now)
+    return engine.read(lambda db: queries.count_intercepts(db, filters))
 
 
 def cancellable(status: str) -> bool:

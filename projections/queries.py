@@ -75,6 +75,10 @@ def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None
     return store.intercept_ids(db, column, value, merchant_id)
 
 
+def count_intercepts(db: Database, filters: Filters) -> int:
+    return store.count_intercepts(db, filters)
+
+
 def summary(db: Database, merchant_id: str | None = None) -> dict:
     by_status, conflicts, totals = store.counts(db, Filters(merchant_id=merchant_id))
     return {

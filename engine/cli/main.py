@@ -19,6 +19,7 @@ from engine.cli import (
     audit,
     commands,
     context,
+    export,
     kafka,
     keys,
     migrate,
@@ -83,6 +84,7 @@ app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
 app.command("stats")(stats.stats)
+app.command("export")(export.export)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

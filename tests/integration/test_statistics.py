@@ -163,9 +163,7 @@ def several_histories(draw) -> list:
 
 @_REUSED
 @given(history=several_histories(), data=st.data())
-def test_the_statistics_are_a_recomputation_from_the_rows_under_any_delivery(
-    fresh, history, data
-):
+def test_the_statistics_are_a_recomputation_from_the_rows_under_any_delivery(fresh, history, data):
     messages = envelopes(history)
     extra = data.draw(st.lists(st.sampled_from(messages), max_size=len(messages)))
     noisy = data.draw(st.permutations(messages + extra))
@@ -223,7 +221,9 @@ def generated_rows(n: int, seed: int) -> list[dict]:
         requested = T0 + timedelta(days=rng.randrange(5), seconds=rng.randrange(86_400))
         accept = rng.choice([None, rng.expovariate(1 / 1800)])
         outcome = rng.choice([None, rng.lognormvariate(10, 1.5)])
-        status = "intercepted" if outcome and rng.random() < 0.7 else "failed" if outcome else "accepted"
+        status = (
+            "intercepted" if outcome and rng.random() < 0.7 else "failed" if outcome else "accepted"
+        )
         rows.append(
             {
                 "intercept_id": f"{i:08d}",
