@@ -93,9 +93,15 @@ def statistics(db: Database, where: "stats_store.Where", by: str | None = None) 
     """The figures of the statistics projection over `where`: overall, per carrier, the
     per-day series and, with `by` (carrier, day or merchant_id), per group.
 
-    Read from the aggregates alone: a few grouped queries, however many intercepts.
+    Read from the aggregates alone, however many intercepts: the counters in one query
+    per (carrier, day), the latency histograms in one per carrier, read in key order.
     """
-    per_carrier = {r.pop("carrier"): r for r in stats_store.daily_sums(db, where, "carrier")}
+    per_carrier: dict[str, dict[str, int]] = {}
+    per_day: dict[str, dict[str, int]] = {}
+    for r in stats_store.daily_sums(db, where, ("day", "carrier")):
+        carrier, day = r.pop("carrier"), r.pop("day")
+        stats.add_counters(per_carrier.setdefault(carrier, {}), r)
+        stats.add_counters(per_day.setdefault(day, {}), r)
     carrier_latency: dict[str, list[Row]] = {}
     for r in stats_store.latency_sums(db, where, "carrier"):
         carrier_latency.setdefault(r["carrier"], []).append(r)
@@ -106,21 +112,26 @@ def statistics(db: Database, where: "stats_store.Where", by: str | None = None) 
     result = stats.figures(overall, overall_latency)
     result["by_carrier"] = {
         carrier: stats.figures(counters, stats.latency_series(carrier_latency.get(carrier, [])))
-        for carrier, counters in per_carrier.items()
-        if counters["intercepts"]
+        for carrier, counters in sorted(per_carrier.items())
+        if counters.get("intercepts")
     }
     result["series"] = [
-        stats.series_point(r.pop("day"), r)
-        for r in stats_store.daily_sums(db, where, "day")
-        if r["intercepts"]
+        stats.series_point(day, counters)
+        for day, counters in sorted(per_day.items())
+        if counters.get("intercepts")
     ]
     if by is not None and by != "carrier":
         group_latency: dict[str, list[Row]] = {}
         for r in stats_store.latency_sums(db, where, by):
             group_latency.setdefault(r[by], []).append(r)
+        counters_by = (
+            per_day
+            if by == "day"
+            else {r.pop(by): r for r in stats_store.daily_sums(db, where, (by,))}
+        )
         result[f"by_{by}"] = {
-            r[by]: stats.figures(r, stats.latency_series(group_latency.get(r[by], [])))
-            for r in stats_store.daily_sums(db, where, by)
-            if r["intercepts"]
+            group: stats.figures(counters, stats.latency_series(group_latency.get(group, [])))
+            for group, counters in sorted(counters_by.items())
+            if counters.get("intercepts")
         }
     return result

@@ -107,11 +107,16 @@ _RATIO = 1.05
 _FIRST_WIDE = _MINUTE_BUCKETS * 60
 
 
+BUCKETS = _MINUTE_BUCKETS + 250
+"""Buckets 0 .. BUCKETS-1; the last one also holds everything longer (over 7 years)."""
+
+
 def bucket_of(seconds: float) -> int:
     """The bucket of a latency: minutes below 20 minutes, then each 5% wider."""
     if seconds < _FIRST_WIDE:
         return max(0, int(seconds // 60))
-    return _MINUTE_BUCKETS + int(math.log(seconds / _FIRST_WIDE) / math.log(_RATIO))
+    wide = int(math.log(seconds / _FIRST_WIDE) / math.log(_RATIO))
+    return min(BUCKETS - 1, _MINUTE_BUCKETS + wide)
 
 
 @lru_cache(maxsize=1024)
@@ -148,11 +153,11 @@ COUNTERS: tuple[str, ...] = (
 )
 """The columns of `stats_daily`, after its keys."""
 
-DAILY_KEYS = ("day", "merchant_id", "carrier", "after_sale_status")
+DAILY_KEYS = ("day", "carrier", "merchant_id", "after_sale_status")
 LATENCY_KEYS = ("carrier", "measure", "bucket", "day", "merchant_id", "after_sale_status")
 
 FINGERPRINT = hashlib.sha256(
-    repr((COUNTERS, DAILY_KEYS, LATENCY_KEYS, tuple(LATENCIES.items()), _RATIO)).encode()
+    repr((COLUMNS, COUNTERS, DAILY_KEYS, LATENCY_KEYS, tuple(LATENCIES.items()), _RATIO)).encode()
 ).hexdigest()[:16]
 """Changes whenever what is counted changes: the tables are then rebuilt from the rows."""
 
@@ -175,7 +180,7 @@ class Cells:
 
     def add(self, row: Row, sign: int = 1) -> None:
         day = row["requested_at"][:10]
-        key = (day, row["merchant_id"], row["carrier"], row["after_sale_status"])
+        key = (day, row["carrier"], row["merchant_id"], row["after_sale_status"])
         counters = self.daily.setdefault(key, {})
         counters["intercepts"] = counters.get("intercepts", 0) + sign
         for name in CATEGORIES:

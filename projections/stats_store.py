@@ -18,15 +18,31 @@ from typing import Any
 
 from projections.intercepts import Row
 from projections.statistics import (
+    BUCKETS,
+    CANCELLED,
+    CATEGORIES,
     COUNTERS,
     DAILY_KEYS,
+    DECIDED,
+    FAILED,
     FINGERPRINT,
     LATENCY_KEYS,
+    SUCCEEDED,
+    SUMMED,
     Cells,
+    bucket_floor,
 )
 from storage.database import Cursor, Database
 
-TABLES = ("stats_daily", "stats_latency")
+TABLES = ("stats_daily", "stats_latency", "stats_buckets")
+VIEWS = (
+    "daily_stats",
+    "carrier_performance",
+    "stats_counts",
+    "latency_histogram",
+    "intercept_facts",
+)
+"""The analysts' views (docs/analytics.md), derived from the vocabulary like the tables."""
 _LOCK = 0x1A7E_57A7  # any fixed number, the same in every process
 _BACKFILL_BATCH = 5000
 
@@ -52,6 +68,62 @@ def _create(without_rowid: str) -> list[str]:
         n BIGINT NOT NULL,
         PRIMARY KEY ({", ".join(LATENCY_KEYS)})
     ){without_rowid}""",
+        "CREATE TABLE stats_buckets (bucket INTEGER PRIMARY KEY, floor_seconds BIGINT NOT NULL)",
+    ]
+
+
+def _status_sum(statuses, prefix: str = "") -> str:
+    names = sorted(s.value for s in statuses)
+    return " + ".join(f"{prefix}status__{n}" for n in names) or "0"
+
+
+def _views() -> list[str]:
+    as_real = "CAST({} AS DOUBLE PRECISION)"
+    counts = []
+    for name, enum in CATEGORIES.items():
+        for value in enum:
+            counts.append(
+                f"SELECT day, merchant_id, carrier, after_sale_status, '{name}' AS counted, "
+                f"'{value.value}' AS value, {name}__{value.value} AS n FROM stats_daily "
+                f"WHERE {name}__{value.value} <> 0"
+            )
+    flags = lambda statuses: (  # noqa: E731
+        "CASE WHEN status IN ("
+        + ", ".join(f"'{s.value}'" for s in sorted(statuses))
+        + ") THEN 1 ELSE 0 END"
+    )
+    return [
+        f"""CREATE VIEW daily_stats AS
+        SELECT day, merchant_id, carrier,
+            CAST(SUM(intercepts) AS BIGINT) AS requests,
+            CAST(SUM({_status_sum(CANCELLED)}) AS BIGINT) AS cancelled,
+            CAST(SUM({_status_sum(SUCCEEDED)}) AS BIGINT) AS intercepted,
+            CAST(SUM({_status_sum(FAILED)}) AS BIGINT) AS failed,
+            CAST(SUM({_status_sum(DECIDED)}) AS BIGINT) AS decided,
+            CAST(SUM({" + ".join(SUMMED) or "0"}) AS BIGINT) AS fees_minor
+        FROM stats_daily GROUP BY day, merchant_id, carrier""",
+        f"""CREATE VIEW carrier_performance AS
+        SELECT merchant_id, carrier,
+            CAST(SUM(requests) AS BIGINT) AS requests,
+            CAST(SUM(cancelled) AS BIGINT) AS cancelled,
+            CAST(SUM(intercepted) AS BIGINT) AS intercepted,
+            CAST(SUM(decided) AS BIGINT) AS decided,
+            {as_real.format("SUM(intercepted)")} / NULLIF(SUM(decided), 0) AS success_rate,
+            {as_real.format("SUM(cancelled)")} / NULLIF(SUM(requests), 0) AS cancel_rate,
+            MIN(day) AS first_day, MAX(day) AS last_day
+        FROM daily_stats GROUP BY merchant_id, carrier""",
+        "CREATE VIEW stats_counts AS\n        " + "\n        UNION ALL ".join(counts),
+        """CREATE VIEW latency_histogram AS
+        SELECT l.day, l.merchant_id, l.carrier, l.measure, l.bucket, b.floor_seconds,
+            CAST(SUM(l.n) AS BIGINT) AS n
+        FROM stats_latency l JOIN stats_buckets b ON b.bucket = l.bucket
+        GROUP BY l.day, l.merchant_id, l.carrier, l.measure, l.bucket, b.floor_seconds""",
+        f"""CREATE VIEW intercept_facts AS
+        SELECT intercepts.*, SUBSTR(requested_at, 1, 10) AS request_day,
+            {flags(SUCCEEDED)} AS succeeded,
+            {flags(DECIDED)} AS decided,
+            {flags(CANCELLED)} AS was_cancelled
+        FROM intercepts""",
     ]
 
 
@@ -63,10 +135,16 @@ def ensure(db: Database) -> bool:
         row = cur.execute("SELECT fingerprint FROM stats_schema").one()
         if row is not None and row["fingerprint"] == FINGERPRINT:
             return False
+        for view in reversed(VIEWS):  # carrier_performance reads daily_stats
+            cur.execute(f"DROP VIEW IF EXISTS {view}")
         for table in TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-        for statement in _create(cur.dialect.without_rowid):
+        for statement in [*_create(cur.dialect.without_rowid), *_views()]:
             cur.execute(statement)
+        cur.executemany(
+            "INSERT INTO stats_buckets (bucket, floor_seconds) VALUES (?, ?)",
+            [(b, bucket_floor(b)) for b in range(BUCKETS)],
+        )
         _backfill(cur)
         cur.execute("DELETE FROM stats_schema")
         cur.execute("INSERT INTO stats_schema (fingerprint) VALUES (?)", (FINGERPRINT,))
@@ -164,14 +242,17 @@ def _grouping(by: str | None) -> tuple[str, str]:
     return f"{by}, ", f" GROUP BY {by}"
 
 
-def daily_sums(db: Database, where: Where, by: str | None = None) -> list[Row]:
-    """The counters summed over the cells, per value of `by` (one row for all when None)."""
-    select, group = _grouping(by)
+def daily_sums(db: Database, where: Where, by: Sequence[str]) -> list[Row]:
+    """The counters summed over the cells, per value of the `by` columns."""
+    for column in by:
+        _grouping(column)
+    keys = ", ".join(by)
     clause, params = where.sql()
     # PostgreSQL sums BIGINTs as NUMERIC; the casts keep them integers there too.
-    sums = ", ".join(f"CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}" for c in COUNTERS)
-    order = f" ORDER BY {by}" if by else ""
-    return db.read(f"SELECT {select}{sums} FROM stats_daily{clause}{group}{order}", params)
+    sums = ", ".join(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in COUNTERS)
+    return db.read(
+        f"SELECT {keys}, {sums} FROM stats_daily{clause} GROUP BY {keys} ORDER BY {keys}", params
+    )
 
 
 def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]:
