@@ -26,6 +26,7 @@ from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
 from projections.point_in_time import Cutoff
+from projections.statistics import MIN_CASES, risk_of
 from projections.stats_store import Where
 from storage.database import Database, DatabaseBusy
 
@@ -345,6 +346,30 @@ def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str
         },
         **figures,
     }
+
+
+MIN_RISK_CASES = MIN_CASES
+
+
+def risk_table(engine: Engine, merchant_id: str, carrier: str | None = None) -> list[dict]:
+    """The merchant's own history by (carrier, action, parcel stage): how many intercepts,
+    how many the carrier decided, the success rate and the fee of a decided one, with
+    "not enough history" below `MIN_RISK_CASES` decided cases."""
+    return engine.read(lambda db: queries.risk(db, merchant_id, carrier))
+
+
+def risk_estimate(
+    engine: Engine, merchant_id: str, carrier: str, action: str, parcel_stage: str
+) -> dict[str, Any]:
+    """Before acting: how likely an intercept is to succeed and what it is likely to cost,
+    from the merchant's own decided intercepts of this carrier, action and parcel stage."""
+    for bucket in risk_table(engine, merchant_id, carrier):
+        if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
+            found = bucket
+            break
+    else:
+        found = {**risk_of(None), "requests": 0}
+    return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
 
 
 class Unreadable(Exception):

@@ -120,6 +120,11 @@ def statistics(db: Database, where: "stats_store.Where", by: str | None = None) 
         for day, counters in sorted(per_day.items())
         if counters.get("intercepts")
     ]
+    if where.since_day is not None:
+        result["calibration"] = stats.calibration(
+            stats_store.risk_sums(db, where.merchant_id, until_day=where.since_day),
+            stats_store.risk_sums(db, where.merchant_id, where.since_day, where.until_day),
+        )
     if by is not None and by != "carrier":
         group_latency: dict[str, list[Row]] = {}
         for r in stats_store.latency_sums(db, where, by):
@@ -135,3 +140,8 @@ def statistics(db: Database, where: "stats_store.Where", by: str | None = None) 
             if counters.get("intercepts")
         }
     return result
+
+
+def risk(db: Database, merchant_id: str, carrier: str | None = None) -> list[dict]:
+    """The merchant's whole history as a table of rates by bucket."""
+    return stats.risk_table(stats_store.risk_sums(db, merchant_id, carrier=carrier))

@@ -58,6 +58,8 @@ several values (comma-separated, like `conflict`) counts each of them once."""
 
 SUMMED: tuple[str, ...] = tuple(c for c in COLUMNS if c.startswith("fee") and c.endswith("_minor"))
 """Row columns summed: the fees (total, and by kind and payer where the row has them)."""
+_FEE_TOTAL = ("fees_minor",)
+"""The column holding all of an intercept's fees (what acting on it cost)."""
 
 
 def _closure(start: Iterable[Status]) -> frozenset[Status]:
@@ -82,6 +84,8 @@ DECIDED: frozenset[Status] = _closure(
 )
 """The carrier said yes or no; a cancelled intercept was decided by the merchant instead."""
 FAILED: frozenset[Status] = DECIDED - SUCCEEDED
+_DECIDED = frozenset(s.value for s in DECIDED)
+_SUCCEEDED = frozenset(s.value for s in SUCCEEDED)
 CANCELLED: frozenset[Status] = _closure(
     status_after(s, Move.CANCEL) for s in OPEN if status_after(s, Move.CANCEL) not in OPEN
 )
@@ -155,9 +159,15 @@ COUNTERS: tuple[str, ...] = (
 
 DAILY_KEYS = ("day", "carrier", "merchant_id", "after_sale_status")
 LATENCY_KEYS = ("carrier", "measure", "bucket", "day", "merchant_id", "after_sale_status")
+RISK_KEYS = ("merchant_id", "carrier", "action", "parcel_stage", "day")
+RISK_COUNTERS = ("cases", "decided", "succeeded", "fees_minor")
+"""Per risk bucket: intercepts requested, decided by the carrier, succeeded, and the fees
+recorded on the decided ones (what acting cost, whatever the outcome)."""
 
 FINGERPRINT = hashlib.sha256(
-    repr((COLUMNS, COUNTERS, DAILY_KEYS, LATENCY_KEYS, tuple(LATENCIES.items()), _RATIO)).encode()
+    repr(
+        (COLUMNS, COUNTERS, DAILY_KEYS, LATENCY_KEYS, RISK_KEYS, tuple(LATENCIES.items()), _RATIO)
+    ).encode()
 ).hexdigest()[:16]
 """Changes whenever what is counted changes: the tables are then rebuilt from the rows."""
 
@@ -177,6 +187,7 @@ class Cells:
 
     daily: dict[tuple, dict[str, int]] = field(default_factory=dict)
     latency: dict[tuple, int] = field(default_factory=dict)
+    risk: dict[tuple, list[int]] = field(default_factory=dict)
 
     def add(self, row: Row, sign: int = 1) -> None:
         day = row["requested_at"][:10]
@@ -192,6 +203,15 @@ class Cells:
         for name in SUMMED:
             if row[name]:
                 counters[name] = counters.get(name, 0) + sign * row[name]
+        stage = row.get("parcel_stage") or "unknown"
+        rkey = (row["merchant_id"], row["carrier"], row["action"], stage, day)
+        risk = self.risk.setdefault(rkey, [0, 0, 0, 0])
+        risk[0] += sign
+        if row["status"] in _DECIDED:
+            risk[1] += sign
+            risk[3] += sign * sum(row[c] or 0 for c in _FEE_TOTAL)
+            if row["status"] in _SUCCEEDED:
+                risk[2] += sign
         for measure, ends in LATENCIES.items():
             times = [row[c] for c in ends if row[c] is not None]
             if times:
@@ -206,13 +226,16 @@ class Cells:
         if after is not None:
             self.add(after, 1)
 
-    def nonzero(self) -> tuple[dict[tuple, dict[str, int]], dict[tuple, int]]:
+    def nonzero(
+        self,
+    ) -> tuple[dict[tuple, dict[str, int]], dict[tuple, int], dict[tuple, list[int]]]:
         daily = {}
         for key, counters in self.daily.items():
             kept = {c: n for c, n in counters.items() if n}
             if kept:
                 daily[key] = kept
-        return daily, {k: n for k, n in self.latency.items() if n}
+        latency = {k: n for k, n in self.latency.items() if n}
+        return daily, latency, {k: v for k, v in self.risk.items() if any(v)}
 
 
 def cells_of(rows: Iterable[Row]) -> Cells:
@@ -297,3 +320,71 @@ def latency_series(rows: Sequence[Row]) -> dict[str, dict[int, int]]:
         h = histograms.setdefault(r["measure"], {})
         h[int(r["bucket"])] = h.get(int(r["bucket"]), 0) + int(r["n"])
     return histograms
+
+
+# ---- risk before acting ------------------------------------------------------------
+
+MIN_CASES = 20
+"""Decided past cases a bucket needs before its rate is given as an estimate."""
+
+
+def risk_of(bucket: Mapping[str, int] | None) -> dict[str, Any]:
+    """The estimate one bucket of a merchant's history gives: how often the carrier
+    stopped the parcel, and the fees a decided intercept cost on average."""
+    decided = int(bucket["decided"]) if bucket else 0
+    succeeded = int(bucket["succeeded"]) if bucket else 0
+    fees = int(bucket["fees_minor"]) if bucket else 0
+    enough = decided >= MIN_CASES
+    return {
+        "cases": decided,
+        "enough_history": enough,
+        "success_probability": round(succeeded / decided, 4) if enough else None,
+        "likely_fee_minor": round(fees / decided) if enough else None,
+        "note": None
+        if enough
+        else f"not enough history: {decided} decided case(s) here, {MIN_CASES} needed",
+    }
+
+
+RISK_BUCKET = ("carrier", "action", "parcel_stage")
+
+
+def risk_table(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """Every bucket of a history with its rate: the table the estimates are read from."""
+    return [
+        {**{k: r[k] for k in RISK_BUCKET}, "requests": int(r["cases"]), **risk_of(r)} for r in rows
+    ]
+
+
+def calibration(before: Iterable[Row], during: Iterable[Row]) -> dict[str, Any]:
+    """How well the estimates made from the history before a window matched the outcomes
+    in it, per bucket: the rate estimated, the rate observed, and over all buckets with an
+    estimate, the successes expected against those that happened."""
+    prior = {tuple(r[k] for k in RISK_BUCKET): r for r in before}
+    buckets, expected, happened, cases = [], 0.0, 0, 0
+    for r in during:
+        key = tuple(r[k] for k in RISK_BUCKET)
+        estimate = risk_of(prior.get(key))
+        decided, succeeded = int(r["decided"]), int(r["succeeded"])
+        if not decided:
+            continue
+        observed = round(succeeded / decided, 4)
+        buckets.append(
+            {
+                **dict(zip(RISK_BUCKET, key, strict=True)),
+                "estimated": estimate["success_probability"],
+                "estimated_from": estimate["cases"],
+                "observed": observed,
+                "decided": decided,
+            }
+        )
+        if estimate["enough_history"]:
+            expected += estimate["success_probability"] * decided
+            happened += succeeded
+            cases += decided
+    return {
+        "buckets": buckets,
+        "decided_with_estimate": cases,
+        "expected_successes": round(expected, 1),
+        "successes": happened,
+    }

@@ -27,6 +27,8 @@ from projections.statistics import (
     FAILED,
     FINGERPRINT,
     LATENCY_KEYS,
+    RISK_COUNTERS,
+    RISK_KEYS,
     SUCCEEDED,
     SUMMED,
     Cells,
@@ -34,7 +36,7 @@ from projections.statistics import (
 )
 from storage.database import Cursor, Database
 
-TABLES = ("stats_daily", "stats_latency", "stats_buckets")
+TABLES = ("stats_daily", "stats_latency", "stats_buckets", "stats_risk")
 VIEWS = (
     "daily_stats",
     "carrier_performance",
@@ -69,6 +71,15 @@ def _create(without_rowid: str) -> list[str]:
         PRIMARY KEY ({", ".join(LATENCY_KEYS)})
     ){without_rowid}""",
         "CREATE TABLE stats_buckets (bucket INTEGER PRIMARY KEY, floor_seconds BIGINT NOT NULL)",
+        f"""CREATE TABLE stats_risk (
+        merchant_id TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        action TEXT NOT NULL,
+        parcel_stage TEXT NOT NULL,
+        day TEXT NOT NULL,
+        {", ".join(f"{c} BIGINT NOT NULL" for c in RISK_COUNTERS)},
+        PRIMARY KEY ({", ".join(RISK_KEYS)})
+    ){without_rowid}""",
     ]
 
 
@@ -177,7 +188,7 @@ def record_changes(cur: Cursor, changes: Iterable[tuple[Row | None, Row]]) -> No
 
 
 def record(cur: Cursor, cells: Cells) -> None:
-    daily, latency = cells.nonzero()
+    daily, latency, risk = cells.nonzero()
     by_shape: dict[tuple[str, ...], list[tuple]] = {}
     for key, counters in sorted(daily.items()):
         names = tuple(sorted(counters))
@@ -185,6 +196,7 @@ def record(cur: Cursor, cells: Cells) -> None:
     for names, values in by_shape.items():
         cur.executemany(_add_daily(names), values)
     cur.executemany(_ADD_LATENCY, [(*key, n) for key, n in sorted(latency.items())])
+    cur.executemany(_ADD_RISK, [(*key, *values) for key, values in sorted(risk.items())])
 
 
 def _add_daily(names: Sequence[str]) -> str:
@@ -199,6 +211,14 @@ def _add_daily(names: Sequence[str]) -> str:
 _ADD_LATENCY = (
     f"INSERT INTO stats_latency ({', '.join(LATENCY_KEYS)}, n) VALUES (?, ?, ?, ?, ?, ?, ?) "
     f"ON CONFLICT ({', '.join(LATENCY_KEYS)}) DO UPDATE SET n = stats_latency.n + excluded.n"
+)
+
+
+_ADD_RISK = (
+    f"INSERT INTO stats_risk ({', '.join((*RISK_KEYS, *RISK_COUNTERS))}) "
+    f"VALUES ({', '.join('?' * (len(RISK_KEYS) + len(RISK_COUNTERS)))}) "
+    f"ON CONFLICT ({', '.join(RISK_KEYS)}) DO UPDATE SET "
+    + ", ".join(f"{c} = stats_risk.{c} + excluded.{c}" for c in RISK_COUNTERS)
 )
 
 
@@ -264,4 +284,32 @@ def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]
         f"SELECT {keys}, CAST(SUM(n) AS BIGINT) AS n FROM stats_latency{clause} "
         f"GROUP BY {keys} ORDER BY {keys}",
         params,
+    )
+
+
+def risk_sums(
+    db: Database,
+    merchant_id: str | None,
+    since_day: str | None = None,
+    until_day: str | None = None,
+    carrier: str | None = None,
+) -> list[Row]:
+    """(carrier, action, parcel_stage, cases, decided, succeeded, fees_minor) per risk
+    bucket, over the days [since_day, until_day) of one merchant's history (all when None)."""
+    clauses, params = [], []
+    for column, value in (("merchant_id", merchant_id), ("carrier", carrier)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since_day is not None:
+        clauses.append("day >= ?")
+        params.append(since_day)
+    if until_day is not None:
+        clauses.append("day < ?")
+        params.append(until_day)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    keys = "carrier, action, parcel_stage"
+    sums = ", ".join(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in RISK_COUNTERS)
+    return db.read(
+        f"SELECT {keys}, {sums} FROM stats_risk{where} GROUP BY {keys} ORDER BY {keys}", params
     )

@@ -26,6 +26,7 @@ from engine.cli import (
     policy,
     queries,
     replay,
+    risk,
     schemas,
     serve,
     stats,
@@ -85,6 +86,7 @@ app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
 app.command("stats")(stats.stats)
 app.command("export")(export.export)
+app.command("risk")(risk.risk)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

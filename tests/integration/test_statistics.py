@@ -122,6 +122,35 @@ def shown(figures: dict) -> dict:
     }
 
 
+def recomputed_risk(rows: list[dict]) -> list[dict]:
+    """The table of rates by (carrier, action, parcel stage), by hand from the rows."""
+    buckets: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["carrier"], r["action"], r.get("parcel_stage") or "unknown")
+        b = buckets.setdefault(key, {"requests": 0, "decided": 0, "succeeded": 0, "fees": 0})
+        b["requests"] += 1
+        if r["status"] in DECIDED:
+            b["decided"] += 1
+            b["succeeded"] += r["status"] in SUCCESS
+            b["fees"] += r["fees_minor"]
+    table = []
+    for (carrier, action, stage), b in sorted(buckets.items()):
+        enough = b["decided"] >= 20
+        table.append(
+            {
+                "carrier": carrier,
+                "action": action,
+                "parcel_stage": stage,
+                "requests": b["requests"],
+                "cases": b["decided"],
+                "enough_history": enough,
+                "success_probability": round(b["succeeded"] / b["decided"], 4) if enough else None,
+                "likely_fee_minor": round(b["fees"] / b["decided"]) if enough else None,
+            }
+        )
+    return table
+
+
 def check_against_rows(db: Database, where: stats_store.Where | None = None) -> None:
     where = where or stats_store.Where()
     rows = [
@@ -136,6 +165,10 @@ def check_against_rows(db: Database, where: stats_store.Where | None = None) -> 
     ]
     figures = queries.statistics(db, where)
     assert shown(figures) == recomputed(rows)
+    everything = db.read("SELECT * FROM intercepts")
+    for merchant in {r["merchant_id"] for r in everything}:
+        table = [{k: v for k, v in b.items() if k != "note"} for b in queries.risk(db, merchant)]
+        assert table == recomputed_risk([r for r in everything if r["merchant_id"] == merchant])
     for carrier, per in figures["by_carrier"].items():
         assert shown(per) == recomputed([r for r in rows if r["carrier"] == carrier])
     by_day: dict[str, list[dict]] = {}
@@ -258,6 +291,11 @@ def test_percentiles_match_a_python_reference_on_generated_data(backend, request
     rows = generated_rows(3000, seed=16)
     with db.transaction() as cur:
         stats_store.record(cur, cells_of(rows))
+    for merchant in ("m1", "m2"):
+        mine = [r for r in rows if r["merchant_id"] == merchant]
+        table = [{k: v for k, v in b.items() if k != "note"} for b in queries.risk(db, merchant)]
+        assert table == recomputed_risk(mine)
+        assert any(b["enough_history"] for b in table)
     for where in (
         stats_store.Where(),
         stats_store.Where(merchant_id="m1"),
