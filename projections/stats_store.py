@@ -70,6 +70,9 @@ def _create(without_rowid: str) -> list[str]:
         n BIGINT NOT NULL,
         PRIMARY KEY ({", ".join(LATENCY_KEYS)})
     ){without_rowid}""",
+        # A merchant's own figures (its API key's only view) read its cells alone.
+        "CREATE INDEX stats_daily_merchant ON stats_daily (merchant_id, day)",
+        "CREATE INDEX stats_latency_merchant ON stats_latency (merchant_id, day)",
         "CREATE TABLE stats_buckets (bucket INTEGER PRIMARY KEY, floor_seconds BIGINT NOT NULL)",
         f"""CREATE TABLE stats_risk (
         merchant_id TEXT NOT NULL,
