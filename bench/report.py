@@ -61,6 +61,18 @@ def _growth_table(growth: dict) -> list[str]:
     return lines
 
 
+def _stats_table(stats: dict) -> list[str]:
+    return [
+        "| intercepts | daily cells | latency cells | answer s | one merchant by day s | "
+        "`intercept stats` command s | grouped scan of the rows s | scan vs answer |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {stats['intercepts']:,} | {stats['daily_cells']:,} | {stats['latency_cells']:,} | "
+        f"{stats['answer_seconds']:.3f} | {stats['merchant_by_day_seconds']:.3f} | "
+        f"{stats['command_seconds']:.2f} | {stats['scan_seconds']:.3f} | "
+        f"{stats['scan_vs_answer']:.1f} |",
+    ]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -98,6 +110,8 @@ def markdown(results: dict) -> str:
         lines += ["", "## 4. Latency", "", *_latency_table(results["latency"])]
     if "growth" in results:
         lines += ["", "## 5. Growth", "", *_growth_table(results["growth"])]
+    if "stats" in results:
+        lines += ["", "## 6. Statistics", "", *_stats_table(results["stats"])]
     return "\n".join(lines) + "\n"
 
 

@@ -97,6 +97,17 @@ TARGETS = [
     Target(
         "peak RSS of the largest rebuild vs the 10k one", "<= 1.5", _growth_rss, lambda v: v <= 1.5
     ),
+    Target(
+        "intercept stats over 1M intercepts (the query)",
+        "< 1 s",
+        lambda r: (
+            _get(r, "stats", "answer_seconds")
+            if _get(r, "stats", "intercepts") == 1_000_000
+            else None
+        ),
+        lambda v: v < 1,
+        "s",
+    ),
 ]
 
 

@@ -363,13 +363,26 @@ def risk_estimate(
 ) -> dict[str, Any]:
     """Before acting: how likely an intercept is to succeed and what it is likely to cost,
     from the merchant's own decided intercepts of this carrier, action and parcel stage."""
+    found = risk_of(None)
     for bucket in risk_table(engine, merchant_id, carrier):
         if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
-            found = bucket
-            break
-    else:
-        found = {**risk_of(None), "requests": 0}
+            # Decided cases only: the request itself (and a retry of it) changes nothing.
+            found = {k: v for k, v in bucket.items() if k in found}
     return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
+
+
+def request_intercept(engine: Engine, command: Any) -> tuple[Decision, dict[str, Any]]:
+    """Record a request (a `RequestIntercept`), answered with the risk estimate its
+    merchant's history gives (`risk_estimate`): read at the time of the answer, so a retry
+    answers the same unless the carrier decided more of the merchant's intercepts meanwhile."""
+    estimate = risk_estimate(
+        engine,
+        command.merchant_id,
+        str(command.carrier),
+        command.action.value,
+        command.parcel_stage.value,
+    )
+    return engine.execute(command), estimate
 
 
 class Unreadable(Exception):

@@ -11,7 +11,7 @@ from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKey
 from api.problem import problems
 from api.refusals import NotFound
 from api.services import Services, services
-from api.views import BatchResult, InterceptResult
+from api.views import BatchResult, InterceptResult, RequestResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
@@ -36,9 +36,9 @@ RequiredIdempotencyKey = Annotated[
 @router.post(
     "",
     status_code=201,
-    response_model=InterceptResult,
+    response_model=RequestResult,
     responses={
-        200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
+        200: {"model": RequestResult, "description": "A retry: nothing new recorded."},
         **problems(401, 403, 409, 422),
     },
 )
@@ -48,8 +48,9 @@ def request_intercept(
     idempotency_key: RequiredIdempotencyKey,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
-) -> InterceptResult:
-    """Ask the carrier to intercept a parcel for the key's merchant."""
+) -> RequestResult:
+    """Ask the carrier to intercept a parcel for the key's merchant, with the risk estimate
+    its own history gives (success probability and likely fee, or not enough history)."""
     assert key.merchant_id is not None  # a merchant key names its merchant (engine/grant.py)
     command = RequestIntercept(
         **body.model_dump(),
@@ -58,11 +59,11 @@ def request_intercept(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    decision = svc.gateway.execute(command)
+    decision, risk = usecases.request_intercept(svc.gateway, command)
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
-    return InterceptResult.of(decision)
+    return RequestResult.model_validate({**usecases.result(decision), "risk": risk})
 
 
 @router.post(

@@ -64,6 +64,20 @@ def _result(decision, json: bool, what: str, extra: dict | None = None) -> None:
     console.print(line(*parts, sep=" "))
 
 
+def _risk_line(risk: dict) -> str:
+    said = f"from {risk['cases']} decided case(s) of {risk['carrier']} {risk['action']} "
+    said += f"({risk['parcel_stage']}): "
+    if not risk["enough_history"]:
+        return "risk " + said + "not enough history yet"
+    fee = risk["likely_fee_minor"]
+    return (
+        "risk "
+        + said
+        + f"{risk['success_probability'] * 100:.0f}% succeeded, likely fee "
+        + f"{fee // 100}.{fee % 100:02d}"
+    )
+
+
 def request(
     merchant: str = typer.Option(..., help="Merchant id."),
     order: str = typer.Option(..., help="Order id."),
@@ -105,7 +119,10 @@ def request(
         parcel_stage=parcel_stage,
         occurred_at=system_clock(),
     )
-    _result(context.engine().execute(command), json, f"intercept request for order {order}")
+    decision, risk = usecases.request_intercept(context.engine(), command)
+    _result(decision, json, f"intercept request for order {order}", {"risk": risk})
+    if not json:
+        console.print(_risk_line(risk))
 
 
 def cancel(
