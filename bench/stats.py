@@ -180,6 +180,32 @@ def _command(settings, url: str) -> float:
     return seconds
 
 
+def overhead(storage, intercepts: int = 10_000, repeats: int = 3) -> dict:
+    """What keeping the statistics costs a rebuild: the same catch-up with the projector's
+    statistics hook and with it replaced by a no-op, taking turns."""
+    from bench import rebuild
+    from projections import projector
+
+    settings, _ = rebuild.prepare(storage, intercepts, label="stats-overhead")
+    kept = projector.record_changes
+    seconds: dict[str, list[float]] = {"with": [], "without": []}
+    for r in range(repeats):
+        for mode in ("with", "without"):
+            projector.record_changes = kept if mode == "with" else (lambda cur, changes: None)
+            try:
+                _, took = rebuild.rebuild(storage, settings, f"stats-{mode}-{r}")
+            finally:
+                projector.record_changes = kept
+            seconds[mode].append(took)
+    with_stats, without = statistics.median(seconds["with"]), statistics.median(seconds["without"])
+    return {
+        "intercepts": intercepts,
+        "with_seconds": with_stats,
+        "without_seconds": without,
+        "with_vs_without": with_stats / without,
+    }
+
+
 if __name__ == "__main__":
     import json
 
@@ -188,4 +214,7 @@ if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     backend = sys.argv[2] if len(sys.argv) > 2 else "sqlite"
     with Backend(backend) as storage:
-        print(json.dumps(run(storage, size), indent=2))
+        if len(sys.argv) > 3 and sys.argv[3] == "overhead":
+            print(json.dumps(overhead(storage, size), indent=2))
+        else:
+            print(json.dumps(run(storage, size), indent=2))
