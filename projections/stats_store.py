@@ -6,7 +6,9 @@ Two tables, written by the projector in the same transaction as the rows:
   counters of `statistics.COUNTERS`;
 - `stats_latency`: per (carrier, measure, bucket, day, merchant, after-sale status),
   how many intercepts took that long. Its key starts with the carrier, so the
-  per-carrier histograms are read in key order, without sorting.
+  per-carrier histograms are read in key order, without sorting;
+- `stats_daily_all`, `stats_latency_all`: the same without the merchant (summed over
+  every merchant), what the figures of all merchants read.
 
 `stats_schema` holds the fingerprint of what is counted; `ensure` rebuilds both tables
 from the `intercepts` rows when it changed (a new status or reason in the vocabulary).
@@ -36,7 +38,23 @@ from projections.statistics import (
 )
 from storage.database import Cursor, Database
 
-TABLES = ("stats_daily", "stats_latency", "stats_buckets", "stats_risk")
+TABLES = (
+    "stats_daily",
+    "stats_latency",
+    "stats_daily_all",
+    "stats_latency_all",
+    "stats_buckets",
+    "stats_risk",
+)
+_ALL = "_all"
+"""The suffix of a table's roll-up over every merchant: the same cells without the merchant,
+so that the figures of all merchants read a twentieth of the cells or less."""
+
+
+def _rolled(keys: Sequence[str]) -> tuple[str, ...]:
+    return tuple(k for k in keys if k != "merchant_id")
+
+
 VIEWS = (
     "daily_stats",
     "carrier_performance",
@@ -49,27 +67,24 @@ _LOCK = 0x1A7E_57A7  # any fixed number, the same in every process
 _BACKFILL_BATCH = 5000
 
 
+def _table(name: str, keys: Sequence[str], values: str, without_rowid: str) -> str:
+    columns = ",\n        ".join(
+        f"{k} {'INTEGER' if k == 'bucket' else 'TEXT'} NOT NULL" for k in keys
+    )
+    return f"""CREATE TABLE {name} (
+        {columns},
+        {values},
+        PRIMARY KEY ({", ".join(keys)})
+    ){without_rowid}"""
+
+
 def _create(without_rowid: str) -> list[str]:
     counters = ",\n        ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in COUNTERS)
     return [
-        f"""CREATE TABLE stats_daily (
-        day TEXT NOT NULL,
-        merchant_id TEXT NOT NULL,
-        carrier TEXT NOT NULL,
-        after_sale_status TEXT NOT NULL,
-        {counters},
-        PRIMARY KEY ({", ".join(DAILY_KEYS)})
-    ){without_rowid}""",
-        f"""CREATE TABLE stats_latency (
-        carrier TEXT NOT NULL,
-        measure TEXT NOT NULL,
-        bucket INTEGER NOT NULL,
-        day TEXT NOT NULL,
-        merchant_id TEXT NOT NULL,
-        after_sale_status TEXT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY ({", ".join(LATENCY_KEYS)})
-    ){without_rowid}""",
+        _table("stats_daily", DAILY_KEYS, counters, without_rowid),
+        _table("stats_latency", LATENCY_KEYS, "n BIGINT NOT NULL", without_rowid),
+        _table("stats_daily" + _ALL, _rolled(DAILY_KEYS), counters, without_rowid),
+        _table("stats_latency" + _ALL, _rolled(LATENCY_KEYS), "n BIGINT NOT NULL", without_rowid),
         # A merchant's own figures (its API key's only view) read its cells alone.
         "CREATE INDEX stats_daily_merchant ON stats_daily (merchant_id, day)",
         "CREATE INDEX stats_latency_merchant ON stats_latency (merchant_id, day)",
@@ -192,29 +207,48 @@ def record_changes(cur: Cursor, changes: Iterable[tuple[Row | None, Row]]) -> No
 
 def record(cur: Cursor, cells: Cells) -> None:
     daily, latency, risk = cells.nonzero()
-    by_shape: dict[tuple[str, ...], list[tuple]] = {}
-    for key, counters in sorted(daily.items()):
-        names = tuple(sorted(counters))
-        by_shape.setdefault(names, []).append((*key, *(counters[n] for n in names)))
-    for names, values in by_shape.items():
-        cur.executemany(_add_daily(names), values)
-    cur.executemany(_ADD_LATENCY, [(*key, n) for key, n in sorted(latency.items())])
+    for suffix in ("", _ALL):
+        keys = DAILY_KEYS if not suffix else _rolled(DAILY_KEYS)
+        if suffix:
+            daily = _roll_up(daily, DAILY_KEYS)
+            latency = _roll_up(latency, LATENCY_KEYS)
+        by_shape: dict[tuple[str, ...], list[tuple]] = {}
+        for key, counters in sorted(daily.items()):
+            names = tuple(sorted(counters))
+            by_shape.setdefault(names, []).append((*key, *(counters[n] for n in names)))
+        for names, values in by_shape.items():
+            cur.executemany(_add("stats_daily" + suffix, keys, names), values)
+        cur.executemany(
+            _add(
+                "stats_latency" + suffix, _rolled(LATENCY_KEYS) if suffix else LATENCY_KEYS, ["n"]
+            ),
+            [(*key, n) for key, n in sorted(latency.items())],
+        )
     cur.executemany(_ADD_RISK, [(*key, *values) for key, values in sorted(risk.items())])
 
 
-def _add_daily(names: Sequence[str]) -> str:
-    columns = (*DAILY_KEYS, *names)
+def _roll_up(cells: dict, keys: Sequence[str]) -> dict:
+    """The same cells summed over every merchant."""
+    at = keys.index("merchant_id")
+    rolled: dict = {}
+    for key, value in cells.items():
+        short = key[:at] + key[at + 1 :]
+        if isinstance(value, dict):
+            into = rolled.setdefault(short, {})
+            for name, n in value.items():
+                into[name] = into.get(name, 0) + n
+        else:
+            rolled[short] = rolled.get(short, 0) + value
+    return rolled
+
+
+def _add(table: str, keys: Sequence[str], names: Sequence[str]) -> str:
+    columns = (*keys, *names)
     return (
-        f"INSERT INTO stats_daily ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(DAILY_KEYS)}) DO UPDATE SET "
-        + ", ".join(f"{n} = stats_daily.{n} + excluded.{n}" for n in names)
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in names)
     )
-
-
-_ADD_LATENCY = (
-    f"INSERT INTO stats_latency ({', '.join(LATENCY_KEYS)}, n) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    f"ON CONFLICT ({', '.join(LATENCY_KEYS)}) DO UPDATE SET n = stats_latency.n + excluded.n"
-)
 
 
 _ADD_RISK = (
@@ -273,9 +307,15 @@ def daily_sums(db: Database, where: Where, by: Sequence[str]) -> list[Row]:
     clause, params = where.sql()
     # PostgreSQL sums BIGINTs as NUMERIC; the casts keep them integers there too.
     sums = ", ".join(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in COUNTERS)
+    table = "stats_daily" + _suffix(where, by)
     return db.read(
-        f"SELECT {keys}, {sums} FROM stats_daily{clause} GROUP BY {keys} ORDER BY {keys}", params
+        f"SELECT {keys}, {sums} FROM {table}{clause} GROUP BY {keys} ORDER BY {keys}", params
     )
+
+
+def _suffix(where: Where, by: Sequence[str | None]) -> str:
+    """The roll-up over every merchant when no merchant is asked for or grouped by."""
+    return "" if where.merchant_id is not None or "merchant_id" in by else _ALL
 
 
 def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]:
@@ -283,8 +323,9 @@ def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]
     select, _ = _grouping(by)
     clause, params = where.sql()
     keys = f"{select}measure, bucket"
+    table = "stats_latency" + _suffix(where, [by])
     return db.read(
-        f"SELECT {keys}, CAST(SUM(n) AS BIGINT) AS n FROM stats_latency{clause} "
+        f"SELECT {keys}, CAST(SUM(n) AS BIGINT) AS n FROM {table}{clause} "
         f"GROUP BY {keys} ORDER BY {keys}",
         params,
     )

@@ -206,6 +206,7 @@ def test_the_statistics_are_a_recomputation_from_the_rows_under_any_delivery(fre
     check_against_rows(projector.db)
     deliver(projector, messages, [])  # a replay on top changes nothing
     check_against_rows(projector.db)
+    check_against_rows(projector.db, stats_store.Where(merchant_id=history[0].merchant_id))
     days = sorted(r["requested_at"][:10] for r in projector.db.read("SELECT * FROM intercepts"))
     if days:
         check_against_rows(projector.db, stats_store.Where(since_day=days[-1]))
