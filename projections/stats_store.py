@@ -14,6 +14,7 @@ Two tables, written by the projector in the same transaction as the rows:
 from the `intercepts` rows when it changed (a new status or reason in the vocabulary).
 """
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -156,13 +157,19 @@ def _views() -> list[str]:
     ]
 
 
+_FINGERPRINT = hashlib.sha256(
+    "\n".join([FINGERPRINT, *_create(""), *_views()]).encode()
+).hexdigest()[:16]
+"""What is counted and how it is stored: any change to either rebuilds the tables."""
+
+
 def ensure(db: Database) -> bool:
     """Create the statistics tables, or rebuild them from the rows when what is counted
     changed; True when they were (re)built."""
     with db.ddl(_LOCK) as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS stats_schema (fingerprint TEXT NOT NULL)")
         row = cur.execute("SELECT fingerprint FROM stats_schema").one()
-        if row is not None and row["fingerprint"] == FINGERPRINT:
+        if row is not None and row["fingerprint"] == _FINGERPRINT:
             return False
         for view in reversed(VIEWS):  # carrier_performance reads daily_stats
             cur.execute(f"DROP VIEW IF EXISTS {view}")
@@ -176,7 +183,7 @@ def ensure(db: Database) -> bool:
         )
         _backfill(cur)
         cur.execute("DELETE FROM stats_schema")
-        cur.execute("INSERT INTO stats_schema (fingerprint) VALUES (?)", (FINGERPRINT,))
+        cur.execute("INSERT INTO stats_schema (fingerprint) VALUES (?)", (_FINGERPRINT,))
         return True
 
 

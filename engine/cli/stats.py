@@ -136,9 +136,44 @@ def show(f: dict[str, Any], by: str | None) -> None:
                         name.replace("_", " "), [name, "intercepts"], list(map(list, value.items()))
                     )
                 )
-    fees = [[name, money(n)] for name, n in f["fees_minor"].items()]
-    console.print(table("fees", ["fee", "amount"], fees))
+    fees = [
+        [name.removesuffix("_minor").replace("_", " "), money(n)]
+        for name, n in f["fees_minor"].items()
+    ]
+    console.print(table("fees", ["fees", "amount"], fees))
     console.print(table("by carrier", ["carrier", *_GROUP_COLUMNS], _group_rows(f["by_carrier"])))
+    calibration = f.get("calibration")
+    if calibration and calibration["buckets"]:
+        console.print(
+            table(
+                "risk estimates against outcomes (estimated from the days before the window)",
+                [
+                    "carrier",
+                    "action",
+                    "parcel stage",
+                    "estimated",
+                    "from cases",
+                    "observed",
+                    "decided",
+                ],
+                [
+                    [
+                        b["carrier"],
+                        b["action"],
+                        b["parcel_stage"],
+                        _pct(b["estimated"]) or "not enough history",
+                        b["estimated_from"],
+                        _pct(b["observed"]),
+                        b["decided"],
+                    ]
+                    for b in calibration["buckets"]
+                ],
+            )
+        )
+        console.print(
+            f"with an estimate: {calibration['expected_successes']} successes expected, "
+            f"{calibration['successes']} happened ({calibration['decided_with_estimate']} decided)"
+        )
     if by in ("day", "merchant"):
         console.print(table(f"by {by}", [by, *_GROUP_COLUMNS], _group_rows(f[f"by_{by}"])))
     else:
