@@ -27,16 +27,21 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from domain.lifecycle import OPEN, Move, move_of, status_after
+from domain.lifecycle import OPEN, Move, is_success, move_of, status_after
 from domain.vocabulary import (
     Action,
     CancelReason,
     CarrierReport,
     Conflict,
     FailureReason,
+    FeeKind,
+    Flag,
+    ParcelStage,
+    Payer,
+    RejectionCode,
     Status,
 )
-from projections.row import COLUMNS
+from projections.row import COLUMNS, fee_by_kind, fee_by_payer
 
 Row = dict[str, Any]
 
@@ -49,15 +54,24 @@ CATEGORIES: Mapping[str, type[StrEnum]] = {
         "action": Action,
         "cancel_reason": CancelReason,
         "failure_reason": FailureReason,
+        "rejection_code": RejectionCode,
         "conflict": Conflict,
+        "flags": Flag,
+        "parcel_stage": ParcelStage,
     }.items()
     if name in COLUMNS
 }
 """Row columns counted by value: each (column, value) is one counter. A column holding
 several values (comma-separated, like `conflict`) counts each of them once."""
 
-SUMMED: tuple[str, ...] = tuple(c for c in COLUMNS if c.startswith("fee") and c.endswith("_minor"))
-"""Row columns summed: the fees (total, and by kind and payer where the row has them)."""
+FEES_BY_KIND: Mapping[str, str] = {k.value: fee_by_kind(k) for k in FeeKind}
+FEES_BY_PAYER: Mapping[str, str] = {p.value: fee_by_payer(p) for p in Payer}
+SUMMED: tuple[str, ...] = tuple(
+    c
+    for c in ("fees_minor", "quoted_fee_minor", *FEES_BY_KIND.values(), *FEES_BY_PAYER.values())
+    if c in COLUMNS
+)
+"""Row columns summed: the fees (total, by kind and by payer) and the fees quoted."""
 _FEE_TOTAL = ("fees_minor",)
 """The column holding all of an intercept's fees (what acting on it cost)."""
 
@@ -84,11 +98,35 @@ DECIDED: frozenset[Status] = _closure(
 )
 """The carrier said yes or no; a cancelled intercept was decided by the merchant instead."""
 FAILED: frozenset[Status] = DECIDED - SUCCEEDED
-_DECIDED = frozenset(s.value for s in DECIDED)
-_SUCCEEDED = frozenset(s.value for s in SUCCEEDED)
 CANCELLED: frozenset[Status] = _closure(
     status_after(s, Move.CANCEL) for s in OPEN if status_after(s, Move.CANCEL) not in OPEN
 )
+
+_DECIDED = frozenset(s.value for s in DECIDED)
+_SUCCEEDED = frozenset(s.value for s in SUCCEEDED)
+_CANCELLED = frozenset(s.value for s in CANCELLED)
+SUCCESS_CODES: frozenset[str] = frozenset(
+    c.value for c in RejectionCode if is_success(CarrierReport.REJECTED, c)
+)
+"""Refusals that say the parcel is stopped already (by another channel): the lifecycle
+counts them as successes, and so do the statistics."""
+OUTCOMES = ("succeeded", "failed", "cancelled", "open")
+
+
+_DECIDED_OUTCOMES = frozenset({"outcome__succeeded", "outcome__failed"})
+
+
+def outcome_of(row: Row) -> str:
+    """What became of an intercept: stopped, not stopped, cancelled, or not decided yet."""
+    status = row["status"]
+    if status in _SUCCEEDED or (status in _DECIDED and row.get("rejection_code") in SUCCESS_CODES):
+        return "succeeded"
+    if status in _DECIDED:
+        return "failed"
+    if status in _CANCELLED:
+        return "cancelled"
+    return "open"
+
 
 OUTCOME_REPORTS: tuple[CarrierReport, ...] = tuple(
     r
@@ -152,6 +190,7 @@ PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 
 COUNTERS: tuple[str, ...] = (
     "intercepts",
+    *(f"outcome__{o}" for o in OUTCOMES),
     *(f"{name}__{value.value}" for name, enum in CATEGORIES.items() for value in enum),
     *SUMMED,
 )
@@ -194,6 +233,8 @@ class Cells:
         key = (day, row["carrier"], row["merchant_id"], row["after_sale_status"])
         counters = self.daily.setdefault(key, {})
         counters["intercepts"] = counters.get("intercepts", 0) + sign
+        outcome = f"outcome__{outcome_of(row)}"
+        counters[outcome] = counters.get(outcome, 0) + sign
         for name in CATEGORIES:
             value = row[name]
             if value:
@@ -207,10 +248,10 @@ class Cells:
         rkey = (row["merchant_id"], row["carrier"], row["action"], stage, day)
         risk = self.risk.setdefault(rkey, [0, 0, 0, 0])
         risk[0] += sign
-        if row["status"] in _DECIDED:
+        if outcome in _DECIDED_OUTCOMES:
             risk[1] += sign
             risk[3] += sign * sum(row[c] or 0 for c in _FEE_TOTAL)
-            if row["status"] in _SUCCEEDED:
+            if outcome == "outcome__succeeded":
                 risk[2] += sign
         for measure, ends in LATENCIES.items():
             times = [row[c] for c in ends if row[c] is not None]
@@ -275,9 +316,9 @@ def figures(
     """The figures of one set of intercepts, from its summed counters and latency histograms."""
     total = counters.get("intercepts", 0)
     by_status = {s.value: counters.get(f"status__{s.value}", 0) for s in Status}
-    succeeded = sum(by_status[s.value] for s in SUCCEEDED)
-    decided = sum(by_status[s.value] for s in DECIDED)
-    cancelled = sum(by_status[s.value] for s in CANCELLED)
+    succeeded = counters.get("outcome__succeeded", 0)
+    decided = succeeded + counters.get("outcome__failed", 0)
+    cancelled = counters.get("outcome__cancelled", 0)
     result: dict[str, Any] = {
         "intercepts": total,
         "by_status": by_status,
@@ -291,20 +332,24 @@ def figures(
     for name in CATEGORIES:
         if name != "status":
             result[f"by_{name}"] = _values(counters, name)
-    result["fees_minor"] = {name: counters.get(name, 0) for name in SUMMED}
+    result["fees"] = {
+        "total_minor": counters.get("fees_minor", 0),
+        "quoted_minor": counters.get("quoted_fee_minor", 0),
+        "by_kind_minor": {k: counters.get(c, 0) for k, c in FEES_BY_KIND.items() if c in SUMMED},
+        "by_payer_minor": {p: counters.get(c, 0) for p, c in FEES_BY_PAYER.items() if c in SUMMED},
+    }
     result["latency"] = {m: latency_figures(latency.get(m, {})) for m in LATENCIES}
     return result
 
 
 def series_point(day: str, counters: Mapping[str, int]) -> dict[str, Any]:
     """One day of the per-day series: that day's requests and what became of them."""
-    status = {s: counters.get(f"status__{s.value}", 0) for s in Status}
     return {
         "day": day,
         "requests": counters.get("intercepts", 0),
-        "cancels": sum(status[s] for s in CANCELLED),
-        "intercepts": sum(status[s] for s in SUCCEEDED),
-        "failures": sum(status[s] for s in FAILED),
+        "cancels": counters.get("outcome__cancelled", 0),
+        "intercepts": counters.get("outcome__succeeded", 0),
+        "failures": counters.get("outcome__failed", 0),
     }
 
 

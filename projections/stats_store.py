@@ -27,13 +27,12 @@ from projections.statistics import (
     COUNTERS,
     DAILY_KEYS,
     DECIDED,
-    FAILED,
     FINGERPRINT,
     LATENCY_KEYS,
     RISK_COUNTERS,
     RISK_KEYS,
     SUCCEEDED,
-    SUMMED,
+    SUCCESS_CODES,
     Cells,
     bucket_floor,
 )
@@ -102,11 +101,6 @@ def _create(without_rowid: str) -> list[str]:
     ]
 
 
-def _status_sum(statuses, prefix: str = "") -> str:
-    names = sorted(s.value for s in statuses)
-    return " + ".join(f"{prefix}status__{n}" for n in names) or "0"
-
-
 def _views() -> list[str]:
     as_real = "CAST({} AS DOUBLE PRECISION)"
     counts = []
@@ -117,20 +111,21 @@ def _views() -> list[str]:
                 f"'{value.value}' AS value, {name}__{value.value} AS n FROM stats_daily "
                 f"WHERE {name}__{value.value} <> 0"
             )
-    flags = lambda statuses: (  # noqa: E731
-        "CASE WHEN status IN ("
-        + ", ".join(f"'{s.value}'" for s in sorted(statuses))
-        + ") THEN 1 ELSE 0 END"
-    )
+
+    def among(statuses) -> str:
+        return "status IN (" + ", ".join(f"'{s.value}'" for s in sorted(statuses)) + ")"
+
+    codes = ", ".join(f"'{c}'" for c in sorted(SUCCESS_CODES)) or "''"
+    succeeded = f"({among(SUCCEEDED)} OR ({among(DECIDED)} AND rejection_code IN ({codes})))"
     return [
-        f"""CREATE VIEW daily_stats AS
+        """CREATE VIEW daily_stats AS
         SELECT day, merchant_id, carrier,
             CAST(SUM(intercepts) AS BIGINT) AS requests,
-            CAST(SUM({_status_sum(CANCELLED)}) AS BIGINT) AS cancelled,
-            CAST(SUM({_status_sum(SUCCEEDED)}) AS BIGINT) AS intercepted,
-            CAST(SUM({_status_sum(FAILED)}) AS BIGINT) AS failed,
-            CAST(SUM({_status_sum(DECIDED)}) AS BIGINT) AS decided,
-            CAST(SUM({" + ".join(SUMMED) or "0"}) AS BIGINT) AS fees_minor
+            CAST(SUM(outcome__cancelled) AS BIGINT) AS cancelled,
+            CAST(SUM(outcome__succeeded) AS BIGINT) AS intercepted,
+            CAST(SUM(outcome__failed) AS BIGINT) AS failed,
+            CAST(SUM(outcome__succeeded + outcome__failed) AS BIGINT) AS decided,
+            CAST(SUM(fees_minor) AS BIGINT) AS fees_minor
         FROM stats_daily GROUP BY day, merchant_id, carrier""",
         f"""CREATE VIEW carrier_performance AS
         SELECT merchant_id, carrier,
@@ -150,9 +145,9 @@ def _views() -> list[str]:
         GROUP BY l.day, l.merchant_id, l.carrier, l.measure, l.bucket, b.floor_seconds""",
         f"""CREATE VIEW intercept_facts AS
         SELECT intercepts.*, SUBSTR(requested_at, 1, 10) AS request_day,
-            {flags(SUCCEEDED)} AS succeeded,
-            {flags(DECIDED)} AS decided,
-            {flags(CANCELLED)} AS was_cancelled
+            CASE WHEN {succeeded} THEN 1 ELSE 0 END AS succeeded,
+            CASE WHEN {among(DECIDED)} THEN 1 ELSE 0 END AS decided,
+            CASE WHEN {among(CANCELLED)} THEN 1 ELSE 0 END AS was_cancelled
         FROM intercepts""",
     ]
 

@@ -11,8 +11,8 @@ from api.params import QueryBool, QueryInt
 from api.problem import problems
 from api.routes.queries import Cutoff, FilterQuery
 from api.services import Services, services
-from domain.types import Code
-from domain.vocabulary import AfterSaleStatus, Carrier
+from domain.types import CarrierCode, Code
+from domain.vocabulary import AfterSaleStatus
 from engine import exports, usecases
 from engine.keystore import ApiKey
 from engine.roles import Role
@@ -40,7 +40,7 @@ class StatsQuery(BaseModel):
     until: Cutoff | None = Field(
         default=None, description="Requested before; the day it falls in counts whole."
     )
-    carrier: Carrier | None = None
+    carrier: CarrierCode | None = None
     after_sale_status: AfterSaleStatus | None = None
     by: Literal["carrier", "day", "merchant"] | None = Field(
         default=None, description="Also the figures per carrier, day or merchant."
@@ -94,7 +94,7 @@ def statistics(
         days=query.days,
         since=query.since,
         until=query.until,
-        carrier=query.carrier and query.carrier.value,
+        carrier=query.carrier,
         after_sale_status=query.after_sale_status and query.after_sale_status.value,
         by=query.by,
     )

@@ -136,11 +136,11 @@ def show(f: dict[str, Any], by: str | None) -> None:
                         name.replace("_", " "), [name, "intercepts"], list(map(list, value.items()))
                     )
                 )
-    fees = [
-        [name.removesuffix("_minor").replace("_", " "), money(n)]
-        for name, n in f["fees_minor"].items()
-    ]
-    console.print(table("fees", ["fees", "amount"], fees))
+    fees = f["fees"]
+    lines = [["total", money(fees["total_minor"])], ["quoted", money(fees["quoted_minor"])]]
+    lines += [[f"kind: {k}", money(n)] for k, n in fees["by_kind_minor"].items() if n]
+    lines += [[f"paid by: {p}", money(n)] for p, n in fees["by_payer_minor"].items() if n]
+    console.print(table("fees", ["fees", "amount"], lines))
     console.print(table("by carrier", ["carrier", *_GROUP_COLUMNS], _group_rows(f["by_carrier"])))
     calibration = f.get("calibration")
     if calibration and calibration["buckets"]:

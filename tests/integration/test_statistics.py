@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from projections import queries, stats_store
 from projections.projector import Projector
+from projections.row import COLUMNS
 from projections.schema import migrate
 from projections.statistics import bucket_floor, bucket_of, cells_of
 from storage.database import Database
@@ -50,8 +51,15 @@ def _migrated(db: Database) -> Projector:
 
 # ---- an independent recomputation, straight from the rows ------------------------------
 
-SUCCESS = {"intercepted"}
-DECIDED = {"intercepted", "failed"}
+SUCCESS = {"intercepted", "returning", "returned", "delivered_to_new_address"}
+DECIDED = SUCCESS | {"failed", "rejected"}
+STOPPED_ELSEWHERE = "already_intercepted_other_channel"  # a refusal that is a success
+
+
+def succeeded(r: dict) -> bool:
+    return r["status"] in SUCCESS or (
+        r["status"] == "rejected" and r.get("rejection_code") == STOPPED_ELSEWHERE
+    )
 
 
 def _nearest_rank(values: list[float], q: float) -> float | None:
@@ -77,32 +85,52 @@ def _percentiles(values: list[float]) -> dict:
 def recomputed(rows: list[dict]) -> dict:
     """The figures the statistics must show, computed from the rows by hand."""
     status: dict[str, int] = {}
-    reasons: dict[str, dict[str, int]] = {"cancel_reason": {}, "failure_reason": {}, "conflict": {}}
+    reasons: dict[str, dict[str, int]] = {
+        "cancel_reason": {},
+        "failure_reason": {},
+        "rejection_code": {},
+        "conflict": {},
+        "flags": {},
+    }
     accept, outcome = [], []
     for r in rows:
         status[r["status"]] = status.get(r["status"], 0) + 1
         for column, counts in reasons.items():
-            for value in (r[column] or "").split(","):
+            for value in (r.get(column) or "").split(","):
                 if value:
                     counts[value] = counts.get(value, 0) + 1
         if r["accepted_at"]:
             accept.append(_seconds(r["requested_at"], r["accepted_at"]))
-        ends = [t for t in (r["confirmed_at"], r["failed_at"]) if t]
+        ends = [t for t in (r["confirmed_at"], r["failed_at"], r.get("rejected_at")) if t]
         if ends:
             outcome.append(_seconds(r["requested_at"], min(ends)))
     n = len(rows)
-    succeeded = sum(status.get(s, 0) for s in SUCCESS)
+    stopped = sum(succeeded(r) for r in rows)
     decided = sum(status.get(s, 0) for s in DECIDED)
     cancelled = status.get("cancelled", 0)
+    by_kind: dict[str, int] = {}
+    by_payer: dict[str, int] = {}
+    for r in rows:
+        for column, value in r.items():
+            if column.startswith("fees_paid_by_") and value:
+                payer = column.removeprefix("fees_paid_by_").removesuffix("_minor")
+                by_payer[payer] = by_payer.get(payer, 0) + value
+            elif column.startswith("fees_") and column != "fees_minor" and value:
+                kind = column.removeprefix("fees_").removesuffix("_minor")
+                by_kind[kind] = by_kind.get(kind, 0) + value
     return {
         "intercepts": n,
         "by_status": {s: k for s, k in status.items() if k},
         "cancel_rate": round(cancelled / n, 4) if n else None,
-        "success_rate": round(succeeded / decided, 4) if decided else None,
+        "success_rate": round(stopped / decided, 4) if decided else None,
         "by_cancel_reason": reasons["cancel_reason"],
         "by_failure_reason": reasons["failure_reason"],
+        "by_rejection_code": reasons["rejection_code"],
         "by_conflict": reasons["conflict"],
+        "by_flags": reasons["flags"],
         "fees": sum(r["fees_minor"] for r in rows),
+        "fees_by_kind": by_kind,
+        "fees_by_payer": by_payer,
         "latency": {"to_acceptance": _percentiles(accept), "to_outcome": _percentiles(outcome)},
     }
 
@@ -116,8 +144,12 @@ def shown(figures: dict) -> dict:
         "success_rate": figures["success_rate"],
         "by_cancel_reason": figures["by_cancel_reason"],
         "by_failure_reason": figures["by_failure_reason"],
+        "by_rejection_code": figures["by_rejection_code"],
         "by_conflict": figures["by_conflict"],
-        "fees": figures["fees_minor"]["fees_minor"],
+        "by_flags": figures["by_flags"],
+        "fees": figures["fees"]["total_minor"],
+        "fees_by_kind": {k: n for k, n in figures["fees"]["by_kind_minor"].items() if n},
+        "fees_by_payer": {k: n for k, n in figures["fees"]["by_payer_minor"].items() if n},
         "latency": figures["latency"],
     }
 
@@ -131,7 +163,7 @@ def recomputed_risk(rows: list[dict]) -> list[dict]:
         b["requests"] += 1
         if r["status"] in DECIDED:
             b["decided"] += 1
-            b["succeeded"] += r["status"] in SUCCESS
+            b["succeeded"] += succeeded(r)
             b["fees"] += r["fees_minor"]
     table = []
     for (carrier, action, stage), b in sorted(buckets.items()):
@@ -179,8 +211,8 @@ def check_against_rows(db: Database, where: stats_store.Where | None = None) -> 
         day = by_day[point["day"]]
         assert point["requests"] == len(day)
         assert point["cancels"] == sum(r["status"] == "cancelled" for r in day)
-        assert point["intercepts"] == sum(r["status"] in SUCCESS for r in day)
-        assert point["failures"] == sum(r["status"] in DECIDED - SUCCESS for r in day)
+        assert point["intercepts"] == sum(succeeded(r) for r in day)
+        assert point["failures"] == sum(r["status"] in DECIDED and not succeeded(r) for r in day)
 
 
 @st.composite
@@ -260,6 +292,8 @@ def generated_rows(n: int, seed: int) -> list[dict]:
         )
         rows.append(
             {
+                **dict.fromkeys(COLUMNS),
+                "flags": "",
                 "intercept_id": f"{i:08d}",
                 "merchant_id": rng.choice(["m1", "m2"]),
                 "carrier": rng.choice(["ZTO", "SF", "JD"]),
