@@ -16,6 +16,7 @@ from api.openapi import openapi_of
 from api.routes import (
     after_sale,
     after_sales,
+    analytics,
     callbacks,
     commands,
     evidence,
@@ -71,6 +72,7 @@ def create_app(
         after_sales,
         evidence,
         queries,
+        analytics,
         callbacks,
         keys,
         webhooks,

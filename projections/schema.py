@@ -4,11 +4,11 @@
 current one and does nothing when already there.
 """
 
-from projections import after_sales, store
+from projections import after_sales, stats_store, store
 from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
-_TABLES = {3: after_sales.DDL}
+_TABLES = {4: after_sales.DDL}
 """Tables beside the intercepts row, by the schema version that added them. A column added
 later takes `since=` the next version after `SCHEMA_VERSION`, not after its row's last."""
 
@@ -61,4 +61,6 @@ def migrate(db: Database) -> int:
 def upgrade(db: Database) -> tuple[int, int]:
     """Create or upgrade the tables, all in one transaction: (version before, version after)."""
     current = store.upgrade(db, _MIGRATIONS, SCHEMA_VERSION, _MIGRATION_LOCK)
+    # Derived from the rows: (re)built from them whenever what it counts changed.
+    stats_store.ensure(db)
     return current, SCHEMA_VERSION
