@@ -62,6 +62,11 @@ class PolicyView(BaseModel):
     carriers: list[CarrierCode]
     updated_by: str
     version: int
+    auto_intercept: list[AfterSaleStatus] = Field(
+        default_factory=list, description="Statuses the automatic rule acts on; empty: off."
+    )
+    accept_within_minutes: int | None = None
+    outcome_within_minutes: int | None = None
 
     @classmethod
     def of(cls, policy: InterceptPolicy) -> "PolicyView":
@@ -72,6 +77,9 @@ class PolicyView(BaseModel):
             carriers=list(policy.carriers),
             updated_by=policy.updated_by,
             version=policy.version,
+            auto_intercept=list(policy.auto_intercept),
+            accept_within_minutes=policy.accept_within_minutes,
+            outcome_within_minutes=policy.outcome_within_minutes,
         )
 
 
@@ -128,7 +136,7 @@ class InterceptRow(BaseModel):
     flags: str | None = Field(
         default=None,
         description="Comma-separated flags to look at (carrier_unreachable, likely_to_fail, "
-        "fee_without_success), sorted; empty when none.",
+        "fee_without_success, after_sale_withdrawn, stalled), sorted; empty when none.",
     )
     recipient_name: str | None = None
     recipient_phone: str | None = None
@@ -223,3 +231,83 @@ class NewKey(KeyView):
 class EvidenceResult(InterceptResult):
     sha256: str = Field(description="The sha256 of the uploaded file, as recorded.")
     size: int = Field(description="The file's size in bytes.")
+
+
+class AfterSaleView(BaseModel):
+    """An after-sale record and what the automatic intercept rule did with it."""
+
+    after_sale_id: str
+    merchant_id: str
+    order_id: str
+    tracking_no: str
+    carrier: CarrierCode
+    amount_minor: int
+    currency: str
+    status: AfterSaleStatus
+    parcel_stage: str
+    reports: int = Field(description="Reports recorded (a repeated one is not counted).")
+    auto_rule: Literal["requested", "declined", "pending"] = Field(
+        description="requested: the rule requested `intercept_id`; declined: `stopped_by` "
+        "names the rule that stopped it; pending: not decided yet."
+    )
+    stopped_by: str | None
+    message: str | None
+    intercept_id: UUID | None
+    version: int
+
+
+class AfterSaleResult(BaseModel):
+    outcome: Outcome = Field(description="recorded, or unchanged for a report already recorded.")
+    after_sale: AfterSaleView
+
+
+class AfterSaleRow(AfterSaleView):
+    reported_at: str = Field(description=TIME)
+    updated_at: str = Field(description=TIME)
+
+
+class AfterSalePage(BaseModel):
+    after_sales: list[AfterSaleRow]
+
+
+class WebhookEndpointView(BaseModel):
+    endpoint_id: str
+    merchant_id: str
+    url: str
+    events: list[str]
+    status: Literal["enabled", "disabled", "removed"]
+    disabled_reason: str | None = Field(
+        description="Why the engine disabled it (failing for the whole retry horizon)."
+    )
+    created_at: str = Field(description=TIME)
+
+
+class NewWebhookEndpoint(WebhookEndpointView):
+    secret: str = Field(description="The signing secret (`whsec_` + base64). Shown only now.")
+
+
+class WebhookEndpoints(BaseModel):
+    endpoints: list[WebhookEndpointView]
+
+
+class WebhookDelivery(BaseModel):
+    delivery_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
+    endpoint_id: str
+    merchant_id: str
+    intercept_id: UUID
+    event_id: UUID
+    event_type: str
+    position: int
+    status: Literal["pending", "delivered"]
+    attempts: int
+    next_attempt_at: str
+    first_attempt_at: str | None
+    last_attempt_at: str | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: str | None
+    created_at: str
+
+
+class WebhookDeliveries(BaseModel):
+    deliveries: list[WebhookDelivery]

@@ -29,9 +29,11 @@ from domain.vocabulary import (
     CancelReason,
     CarrierReport,
     Conflict,
+    Deadline,
     EvidenceKind,
     FailureReason,
     FeeKind,
+    Flag,
     ParcelStage,
     Payer,
     RejectionCode,
@@ -227,6 +229,24 @@ class EvidenceAttached(InterceptEvent):
 
 class AfterSaleStatusChanged(InterceptEvent):
     after_sale_status: AfterSaleStatus
+
+
+class InterceptFlagged(InterceptEvent):
+    """A flag raised for the merchant (`after_sale_withdrawn`: the buyer withdrew the
+    after-sale while the automatic intercept was open; the engine never cancels on its own)."""
+
+    flag: Flag
+    note: Text | None = None
+
+
+class InterceptStalled(InterceptEvent):
+    """A policy deadline passed with the intercept still waiting on the carrier; raises the
+    `stalled` flag. Recorded by the deadline process, which reads the clock; replay never does."""
+
+    deadline: Deadline
+    limit_minutes: int = Field(
+        ge=1, le=60 * 24 * 90, description="The policy's deadline, in minutes."
+    )
 
 
 # Declared above, registered by their declaration: this only reads the registry.

@@ -3,18 +3,19 @@
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain import policy as policies
+from domain.after_sale import AfterSale, project_after_sale
 from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
 from domain.errors import ConcurrencyConflict, DomainError
 from domain.event import Event
-from domain.ids import policy_id
+from domain.ids import after_sale_id, policy_id
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine.batch import PendingBatch, Read
@@ -72,6 +73,19 @@ class InterceptApplication(Application[UUID]):
     def handle(self, command: InterceptCommand) -> Decision[InterceptRequest]:
         """Cancel, carrier report, fee, evidence or after-sale change on one intercept."""
         return self._deciding(command)
+
+    def execute_tracked(self, command: Command, tracking: tuple[str, int]) -> Decision:
+        """Decide and record, writing a log reader's position (reader, position) in the
+        events' own transaction: a process manager's effect and its progress are one."""
+
+        def attempt() -> tuple[Sequence[Event], Decision]:
+            decision = self.decide(command, self._batch([command]).read)
+            return decision.events, decision
+
+        return self._recording(attempt, tracking=tracking)
+
+    def after_sale(self, merchant_id: str, after_sale: str) -> AfterSale | None:
+        return self._get(after_sale_id(merchant_id, after_sale), project_after_sale)
 
     def decide(self, command: Command, read: Read) -> Decision:
         """Decide one command against the state `read` gives; records nothing."""
@@ -144,19 +158,19 @@ class InterceptApplication(Application[UUID]):
 
         return self._recording(attempt)
 
-    def record(self, events: Sequence[Event]) -> None:
+    def record(self, events: Sequence[Event], **put: Any) -> None:
         """Put decided events in the store, all in one transaction."""
         # Straight to the event store: the library's save() would only add aggregate
         # collection, snapshots and notifications, none of which this engine uses.
-        self.events.put(events)
+        self.events.put(events, **put)
 
-    def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]]) -> R:
+    def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]], **put: Any) -> R:
         for attempt in range(self.max_retries):
             events, result = decide()
             if not events:
                 return result
             try:
-                self.record(events)
+                self.record(events, **put)
             except IntegrityError:
                 time.sleep(min(0.002 * 2**attempt, 0.2))
                 continue

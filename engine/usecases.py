@@ -474,3 +474,35 @@ def consumer_lag(consumer: Any) -> str | None:
             return None
         total += max(0, high - kafka.position(tp))
     return str(total)
+
+
+# ---- after-sale records ---------------------------------------------------------
+
+
+class AfterSales(Protocol):
+    def execute(self, command: Command) -> Decision: ...
+
+    def after_sale(self, merchant_id: str, after_sale_id: str) -> Any: ...
+
+
+def report_after_sale(engine: AfterSales, command: Any) -> dict[str, Any]:
+    """Record a platform's after-sale report; the answer says what the automatic rule did
+    (embedded, it has run by then; otherwise `auto_rule` may still be `pending`)."""
+    decision = engine.execute(command)
+    found = engine.after_sale(command.merchant_id, command.after_sale_id)
+    state = found if found is not None else decision.state
+    return {"outcome": decision.outcome.value, "after_sale": state.as_dict()}
+
+
+def after_sale(engine: AfterSales, merchant_id: str, after_sale_id: str) -> dict[str, Any] | None:
+    found = engine.after_sale(merchant_id, after_sale_id)
+    return None if found is None else found.as_dict()
+
+
+def list_after_sales(
+    engine: Engine, merchant_id: str | None, auto_rule: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The package center's after-sale records, newest first, with what the rule did."""
+    from projections import after_sales
+
+    return engine.read(lambda db: after_sales.list_after_sales(db, merchant_id, limit, auto_rule))

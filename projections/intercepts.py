@@ -21,6 +21,8 @@ from domain.events import (
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
+    InterceptFlagged,
+    InterceptStalled,
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
@@ -144,12 +146,22 @@ def _after_sale(row: Row, e: AfterSaleStatusChanged) -> Row:
     return {"after_sale_status": e.after_sale_status.value}
 
 
+def _flagged(row: Row, e: InterceptFlagged) -> Row:
+    return {"flags": lifecycle.flags_text(_flags(row) | {e.flag})}
+
+
+def _stalled(row: Row, e: InterceptStalled) -> Row:
+    return {"flags": lifecycle.flags_text(_flags(row) | {Flag.STALLED})}
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
     Cancelled: _cancelled,
     FeeCharged: _fee,
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
+    InterceptFlagged: _flagged,
+    InterceptStalled: _stalled,
     CarrierUnreachable: _unreachable,
 }
 

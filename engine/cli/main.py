@@ -16,6 +16,7 @@ from typer._click.exceptions import ClickException, UsageError
 
 from domain.errors import DomainError
 from engine.cli import (
+    after_sales,
     audit,
     commands,
     context,
@@ -31,6 +32,7 @@ from engine.cli import (
     serve,
     stats,
     status,
+    webhooks,
 )
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
@@ -69,7 +71,9 @@ app.command()(commands.cancel)
 app.command()(commands.carrier)
 app.command()(commands.fee)
 app.command()(commands.evidence)
-app.command("after-sale")(commands.after_sale)
+app.add_typer(after_sales.app, name="after-sale")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(webhooks.automation, name="automation")
 app.command("list")(queries.list_)
 app.command()(queries.show)
 app.command("demo")(demo_command)
@@ -123,6 +127,12 @@ _FLAGS = {
     "actor": "--by",
     "carrier_ref": "--ref",
     "quoted_fee_minor": "--quoted-fee",
+    "after_sale_id": "--after-sale-id",
+    "status": "--status",
+    "parcel_stage": "--stage",
+    "accept_within_minutes": "--accept-within",
+    "outcome_within_minutes": "--outcome-within",
+    "auto_intercept": "--auto-intercept",
     "event_store": "--event-store / INTERCEPT_EVENT_STORE",
     "projections": "--projections / INTERCEPT_PROJECTIONS",
     "home": "--home / INTERCEPT_HOME",
