@@ -27,3 +27,9 @@ def parcel_id(carrier: str, tracking_no: str) -> UUID:
 
 def event_id(originator_id: UUID, version: int) -> UUID:
     return uuid5(NAMESPACE, f"event/{originator_id}/{version}")
+
+
+def carrier_request_id(intercept_id: UUID, action: str) -> UUID:
+    """The id a carrier sees for one action (`request`, `cancel`) on one intercept: the same
+    on every resend, so the carrier answers a resend as the request it already has."""
+    return uuid5(NAMESPACE, f"carrier-request/{intercept_id}/{action}")

@@ -163,6 +163,12 @@ class Engine:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
         return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
 
+    def read_log_of(
+        self, after: int, limit: int, topics: Sequence[str]
+    ) -> Sequence[tuple[int, Event]]:
+        """Events of these types only, after position `after` (the carrier gateway's feed)."""
+        return self.app.event_log.read_log_of(after, limit, topics)
+
     def close(self) -> None:
         self.db.close()
         self.app.close()
