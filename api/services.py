@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from api.gateway import Gateway
+from engine.carrier_gateway import CallbackDesk
 from engine.composition import Clock
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -16,6 +17,8 @@ class Services:
     keys: KeyStore
     evidence: EvidenceStore
     clock: Clock
+    carrier_desk: CallbackDesk | None = None
+    """Carriers' own callbacks (api/routes/carrier_protocols.py); None: none connected."""
 
     def close(self) -> None:
         self.gateway.close()

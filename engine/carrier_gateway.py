@@ -311,3 +311,67 @@ def fact_of(event: Event) -> RequestSeen | CancelSeen | None:
     if isinstance(event, Cancelled):
         return CancelSeen(intercept_id=str(event.originator_id))
     return None
+
+
+class UnknownCarrier(LookupError):
+    """No carrier with that code has a connection, so no callback of it can be verified."""
+
+
+class CallbackDesk:
+    """Carriers' callbacks: verified by the carrier's own protocol, matched to an intercept.
+
+    A callback names its parcel the way carriers do: by waybill (found through the parcel
+    registry), by the carrier's task number (found in the gateway's dispatches), or by the
+    engine's own intercept id (the generic protocol).
+    """
+
+    def __init__(
+        self,
+        links: Mapping[str, Link],
+        parcel_intercepts: Callable[[str, str], Sequence[UUID]],
+        store: OutboundStore,
+    ) -> None:
+        self.links = dict(links)
+        self.parcel_intercepts = parcel_intercepts
+        self.store = store
+        self._lock = threading.Lock()
+
+    def link(self, code: str) -> Link:
+        link = self.links.get(code.upper())
+        if link is None:
+            raise UnknownCarrier(f"carrier {code} has no connection configured")
+        return link
+
+    def commands(
+        self, code: str, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> list[Command | None]:
+        """One command per report the callback carries; a report naming no intercept this
+        engine knows is None. `BadCallback` (nothing runs) when it does not verify."""
+        link = self.link(code)
+        reports = link.adapter.parse_callback(link.connection, headers, body, now)
+        found: list[Command | None] = []
+        for report in reports:
+            iid = self.find(code.upper(), report.intercept_id, report.tracking_no, report.carrier_ref)
+            if iid is None:
+                found.append(None)
+                continue
+            found.append(
+                carrier_reports.from_callback(iid, code.upper(), report, f"{code.lower()}-callback", now)
+            )
+        return found
+
+    def find(
+        self, carrier: str, intercept_id: UUID | None, tracking_no: str | None, ref: str | None
+    ) -> UUID | None:
+        if intercept_id is not None:
+            return intercept_id
+        if ref:  # the task number names the very request it was given for
+            with self._lock:
+                found = self.store.by_ref(carrier, ref)
+            if found:
+                return UUID(found)
+        if tracking_no:
+            ids = self.parcel_intercepts(carrier, tracking_no)
+            if ids:
+                return ids[-1]  # the parcel's latest intercept: at most one is open
+        return None

@@ -163,6 +163,14 @@ class Engine:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
         return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
 
+    def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
+        """The intercepts ever opened on one parcel, oldest first (its registry)."""
+        from domain.ids import parcel_id
+        from domain.parcel import project_parcel
+
+        parcel = self.app._get(parcel_id(carrier, tracking_no), project_parcel)
+        return parcel.intercept_ids if parcel is not None else ()
+
     def read_log_of(
         self, after: int, limit: int, topics: Sequence[str]
     ) -> Sequence[tuple[int, Event]]:

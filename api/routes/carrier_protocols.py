@@ -1,0 +1,69 @@
+"""POST /v1/carriers/{carrier}/callback: a carrier's own callback, in its own protocol.
+
+Carriers call back the way their protocol says (a digest header, a signed form, the
+engine's own HMAC headers: docs/carriers.md), not with an API key: the signature is
+the authentication, checked with the carrier's configured secret before anything is
+read from the body. A bad or missing signature is 401 and nothing runs. The intercept
+is found by what the carrier sends (waybill, task number or the engine's id); repeats
+and reordered callbacks are harmless, since the domain records each fact once.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from api.problem import problems
+from api.refusals import BadSignature, NotFound, UnknownParcel
+from api.services import Services, services
+from carriers.protocol import BadCallback
+from engine.carrier_gateway import UnknownCarrier
+
+router = APIRouter(tags=["carriers"])
+
+CALLBACK_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The carrier protocol's own callback body (JSON or a signed form).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+async def _raw(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/v1/carriers/{carrier}/callback",
+    responses={200: {"description": "Taken; the body is what the protocol expects back."}}
+    | problems(401, 404, 409, 422),
+    response_class=Response,
+    openapi_extra=CALLBACK_BODY,
+)
+def carrier_protocol_callback(
+    request: Request,
+    carrier: Annotated[str, Path(description="The calling carrier's code, e.g. ZTO.")],
+    raw: bytes = Depends(_raw),
+    svc: Services = Depends(services),
+) -> Response:
+    """Take a carrier's callback in the protocol its settings name; signed, no API key."""
+    desk = svc.carrier_desk
+    if desk is None:
+        raise NotFound(f"carrier {carrier} has no connection configured")
+    now = svc.clock()
+    try:
+        link = desk.link(carrier)
+        commands = desk.commands(carrier, dict(request.headers), raw, now)
+    except UnknownCarrier as unknown:
+        raise NotFound(str(unknown)) from None
+    except BadCallback as refusal:
+        raise BadSignature(str(refusal)) from None
+    if any(c is None for c in commands):
+        raise UnknownParcel(f"the callback names no intercept carrier {carrier} has here")
+    for command in commands:
+        svc.gateway.execute(command)  # type: ignore[arg-type]
+    reply = link.adapter.acknowledge()
+    return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
