@@ -30,6 +30,8 @@ class Settings(BaseModel):
     ready_max_lag: int = Field(default=1000, ge=0)
     # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
     tracing: str | None = None
+    # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
+    carriers_file: Path | None = None
 
     @field_validator("event_store")
     @classmethod
@@ -95,6 +97,7 @@ ENV_NAMES = {
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
+    "carriers_file": "INTERCEPT_CARRIERS_FILE",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

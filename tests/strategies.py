@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import strategies as st
 
 from domain.events import Cancelled, CarrierFailed, EvidenceAttached, FeeCharged, Requested
+from domain.types import Recipient
 from domain.vocabulary import Action, CancelReason, CarrierReport, ParcelStage
 
 codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
@@ -30,14 +31,31 @@ _COMMON = dict(
 )
 
 
+_lines = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x7f"),
+    min_size=1,
+    max_size=20,
+).filter(lambda t: bool(t.strip()))
+recipients = st.builds(
+    Recipient,
+    name=_lines,
+    phone=st.from_regex(r"\A1[3-9][0-9]{9}\Z"),
+    province=_lines,
+    city=_lines,
+    district=_lines,
+    address=_lines,
+)
+carrier_codes = st.from_regex(r"\A[A-Z][A-Z0-9]{1,15}\Z")
+
+
 def _requested() -> st.SearchStrategy:
     redirect = st.builds(
-        Requested, action=st.just(Action.REDIRECT), new_address=texts.filter(bool), **_fields()
+        Requested, action=st.just(Action.REDIRECT), recipient=recipients, **_fields()
     )
     other = st.builds(
         Requested,
         action=st.sampled_from([a for a in Action if a is not Action.REDIRECT]),
-        new_address=st.none(),
+        recipient=st.none(),
         **_fields(),
     )
     return redirect | other
@@ -48,6 +66,7 @@ def _fields() -> dict:
         _COMMON,
         order_id=codes,
         tracking_no=codes,
+        carrier=carrier_codes,
         amount_minor=amounts,
         currency=currencies,
         request_reason=codes,
