@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine.composition import (
     Clock,
+    build_carrier_desk,
     build_engine,
     carrier_catalog,
     evidence_store,
@@ -30,12 +31,14 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
 
     metrics, tracing = ApiMetrics(), build_tracing(settings, "intercept-api")
     engine = build_engine(settings, clock)
+    gateway = MeteredGateway(engine, metrics, tracing)
     services = Services(
-        gateway=MeteredGateway(engine, metrics, tracing),
+        gateway=gateway,
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
         carriers=carrier_catalog(settings),
+        carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     return create_app(services, metrics, readiness.check, tracing)

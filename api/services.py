@@ -6,7 +6,7 @@ from fastapi import Request
 
 from api.gateway import Gateway
 from engine.carrier_catalog import CarrierCatalog, CarrierRefused, built_in
-from engine.carrier_gateway import CallbackDesk
+from engine.carrier_gateway import CarrierDesk
 from engine.composition import Clock
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -19,12 +19,14 @@ class Services:
     evidence: EvidenceStore
     clock: Clock
     carriers: CarrierCatalog = field(default_factory=built_in)
-    carrier_desk: CallbackDesk | None = None
-    """Carriers' own callbacks (api/routes/carrier_protocols.py); None: none connected."""
+    carrier_desk: CarrierDesk | None = None
+    """Connected carriers: eligibility and their own callbacks (api/routes/carrier_protocols.py)."""
 
     def close(self) -> None:
         self.gateway.close()
         self.keys.close()
+        if self.carrier_desk is not None:
+            self.carrier_desk.close()
 
 
 def services(request: Request) -> Services:

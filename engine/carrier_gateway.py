@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -36,10 +36,12 @@ from carriers.protocol import (
 )
 from domain.commands import Command
 from domain.decision import Decision
+from domain.eligibility import admit_stage
 from domain.errors import DomainError
 from domain.event import Event
 from domain.events import Cancelled, Requested
 from domain.ids import carrier_request_id
+from domain.vocabulary import ParcelStage
 from engine import carrier_reports
 from engine.store.outbound import CancelSeen, Dispatch, OutboundStore, PositionMoved
 from engine.store.outbound import Requested as RequestSeen
@@ -317,8 +319,10 @@ class UnknownCarrier(LookupError):
     """No carrier with that code has a connection, so no callback of it can be verified."""
 
 
-class CallbackDesk:
-    """Carriers' callbacks: verified by the carrier's own protocol, matched to an intercept.
+class CarrierDesk:
+    """What the front doors ask of connected carriers: eligibility, and their callbacks.
+
+    Callbacks are verified by the carrier's own protocol and matched to an intercept.
 
     A callback names its parcel the way carriers do: by waybill (found through the parcel
     registry), by the carrier's task number (found in the gateway's dispatches), or by the
@@ -335,6 +339,7 @@ class CallbackDesk:
         self.parcel_intercepts = parcel_intercepts
         self.store = store
         self._lock = threading.Lock()
+        self.client = httpx.Client()
 
     def link(self, code: str) -> Link:
         link = self.links.get(code.upper())
@@ -351,12 +356,16 @@ class CallbackDesk:
         reports = link.adapter.parse_callback(link.connection, headers, body, now)
         found: list[Command | None] = []
         for report in reports:
-            iid = self.find(code.upper(), report.intercept_id, report.tracking_no, report.carrier_ref)
+            iid = self.find(
+                code.upper(), report.intercept_id, report.tracking_no, report.carrier_ref
+            )
             if iid is None:
                 found.append(None)
                 continue
             found.append(
-                carrier_reports.from_callback(iid, code.upper(), report, f"{code.lower()}-callback", now)
+                carrier_reports.from_callback(
+                    iid, code.upper(), report, f"{code.lower()}-callback", now
+                )
             )
         return found
 
@@ -375,3 +384,68 @@ class CallbackDesk:
             if ids:
                 return ids[-1]  # the parcel's latest intercept: at most one is open
         return None
+
+    def eligibility(self, carrier: str, tracking_no: str, action: str) -> "Eligibility":
+        """Ask the carrier whether the parcel can be intercepted now, at what stage and fee;
+        the domain's stage rules (domain/eligibility.py) then say what the engine would do."""
+        link = self.links.get(carrier)
+        if link is None:
+            return Eligibility(carrier, tracking_no, action, connected=False)
+        quote = link.adapter.quote(self.client, link.connection, carrier, tracking_no, action)
+        return judged(carrier, tracking_no, action, quote)
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.db.close()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    carrier: str
+    tracking_no: str
+    action: str
+    connected: bool
+    stage: str = "unknown"
+    allowed: bool | None = None
+    """None when nobody could be asked (the carrier has no connection)."""
+    rule: str | None = None
+    message: str | None = None
+    code: str | None = None
+    fee_minor: int | None = None
+    flags: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "carrier": self.carrier,
+            "tracking_no": self.tracking_no,
+            "action": self.action,
+            "connected": self.connected,
+            "stage": self.stage,
+            "allowed": self.allowed,
+            "rule": self.rule,
+            "rejection_code": self.code,
+            "message": self.message
+            or (None if self.connected else f"carrier {self.carrier} is not connected: ask it"),
+            "quoted_fee_minor": self.fee_minor,
+            "flags": list(self.flags),
+        }
+
+
+def judged(carrier: str, tracking_no: str, action: str, quote: Quote) -> Eligibility:
+    """A carrier's quote, with the domain's rule for the stage it reports."""
+    stage = ParcelStage(quote.stage) if quote.stage in set(ParcelStage) else ParcelStage.UNKNOWN
+    base = Eligibility(carrier, tracking_no, action, True, stage.value, code=quote.code)
+    try:
+        flags = admit_stage(stage, parcel=f"{carrier} {tracking_no}")
+    except DomainError as refusal:
+        return replace(base, allowed=False, rule=refusal.rule, message=refusal.message)
+    if not quote.allowed:
+        return replace(
+            base,
+            allowed=False,
+            rule="carrier_accepts",
+            message=f"the carrier would refuse it: {quote.code or 'no reason given'}",
+        )
+    return replace(
+        base, allowed=True, fee_minor=quote.fee_minor, flags=tuple(sorted(f.value for f in flags))
+    )

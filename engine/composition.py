@@ -97,12 +97,14 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
     """The tables the relay and tracing keep beside the events, made by their own code so
     that `intercept migrate` leaves nothing for a first relay or traced server to create."""
     from engine import tracing
+    from engine.store.outbound import OutboundStore
     from engine.store.positions import RelayPositions
 
     db = event_store_db(settings)
     try:
         RelayPositions(db)  # relay_positions, relay_partition_ends
         tracing.EventTraces(db)  # event_traces
+        OutboundStore(db)  # carrier_gateway_positions, carrier_outbound
     finally:
         db.close()
 
@@ -186,6 +188,73 @@ class Engine:
 def carrier_catalog(settings: Settings) -> CarrierCatalog:
     """The carriers the settings configure (a TOML file, or the eight built in)."""
     return load_catalog(settings.carriers_file)
+
+
+def carrier_links(settings: Settings, clock: Clock = system_clock) -> dict:
+    """Each connected carrier's protocol adapter and connection, from the catalog.
+
+    A carrier with no adapter or no connection is left out: nothing is dispatched to it.
+    A connection whose secret is not in the environment is refused here, naming the
+    variable (never its value), rather than sending unsigned calls.
+    """
+    from carriers import adapters
+    from carriers.protocol import Connection
+    from engine.carrier_catalog import CatalogError
+    from engine.carrier_gateway import Link
+
+    protocols = adapters(clock)
+    links = {}
+    for code, entry in carrier_catalog(settings).entries.items():
+        conn = entry.connection
+        if entry.adapter is None or conn is None:
+            continue
+        if entry.adapter not in protocols:
+            raise CatalogError(
+                f"carrier {code}: unknown adapter {entry.adapter!r}; "
+                f"the adapters are {', '.join(protocols)}"
+            )
+        secret = conn.secret()
+        if not secret:
+            raise CatalogError(
+                f"carrier {code}: its secret is not set ({conn.secret_env or 'no secret_env'})"
+            )
+        links[code] = Link(
+            protocols[entry.adapter],
+            Connection(
+                base_url=conn.base_url,
+                key=conn.account() or code,
+                secret=secret,
+                callback_url=conn.callback_url,
+                timeout=conn.timeout,
+            ),
+        )
+    return links
+
+
+def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
+    """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
+    from engine.carrier_gateway import Backoff, CarrierGateway
+    from engine.store.outbound import OutboundStore
+
+    return CarrierGateway(
+        engine,
+        OutboundStore(event_store_db(settings)),
+        carrier_links(settings, engine.app.clock),
+        engine.app.clock,
+        backoff or Backoff(),
+        rng,
+    )
+
+
+def build_carrier_desk(settings: Settings, parcel_intercepts, clock: Clock = system_clock):
+    """What the front doors ask of connected carriers; None when none is connected."""
+    from engine.carrier_gateway import CarrierDesk
+    from engine.store.outbound import OutboundStore
+
+    links = carrier_links(settings, clock)
+    if not links:
+        return None
+    return CarrierDesk(links, parcel_intercepts, OutboundStore(event_store_db(settings)))
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:

@@ -8,15 +8,22 @@ is found by what the carrier sends (waybill, task number or the engine's id); re
 and reordered callbacks are harmless, since the domain records each fact once.
 """
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
+from api.access import allow
 from api.problem import problems
 from api.refusals import BadSignature, NotFound, UnknownParcel
 from api.services import Services, services
 from carriers.protocol import BadCallback
+from domain.vocabulary import Action
+from engine.carrier_catalog import CarrierRefused
 from engine.carrier_gateway import UnknownCarrier
+from engine.keystore import ApiKey
+from engine.roles import Role
 
 router = APIRouter(tags=["carriers"])
 
@@ -38,8 +45,10 @@ async def _raw(request: Request) -> bytes:
 
 @router.post(
     "/v1/carriers/{carrier}/callback",
-    responses={200: {"description": "Taken; the body is what the protocol expects back."}}
-    | problems(401, 404, 409, 422),
+    responses={
+        200: {"description": "Taken; the body is what the protocol expects back."},
+        **problems(401, 404, 409, 422),
+    },
     response_class=Response,
     openapi_extra=CALLBACK_BODY,
 )
@@ -67,3 +76,40 @@ def carrier_protocol_callback(
         svc.gateway.execute(command)  # type: ignore[arg-type]
     reply = link.adapter.acknowledge()
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+
+
+@router.get(
+    "/v1/eligibility",
+    responses={
+        200: {"description": "What the carrier says, and what the engine would do."},
+        **problems(401, 403, 422),
+    },
+)
+def eligibility(
+    carrier: Annotated[str, Query(description="The carrier's code, e.g. ZTO.")],
+    tracking: Annotated[str, Query(description="The parcel's tracking number.")],
+    action: Annotated[Action, Query(description="What the carrier would be asked.")] = (
+        Action.RETURN_TO_SENDER
+    ),
+    key: ApiKey = Depends(allow(Role.MERCHANT, doing="ask whether a parcel can be intercepted")),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    """Ask the carrier whether the parcel can be intercepted now: its stage, whether the
+    engine would take the request (and which rule refuses it), and the quoted fee.
+    `connected` is false, and `allowed` null, for a carrier with no connection."""
+    code = carrier.upper()
+    try:
+        svc.carriers.entry(code, "carrier")
+    except CarrierRefused as refused:
+        raise RequestValidationError(
+            [{"loc": ("query", "carrier"), "msg": refused.message, "type": "value_error"}]
+        ) from None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,63}", tracking):
+        raise RequestValidationError(
+            [{"loc": ("query", "tracking"), "msg": "not a tracking number", "type": "value_error"}]
+        )
+    if svc.carrier_desk is None:
+        from engine.carrier_gateway import Eligibility
+
+        return Eligibility(code, tracking, action.value, connected=False).as_dict()
+    return svc.carrier_desk.eligibility(code, tracking, action.value).as_dict()
