@@ -231,6 +231,18 @@ def carrier_links(settings: Settings, clock: Clock = system_clock) -> dict:
     return links
 
 
+def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
+    """A simulator (carriers/simulator.py) for every connected carrier, with the same
+    credentials the engine holds, calling back where the catalog says the engine listens."""
+    from carriers.simulator import SimulatedCarrier, Simulator
+
+    carriers = {
+        code: SimulatedCarrier(code, link.adapter.name, link.connection)
+        for code, link in carrier_links(settings, clock).items()
+    }
+    return Simulator(carriers, clock, **options)
+
+
 def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
     """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
     from engine.carrier_gateway import Backoff, CarrierGateway

@@ -254,7 +254,7 @@ def run(
     log_format: LogFormat = LOG_FORMAT,
     ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
-    """Relay and consumer in one process."""
+    """Relay, consumer and, when a carrier is connected, the carrier gateway in one process."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr("run", log_format)
     metrics = ProcessMetrics("run")
@@ -266,6 +266,11 @@ def run(
         "relay": _relay_worker(settings, metrics),
         "consumer": _consumer_worker(settings, consumer),
     }
+    from engine.cli.carriers import gateway_worker  # its module builds on this one
+
+    carriers = gateway_worker(settings)
+    if carriers is not None:  # only when a carrier is connected (docs/carriers.md)
+        workers["carriers"] = carriers
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 

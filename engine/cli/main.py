@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException, UsageError
 from domain.errors import DomainError
 from engine.cli import (
     audit,
+    carriers,
     commands,
     context,
     kafka,
@@ -81,6 +82,8 @@ app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
+app.add_typer(carriers.app, name="carriers")
+app.command("check")(carriers.check)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
