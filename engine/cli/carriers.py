@@ -7,11 +7,10 @@ import typer
 
 from domain.vocabulary import Action
 from engine.cli import context
-from engine.cli.kafka import LOG_FORMAT, _log_to_stderr, _run_threads
+from engine.cli.kafka import LOG_FORMAT, _log_to_stderr, _run_threads, gateway_worker
 from engine.cli.output import console, emit_json, table
 from engine.composition import (
     build_carrier_desk,
-    build_carrier_gateway,
     build_engine,
     build_simulator,
     carrier_catalog,
@@ -21,26 +20,6 @@ from engine.logs import LogFormat
 
 app = typer.Typer(help="Dispatch to carriers, and a carrier simulator.", no_args_is_help=True)
 log = logging.getLogger("intercept")
-
-
-def gateway_worker(settings):
-    """The gateway as a worker of `_run_threads`; None when no carrier is connected."""
-    engine = build_engine(settings)
-    gateway = build_carrier_gateway(settings, engine)
-    if not gateway.links:
-        gateway.close()
-        engine.close()
-        return None
-
-    def work(stop: threading.Event) -> None:
-        log.info("carrier gateway started: %s", ", ".join(sorted(gateway.links)))
-        try:
-            gateway.run(stop)
-        finally:
-            log.info("carrier gateway stopped: %s", gateway.store.counts())
-            gateway.close()
-
-    return work
 
 
 @app.command("run")

@@ -14,6 +14,7 @@ from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import (
+    build_carrier_gateway,
     build_engine,
     build_leader_lock,
     build_metrics_server,
@@ -266,12 +267,30 @@ def run(
         "relay": _relay_worker(settings, metrics),
         "consumer": _consumer_worker(settings, consumer),
     }
-    from engine.cli.carriers import gateway_worker  # its module builds on this one
-
     carriers = gateway_worker(settings)
     if carriers is not None:  # only when a carrier is connected (docs/carriers.md)
         workers["carriers"] = carriers
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
+
+
+def gateway_worker(settings):
+    """The gateway as a worker of `_run_threads`; None when no carrier is connected."""
+    engine = build_engine(settings)
+    gateway = build_carrier_gateway(settings, engine)
+    if not gateway.links:
+        gateway.close()
+        engine.close()
+        return None
+
+    def work(stop: threading.Event) -> None:
+        log.info("carrier gateway started: %s", ", ".join(sorted(gateway.links)))
+        try:
+            gateway.run(stop)
+        finally:
+            log.info("carrier gateway stopped: %s", gateway.store.counts())
+            gateway.close()
+
+    return work
 
 
 def _consumer_worker(settings, consumer) -> Callable[[threading.Event], None]:
