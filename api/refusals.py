@@ -63,7 +63,7 @@ class EvidenceNotStored(ApiRefusal):
     rule = "evidence_stored_first"
 
 
-class UnknownParcel(ApiRefusal):
+class ParcelNotFound(ApiRefusal):
     status = 404
     title = "Not found"
     rule = "parcel_known"

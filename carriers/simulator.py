@@ -60,6 +60,7 @@ _STAGE_SEEN: Mapping[str, str] = {
     "conditions_not_met": "in_transit",
     "already_intercepted_other_channel": "in_transit",
 }
+_DECISIONS = frozenset({"confirmed", "failed", "released"})
 FEE_MINOR = 300
 """What the simulated carriers quote for an intercept (fen), charged only on success."""
 
@@ -80,7 +81,10 @@ class Timing:
     repeat: float = 0.15
     """The share of callbacks sent twice."""
     reorder: float = 0.1
-    """The share of callbacks held back past the next one."""
+    """The share of callbacks held back past the next one (`hold` seconds more). A carrier's
+    decision (confirmed, failed, released) is not held back behind the return journey that
+    follows it: that order is the carrier's own, not the network's."""
+    hold: float = 3 * 3600.0
 
     def scaled(self, factor: float) -> "Timing":
         return Timing(
@@ -92,6 +96,7 @@ class Timing:
             retries=self.retries,
             repeat=self.repeat,
             reorder=self.reorder,
+            hold=self.hold * factor,
         )
 
 
@@ -115,6 +120,9 @@ class Task:
     outcome: str
     reason: str | None
     cancel: dict[str, Any] | None = None
+    decided_due: datetime | None = None
+    """When the callback with the carrier's decision goes out: the return journey's
+    callbacks follow it, as a carrier reports its own steps in order."""
 
 
 @dataclass(order=True)
@@ -143,6 +151,7 @@ class Simulator:
         stages: Mapping[str, str] | None = None,
         flaky: int = 0,
         push: bool = True,
+        deliver: Callable[[str, Mapping[str, str], bytes], int] | None = None,
     ) -> None:
         self.carriers = dict(carriers)
         self.clock = clock
@@ -152,6 +161,9 @@ class Simulator:
         self.flaky = flaky
         """Answer the first `flaky` calls of each request id with a 503, to exercise retries."""
         self.push = push
+        self.deliver = deliver
+        """Hands a signed callback (url, headers, body) over and returns the HTTP status; by
+        default it is POSTed to the url."""
         self.tasks: dict[tuple[str, str], Task] = {}  # (carrier, request id)
         self.parcels: dict[tuple[str, str], Task] = {}  # (carrier, tracking no)
         self.cancels: dict[tuple[str, str], dict[str, Any]] = {}  # (carrier, cancel request id)
@@ -301,9 +313,13 @@ class Simulator:
             [d for d in self.delivered if d["task_no"] == task.task_no]
         )
         lag = rng.uniform(*self.timing.lag)
-        if rng.random() < self.timing.reorder:
-            lag += self.timing.returning_after  # held back: a later event overtakes it
+        if rng.random() < self.timing.reorder and report not in _DECISIONS:
+            lag += self.timing.hold  # held back: a later event overtakes it
         due = at + timedelta(seconds=lag)
+        if report in _DECISIONS:
+            task.decided_due = due
+        elif report != "accepted" and task.decided_due is not None:
+            due = max(due, task.decided_due + timedelta(seconds=1))
         self.outbox.append(
             Pending(due, (task.carrier, task.tracking_no, n), report, reason, at, task)
         )
@@ -360,8 +376,11 @@ class Simulator:
                 self.clock().timestamp(),
             )
         try:
-            response = self._client.post(str(conn.callback_url), content=body, headers=headers)
-            status = response.status_code
+            if self.deliver is not None:
+                status = self.deliver(str(conn.callback_url), headers, body)
+            else:
+                response = self._client.post(str(conn.callback_url), content=body, headers=headers)
+                status = response.status_code
         except httpx.HTTPError as error:
             log.warning("callback to %s failed: %s", conn.callback_url, type(error).__name__)
             status = 0

@@ -32,6 +32,7 @@ from carriers.protocol import (
     Outbound,
     ProtocolError,
     Quote,
+    Reply,
     Unreachable,
 )
 from domain.commands import Command
@@ -319,6 +320,10 @@ class UnknownCarrier(LookupError):
     """No carrier with that code has a connection, so no callback of it can be verified."""
 
 
+class UnknownParcel(LookupError):
+    """A callback naming no intercept this engine has for that carrier; nothing was recorded."""
+
+
 class CarrierDesk:
     """What the front doors ask of connected carriers: eligibility, and their callbacks.
 
@@ -368,6 +373,27 @@ class CarrierDesk:
                 )
             )
         return found
+
+    def receive(
+        self,
+        code: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: datetime,
+        execute: Callable[[Command], Any],
+    ) -> Reply:
+        """Verify a callback, record each report it carries, and say what to answer.
+
+        Raises `BadCallback` (bad or missing signature), `UnknownCarrier` or `UnknownParcel`
+        before anything is recorded.
+        """
+        link = self.link(code)
+        commands = self.commands(code, headers, body, now)
+        if any(c is None for c in commands):
+            raise UnknownParcel(f"the callback names no intercept carrier {code} has here")
+        for command in commands:
+            execute(command)  # type: ignore[arg-type]
+        return link.adapter.acknowledge()
 
     def find(
         self, carrier: str, intercept_id: UUID | None, tracking_no: str | None, ref: str | None

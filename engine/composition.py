@@ -231,16 +231,22 @@ def carrier_links(settings: Settings, clock: Clock = system_clock) -> dict:
     return links
 
 
-def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
-    """A simulator (carriers/simulator.py) for every connected carrier, with the same
-    credentials the engine holds, calling back where the catalog says the engine listens."""
-    from carriers.simulator import SimulatedCarrier, Simulator
+def simulated_carriers(settings: Settings, clock: Clock = system_clock) -> dict:
+    """Every connected carrier as the simulator plays it, with the credentials the engine
+    holds, calling back where the catalog says the engine listens."""
+    from carriers.simulator import SimulatedCarrier
 
-    carriers = {
+    return {
         code: SimulatedCarrier(code, link.adapter.name, link.connection)
         for code, link in carrier_links(settings, clock).items()
     }
-    return Simulator(carriers, clock, **options)
+
+
+def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
+    """A simulator (carriers/simulator.py) for every connected carrier."""
+    from carriers.simulator import Simulator
+
+    return Simulator(simulated_carriers(settings, clock), clock, **options)
 
 
 def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):

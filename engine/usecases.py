@@ -273,6 +273,11 @@ def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
     return engine.read(lambda db: queries.summary(db, merchant_id))
 
 
+def carrier_journey(engine: Engine) -> dict[str, Any]:
+    """What the carriers did with the intercepts: rejections by code, returns, flags."""
+    return engine.read(queries.journey)
+
+
 class Unreadable(Exception):
     """A stored event cannot be read back; `intercept audit verify` says which and why."""
 

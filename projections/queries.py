@@ -82,3 +82,8 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
         "by_status": {r["status"]: r["n"] for r in by_status},
         "conflicts": {r["conflict"]: r["n"] for r in conflicts},
     }
+
+
+def journey(db: Database) -> dict:
+    """Rejections by code, intercepted, returning, returned, delivered, released, flags."""
+    return store.journey_counts(db)

@@ -16,12 +16,12 @@ from fastapi.exceptions import RequestValidationError
 
 from api.access import allow
 from api.problem import problems
-from api.refusals import BadSignature, NotFound, UnknownParcel
+from api.refusals import BadSignature, NotFound, ParcelNotFound
 from api.services import Services, services
 from carriers.protocol import BadCallback
 from domain.vocabulary import Action
 from engine.carrier_catalog import CarrierRefused
-from engine.carrier_gateway import UnknownCarrier
+from engine.carrier_gateway import UnknownCarrier, UnknownParcel
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -62,19 +62,14 @@ def carrier_protocol_callback(
     desk = svc.carrier_desk
     if desk is None:
         raise NotFound(f"carrier {carrier} has no connection configured")
-    now = svc.clock()
     try:
-        link = desk.link(carrier)
-        commands = desk.commands(carrier, dict(request.headers), raw, now)
+        reply = desk.receive(carrier, dict(request.headers), raw, svc.clock(), svc.gateway.execute)
     except UnknownCarrier as unknown:
         raise NotFound(str(unknown)) from None
     except BadCallback as refusal:
         raise BadSignature(str(refusal)) from None
-    if any(c is None for c in commands):
-        raise UnknownParcel(f"the callback names no intercept carrier {carrier} has here")
-    for command in commands:
-        svc.gateway.execute(command)  # type: ignore[arg-type]
-    reply = link.adapter.acknowledge()
+    except UnknownParcel as unknown:
+        raise ParcelNotFound(str(unknown)) from None
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
 
 

@@ -1,5 +1,7 @@
 """`intercept demo`: simulate merchants, carriers and parcels, then show the package center."""
 
+import os
+import random
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -8,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from carriers.simulator import Simulator, SimulatorServer
 from engine import demo, usecases
 from engine.cli import context, parse
 from engine.cli.output import (
@@ -21,7 +24,13 @@ from engine.cli.output import (
     table,
     when,
 )
-from engine.composition import build_engine, system_clock
+from engine.composition import (
+    build_carrier_desk,
+    build_carrier_gateway,
+    build_engine,
+    simulated_carriers,
+    system_clock,
+)
 from engine.pipeline import Pipeline
 
 MARK = ".intercept-demo"
@@ -42,7 +51,12 @@ def demo_command(
     kafka: str = typer.Option(None, "--kafka", help="Run through this Kafka broker instead."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run the simulation and print the package center's summary.
+    """Run the simulation through the carriers and print the package center's summary.
+
+    Merchants request, cancel and charge; the carrier gateway sends each request and
+    cancel to a carrier simulator on loopback (every protocol family is spoken), whose
+    signed callbacks come back through the callback desk: what carriers said comes from
+    the protocols, not from commands the demo writes.
 
     The demo writes only into its own home, on SQLite, whatever event store and
     projections are configured. On the embedded default unless --kafka is given;
@@ -53,11 +67,11 @@ def demo_command(
     now = system_clock()
     begin = parse.instant(start, "--start") if start else _three_days_ago()
     steps = demo.plan(orders, seed, begin)
-    if steps and steps[-1].at >= now:
+    if steps and steps[-1].at + demo.DRAIN >= now:
         if start:
             latest = now - demo.span(orders, seed)
             raise typer.BadParameter(
-                f"--start {start}: {orders} orders run until {when(steps[-1].at)}, in the "
+                f"--start {start}: {orders} orders run until {when(steps[-1].at + demo.DRAIN)}, in the "
                 f"future; start at or before {when(latest)}"
             )
         begin = _midnight(now - demo.span(orders, seed))
@@ -78,8 +92,19 @@ def demo_command(
                 "group_id": f"demo-{run_id}",
             }
         )
+    (home / MARK).parent.mkdir(parents=True, exist_ok=True)
+    simulator = Simulator({}, clock, seed=seed, timing=demo.DEMO_TIMING)
+    server = SimulatorServer(simulator).start()
+    os.environ.update(demo.demo_secrets())
+    carriers_file = home / "carriers.toml"
+    carriers_file.write_text(demo.carriers_toml(server.port, "http://127.0.0.1"))
+    settings = settings.model_copy(update={"carriers_file": carriers_file})
+    simulator.carriers.update(simulated_carriers(settings, clock))
     engine = build_engine(settings, clock=clock)
     (home / MARK).write_text("made by `intercept demo`; the next demo empties this folder\n")
+    gateway = build_carrier_gateway(settings, engine, rng=random.Random(seed))
+    desk = build_carrier_desk(settings, engine.parcel_intercepts, clock)
+    world = demo.CarrierWorld(gateway, desk, simulator, clock, engine.execute)
     pipeline = Pipeline(settings).start() if kafka else None
     try:
         with Progress(
@@ -92,7 +117,9 @@ def demo_command(
             transient=True,
         ) as progress:
             task = progress.add_task("steps", total=len(steps))
-            report = demo.run(steps, engine.execute, clock, on_step=lambda: progress.advance(task))
+            report = demo.run_with_carriers(
+                steps, world, clock, on_step=lambda: progress.advance(task)
+            )
         if pipeline:
             pipeline.wait_until_projected(engine)
         else:
@@ -100,6 +127,19 @@ def demo_command(
     finally:
         if pipeline:
             pipeline.close()
+        server.stop()
+        gateway.close()
+        if desk is not None:
+            desk.close()
+    dispatched = gateway.store.counts()
+    journey = usecases.carrier_journey(engine)
+    carriers = {
+        "dispatched": dispatched,
+        "checked": world.report.checked,
+        "refused_at_check": dict(world.report.refused_at_check),
+        "callbacks": world.report.callbacks,
+        **journey,
+    }
     summary = usecases.summary(engine)
     conflicts = usecases.list_intercepts(
         engine,
@@ -120,11 +160,13 @@ def demo_command(
                 "steps": report.steps,
                 "summary": summary,
                 "refusals": dict(report.refusals),
+                "carriers": carriers,
                 "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
                 "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
     _print(report, summary, conflicts, where, begin)
+    _print_carriers(carriers, summary)
 
 
 def _three_days_ago() -> datetime:
@@ -194,3 +236,24 @@ def _print(
         + (", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none"),
         markup=False,
     )
+
+
+def _print_carriers(carriers: dict, summary: dict) -> None:
+    dispatched = carriers["dispatched"]
+    sent = sum(n for state, n in dispatched.items() if state in ("accepted", "rejected"))
+    rows = [
+        ["requests dispatched to carriers", sent],
+        ["  accepted", dispatched.get("accepted", 0)],
+        *[[f"  rejected: {code}", n] for code, n in carriers["rejected"].items()],
+        ["  withdrawn (cancelled before sending)", dispatched.get("withdrawn", 0)],
+        ["refused when the merchant checked first", sum(carriers["refused_at_check"].values())],
+        ["intercepted (the carrier stopped the parcel)", carriers["intercepted"]],
+        ["  returning", carriers["returning"]],
+        ["  returned to the sender", carriers["returned"]],
+        ["  delivered to the new address", carriers["delivered_to_new_address"]],
+        ["released after a cancel", carriers["released"]],
+        ["cancels that crossed a success", summary["conflicts"].get("intercepted_after_cancel", 0)],
+        ["signed callbacks taken", carriers["callbacks"]],
+        *[[f"flagged: {flag}", n] for flag, n in carriers["flags"].items()],
+    ]
+    console.print(table("carriers (simulated, through the gateway and callbacks)", ["", "n"], rows))
