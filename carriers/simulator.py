@@ -20,6 +20,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -152,6 +153,7 @@ class Simulator:
         flaky: int = 0,
         push: bool = True,
         deliver: Callable[[str, Mapping[str, str], bytes], int] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.carriers = dict(carriers)
         self.clock = clock
@@ -161,6 +163,8 @@ class Simulator:
         self.flaky = flaky
         """Answer the first `flaky` calls of each request id with a 503, to exercise retries."""
         self.push = push
+        self.latency = latency
+        """Seconds each call takes before it is answered, as a distant carrier's would."""
         self.deliver = deliver
         """Hands a signed callback (url, headers, body) over and returns the HTTP status; by
         default it is POSTed to the url."""
@@ -197,6 +201,8 @@ class Simulator:
         carrier = self.carriers.get(code.upper())
         if carrier is None:
             return 404, "application/json", orjson.dumps({"error": f"no carrier {code}"})
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             return _PROTOCOLS[carrier.protocol](self, carrier, path, headers, body)
 

@@ -165,10 +165,15 @@ class CarrierGateway:
             # No connection configured: nothing is sent, manual reports go on as ever.
             self.store.settle(d.intercept_id, request_state="not_connected", **_no_cancel(d))
             return
-        if d.action == "request" and d.cancel_seen and d.attempts == 0:
+        if d.action == "request" and d.cancel_seen and d.first_attempt_ms is None:
             # Cancelled before it ever left: the carrier never needs to hear of it.
             self.store.settle(d.intercept_id, request_state="withdrawn", cancel_state="not_needed")
             return
+        if d.first_attempt_ms is None:
+            # Marked before the call: killed during it, the request may have reached the
+            # carrier, so a cancel seen after a restart is sent, never withdrawn.
+            d = replace(d, first_attempt_ms=_ms(self.clock()))
+            self.store.settle(d.intercept_id, first_attempt_ms=d.first_attempt_ms)
         outbound = self.outbound(d)
         try:
             if d.action == "request":
@@ -215,7 +220,7 @@ class CarrierGateway:
                 request_state="accepted",
                 carrier_ref=answer.carrier_ref,
                 attempts=0,
-                first_attempt_ms=None,
+                first_attempt_ms=None,  # the cancel, if one comes, counts its own tries
                 next_attempt_ms=now,
                 last_error=None,
             )
