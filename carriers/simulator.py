@@ -545,6 +545,10 @@ class _Handler(BaseHTTPRequestHandler):
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A caller that went away mid-answer (a killed gateway) is no error of the carrier's.
+        log.debug("connection from %s ended early", client_address)
+
     def __init__(self, simulator: Simulator, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.simulator = simulator

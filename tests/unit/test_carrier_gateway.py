@@ -222,7 +222,7 @@ def _rows(store: OutboundStore):
 def _absorb_in_order(entries) -> OutboundStore:
     store = OutboundStore(Database("sqlite:///:memory:"))
     position = 0
-    for pos, event in entries:
+    for _, event in entries:
         store.absorb([fact_of(event)], position, position + 1, 0)
         position += 1
     return store
