@@ -288,8 +288,8 @@ DEMO_PROTOCOLS = {
 }
 """Which protocol each simulated carrier speaks in the demo: every family is exercised."""
 
-DEMO_TIMING = Timing(lag=(300.0, 3 * 3600.0))
-"""Callbacks up to three hours late: some cancels land between a scan and its callback."""
+DEMO_TIMING = Timing(lag=(600.0, 6 * 3600.0))
+"""Callbacks up to six hours late: some cancels land between a scan and its callback."""
 
 CHECK_SHARE = 0.5
 """The share of requests a merchant checks with the carrier first (the rest go straight out,
