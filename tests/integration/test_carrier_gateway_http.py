@@ -10,8 +10,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
+from carriers import aggregator, direct, generic
 from carriers.simulator import push_callbacks
 from domain.commands import CancelIntercept, RequestIntercept, SetPolicy
 from domain.events import (
@@ -24,6 +26,7 @@ from domain.events import (
 from domain.vocabulary import CancelReason, Conflict
 from engine.composition import build_carrier_gateway, build_engine
 from tests.e2e import api_server
+from tests.e2e.cli import intercept
 from tests.support.carriers import PROTOCOL_OF, rig
 
 
@@ -214,3 +217,125 @@ def test_a_cancel_after_the_scan_comes_back_as_the_carriers_success(
     assert state.status.value == "cancelled"
     assert Conflict.INTERCEPTED_AFTER_CANCEL in state.conflicts
     assert the_rig.simulator.seen()["under_two_ids"] == []
+
+
+def _callback(protocol: str, conn, report: str, tracking: str, task_no: str):
+    at = now()
+    if protocol == "direct":
+        return direct.callback(conn, report, None, tracking, task_no, "r1", at)
+    if protocol == "aggregator":
+        return aggregator.callback(conn, report, None, tracking, task_no, "r1", at, "YTO")
+    return generic.callback(conn, report, None, tracking, task_no, "r1", at, at.timestamp())
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOL_OF))
+def test_callbacks_are_verified_per_protocol_and_eligibility_is_asked(
+    protocol, tmp_path, monkeypatch
+):
+    carrier = PROTOCOL_OF[protocol]
+    home = tmp_path / "var"
+    tracking = f"{carrier}T1"
+    the_rig = rig(
+        tmp_path,
+        monkeypatch,
+        stages={
+            tracking: "in_transit",
+            f"{carrier}T2": "signed",
+            f"{carrier}T9": "out_for_delivery",
+        },
+        push=False,
+    )
+    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port)
+    engine = build_engine(the_rig.settings(home))
+    gateway = build_carrier_gateway(the_rig.settings(home), engine)
+    conn = the_rig.simulator.carriers[carrier].connection
+    try:
+        engine.execute(
+            SetPolicy(
+                merchant_id="m1",
+                min_amount_minor=0,
+                max_amount_minor=10**6,
+                carriers=frozenset({carrier}),
+                actor="ops",
+                occurred_at=now(),
+            )
+        )
+        iid = engine.execute(
+            RequestIntercept(
+                merchant_id="m1",
+                order_id="o1",
+                tracking_no=tracking,
+                carrier=carrier,
+                amount_minor=1000,
+                request_reason="buyer_refund",
+                key="k1",
+                actor="m1-staff",
+                occurred_at=now(),
+            )
+        ).state.id
+        gateway.step()
+        task_no = the_rig.simulator.parcels[(carrier, tracking)].task_no
+        path = f"/v1/carriers/{carrier}/callback"
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            headers, body = _callback(protocol, conn, "confirmed", tracking, task_no)
+            tampered = body.replace(b"ZT", b"ZX").replace(b"YT", b"YX").replace(b"JD", b"JX")
+            bare = {k: v for k, v in headers.items() if k.lower() == "content-type"}
+            wrong = the_rig.simulator.carriers[carrier].connection.__class__(
+                conn.base_url, conn.key, "not-the-secret", conn.callback_url
+            )
+            unsigned = body.split(b"&sign=")[0]  # the aggregator signs in the form itself
+            for bad_headers, bad_body in [
+                (headers, tampered),
+                (bare, unsigned),
+                (_callback(protocol, wrong, "confirmed", tracking, task_no)),
+            ]:
+                refused = http.post(path, content=bad_body, headers=bad_headers)
+                assert refused.status_code == 401, refused.text
+                assert refused.json()["rule"] == "callback_signature_valid"
+                assert len(engine.history(iid)) == 2  # requested, accepted: nothing recorded
+            for _ in range(2):  # a repeat is harmless
+                taken = http.post(path, content=body, headers=headers)
+                assert taken.status_code == 200, taken.text
+            assert [type(e).__name__ for e in engine.history(iid)] == [
+                "Requested",
+                "CarrierAccepted",
+                "CarrierConfirmed",
+            ]
+            unknown = http.post("/v1/carriers/STO/callback", content=body, headers=headers)
+            assert unknown.status_code == 404
+
+            merchant = server.key("merchant", merchant="m1")
+            asked = http.get(
+                "/v1/eligibility",
+                params={"carrier": carrier, "tracking": f"{carrier}T9"},
+                headers=merchant.headers,
+            )
+            assert asked.status_code == 200, asked.text
+            said = asked.json()
+            assert (said["connected"], said["allowed"], said["stage"]) == (
+                True,
+                True,
+                "out_for_delivery",
+            )
+            assert said["quoted_fee_minor"] == 300 and said["flags"] == ["likely_to_fail"]
+            signed = http.get(
+                "/v1/eligibility",
+                params={"carrier": carrier, "tracking": f"{carrier}T2"},
+                headers=merchant.headers,
+            ).json()
+            assert (signed["allowed"], signed["rule"]) == (False, "no_intercept_after_signing")
+        checked = intercept(
+            home,
+            "check",
+            "--carrier",
+            carrier,
+            "--tracking",
+            f"{carrier}T2",
+            "--json",
+            env=the_rig.env(),
+        )
+        assert checked.code == 3 and checked.json()["stage"] == "signed"
+    finally:
+        server.stop()
+        the_rig.stop()
+        gateway.close()
