@@ -39,9 +39,30 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         clock=clock,
         carriers=carrier_catalog(settings),
         carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
+        background=_carrier_gateway(settings, clock),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     return create_app(services, metrics, readiness.check, tracing)
+
+
+def _carrier_gateway(settings: Settings, clock: Clock) -> tuple:
+    """Embedded mode with a carrier connected: the gateway runs beside the server, on an
+    engine of its own (in Kafka mode `intercept run` or `intercept carriers run` does)."""
+    from engine.composition import build_carrier_gateway, carrier_links
+
+    if not settings.embedded or not carrier_links(settings, clock):
+        return ()
+
+    def work(stop) -> None:
+        engine = build_engine(settings, clock)
+        gateway = build_carrier_gateway(settings, engine)
+        try:
+            gateway.run(stop)
+        finally:
+            gateway.close()
+            engine.close()
+
+    return (work,)
 
 
 def from_environment() -> "FastAPI":

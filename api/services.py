@@ -1,5 +1,7 @@
 """What the routes use, built once by the composition root and found on the app."""
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -21,6 +23,8 @@ class Services:
     carriers: CarrierCatalog = field(default_factory=built_in)
     carrier_desk: CarrierDesk | None = None
     """Connected carriers: eligibility and their own callbacks (api/routes/carrier_protocols.py)."""
+    background: tuple[Callable[[threading.Event], None], ...] = ()
+    """Workers the server runs while it serves (embedded mode: the carrier gateway)."""
 
     def close(self) -> None:
         self.gateway.close()

@@ -117,18 +117,38 @@ class Engine:
     app: InterceptApplication
     db: Database
     projector: Projector
+    carriers: Any = None
+    """Embedded mode with a carrier connected: the carrier gateway, driven after each
+    command like the projections' catch-up (`with_carriers`)."""
 
     def execute(self, command: Command) -> Decision:
         decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
             self._catch_up_after_recording()
+            self._dispatch()
         return decision
+
+    def _dispatch(self) -> None:
+        if self.carriers is None:
+            return
+        try:
+            self.carriers.step()
+        except Exception as error:  # noqa: BLE001 - the command is recorded; the next step resends
+            import logging
+
+            logging.getLogger("intercept.carriers").warning(
+                "dispatch after the command failed (%s: %s); the next command or "
+                "`intercept carriers run` sends it",
+                type(error).__name__,
+                error,
+            )
 
     def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
         results = self.app.execute_many(commands)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             self._catch_up_after_recording()
+            self._dispatch()
         return results
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
@@ -181,6 +201,8 @@ class Engine:
         return self.app.event_log.read_log_of(after, limit, topics)
 
     def close(self) -> None:
+        if self.carriers is not None:
+            self.carriers.close()
         self.db.close()
         self.app.close()
 
@@ -273,6 +295,15 @@ def build_carrier_desk(settings: Settings, parcel_intercepts, clock: Clock = sys
     if not links:
         return None
     return CarrierDesk(links, parcel_intercepts, OutboundStore(event_store_db(settings)))
+
+
+def with_carriers(engine: Engine) -> Engine:
+    """Embedded mode: the engine sends to connected carriers after each command, as it
+    catches the projections up (one pass: what fails waits for the next, or for
+    `intercept carriers run`). Without a connected carrier it is the engine as it was."""
+    if engine.settings.embedded and carrier_links(engine.settings, engine.app.clock):
+        engine.carriers = build_carrier_gateway(engine.settings, engine)
+    return engine
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
