@@ -56,26 +56,12 @@ class PolicyBody(Body):
     )
 
 
-InputLine = Annotated[
-    str,
-    StringConstraints(
-        min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*\S[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$",
-    ),
-]
-"""One line of a person's details as callers may send it: not blank, and the text rule with
-no newline either."""
+InputLine = Annotated[InputText, StringConstraints(min_length=1, max_length=200)]
+"""One part of a person's details as callers may send it (blank and newlines are refused by
+the domain's `Recipient`)."""
 
-InputAddress = Annotated[
-    str,
-    StringConstraints(
-        min_length=1,
-        max_length=1000,
-        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$",
-    ),
-]
-"""The detail line of an address: not blank, under the text rule (newlines allowed)."""
+InputAddress = Annotated[InputText, StringConstraints(min_length=1)]
+"""The detail line of an address, under the text rule (newlines allowed)."""
 
 
 class RecipientBody(Body):

@@ -168,11 +168,14 @@ def load_catalog(path: Path | None) -> CarrierCatalog:
         raise CatalogError(
             f"the carriers file {path} has unknown keys: {', '.join(sorted(unknown))}"
         )
-    try:
-        entries = [CarrierEntry.model_validate(item) for item in document.get("carrier", [])]
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise CatalogError(f"the carriers file {path} is invalid: {problems}") from None
+    entries = []
+    for n, item in enumerate(document.get("carrier", [])):
+        try:
+            entries.append(CarrierEntry.model_validate(item))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"carrier[{n}].{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise CatalogError(f"the carriers file {path} is invalid: {problems}") from None
     return CarrierCatalog.of(entries)

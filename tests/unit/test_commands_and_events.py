@@ -93,6 +93,8 @@ FIRST_AND_OTHERS = {
             {"reason": "already_signed"},
             {"report": "confirmed", "reason": None},
             {"carrier": "SF"},
+            {"report": "rejected", "reason": None, "code": "not_picked_up"},
+            {"report": "rejected", "reason": None, "code": "not_picked_up", "message": "no"},
         ],
     ),
     RecordCarrierUnreachable: (
