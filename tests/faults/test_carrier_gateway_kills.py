@@ -24,7 +24,7 @@ from tests.faults.report import report
 from tests.support.carriers import PROTOCOL_OF, rig
 
 INTERCEPTS = 18
-MIN_KILLS = 12
+MIN_KILLS = 10
 """Killed at least this often in all, even once everything is sent: a restart then must
 resend nothing new under another id."""
 # Scans far away: every cancel arrives in time, in both runs, whatever the kills cost.
@@ -163,7 +163,7 @@ def test_killed_gateways_send_every_request_once_and_record_what_a_clean_run_doe
 
         engine = build_engine(killed)
         ids = merchant_commands(engine)
-        deadline = time.monotonic() + 55
+        deadline = time.monotonic() + 150  # about 40 s unloaded; a guard, not a target
         kill_until_settled(killed, env, rng, kills, deadline)
         cancels = cancel_accepted(engine, ids)
         # Until every cancel was answered too: the cancel rows settle as `done`.
