@@ -8,7 +8,7 @@ reordered) take each intercept along its journey.
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -97,6 +97,14 @@ def test_requests_answers_cancels_and_callbacks_over_http(protocol, tmp_path, mo
             )
             ids[tracking] = decision.state.id
         accepted = ids["T-TRANSIT-3"]
+        key = (carrier, f"{carrier}T-TRANSIT-3")
+        wait_for(lambda: key in the_rig.simulator.parcels, what="the request at the carrier")
+        with the_rig.simulator._lock:  # its scan an hour away, however slow this machine is
+            task = the_rig.simulator.parcels[key]
+            task.scan_at += timedelta(hours=1)
+            for pending in the_rig.simulator.outbox:
+                if pending.task is task and pending.report != "accepted":
+                    pending.due += timedelta(hours=1)
         wait_for(
             lambda: any(isinstance(e, CarrierAccepted) for e in engine.history(accepted)),
             what="the carrier's acceptance",
