@@ -59,9 +59,10 @@ def test_requests_answers_cancels_and_callbacks_over_http(protocol, tmp_path, mo
     carrier = PROTOCOL_OF[protocol]
     home = tmp_path / "var"
     the_rig = rig(tmp_path, monkeypatch, stages={f"{carrier}{t}": s for t, s in STAGES.items()})
-    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port)
+    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
     engine = build_engine(the_rig.settings(home))
-    gateway = build_carrier_gateway(the_rig.settings(home), engine)
+    # The gateway's thread gets an engine of its own: one connection is not for two threads.
+    gateway = build_carrier_gateway(the_rig.settings(home), build_engine(the_rig.settings(home)))
     stop = threading.Event()
     threads = [
         threading.Thread(target=gateway.run, args=(stop, 0.05), daemon=True),
@@ -253,7 +254,7 @@ def test_callbacks_are_verified_per_protocol_and_eligibility_is_asked(
         },
         push=False,
     )
-    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port)
+    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
     engine = build_engine(the_rig.settings(home))
     gateway = build_carrier_gateway(the_rig.settings(home), engine)
     conn = the_rig.simulator.carriers[carrier].connection
