@@ -405,6 +405,7 @@ def run_with_carriers(
                 raise _RefusedAtCheck()
             command = found
         decision = world.execute(command)
+        clock.current += timedelta(seconds=1)  # the gateway sends a moment after the command
         world.gateway.step()
         return decision
 
