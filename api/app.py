@@ -16,6 +16,7 @@ from api.guard import Guard
 from api.openapi import openapi_of
 from api.routes import (
     after_sale,
+    analytics,
     callbacks,
     carrier_protocols,
     commands,
@@ -77,6 +78,7 @@ def create_app(
         after_sale,
         evidence,
         queries,
+        analytics,
         callbacks,
         carrier_protocols,
         keys,

@@ -33,7 +33,7 @@ class Services:
             self.carrier_desk.close()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 

@@ -1,6 +1,6 @@
 """`python -m bench`: run the scenarios side by side, write the results, print the ratios.
 
-`--quick` runs a reduced version of scenarios 1-4 (under a minute) and prints
+`--quick` runs a reduced version of scenarios 1-4, 6 and 7 and prints
 the same ratios; the last line printed is always one JSON object with them.
 """
 
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import typer
 
-from bench import commands, growth, kafka, latency, machine, rebuild, report
+from bench import cli, commands, growth, http, kafka, latency, machine, rebuild, report
+from bench import stats as stats_scenario
 from bench.backends import BACKENDS, Backend
 from bench.targets import check, ratios
 
-SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth")
+SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth", "http", "cli", "stats")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Plan:
     kafka_repeats: int
     latency_embedded: int
     latency_kafka: int
+    http_pairs_c1: int  # request-and-cancel pairs on the one connection
+    http_pairs_c16: int  # on each of the 16
+    http_repeats: int
+    cli_repeats: int
 
 
 QUICK = Plan(
@@ -44,6 +49,10 @@ QUICK = Plan(
     kafka_repeats=2,
     latency_embedded=150,
     latency_kafka=30,
+    http_pairs_c1=100,
+    http_pairs_c16=25,
+    http_repeats=3,
+    cli_repeats=5,
 )
 FULL = Plan(
     commands=1000,
@@ -55,6 +64,10 @@ FULL = Plan(
     kafka_repeats=3,
     latency_embedded=1000,
     latency_kafka=300,
+    http_pairs_c1=500,
+    http_pairs_c16=100,
+    http_repeats=5,
+    cli_repeats=9,
 )
 
 
@@ -83,6 +96,7 @@ def main(
     backend: str = typer.Option("sqlite", help=f"Storage: {' or '.join(BACKENDS)}."),
     only: str = typer.Option(",".join(SCENARIOS), help="Scenarios to run, comma-separated."),
     growth_sizes: str = typer.Option("10000,100000,1000000", help="Intercepts per growth run."),
+    stats_size: int = typer.Option(1_000_000, help="Intercepts behind the statistics scenario."),
     bootstrap: str = typer.Option(
         None, help="A running loopback Kafka broker (default: start Tansu)."
     ),
@@ -100,7 +114,7 @@ def main(
             f"{backend!r} is not one of {', '.join(BACKENDS)}", param_hint="--backend"
         )
     if quick:
-        chosen = [s for s in chosen if s != "growth"]
+        chosen = [s for s in chosen if s not in ("growth", "stats")]
     try:
         sizes = [int(s) for s in growth_sizes.split(",") if s.strip()]
     except ValueError:
@@ -118,6 +132,9 @@ def main(
     }
     with Backend(backend) as storage:
         _run(chosen, plan, storage, results, sizes, bootstrap)
+        if "stats" in chosen:
+            _say(f"stats over {stats_size:,} intercepts ...")
+            results["stats"] = stats_scenario.run(storage, stats_size)
     results["seconds"] = time.perf_counter() - started
     md, js = report.write(results, out)
     _say(report.markdown(results))
@@ -150,6 +167,14 @@ def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) 
                 results["latency"]["kafka"] = latency.through_kafka(
                     storage, servers, plan.latency_kafka
                 )
+    if "http" in chosen:
+        _say("http ...")
+        results["http"] = http.run(
+            storage, plan.http_pairs_c1, plan.http_pairs_c16, plan.http_repeats
+        )
+    if "cli" in chosen:
+        _say("cli start ...")
+        results["cli"] = cli.run(storage, plan.cli_repeats)
     if "growth" in chosen:
         _say(f"growth {sizes} ...")
         results["growth"] = growth.run(storage, sizes)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from domain import lifecycle
 from domain.commands import CancelIntercept, Command
 from domain.decision import Decision
-from domain.errors import DomainError
+from domain.errors import DomainError, UnknownIntercept
 from domain.event import Event
 from domain.events import InterceptEvent
 from domain.vocabulary import CancelReason, Status
@@ -26,6 +26,8 @@ from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
 from projections.point_in_time import Cutoff
+from projections.statistics import MIN_CASES, risk_of
+from projections.stats_store import Where
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
@@ -116,10 +118,9 @@ class ListRequest:
     cursor: str | None = None
 
 
-def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
-    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+def _filters(request: ListRequest, now: datetime) -> queries.Filters:
     since, until = window(request.days, request.since, request.until, now)
-    filters = queries.Filters(
+    return queries.Filters(
         merchant_id=request.merchant_id,
         since=since,
         until=until,
@@ -130,9 +131,20 @@ def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page
         tracking_no=request.tracking_no,
         conflicts_only=request.conflicts_only,
     )
+
+
+def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
+    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+    filters = _filters(request, now)
     return engine.read(
         lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
     )
+
+
+def count_intercepts(engine: Engine, request: ListRequest, now: datetime) -> int:
+    """How many rows the package center's filters select (all pages together)."""
+    filters = _filters(request, now)
+    return engine.read(lambda db: queries.count_intercepts(db, filters))
 
 
 def cancellable(status: str) -> bool:
@@ -223,10 +235,27 @@ _CANCELLED = {
 }
 
 
-class NotVisible(Exception):
+class NotVisible(UnknownIntercept):
     """The caller may not act on this intercept; it is answered like an unknown id."""
 
     rule = "visible_to_key"
+
+
+def cancel_commands(
+    intercept_ids: Sequence[UUID],
+    reason: CancelReason,
+    note: str | None,
+    key: str | None,
+    actor: str,
+    now: datetime,
+) -> list[CancelIntercept]:
+    """One cancel per intercept; every one is built, and so checked, before the first runs."""
+    return [
+        CancelIntercept(
+            intercept_id=iid, reason=reason, note=note, key=key, actor=actor, occurred_at=now
+        )
+        for iid in intercept_ids
+    ]
 
 
 def cancel_many(
@@ -237,34 +266,32 @@ def cancel_many(
     key: str | None,
     actor: str,
     now: datetime,
-    check: Callable[[UUID], None] = lambda _: None,
 ) -> BatchCancel:
-    """Cancel each intercept (irreversible); every one gets its own result, refusals included.
-
-    `check` raises `NotVisible` for an intercept the caller may not act on.
-    """
-    # Every command is built, and so checked, before the first one runs.
-    commands = [
-        CancelIntercept(
-            intercept_id=iid, reason=reason, note=note, key=key, actor=actor, occurred_at=now
-        )
-        for iid in intercept_ids
-    ]
-    return BatchCancel([_cancel_one(engine, command, check) for command in commands])
+    """Cancel each intercept (irreversible); every one gets its own result, refusals included."""
+    commands = cancel_commands(intercept_ids, reason, note, key, actor, now)
+    answers: list[Decision | DomainError] = []
+    for command in commands:
+        try:
+            answers.append(engine.execute(command))
+        except DomainError as refusal:
+            answers.append(refusal)
+    return cancel_results(commands, answers)
 
 
-def _cancel_one(
-    engine: Engine, command: CancelIntercept, check: Callable[[UUID], None]
-) -> CancelResult:
+def cancel_results(
+    commands: Sequence[CancelIntercept], answers: Sequence[Decision | DomainError]
+) -> BatchCancel:
+    """Each cancel's answer as its result: `NotVisible` is reported as not found."""
+    return BatchCancel([_cancel_result(c, a) for c, a in zip(commands, answers, strict=True)])
+
+
+def _cancel_result(command: CancelIntercept, answer: Decision | DomainError) -> CancelResult:
     iid = str(command.intercept_id)
-    try:
-        check(command.intercept_id)
-        decision = engine.execute(command)
-    except NotVisible as refusal:
-        return CancelResult(iid, "not_found", str(refusal), refusal.rule)
-    except DomainError as error:
-        return CancelResult(iid, "refused", error.message, error.rule)
-    outcome = decision.outcome.value
+    if isinstance(answer, NotVisible):
+        return CancelResult(iid, "not_found", answer.message, answer.rule)
+    if isinstance(answer, DomainError):
+        return CancelResult(iid, "refused", answer.message, answer.rule)
+    outcome = answer.outcome.value
     return CancelResult(iid, outcome, _CANCELLED[outcome])
 
 
@@ -276,6 +303,111 @@ def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
 def carrier_journey(engine: Engine) -> dict[str, Any]:
     """What the carriers did with the intercepts: rejections by code, returns, flags."""
     return engine.read(queries.journey)
+
+
+STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
+"""What `--by` / `by=` may group the statistics by, and the column each one is."""
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """The package center's filters, for statistics: whole UTC days of request."""
+
+    merchant_id: str | None = None
+    days: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    carrier: str | None = None
+    after_sale_status: str | None = None
+    by: str | None = None  # carrier, day or merchant
+
+
+def stats_days(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """The whole UTC days a window covers: [since's day, the day `until` ends in)."""
+    first = since.astimezone(UTC).date().isoformat() if since else None
+    last = None
+    if until is not None:
+        utc = until.astimezone(UTC)
+        day = utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+        last = day.isoformat()
+    return first, last
+
+
+def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str, Any]:
+    """The package center's statistics over a window and filters, from the statistics
+    projection (never a scan of the rows): counts by status, cancel and success rates,
+    reasons, conflicts, fees, latency percentiles per carrier, and the per-day series.
+
+    The window is counted in whole UTC days (`stats_days`); `ValueError` for an unknown
+    `by`. The answer is plain JSON-ready data, the same for the CLI, the API and the page.
+    """
+    if request.by is not None and request.by not in STATS_GROUPS:
+        raise ValueError(f"by must be one of {', '.join(STATS_GROUPS)}, not {request.by!r}")
+    since, until = window(request.days, request.since, request.until, now)
+    first, last = stats_days(since, until)
+    where = Where(
+        since_day=first,
+        until_day=last,
+        merchant_id=request.merchant_id,
+        carrier=request.carrier,
+        after_sale_status=request.after_sale_status,
+    )
+    by = STATS_GROUPS[request.by] if request.by else None
+    figures = engine.read(lambda db: queries.statistics(db, where, by))
+    if by == "merchant_id":
+        figures["by_merchant"] = figures.pop("by_merchant_id")
+    return {
+        "window": {
+            "since_day": first,
+            "until_day": last,
+            "merchant_id": request.merchant_id,
+            "carrier": request.carrier,
+            "after_sale_status": request.after_sale_status,
+        },
+        **figures,
+    }
+
+
+MIN_RISK_CASES = MIN_CASES
+
+
+def risk_table(engine: Engine, merchant_id: str, carrier: str | None = None) -> list[dict]:
+    """The merchant's own history by (carrier, action, parcel stage): how many intercepts,
+    how many the carrier decided, the success rate and the fee of a decided one, with
+    "not enough history" below `MIN_RISK_CASES` decided cases."""
+    return engine.read(lambda db: queries.risk(db, merchant_id, carrier))
+
+
+def risk_estimate(
+    engine: Engine, merchant_id: str, carrier: str, action: str, parcel_stage: str
+) -> dict[str, Any]:
+    """Before acting: how likely an intercept is to succeed and what it is likely to cost,
+    from the merchant's own decided intercepts of this carrier, action and parcel stage."""
+    found = risk_of(None)
+    for bucket in risk_table(engine, merchant_id, carrier):
+        if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
+            # Decided cases only: the request itself (and a retry of it) changes nothing.
+            found = {k: v for k, v in bucket.items() if k in found}
+    return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
+
+
+def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
+    """The risk estimate a request (a `RequestIntercept`) is answered with (`risk_estimate`):
+    read at the time of the answer, so a retry answers the same unless the carrier decided
+    more of the merchant's intercepts meanwhile."""
+    return risk_estimate(
+        engine,
+        command.merchant_id,
+        str(command.carrier),
+        command.action.value,
+        command.parcel_stage.value,
+    )
+
+
+def request_intercept(engine: Engine, command: Any) -> tuple[Decision, dict[str, Any]]:
+    """Record a request, answered with its risk estimate (`request_risk`)."""
+    estimate = request_risk(engine, command)
+    return engine.execute(command), estimate
 
 
 class Unreadable(Exception):

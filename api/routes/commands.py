@@ -1,17 +1,15 @@
 """The merchant's commands on intercepts: request, cancel (one or many), add a fee."""
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, allow
 from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
-from api.refusals import NotFound
 from api.services import Services, refused_carrier, services
-from api.views import BatchResult, InterceptResult
+from api.views import BatchResult, InterceptResult, RequestResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
@@ -37,20 +35,21 @@ RequiredIdempotencyKey = Annotated[
 @router.post(
     "",
     status_code=201,
-    response_model=InterceptResult,
+    response_model=RequestResult,
     responses={
-        200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
+        200: {"model": RequestResult, "description": "A retry: nothing new recorded."},
         **problems(401, 403, 409, 422),
     },
 )
-def request_intercept(
+async def request_intercept(
     body: InterceptRequestBody,
     response: Response,
     idempotency_key: RequiredIdempotencyKey,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
-) -> InterceptResult:
-    """Ask the carrier to intercept a parcel for the key's merchant."""
+) -> RequestResult:
+    """Ask the carrier to intercept a parcel for the key's merchant, with the risk estimate
+    its own history gives (success probability and likely fee, or not enough history)."""
     assert key.merchant_id is not None  # a merchant key names its merchant (engine/grant.py)
     command = RequestIntercept(
         **body.model_dump(),
@@ -63,11 +62,12 @@ def request_intercept(
         svc.carriers.admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
-    decision = svc.gateway.execute(command)
+    risk = usecases.request_risk(svc.gateway, command)
+    decision = await svc.gateway.execute_one(command)
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
-    return InterceptResult.of(decision)
+    return RequestResult.model_validate({**usecases.result(decision), "risk": risk})
 
 
 @router.post(
@@ -75,31 +75,19 @@ def request_intercept(
     response_model=BatchResult,
     responses=problems(401, 403, 422),
 )
-def cancel_many(
+async def cancel_many(
     body: BatchCancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
 ) -> BatchResult:
     """Cancel many intercepts (irreversible); each gets its own result, refusals included."""
-
-    def check(iid: UUID) -> None:
-        try:
-            visible_intercept(svc, key, iid)
-        except NotFound as refusal:
-            raise usecases.NotVisible(refusal.detail) from None
-
-    done = usecases.cancel_many(
-        svc.gateway,
-        body.intercept_ids,
-        body.reason,
-        body.note,
-        idempotency_key,
-        key.actor,
-        svc.clock(),
-        check,
+    commands = usecases.cancel_commands(
+        body.intercept_ids, body.reason, body.note, idempotency_key, key.actor, svc.clock()
     )
-    return BatchResult.model_validate(done.as_dict())
+    checks = [acting_on(key, c.intercept_id) for c in commands]
+    answers = await svc.gateway.submit(commands, checks)
+    return BatchResult.model_validate(usecases.cancel_results(commands, answers).as_dict())
 
 
 @router.post(
@@ -107,7 +95,7 @@ def cancel_many(
     response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
-def cancel(
+async def cancel(
     intercept_id: InterceptId,
     body: CancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -115,7 +103,6 @@ def cancel(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Cancel an intercept. Irreversible; a repeat answers `already_cancelled`."""
-    visible_intercept(svc, key, intercept_id)
     command = CancelIntercept(
         intercept_id=intercept_id,
         reason=body.reason,
@@ -124,7 +111,7 @@ def cancel(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    return InterceptResult.of(await svc.gateway.execute_one(command, acting_on(key, intercept_id)))
 
 
 @router.post(
@@ -132,7 +119,7 @@ def cancel(
     response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
-def add_fee(
+async def add_fee(
     intercept_id: InterceptId,
     body: FeeBody,
     idempotency_key: RequiredIdempotencyKeyHeader,
@@ -140,7 +127,6 @@ def add_fee(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Record a fee the intercept caused, in the order's currency."""
-    visible_intercept(svc, key, intercept_id)
     command = ChargeFee(
         intercept_id=intercept_id,
         **body.model_dump(),
@@ -148,4 +134,4 @@ def add_fee(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    return InterceptResult.of(await svc.gateway.execute_one(command, acting_on(key, intercept_id)))

@@ -20,14 +20,17 @@ from engine.cli import (
     carriers,
     commands,
     context,
+    export,
     kafka,
     keys,
     migrate,
     policy,
     queries,
     replay,
+    risk,
     schemas,
     serve,
+    stats,
     status,
 )
 from engine.cli.demo import demo_command
@@ -84,6 +87,9 @@ app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
 app.add_typer(carriers.app, name="carriers")
 app.command("check")(carriers.check)
+app.command("stats")(stats.stats)
+app.command("export")(export.export)
+app.command("risk")(risk.risk)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
