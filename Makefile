@@ -9,7 +9,7 @@ BENCH_BACKEND ?= sqlite
 # workers than the two cores pay.
 TEST_WORKERS ?= 4
 # Type-checked by `make check` at mypy's default ([tool.mypy]); domain/ has its own, strict, run.
-MYPY_PACKAGES := storage projections consumers engine api audit
+MYPY_PACKAGES := storage projections consumers engine api audit carriers
 
 .PHONY: run test check install install-dev bench mutation clean
 

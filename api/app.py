@@ -4,6 +4,7 @@ Building the app builds no infrastructure; the composition root hands it the
 services, so the OpenAPI document can be made without a database.
 """
 
+import threading
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
@@ -18,6 +19,7 @@ from api.routes import (
     after_sales,
     analytics,
     callbacks,
+    carrier_protocols,
     commands,
     evidence,
     keys,
@@ -40,10 +42,17 @@ and nothing is recorded on any error.
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     svc: Services | None = app.state.services
+    stop = threading.Event()
+    workers = []
     if svc is not None:
         svc.gateway.catch_up()  # what other writers recorded while the API was down
-        svc.start_background()
+        for work in svc.background:
+            workers.append(threading.Thread(target=work, args=(stop,), daemon=True))
+            workers[-1].start()
     yield
+    stop.set()
+    for worker in workers:
+        worker.join(10)
     if svc is not None:
         svc.close()
 
@@ -74,6 +83,7 @@ def create_app(
         queries,
         analytics,
         callbacks,
+        carrier_protocols,
         keys,
         webhooks,
     ):

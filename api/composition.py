@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine.composition import (
     Clock,
+    build_carrier_desk,
     build_engine,
     carrier_catalog,
     evidence_store,
@@ -31,29 +32,53 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
 
     metrics, tracing = ApiMetrics(), build_tracing(settings, "intercept-api")
     engine = build_engine(settings, clock)
+    gateway = MeteredGateway(engine, metrics, tracing)
     services = Services(
-        gateway=MeteredGateway(engine, metrics, tracing),
+        gateway=gateway,
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
         carriers=carrier_catalog(settings),
         webhooks=webhook_store(settings),
         webhooks_allow_private=settings.webhooks_allow_private,
-        background=_automation(settings, clock),
+        carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
+        background=_automation(settings, clock) + _carrier_gateway(settings, clock),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     return create_app(services, metrics, readiness.check, tracing)
 
 
-def _automation(settings: Settings, clock: Clock):
+def _automation(settings: Settings, clock: Clock) -> tuple:
     """Embedded, the API's process runs the automation loop (rules, deadlines, webhooks)
     on its own engine; with Kafka, `intercept run` or `intercept automation run` does."""
     if not (settings.embedded and settings.automation_inline):
-        return None
-    from engine.automation import Background
+        return ()
+    from engine.automation import background_worker
     from engine.composition import build_automation
 
-    return Background(lambda: build_automation(settings, build_engine(settings, clock), clock))
+    return (
+        background_worker(lambda: build_automation(settings, build_engine(settings, clock), clock)),
+    )
+
+
+def _carrier_gateway(settings: Settings, clock: Clock) -> tuple:
+    """Embedded mode with a carrier connected: the gateway runs beside the server, on an
+    engine of its own (in Kafka mode `intercept run` or `intercept carriers run` does)."""
+    from engine.composition import build_carrier_gateway, carrier_links
+
+    if not settings.embedded or not carrier_links(settings, clock):
+        return ()
+
+    def work(stop) -> None:
+        engine = build_engine(settings, clock)
+        gateway = build_carrier_gateway(settings, engine)
+        try:
+            gateway.run(stop)
+        finally:
+            gateway.close()
+            engine.close()
+
+    return (work,)
 
 
 def from_environment() -> "FastAPI":

@@ -251,6 +251,11 @@ class Gateway:
         except Exception:
             return None  # unreadable: the fault, if any, shows in the command itself
 
+    def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
+        """The intercepts opened on one parcel, from its registry on the write side."""
+        with self._lock:
+            return self._engine.parcel_intercepts(carrier, tracking_no)
+
     # ---- reads --------------------------------------------------------------
 
     def intercept(self, intercept_id: UUID) -> InterceptRequest | None:

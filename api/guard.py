@@ -14,6 +14,7 @@ drops the keep-alive connection, and the client's next request on it is lost.
 
 import json
 import logging
+import re
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -34,6 +35,10 @@ MAX_AUTHORIZATION = 1024
 """A key is 46 characters; a longer Authorization header is not one of ours."""
 
 STATE_KEY = "api_key"
+
+CARRIER_PROTOCOL_CALLBACK = re.compile(r"^/v1/carriers/[^/]+/callback$")
+"""Carriers' own callbacks carry no API key: their protocol's signature is checked instead
+(api/routes/carrier_protocols.py), before the body is parsed."""
 """Where the key this layer authenticated is left in the request's state."""
 
 
@@ -136,7 +141,7 @@ class Guard:
     async def _refusal(self, scope: Scope) -> Any:
         headers = Headers(scope=scope)
         path = scope["path"]
-        if not path.startswith("/v1/"):
+        if not path.startswith("/v1/") or CARRIER_PROTOCOL_CALLBACK.match(path):
             return None
         authorization = headers.get("authorization")
         if authorization is not None and len(authorization) > MAX_AUTHORIZATION:

@@ -61,3 +61,9 @@ class EvidenceNotStored(ApiRefusal):
     status = 503
     title = "Evidence not stored"
     rule = "evidence_stored_first"
+
+
+class ParcelNotFound(ApiRefusal):
+    status = 404
+    title = "Not found"
+    rule = "parcel_known"

@@ -1,5 +1,7 @@
 """What the routes use, built once by the composition root and found on the app."""
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -7,6 +9,7 @@ from fastapi import Request
 
 from api.gateway import Gateway
 from engine.carrier_catalog import CarrierCatalog, CarrierRefused, built_in
+from engine.carrier_gateway import CarrierDesk
 from engine.composition import Clock
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -21,17 +24,17 @@ class Services:
     carriers: CarrierCatalog = field(default_factory=built_in)
     webhooks: Any = None  # engine.webhooks.store.WebhookStore
     webhooks_allow_private: bool = False
-    background: Any = None  # the automation loop (embedded mode), started with the app
-
-    def start_background(self) -> None:
-        if self.background is not None:
-            self.background.start()
+    carrier_desk: CarrierDesk | None = None
+    """Connected carriers: eligibility and their own callbacks (api/routes/carrier_protocols.py)."""
+    background: tuple[Callable[[threading.Event], None], ...] = ()
+    """Workers the server runs while it serves (embedded mode: the automation loop and the
+    carrier gateway), each on an engine of its own, until the event it is given is set."""
 
     def close(self) -> None:
-        if self.background is not None:
-            self.background.stop()
         self.gateway.close()
         self.keys.close()
+        if self.carrier_desk is not None:
+            self.carrier_desk.close()
 
 
 async def services(request: Request) -> Services:

@@ -32,3 +32,9 @@ def event_id(originator_id: UUID, version: int) -> UUID:
 @_cached
 def after_sale_id(merchant_id: str, after_sale: str) -> UUID:
     return uuid5(NAMESPACE, f"after-sale/{merchant_id}/{after_sale}")
+
+
+def carrier_request_id(intercept_id: UUID, action: str) -> UUID:
+    """The id a carrier sees for one action (`request`, `cancel`) on one intercept: the same
+    on every resend, so the carrier answers a resend as the request it already has."""
+    return uuid5(NAMESPACE, f"carrier-request/{intercept_id}/{action}")

@@ -142,28 +142,18 @@ def _name(step: Callable[[], int]) -> str:
     return getattr(step, "__qualname__", None) or type(step).__name__
 
 
-class Background:
-    """The automation loop on a thread of its own, for `intercept serve` in embedded mode."""
+def background_worker(
+    make_steps: Callable[[], list[Callable[[], int]]],
+) -> Callable[[threading.Event], None]:
+    """The automation loop as a worker of `intercept serve` (embedded mode), run until stopped."""
 
-    def __init__(self, make_steps: Callable[[], list[Callable[[], int]]]) -> None:
-        self.make_steps = make_steps
-        self.stop_event = threading.Event()
-        self.thread: threading.Thread | None = None
+    def work(stop: threading.Event) -> None:
+        # Built on the worker's thread: the server listens without waiting for a second engine.
+        try:
+            steps = make_steps()
+        except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
+            log.exception("the automation loop could not start")
+            return
+        run_loop(steps, stop)
 
-    def start(self) -> None:
-        def work() -> None:
-            # Built on the thread: the server listens without waiting for a second engine.
-            try:
-                steps = self.make_steps()
-            except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
-                log.exception("the automation loop could not start")
-                return
-            run_loop(steps, self.stop_event)
-
-        self.thread = threading.Thread(target=work, name="automation", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
+    return work

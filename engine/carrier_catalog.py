@@ -60,6 +60,11 @@ class Connection(_Entry):
     """The environment variable that holds the carrier's secret (the file never does)."""
     account_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     """The environment variable that holds the merchant's account or key id at the carrier."""
+    callback_url: str | None = Field(default=None, min_length=1)
+    """Where the carrier pushes its callbacks: this engine's
+    `/v1/carriers/{code}/callback` as the carrier reaches it (docs/carriers.md)."""
+    timeout: float = Field(default=5.0, gt=0, le=120)
+    """Seconds one call to the carrier may take before it counts as a timeout (and is retried)."""
 
     def secret(self, environ: Mapping[str, str] | None = None) -> str | None:
         env = os.environ if environ is None else environ

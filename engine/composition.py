@@ -98,12 +98,14 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
     """The tables the relay and tracing keep beside the events, made by their own code so
     that `intercept migrate` leaves nothing for a first relay or traced server to create."""
     from engine import tracing
+    from engine.store.outbound import OutboundStore
     from engine.store.positions import RelayPositions
 
     db = event_store_db(settings)
     try:
         RelayPositions(db)  # relay_positions, relay_partition_ends
         tracing.EventTraces(db)  # event_traces
+        OutboundStore(db)  # carrier_gateway_positions, carrier_outbound
     finally:
         db.close()
 
@@ -116,6 +118,9 @@ class Engine:
     app: InterceptApplication
     db: Database
     projector: Projector
+    carriers: Any = None
+    """Embedded mode with a carrier connected: the carrier gateway, driven after each
+    command like the projections' catch-up (`with_carriers`)."""
     _auto_rule: Any = None
 
     def execute(self, command: Command) -> Decision:
@@ -126,6 +131,7 @@ class Engine:
                 # already says what the rule did.
                 self.auto_rule().run_until_idle()
             self._catch_up_after_recording()
+            self._dispatch()
         return decision
 
     def auto_rule(self):
@@ -148,6 +154,21 @@ class Engine:
 
         return retry_busy(lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of))
 
+    def _dispatch(self) -> None:
+        if self.carriers is None:
+            return
+        try:
+            self.carriers.step()
+        except Exception as error:  # noqa: BLE001 - the command is recorded; the next step resends
+            import logging
+
+            logging.getLogger("intercept.carriers").warning(
+                "dispatch after the command failed (%s: %s); the next command or "
+                "`intercept carriers run` sends it",
+                type(error).__name__,
+                error,
+            )
+
     def execute_many(
         self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
     ) -> list[Decision | DomainError]:
@@ -160,6 +181,7 @@ class Engine:
             ):
                 self.auto_rule().run_until_idle()
             self._catch_up_after_recording()
+            self._dispatch()
         return results
 
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
@@ -199,7 +221,23 @@ class Engine:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
         return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
 
+    def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
+        """The intercepts ever opened on one parcel, oldest first (its registry)."""
+        from domain.ids import parcel_id
+        from domain.parcel import project_parcel
+
+        parcel = self.app._get(parcel_id(carrier, tracking_no), project_parcel)
+        return parcel.intercept_ids if parcel is not None else ()
+
+    def read_log_of(
+        self, after: int, limit: int, topics: Sequence[str]
+    ) -> Sequence[tuple[int, Event]]:
+        """Events of these types only, after position `after` (the carrier gateway's feed)."""
+        return self.app.event_log.read_log_of(after, limit, topics)
+
     def close(self) -> None:
+        if self.carriers is not None:
+            self.carriers.close()
         self.db.close()
         self.app.close()
 
@@ -207,6 +245,100 @@ class Engine:
 def carrier_catalog(settings: Settings) -> CarrierCatalog:
     """The carriers the settings configure (a TOML file, or the eight built in)."""
     return load_catalog(settings.carriers_file)
+
+
+def carrier_links(settings: Settings, clock: Clock = system_clock) -> dict:
+    """Each connected carrier's protocol adapter and connection, from the catalog.
+
+    A carrier with no adapter or no connection is left out: nothing is dispatched to it.
+    A connection whose secret is not in the environment is refused here, naming the
+    variable (never its value), rather than sending unsigned calls.
+    """
+    from carriers import adapters
+    from carriers.protocol import Connection
+    from engine.carrier_catalog import CatalogError
+    from engine.carrier_gateway import Link
+
+    protocols = adapters(clock)
+    links = {}
+    for code, entry in carrier_catalog(settings).entries.items():
+        conn = entry.connection
+        if entry.adapter is None or conn is None:
+            continue
+        if entry.adapter not in protocols:
+            raise CatalogError(
+                f"carrier {code}: unknown adapter {entry.adapter!r}; "
+                f"the adapters are {', '.join(protocols)}"
+            )
+        secret = conn.secret()
+        if not secret:
+            raise CatalogError(
+                f"carrier {code}: its secret is not set ({conn.secret_env or 'no secret_env'})"
+            )
+        links[code] = Link(
+            protocols[entry.adapter],
+            Connection(
+                base_url=conn.base_url,
+                key=conn.account() or code,
+                secret=secret,
+                callback_url=conn.callback_url,
+                timeout=conn.timeout,
+            ),
+        )
+    return links
+
+
+def simulated_carriers(settings: Settings, clock: Clock = system_clock) -> dict:
+    """Every connected carrier as the simulator plays it, with the credentials the engine
+    holds, calling back where the catalog says the engine listens."""
+    from carriers.simulator import SimulatedCarrier
+
+    return {
+        code: SimulatedCarrier(code, link.adapter.name, link.connection)
+        for code, link in carrier_links(settings, clock).items()
+    }
+
+
+def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
+    """A simulator (carriers/simulator.py) for every connected carrier."""
+    from carriers.simulator import Simulator
+
+    return Simulator(simulated_carriers(settings, clock), clock, **options)
+
+
+def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
+    """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
+    from engine.carrier_gateway import Backoff, CarrierGateway
+    from engine.store.outbound import OutboundStore
+
+    return CarrierGateway(
+        engine,
+        OutboundStore(event_store_db(settings)),
+        carrier_links(settings, engine.app.clock),
+        engine.app.clock,
+        backoff or Backoff(),
+        rng,
+    )
+
+
+def build_carrier_desk(settings: Settings, parcel_intercepts, clock: Clock = system_clock):
+    """What the front doors ask of connected carriers; None when none is connected."""
+    from engine.carrier_gateway import CarrierDesk
+    from engine.store.outbound import OutboundStore
+
+    links = carrier_links(settings, clock)
+    if not links:
+        return None
+    return CarrierDesk(links, parcel_intercepts, OutboundStore(event_store_db(settings)))
+
+
+def with_carriers(engine: Engine) -> Engine:
+    """Embedded mode: the engine sends to connected carriers after each command, as it
+    catches the projections up (one pass: what fails waits for the next, or for
+    `intercept carriers run`). Without a connected carrier it is the engine as it was."""
+    if engine.settings.embedded and carrier_links(engine.settings, engine.app.clock):
+        engine.carriers = build_carrier_gateway(engine.settings, engine)
+    return engine
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:

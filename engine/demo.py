@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from carriers.simulator import Timing
 from domain.after_sale import auto_key
 from domain.commands import (
     AttachEvidence,
@@ -27,7 +28,9 @@ from domain.commands import (
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.ids import intercept_id
+from domain.types import Recipient
 from domain.vocabulary import (
+    Action,
     AfterSaleStatus,
     CancelReason,
     Carrier,
@@ -35,6 +38,7 @@ from domain.vocabulary import (
     EvidenceKind,
     FailureReason,
     FeeKind,
+    ParcelStage,
     Payer,
 )
 
@@ -74,11 +78,16 @@ class DemoReport:
     """What the automatic rule did: `requested`, or the rule that stopped it."""
 
 
+DRAIN = timedelta(days=2)
+"""How long the carriers go on after the last merchant step: returns take a day or more."""
+
+
 def span(orders: int, seed: int) -> timedelta:
-    """How long the simulation of these orders runs, from its start to its last step."""
+    """How long the simulation of these orders runs, from its start to its last carrier step."""
     anchor = datetime(2000, 1, 1, tzinfo=UTC)
     # The engine's clock runs a little after each step's time (see `run`).
-    return max(step.at for step in plan(orders, seed, anchor)) - anchor + timedelta(seconds=1)
+    last = max(step.at for step in plan(orders, seed, anchor))
+    return last - anchor + DRAIN + timedelta(seconds=1)
 
 
 def plan(orders: int, seed: int, start: datetime) -> list[Step]:
@@ -174,7 +183,12 @@ def _plan_order(
 ) -> None:
     key = f"demo-{seed}-{i}"
     amount = rng.randint(990, 60_000_00) if rng.random() < 0.05 else rng.randint(990, 4_000_00)
+    # About one in twelve sends the parcel to a new address instead (from the key, so the
+    # rest of the plan draws the same numbers as ever).
+    redirect = hashlib.sha256(f"redirect/{key}".encode()).digest()[0] < 21
     request = RequestIntercept(
+        action=Action.REDIRECT if redirect else Action.RETURN_TO_SENDER,
+        recipient=_recipient(i) if redirect else None,
         merchant_id=merchant,
         order_id=f"PDD{seed:02d}{i:07d}",
         tracking_no=f"{carrier}{seed:02d}{i:09d}",
@@ -279,6 +293,17 @@ def _plan_order(
         report(outcome_at, CarrierReport.FAILED, rng.choice(list(FailureReason)))
 
 
+def _recipient(i: int) -> Recipient:
+    return Recipient(
+        name=f"Buyer {i}",
+        phone=f"138{i:08d}"[-11:],
+        province="Zhejiang",
+        city="Hangzhou",
+        district="Xihu",
+        address=f"No. {i % 300 + 1} Wensan Road, Room {i % 20 + 101}",
+    )
+
+
 def run(
     steps: list[Step],
     execute: Callable[[Command], Decision],
@@ -315,3 +340,177 @@ def run(
         if on_step:
             on_step()
     return report
+
+
+# ---- through the carriers: gateway, simulator, callbacks ---------------------------
+
+DEMO_PROTOCOLS = {
+    "ZTO": "direct",
+    "SF": "direct",
+    "YTO": "aggregator",
+    "STO": "aggregator",
+    "YD": "aggregator",
+    "JT": "aggregator",
+    "JD": "generic",
+    "EMS": "generic",
+}
+"""Which protocol each simulated carrier speaks in the demo: every family is exercised."""
+
+DEMO_TIMING = Timing(lag=(600.0, 6 * 3600.0))
+"""Callbacks up to six hours late: some cancels land between a scan and its callback."""
+
+CHECK_SHARE = 0.5
+"""The share of requests a merchant checks with the carrier first (the rest go straight out,
+and some come back rejected)."""
+
+
+def carriers_toml(simulator_port: int, callback_base: str) -> str:
+    """The demo's carriers file: every carrier connected to the simulator on loopback."""
+    lines = []
+    for code, protocol in DEMO_PROTOCOLS.items():
+        lines += [
+            "[[carrier]]",
+            f'code = "{code}"',
+            f'name = "{code} (simulated)"',
+            f'adapter = "{protocol}"',
+            "[carrier.capabilities]",
+            "quotes_fees = true",
+            "[carrier.connection]",
+            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
+            f'secret_env = "{secret_env(code)}"',
+            f'callback_url = "{callback_base}/v1/carriers/{code}/callback"',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def secret_env(code: str) -> str:
+    return f"INTERCEPT_DEMO_{code}_SECRET"
+
+
+def demo_secrets() -> dict[str, str]:
+    """The simulated carriers' shared secrets: the demo's own, known to both sides."""
+    return {secret_env(code): f"demo-secret-{code.lower()}" for code in DEMO_PROTOCOLS}
+
+
+@dataclass
+class CarrierSideReport:
+    checked: int = 0
+    refused_at_check: Counter = field(default_factory=Counter)
+    callbacks: int = 0
+
+
+class CarrierWorld:
+    """The carriers' side of the demo, moved along the simulated clock.
+
+    The gateway sends over real HTTP to the simulator; the simulator's signed callbacks
+    are handed to the same desk the HTTP callback route uses (`deliver`), in process, so
+    that every time in the history is the simulated clock's and the demo stays
+    deterministic.
+    """
+
+    def __init__(self, gateway, desk, simulator, clock: SimulatedClock, execute) -> None:
+        self.gateway = gateway
+        self.desk = desk
+        self.simulator = simulator
+        self.clock = clock
+        self.execute = execute
+        self.report = CarrierSideReport()
+        simulator.deliver = self.deliver
+
+    def deliver(self, url: str, headers, body: bytes) -> int:
+        code = url.rstrip("/").split("/")[-2]
+        try:
+            self.desk.receive(code, headers, body, self.clock(), self.execute)
+        except Exception:  # noqa: BLE001 - the carrier hears a refusal and retries
+            return 401
+        self.report.callbacks += 1
+        return 200
+
+    def advance(self, until: datetime) -> None:
+        """Let the carriers act up to `until`: callbacks as they fall due, then dispatch."""
+        while (due := self.simulator.next_due()) is not None and due <= until:
+            self.clock.current = max(self.clock.current, due)
+            self.simulator.deliver_due(due)
+            self.gateway.step()
+
+    def checked(self, command: RequestIntercept) -> RequestIntercept | None:
+        """The request after the merchant asked the carrier; None when the answer was no."""
+        found = self.desk.eligibility(command.carrier, command.tracking_no, command.action.value)
+        self.report.checked += 1
+        if not found.allowed:
+            self.report.refused_at_check[found.rule or "carrier_accepts"] += 1
+            return None
+        return command.model_copy(
+            update={"quoted_fee_minor": found.fee_minor, "parcel_stage": ParcelStage(found.stage)}
+        )
+
+
+def run_with_carriers(
+    steps: list[Step],
+    world: CarrierWorld,
+    clock: SimulatedClock,
+    on_step: Callable[[], None] | None = None,
+    until: datetime | None = None,
+    after_report: Callable[[ReportAfterSale], object] | None = None,
+) -> DemoReport:
+    """The plan's merchant steps, with the carriers answering through the protocols.
+
+    The plan's own carrier reports are not sent: what carriers say comes from the
+    simulator, through the gateway's answers and the callbacks. `after_report` is as
+    for `run`: the intercept the automatic rule requested, which the gateway then sends.
+    """
+    merchant = [s for s in steps if not isinstance(s.command, ReportCarrierOutcome)]
+    checked: dict[str, RequestIntercept | None] = {}
+    report = DemoReport()
+    refused: set = set()
+
+    def execute(command: Command) -> Decision:
+        if isinstance(command, RequestIntercept) and _checks(command):
+            key = command.key or ""
+            if key not in checked:  # a retry repeats what the first try was sent with
+                checked[key] = world.checked(command)
+            found = checked[key]
+            if found is None:
+                raise _RefusedAtCheck()
+            command = found
+        decision = world.execute(command)
+        clock.current += timedelta(seconds=1)  # the gateway sends a moment after the command
+        world.gateway.step()
+        return decision
+
+    for step in merchant:
+        world.advance(step.at)
+        clock.current = max(clock.current, step.at + timedelta(milliseconds=250))
+        command = step.command
+        if getattr(command, "intercept_id", None) in refused:
+            if on_step:
+                on_step()
+            continue
+        try:
+            decision = execute(command)
+            report.outcomes[f"{type(command).__name__}:{decision.outcome.value}"] += 1
+            if isinstance(command, ReportAfterSale) and after_report is not None:
+                if after_report(command) is None:  # declined: its later steps are moot
+                    refused.add(intercept_id(command.merchant_id, auto_key(command.after_sale_id)))
+                world.gateway.step()  # the automatic request goes out like any other
+        except (DomainError, _RefusedAtCheck) as error:
+            if isinstance(error, DomainError):
+                report.refusals[error.rule] += 1
+            if isinstance(command, RequestIntercept):
+                refused.add(intercept_id(command.merchant_id, command.key or ""))
+        report.steps += 1
+        if on_step:
+            on_step()
+    if merchant:
+        world.advance(until or merchant[-1].at + DRAIN)
+    return report
+
+
+class _RefusedAtCheck(Exception):
+    """The carrier said no when the merchant checked: the request is never made."""
+
+
+def _checks(command: RequestIntercept) -> bool:
+    digest = hashlib.sha256(f"check/{command.key}".encode()).digest()
+    return digest[0] / 256 < CHECK_SHARE

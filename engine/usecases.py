@@ -300,6 +300,11 @@ def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
     return engine.read(lambda db: queries.summary(db, merchant_id))
 
 
+def carrier_journey(engine: Engine) -> dict[str, Any]:
+    """What the carriers did with the intercepts: rejections by code, returns, flags."""
+    return engine.read(queries.journey)
+
+
 STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
 """What `--by` / `by=` may group the statistics by, and the column each one is."""
 

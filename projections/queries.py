@@ -89,6 +89,11 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
     }
 
 
+def journey(db: Database) -> dict:
+    """Rejections by code, intercepted, returning, returned, delivered, released, flags."""
+    return store.journey_counts(db)
+
+
 def statistics(db: Database, where: "stats_store.Where", by: str | None = None) -> dict:
     """The figures of the statistics projection over `where`: overall, per carrier, the
     per-day series and, with `by` (carrier, day or merchant_id), per group.

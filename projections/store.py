@@ -293,3 +293,28 @@ def upgrade(db: Database, migrations: dict[int, list[str]], target: int, lock: i
                 cur.execute(statement)
             cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
     return current
+
+
+def journey_counts(db: Database) -> dict[str, Any]:
+    """What carriers did: rejections by code, intercepts that stopped the parcel, returns,
+    redirects delivered, and each raised flag, over every intercept."""
+    rejected = db.read(
+        "SELECT rejection_code AS code, COUNT(*) AS n FROM intercepts "
+        "WHERE rejection_code IS NOT NULL GROUP BY rejection_code ORDER BY rejection_code"
+    )
+    steps = db.read(
+        'SELECT COUNT(confirmed_at) AS intercepted, COUNT(returning_at) AS "returning", '
+        "COUNT(returned_at) AS returned, "
+        "COUNT(delivered_to_new_address_at) AS delivered_to_new_address, "
+        "COUNT(released_at) AS released FROM intercepts"
+    )[0]
+    flags = db.read("SELECT flags FROM intercepts WHERE flags IS NOT NULL AND flags <> ''")
+    raised: dict[str, int] = {}
+    for row in flags:
+        for flag in row["flags"].split(","):
+            raised[flag] = raised.get(flag, 0) + 1
+    return {
+        "rejected": {r["code"]: r["n"] for r in rejected},
+        **{k: int(v) for k, v in steps.items()},
+        "flags": dict(sorted(raised.items())),
+    }

@@ -7,7 +7,7 @@ from typer._click.exceptions import UsageError
 
 from engine.carrier_catalog import CarrierCatalog, CarrierRefused, CatalogError
 from engine.cli.output import console, errors, fail
-from engine.composition import Engine, build_engine, carrier_catalog
+from engine.composition import Engine, build_engine, carrier_catalog, with_carriers
 from engine.settings import Settings
 from engine.usecases import DatabaseBusy
 
@@ -34,7 +34,8 @@ def settings(**more) -> Settings:
 
 
 def engine(**more) -> Engine:
-    return build_engine(settings(**more))
+    """The engine a command runs on; embedded, it also sends to connected carriers."""
+    return with_carriers(build_engine(settings(**more)))
 
 
 def catalog() -> CarrierCatalog:
@@ -58,7 +59,7 @@ def reader(**more) -> Engine:
     built by `replay --into` (as of a past time) is looked at, and catching it up would
     turn it into the present.
     """
-    built = engine(**more)
+    built = build_engine(settings(**more))  # reading sends nothing to carriers
     if built.settings.embedded and "projections" not in _overrides:
         try:
             built.catch_up()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,13 @@ from engine.cli.output import (
     table,
     when,
 )
-from engine.composition import build_engine, system_clock
+from engine.composition import (
+    build_carrier_desk,
+    build_carrier_gateway,
+    build_engine,
+    simulated_carriers,
+    system_clock,
+)
 
 if TYPE_CHECKING:
     from engine import demo
@@ -46,7 +54,12 @@ def demo_command(
     kafka: str = typer.Option(None, "--kafka", help="Run through this Kafka broker instead."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run the simulation and print the package center's summary.
+    """Run the simulation through the carriers and print the package center's summary.
+
+    Merchants request, cancel and charge; the carrier gateway sends each request and
+    cancel to a carrier simulator on loopback (every protocol family is spoken), whose
+    signed callbacks come back through the callback desk: what carriers said comes from
+    the protocols, not from commands the demo writes.
 
     The demo writes only into its own home, on SQLite, whatever event store and
     projections are configured. On the embedded default unless --kafka is given;
@@ -61,6 +74,7 @@ def demo_command(
         TimeRemainingColumn,
     )
 
+    from carriers.simulator import Simulator, SimulatorServer
     from engine import demo
     from engine.pipeline import Pipeline
 
@@ -68,11 +82,11 @@ def demo_command(
     now = system_clock()
     begin = parse.instant(start, "--start") if start else _three_days_ago()
     steps = demo.plan(orders, seed, begin)
-    if steps and steps[-1].at >= now:
+    if steps and steps[-1].at + demo.DRAIN >= now:
         if start:
             latest = now - demo.span(orders, seed)
             raise typer.BadParameter(
-                f"--start {start}: {orders} orders run until {when(steps[-1].at)}, in the "
+                f"--start {start}: {orders} orders run until {when(steps[-1].at + demo.DRAIN)}, in the "
                 f"future; start at or before {when(latest)}"
             )
         begin = _midnight(now - demo.span(orders, seed))
@@ -93,8 +107,19 @@ def demo_command(
                 "group_id": f"demo-{run_id}",
             }
         )
+    (home / MARK).parent.mkdir(parents=True, exist_ok=True)
+    simulator = Simulator({}, clock, seed=seed, timing=demo.DEMO_TIMING)
+    server = SimulatorServer(simulator).start()
+    os.environ.update(demo.demo_secrets())
+    carriers_file = home / "carriers.toml"
+    carriers_file.write_text(demo.carriers_toml(server.port, "http://127.0.0.1"))
+    settings = settings.model_copy(update={"carriers_file": carriers_file})
+    simulator.carriers.update(simulated_carriers(settings, clock))
     engine = build_engine(settings, clock=clock)
     (home / MARK).write_text("made by `intercept demo`; the next demo empties this folder\n")
+    gateway = build_carrier_gateway(settings, engine, rng=random.Random(seed))
+    desk = build_carrier_desk(settings, engine.parcel_intercepts, clock)
+    world = demo.CarrierWorld(gateway, desk, simulator, clock, engine.execute)
     pipeline = Pipeline(settings).start() if kafka else None
     try:
         with Progress(
@@ -107,9 +132,9 @@ def demo_command(
             transient=True,
         ) as progress:
             task = progress.add_task("steps", total=len(steps))
-            report = demo.run(
+            report = demo.run_with_carriers(
                 steps,
-                engine.execute,
+                world,
                 clock,
                 on_step=lambda: progress.advance(task),
                 after_report=lambda report: _automatic(engine, report),
@@ -121,6 +146,19 @@ def demo_command(
     finally:
         if pipeline:
             pipeline.close()
+        server.stop()
+        gateway.close()
+        if desk is not None:
+            desk.close()
+    dispatched = gateway.store.counts()
+    journey = usecases.carrier_journey(engine)
+    carriers = {
+        "dispatched": dispatched,
+        "checked": world.report.checked,
+        "refused_at_check": dict(world.report.refused_at_check),
+        "callbacks": world.report.callbacks,
+        **journey,
+    }
     summary = usecases.summary(engine)
     engine.catch_up_after_sales()
     for record in usecases.list_after_sales(engine, None, limit=1_000_000):
@@ -145,11 +183,13 @@ def demo_command(
                 "summary": summary,
                 "refusals": dict(report.refusals),
                 "after_sales": dict(report.after_sales),
+                "carriers": carriers,
                 "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
                 "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
     _print(report, summary, conflicts, where, begin)
+    _print_carriers(carriers, summary)
 
 
 def _automatic(engine, report) -> object:
@@ -239,3 +279,24 @@ def _print(
         + (", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none"),
         markup=False,
     )
+
+
+def _print_carriers(carriers: dict, summary: dict) -> None:
+    dispatched = carriers["dispatched"]
+    sent = sum(n for state, n in dispatched.items() if state in ("accepted", "rejected"))
+    rows = [
+        ["requests dispatched to carriers", sent],
+        ["  accepted", dispatched.get("accepted", 0)],
+        *[[f"  rejected: {code}", n] for code, n in carriers["rejected"].items()],
+        ["  withdrawn (cancelled before sending)", dispatched.get("withdrawn", 0)],
+        ["refused when the merchant checked first", sum(carriers["refused_at_check"].values())],
+        ["intercepted (the carrier stopped the parcel)", carriers["intercepted"]],
+        ["  returning", carriers["returning"]],
+        ["  returned to the sender", carriers["returned"]],
+        ["  delivered to the new address", carriers["delivered_to_new_address"]],
+        ["released after a cancel", carriers["released"]],
+        ["cancels that crossed a success", summary["conflicts"].get("intercepted_after_cancel", 0)],
+        ["signed callbacks taken", carriers["callbacks"]],
+        *[[f"flagged: {flag}", n] for flag, n in carriers["flags"].items()],
+    ]
+    console.print(table("carriers (simulated, through the gateway and callbacks)", ["", "n"], rows))

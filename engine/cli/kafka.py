@@ -19,6 +19,7 @@ from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import (
     build_automation,
+    build_carrier_gateway,
     build_engine,
     build_leader_lock,
     build_metrics_server,
@@ -260,10 +261,11 @@ def run(
     log_format: LogFormat = LOG_FORMAT,
     ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
-    """Relay, consumer, automation and webhooks in one process.
+    """Relay, consumer, automation, webhooks and, when a carrier is connected, the carrier
+    gateway in one process.
 
     The automation is the automatic intercept rule and the policy deadlines
-    (docs/automation.md).
+    (docs/automation.md); the gateway is docs/carriers.md's.
     """
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr("run", log_format)
@@ -279,6 +281,9 @@ def run(
             build_automation(settings, build_engine(settings)), "automation and webhooks"
         ),
     }
+    carriers = gateway_worker(settings)
+    if carriers is not None:  # only when a carrier is connected (docs/carriers.md)
+        workers["carriers"] = carriers
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 
@@ -289,6 +294,26 @@ def loop_worker(steps, name: str) -> Callable[[threading.Event], None]:
         log.info("%s started", name)
         run_loop(steps, stop)
         log.info("%s stopped", name)
+
+    return work
+
+
+def gateway_worker(settings):
+    """The gateway as a worker of `_run_threads`; None when no carrier is connected."""
+    engine = build_engine(settings)
+    gateway = build_carrier_gateway(settings, engine)
+    if not gateway.links:
+        gateway.close()
+        engine.close()
+        return None
+
+    def work(stop: threading.Event) -> None:
+        log.info("carrier gateway started: %s", ", ".join(sorted(gateway.links)))
+        try:
+            gateway.run(stop)
+        finally:
+            log.info("carrier gateway stopped: %s", gateway.store.counts())
+            gateway.close()
 
     return work
 

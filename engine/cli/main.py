@@ -18,6 +18,7 @@ from domain.errors import DomainError
 from engine.cli import (
     after_sales,
     audit,
+    carriers,
     commands,
     context,
     export,
@@ -88,6 +89,8 @@ app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
+app.add_typer(carriers.app, name="carriers")
+app.command("check")(carriers.check)
 app.command("stats")(stats.stats)
 app.command("export")(export.export)
 app.command("risk")(risk.risk)

@@ -59,14 +59,14 @@ class ApiServer:
             self.process.wait()
 
 
-def start(home: Path, timeout: float = 30, env: dict[str, str] | None = None) -> ApiServer:
+def start(home: Path, timeout: float = 30, env: dict | None = None, port: int = 0) -> ApiServer:
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"
-    env = {**os.environ, "INTERCEPT_HOME": str(home), **(env or {})}
+    env = {**os.environ, **(env or {}), "INTERCEPT_HOME": str(home)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [INTERCEPT, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"],
+            [INTERCEPT, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

@@ -136,7 +136,9 @@ def test_one_changed_byte_makes_verify_exit_1_naming_the_event(demo_home, tmp_pa
         (
             state.replace(b"zto-api", b"zto-apj")
             .replace(b"sf-api", b"sf-apj")
-            .replace(b"-api", b"-apj"),
+            .replace(b"-api", b"-apj")
+            .replace(b"-callback", b"-callbacj")
+            .replace(b"carrier-gateway", b"carrier-gatewaz"),
             position,
         ),
     )
