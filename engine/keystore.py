@@ -155,6 +155,11 @@ class KeyStore:
         found = self._select("WHERE key_sha256 = ? AND revoked_at IS NULL", (_digest(presented),))
         return found[0] if found else None
 
+    def live(self, key_id: str) -> ApiKey | None:
+        """The key with this id unless it has been revoked: what a web session rests on."""
+        found = self._select("WHERE key_id = ? AND revoked_at IS NULL", (key_id,))
+        return found[0] if found else None
+
     def all(self) -> list[ApiKey]:
         return self._select("ORDER BY created_at, key_id", ())
 

@@ -30,6 +30,19 @@ class Settings(BaseModel):
     ready_max_lag: int = Field(default=1000, ge=0)
     # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
     tracing: str | None = None
+    # The zone the web pages show times in (an IANA name); stored times stay UTC.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone such as Asia/Shanghai") from None
+        return name
 
     @field_validator("event_store")
     @classmethod
@@ -95,6 +108,7 @@ ENV_NAMES = {
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
+    "timezone": "INTERCEPT_TIMEZONE",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

@@ -74,6 +74,12 @@ def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None
     return store.intercept_ids(db, column, value, merchant_id)
 
 
+def counts_by_status(db: Database, filters: Filters) -> dict[str, int]:
+    """How many intercepts match the filters, by status (the package center's tabs)."""
+    by_status, _, _ = store.counts(db, filters)
+    return {r["status"]: r["n"] for r in by_status}
+
+
 def summary(db: Database, merchant_id: str | None = None) -> dict:
     by_status, conflicts, totals = store.counts(db, Filters(merchant_id=merchant_id))
     return {
