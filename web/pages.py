@@ -117,8 +117,7 @@ def _render(request: Request, visitor: Visitor, page: Page) -> Response:
         "now": _services(request).clock(),
         "money": money,
         "request_page": page.template.removesuffix(".html"),
-        "path": request.url.path
-        + (f"?{request.url.query}" if request.url.query else ""),
+        "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **page.context,
     }
     html = template.render(context)
@@ -330,16 +329,25 @@ def _detail(request: Request, visitor: Visitor, intercept_id: str) -> usecases.D
     )
 
 
+_NOT_DETAILS = {"merchant_id", "actor", "occurred_at", "idempotency_key", "uri", "currency"}
+"""Fields an entry does not repeat: who and when it shows already, or the page does."""
+_ON_THE_PAGE = {"order_id", "tracking_no", "carrier", "amount_minor", "action", "request_reason"}
+"""The request's fields the facts above the timeline show."""
+
+
 def _timeline(detail: usecases.Detail) -> list[dict[str, Any]]:
-    skip = {"merchant_id", "actor", "occurred_at", "idempotency_key"}
-    return [
-        {
-            **entry,
-            "both_clocks": clocks_differ(entry["occurred_at"], entry["recorded_at"]),
-            "details": {k: v for k, v in entry["data"].items() if k not in skip and v is not None},
-        }
-        for entry in detail.timeline
-    ]
+    entries = []
+    for entry in detail.timeline:
+        skip = _NOT_DETAILS | (_ON_THE_PAGE if entry["event_type"] == "Requested" else set())
+        details = {k: v for k, v in entry["data"].items() if k not in skip and v is not None}
+        entries.append(
+            {
+                **entry,
+                "both_clocks": clocks_differ(entry["occurred_at"], entry["recorded_at"]),
+                "details": details,
+            }
+        )
+    return entries
 
 
 def _evidence(request: Request, detail: usecases.Detail) -> list[dict[str, Any]]:
@@ -369,9 +377,7 @@ def _fees(detail: usecases.Detail) -> list[dict[str, Any]]:
     ]
 
 
-def _detail_page(
-    request: Request, visitor: Visitor, detail: usecases.Detail, **extra: Any
-) -> Page:
+def _detail_page(request: Request, visitor: Visitor, detail: usecases.Detail, **extra: Any) -> Page:
     row = detail.intercept
     context = {
         **_choices(),
@@ -419,7 +425,7 @@ def cancel_page(request: Request, intercept_id: str) -> Response:
 def _acting(request: Request, visitor: Visitor, intercept_id: str) -> Response | UUID:
     """The intercept this merchant may act on, or the answer that says why not."""
     iid = _uuid(intercept_id)
-    if not visitor.acts:
+    if not visitor.acts or visitor.key is None:
         return _refused(request, visitor, 403, "read_only")
     try:
         if iid is None:
@@ -444,7 +450,9 @@ async def cancel(request: Request, intercept_id: str) -> Response:
     if not isinstance(acting, UUID):
         return acting
     svc = _services(request)
-    reason, note = _text(form, "reason"), _text(form, "note") or None
+    reason, note = _reason(form), _text(form, "note") or None
+    if reason is None:
+        return await _cancel_refused(request, visitor, intercept_id, [_NO_REASON], 422)
     try:
         command = CancelIntercept(
             intercept_id=acting,
@@ -461,6 +469,14 @@ async def cancel(request: Request, intercept_id: str) -> Response:
         return await _cancel_refused(request, visitor, intercept_id, [error.message], 409)
     notice = decision.outcome.value
     return _redirect(request, visitor, f"/intercepts/{acting}?notice={notice}")
+
+
+_NO_REASON = "reason: choose why the intercept is cancelled"
+
+
+def _reason(form: Any) -> CancelReason | None:
+    text = _text(form, "reason")
+    return CancelReason(text) if text in {r.value for r in CancelReason} else None
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -644,8 +660,9 @@ async def batch_cancel(request: Request) -> Response:
         for text in dict.fromkeys(v for v in form.getlist("ids") if isinstance(v, str))
         if (iid := _uuid(text)) is not None
     ][:BATCH_LIMIT]
-    reason, note = _text(form, "reason"), _text(form, "note") or None
+    reason, note = _reason(form), _text(form, "note") or None
     svc, key = _services(request), visitor.key
+    assert key is not None  # visitor.acts
 
     def check(iid: UUID) -> None:
         try:
@@ -658,11 +675,13 @@ async def batch_cancel(request: Request) -> Response:
     try:
         if not ids:
             raise ValueError("choose at least one intercept")
+        if reason is None:
+            raise ValueError(_NO_REASON)
         done = await run_in_threadpool(
             usecases.cancel_many,
             svc.gateway,
             ids,
-            CancelReason(reason) if reason in {r.value for r in CancelReason} else reason,
+            reason,
             note,
             None,
             key.actor,

@@ -47,7 +47,11 @@ def policy(server: ApiServer, key: Key) -> None:
     with server.client(key) as client:
         answer = client.put(
             f"/v1/merchants/{key.merchant_id}/policy",
-            json={"min_amount_minor": 100, "max_amount_minor": 5_000_000, "carriers": ["ZTO", "SF"]},
+            json={
+                "min_amount_minor": 100,
+                "max_amount_minor": 5_000_000,
+                "carriers": ["ZTO", "SF"],
+            },
         )
     assert answer.status_code == 200, answer.text
 
@@ -65,7 +69,11 @@ def seed(server: ApiServer) -> Seeded:
     for order in ("PDD-1001", "PDD-1002", "PDD-1003", "PDD-1004", "PDD-1005", "PDD-1006"):
         ids[order] = request(server, found.merchant, order)
     ids["PDD-2001"] = request(
-        server, found.merchant, "PDD-2001", carrier="SF", amount_minor=5_990,
+        server,
+        found.merchant,
+        "PDD-2001",
+        carrier="SF",
+        amount_minor=5_990,
         tracking_no="SF1234567890",
     )
     report(server, found.carrier, ids["PDD-1002"], "accepted")

@@ -138,9 +138,7 @@ def test_cancel_through_the_dialog_dismissed_once_then_confirmed(page, server, s
     assert recorded(server) == before + 1
 
 
-def test_batch_cancel_reports_each_intercept_and_what_still_needs_attention(
-    page, server, seeded
-):
+def test_batch_cancel_reports_each_intercept_and_what_still_needs_attention(page, server, seeded):
     picked = ["PDD-1006", "PDD-1002", "PDD-1003", "PDD-1005"]
     sign_in(page, seeded.merchant.key)
     for order in picked:
