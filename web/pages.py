@@ -363,7 +363,7 @@ def _evidence(request: Request, detail: usecases.Detail) -> list[dict[str, Any]]
             {
                 **entry["data"],
                 "at": entry["occurred_at"],
-                "image": path.exists() and thumbs.thumbnail(path) is not None,
+                "image": path.exists() and thumbs.is_image(path),
             },
         )
     return list(seen.values())

@@ -10,6 +10,15 @@ SIZE = (240, 240)
 Image.MAX_IMAGE_PIXELS = 40_000_000
 
 
+def is_image(path: Path) -> bool:
+    """Whether Pillow reads the file as an image: from its header, without decoding it."""
+    try:
+        with Image.open(path) as image:
+            return bool(image.format)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        return False
+
+
 def thumbnail(path: Path) -> bytes | None:
     """A PNG preview of the image at `path`; None when the file is not an image Pillow reads."""
     try:

@@ -117,6 +117,10 @@ def test_cancel_through_the_dialog_dismissed_once_then_confirmed(page, server, s
     dialog.get_by_label("误操作").check()
     dialog.get_by_role("button", name="保留拦截").click()
     expect(dialog).to_be_hidden()
+    page.keyboard.press("Enter")  # the focus is back on the opener
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     assert recorded(server) == before
     assert shown(server, seeded.merchant, iid)["intercept"]["status"] == "requested"
     # "Other" needs a note: refused with the rule, nothing recorded, the dialog open again.

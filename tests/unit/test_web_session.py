@@ -10,7 +10,9 @@ def test_a_session_round_trips_and_a_tampered_or_foreign_cookie_is_refused():
     signed = Session.fresh().signed_in("key_1", "m1", NOW)
     cookie = sessions.dump(signed)
     assert sessions.load(cookie, NOW) == signed
-    assert sessions.load(cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1], NOW) is None
+    assert (
+        sessions.load(cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1], NOW) is None
+    )
     assert Sessions(b"o" * 32).load(cookie, NOW) is None
     assert sessions.load("", NOW) is None
 
