@@ -239,9 +239,15 @@ def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             **row,
             "cancellable": usecases.cancellable(row["status"]),
             "conflicts": row["conflict"].split(",") if row.get("conflict") else [],
+            "flags": _flags(row),
         }
         for row in rows
     ]
+
+
+def _flags(row: dict[str, Any]) -> list[str]:
+    """The row's raised flags: what the merchant must look at that is not a conflict."""
+    return [f for f in (row.get("flags") or "").split(",") if f]
 
 
 def _choices() -> dict[str, Any]:
@@ -383,6 +389,7 @@ def _detail_page(request: Request, visitor: Visitor, detail: usecases.Detail, **
         **_choices(),
         "row": row,
         "conflicts": row["conflict"].split(",") if row.get("conflict") else [],
+        "flags": _flags(row),
         "cancellable": detail.cancellable,
         "timeline": _timeline(detail),
         "fees": _fees(detail),
