@@ -101,8 +101,10 @@ def _day(params: Mapping[str, str], name: str) -> str:
     return value
 
 
-def parse(params: Mapping[str, str]) -> View:
-    """The view a query string asks for; `BadFilter` naming the first wrong field."""
+def parse(params: Mapping[str, str], carrier_codes: Iterable[str] | None = None) -> View:
+    """The view a query string asks for; `BadFilter` naming the first wrong field.
+
+    `carrier_codes`: the carriers offered (the configured catalog's)."""
     known = {f.name for f in fields(View)}
     for name in params:
         if name not in known:
@@ -119,7 +121,7 @@ def parse(params: Mapping[str, str]) -> View:
         until=_day(params, "until"),
         status=_one_of(params, "status", statuses()),
         after_sale_status=_one_of(params, "after_sale_status", after_sale_statuses()),
-        carrier=_one_of(params, "carrier", carriers()),
+        carrier=_one_of(params, "carrier", list(carrier_codes or carriers())),
         order_id=_code(params, "order_id"),
         tracking_no=_code(params, "tracking_no"),
         conflicts=conflicts,

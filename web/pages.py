@@ -250,12 +250,16 @@ def _flags(row: dict[str, Any]) -> list[str]:
     return [f for f in (row.get("flags") or "").split(",") if f]
 
 
-def _choices() -> dict[str, Any]:
+def _carrier_codes(svc: Services) -> list[str]:
+    return filters.carriers()
+
+
+def _choices(svc: Services) -> dict[str, Any]:
     return {
         "ranges": [str(d) for d in filters.QUICK_RANGES],
         "statuses": filters.statuses(),
         "after_sale_statuses": filters.after_sale_statuses(),
-        "carriers": filters.carriers(),
+        "carriers": _carrier_codes(svc),
         "reasons": [r.value for r in CancelReason],
         "evidence_kinds": [k.value for k in EvidenceKind],
     }
@@ -267,9 +271,14 @@ def package_center(request: Request) -> Response:
     if visitor.key is None:
         return _to_sign_in(request, visitor)
     svc, web = _services(request), _web(request)
-    context: dict[str, Any] = {**_choices(), "view": View(), "rows": [], "counts": {}}
+    context: dict[str, Any] = {
+        **_choices(_services(request)),
+        "view": View(),
+        "rows": [],
+        "counts": {},
+    }
     try:
-        view = filters.parse(request.query_params)
+        view = filters.parse(request.query_params, _carrier_codes(svc))
         context["view"] = view
         wanted = filters.request(view, visitor.session.merchant_id, web.clock)
         found = usecases.list_intercepts(svc.gateway, wanted, svc.clock())
@@ -295,9 +304,9 @@ def statistics(request: Request) -> Response:
     if visitor.key is None:
         return _to_sign_in(request, visitor)
     svc, web = _services(request), _web(request)
-    context: dict[str, Any] = {**_choices(), "view": View(), "counts": {}}
+    context: dict[str, Any] = {**_choices(_services(request)), "view": View(), "counts": {}}
     try:
-        view = filters.parse(request.query_params)
+        view = filters.parse(request.query_params, _carrier_codes(svc))
     except BadFilter as error:
         context["error"] = error
         return _render(request, visitor, Page("stats.html", context, 400))
@@ -386,7 +395,7 @@ def _fees(detail: usecases.Detail) -> list[dict[str, Any]]:
 def _detail_page(request: Request, visitor: Visitor, detail: usecases.Detail, **extra: Any) -> Page:
     row = detail.intercept
     context = {
-        **_choices(),
+        **_choices(_services(request)),
         "row": row,
         "conflicts": row["conflict"].split(",") if row.get("conflict") else [],
         "flags": _flags(row),
@@ -425,7 +434,11 @@ def cancel_page(request: Request, intercept_id: str) -> Response:
     detail = _detail(request, visitor, intercept_id)
     if detail is None:
         return _not_found(request, visitor)
-    context = {**_choices(), "row": detail.intercept, "cancellable": detail.cancellable}
+    context = {
+        **_choices(_services(request)),
+        "row": detail.intercept,
+        "cancellable": detail.cancellable,
+    }
     return _render(request, visitor, Page("cancel.html", context))
 
 
@@ -629,12 +642,13 @@ def batch_page(request: Request) -> Response:
         return _refused(request, visitor, 403, "read_only")
     svc, web = _services(request), _web(request)
     params = request.query_params
-    context: dict[str, Any] = {**_choices()}
+    context: dict[str, Any] = {**_choices(_services(request))}
     over = False
     if params.get("all") == "1":
         try:
             view = filters.parse(
-                {k: v for k, v in params.items() if k not in ("all", "ids")}
+                {k: v for k, v in params.items() if k not in ("all", "ids")},
+                _carrier_codes(svc),
             ).without_page()
         except BadFilter as error:
             return _render(request, visitor, Page("batch.html", {**context, "error": error}, 400))
@@ -698,7 +712,7 @@ async def batch_cancel(request: Request) -> Response:
     except (ValidationError, ValueError) as error:
         problems = _messages(error) if isinstance(error, ValidationError) else [str(error)]
         rows = await run_in_threadpool(_batch_rows, request, visitor, [str(i) for i in ids])
-        context = {**_choices(), "rows": rows, "problems": problems}
+        context = {**_choices(_services(request)), "rows": rows, "problems": problems}
         return _render(request, visitor, Page("batch.html", context, 422))
     rows = await run_in_threadpool(
         _batch_rows, request, visitor, [r.intercept_id for r in done.results]
