@@ -29,7 +29,7 @@ from engine.keystore import ApiKey
 from engine.roles import Role
 from web import filters, thumbs
 from web.filters import BadFilter, View
-from web.present import Clock, clocks_differ, money
+from web.present import Clock, clocks_differ, duration, money, share
 from web.session import COOKIE, LANGUAGES, Session, Sessions
 
 router = APIRouter(include_in_schema=False)
@@ -116,6 +116,8 @@ def _render(request: Request, visitor: Visitor, page: Page) -> Response:
         "clock": web.clock,
         "now": _services(request).clock(),
         "money": money,
+        "share": share,
+        "duration": duration,
         "request_page": page.template.removesuffix(".html"),
         "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **page.context,

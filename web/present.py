@@ -58,3 +58,16 @@ def clocks_differ(occurred_at: str, recorded_at: str) -> bool:
     if occurred is None or recorded is None:
         return False
     return abs((recorded - occurred).total_seconds()) >= SAME_MOMENT_SECONDS
+
+
+def share(value: float | None) -> str:
+    """A rate as a percentage; a dash when there is nothing to divide."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def duration(seconds: float | None) -> str:
+    """A latency in minutes below two hours, in hours above."""
+    if seconds is None:
+        return "—"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
