@@ -4,6 +4,8 @@ evidence, switch language. Each step checks the page and what the engine recorde
 
 import hashlib
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -39,6 +41,10 @@ def test_signing_in_lists_the_merchants_intercepts_newest_first_with_counts(page
     expect(sf).to_contain_text("顺丰速运 SF1234567890")
     row = shown(server, seeded.merchant, seeded.ids["PDD-2001"])["intercept"]
     assert row["amount_minor"] == 5_990
+    requested = datetime.fromisoformat(row["requested_at"].replace("Z", "+00:00"))
+    local = requested.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    expect(sf.locator("time")).to_have_text(local)
+    expect(page.locator("footer")).to_contain_text("Asia/Shanghai（UTC+08:00）")
     # The conflict is highlighted and says what to do, in words, not only in colour.
     conflict = page.locator("tr.conflict")
     expect(conflict).to_have_count(1)
@@ -212,8 +218,9 @@ def test_evidence_is_kept_with_its_sha256_and_shown_as_a_thumbnail(page, server,
     page.screenshot(path=IMAGES / "intercept-detail.png", full_page=True)
 
 
-def test_the_language_switches_to_english_and_back(page, seeded):
+def test_the_language_switches_to_english_and_back(page, server, seeded):
     sign_in(page, seeded.merchant.key)
+    before = recorded(server)
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Package center: intercepts")
     assert page.locator("html").get_attribute("lang") == "en"
@@ -222,6 +229,7 @@ def test_the_language_switches_to_english_and_back(page, seeded):
     expect(page.get_by_role("heading", level=1)).to_have_text("Statistics")
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("数据统计")
+    assert recorded(server) == before  # a preference of the session, not an event
 
 
 def test_the_statistics_page_counts_the_current_filter(page, server, seeded):

@@ -141,3 +141,22 @@ def test_an_admin_chooses_the_merchant_it_looks_at(page, server, keys):
     expect(page.get_by_text("OWN-1")).to_have_count(0)
     answer = page.goto(f"/intercepts/{keys['ours']}")
     assert answer is not None and answer.status == 404
+
+
+def test_pages_of_twenty_follow_the_lists_cursor(page, server):
+    m3 = server.key("merchant", merchant="m3")
+    policy(server, m3)
+    orders = [f"P-{n:02d}" for n in range(21)]
+    for order in orders:
+        request(server, m3, order)
+    sign_in(page, m3.key)
+    links = page.locator("table.intercepts tbody tr td:nth-child(2) a")
+    expect(links).to_have_count(20)
+    assert links.all_inner_texts() == orders[::-1][:20]
+    expect(page.get_by_role("navigation", name="状态")).to_contain_text("全部 (21)")
+    page.get_by_role("link", name="下一页").click()
+    expect(links).to_have_count(1)
+    assert links.all_inner_texts() == ["P-00"]
+    expect(page.get_by_role("link", name="下一页")).to_have_count(0)
+    page.get_by_role("link", name="第一页").click()
+    expect(links).to_have_count(20)
