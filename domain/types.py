@@ -7,7 +7,7 @@ unbounded, empty or carrying control characters is ever recorded.
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Code = Annotated[
     str,
@@ -20,6 +20,24 @@ Text = Annotated[
     StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
 ]
 """Free text such as a note or an address; newlines allowed, other control characters not."""
+
+CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,15}$")]
+"""A carrier, by its code in the carrier catalog (ZTO, SF, DBL): upper case letters and digits.
+Which codes exist is configuration, checked by the front doors, not by the events."""
+
+PersonText = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    ),
+]
+"""One line of a person's details: not blank, no control characters (not even a newline)."""
+
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9]{1,4}(-?[0-9]{2,8}){1,4}$", min_length=5, max_length=20),
+]
+"""A telephone number: digits, an optional leading +, single hyphens between groups."""
 
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
@@ -45,3 +63,23 @@ _PLAUSIBLE_YEAR = Field(json_schema_extra={"pattern": "^(2[01][0-9]{2}|2200)-"})
 
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible), _PLAUSIBLE_YEAR]
 """A point in time with a timezone; naive times are refused, not guessed."""
+
+
+class Recipient(BaseModel):
+    """Whom and where a redirected parcel goes to. Personal data: it lives in these fields only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: PersonText
+    phone: Phone
+    province: PersonText
+    city: PersonText
+    district: PersonText
+    address: Annotated[
+        str,
+        StringConstraints(
+            max_length=1000,
+            pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+        ),
+    ]
+    """The detail line (street, building, room); newlines allowed, blank refused."""

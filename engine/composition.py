@@ -13,6 +13,7 @@ from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
 from domain.policy import InterceptPolicy
 from engine.application import Clock, InterceptApplication
+from engine.carrier_catalog import CarrierCatalog, load_catalog
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
 from engine.settings import Settings
@@ -166,6 +167,11 @@ class Engine:
     def close(self) -> None:
         self.db.close()
         self.app.close()
+
+
+def carrier_catalog(settings: Settings) -> CarrierCatalog:
+    """The carriers the settings configure (a TOML file, or the eight built in)."""
+    return load_catalog(settings.carriers_file)
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:

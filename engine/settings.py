@@ -30,6 +30,8 @@ class Settings(BaseModel):
     ready_max_lag: int = Field(default=1000, ge=0)
     # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
     tracing: str | None = None
+    # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
+    carriers_file: Path | None = None
     # The zone the web pages show times in (an IANA name); stored times stay UTC.
     timezone: str = "Asia/Shanghai"
 
@@ -109,6 +111,7 @@ ENV_NAMES = {
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
     "timezone": "INTERCEPT_TIMEZONE",
+    "carriers_file": "INTERCEPT_CARRIERS_FILE",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

@@ -55,7 +55,7 @@ def environments() -> dict[str, jinja2.Environment]:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(i18n.TEMPLATES),
             autoescape=True,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
             trim_blocks=True,
             lstrip_blocks=True,
         )

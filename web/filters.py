@@ -32,6 +32,7 @@ class BadFilter(ValueError):
 
 
 def carriers() -> list[str]:
+    """The carriers built in; the pages offer the configured catalog's instead."""
     return [c.value for c in Carrier]
 
 

@@ -39,7 +39,7 @@ def extract():
 
     catalog = Catalog(project="intercept", domain=DOMAIN)
     method_map = [("**.html", "jinja2")]
-    options = {"**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    options = {"**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do", "trimmed": "true"}}
     for filename, lineno, message, comments, context in extract_from_dir(
         TEMPLATES, method_map, options
     ):

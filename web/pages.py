@@ -253,7 +253,8 @@ def _flags(row: dict[str, Any]) -> list[str]:
 
 
 def _carrier_codes(svc: Services) -> list[str]:
-    return filters.carriers()
+    """The carriers the filters offer: the configured catalog's (engine/carrier_catalog.py)."""
+    return list(svc.carriers.codes)
 
 
 def _choices(svc: Services) -> dict[str, Any]:
@@ -348,7 +349,16 @@ def _detail(request: Request, visitor: Visitor, intercept_id: str) -> usecases.D
 
 _NOT_DETAILS = {"merchant_id", "actor", "occurred_at", "idempotency_key", "uri", "currency"}
 """Fields an entry does not repeat: who and when it shows already, or the page does."""
-_ON_THE_PAGE = {"order_id", "tracking_no", "carrier", "amount_minor", "action", "request_reason"}
+_ON_THE_PAGE = {
+    "order_id",
+    "tracking_no",
+    "carrier",
+    "amount_minor",
+    "action",
+    "request_reason",
+    "recipient",
+    "quoted_fee_minor",
+}
 """The request's fields the facts above the timeline show."""
 
 

@@ -57,7 +57,8 @@ def policy(server: ApiServer, key: Key) -> None:
 
 
 def seed(server: ApiServer) -> Seeded:
-    """m1: open, accepted, intercepted, failed and conflicting intercepts; m2: one of its own."""
+    """m1: open, accepted, intercepted, failed, rejected, returned, flagged and conflicting
+    intercepts; m2: one of its own."""
     found = Seeded(
         merchant=server.key("merchant", merchant="m1"),
         other=server.key("merchant", merchant="m2"),
@@ -66,8 +67,12 @@ def seed(server: ApiServer) -> Seeded:
     policy(server, found.merchant)
     policy(server, found.other)
     ids = found.ids
-    for order in ("PDD-1001", "PDD-1002", "PDD-1003", "PDD-1004", "PDD-1005", "PDD-1006"):
+    for order in (f"PDD-100{n}" for n in range(1, 7)):
         ids[order] = request(server, found.merchant, order)
+    # Out for delivery when asked: taken, and flagged as likely to fail.
+    ids["PDD-1007"] = request(server, found.merchant, "PDD-1007", parcel_stage="out_for_delivery")
+    ids["PDD-1008"] = request(server, found.merchant, "PDD-1008")
+    ids["PDD-1009"] = request(server, found.merchant, "PDD-1009")
     ids["PDD-2001"] = request(
         server,
         found.merchant,
@@ -76,6 +81,21 @@ def seed(server: ApiServer) -> Seeded:
         amount_minor=5_990,
         tracking_no="SF1234567890",
     )
+    report(server, found.carrier, ids["PDD-1008"], "rejected", code="not_a_platform_waybill")
+    for what in ("confirmed", "returning", "returned"):
+        report(server, found.carrier, ids["PDD-1009"], what)
+    with server.client(found.merchant) as client:
+        fee = client.post(
+            f"/v1/intercepts/{ids['PDD-1009']}/fees",
+            json={
+                "kind": "return_shipping",
+                "amount_minor": 800,
+                "currency": "CNY",
+                "payer": "carrier",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert fee.status_code == 200, fee.text
     report(server, found.carrier, ids["PDD-1002"], "accepted")
     report(server, found.carrier, ids["PDD-1003"], "confirmed")
     report(server, found.carrier, ids["PDD-1004"], "failed", reason="already_signed")

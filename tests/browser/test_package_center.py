@@ -27,14 +27,17 @@ def rows(page) -> list[str]:
 def test_signing_in_lists_the_merchants_intercepts_newest_first_with_counts(page, server, seeded):
     sign_in(page, seeded.merchant.key)
     expect(page.get_by_role("heading", level=1)).to_have_text("包裹中心：拦截订单")
-    assert rows(page) == [
-        "PDD-2001", "PDD-1006", "PDD-1005", "PDD-1004", "PDD-1003", "PDD-1002", "PDD-1001",
-    ]  # fmt: skip
+    assert rows(page) == ["PDD-2001", *(f"PDD-100{n}" for n in range(9, 0, -1))]
     assert "M2-9001" not in page.content()
     tabs = page.get_by_role("navigation", name="状态")
-    expect(tabs.get_by_role("link", name="全部 (7)")).to_have_attribute("aria-current", "page")
-    expect(tabs.get_by_role("link", name="已申请 (3)")).to_be_visible()
+    expect(tabs.get_by_role("link", name="全部 (10)")).to_have_attribute("aria-current", "page")
+    expect(tabs.get_by_role("link", name="已申请 (4)")).to_be_visible()
     expect(tabs.get_by_role("link", name="拦截成功 (1)")).to_be_visible()
+    expect(tabs.get_by_role("link", name="快递拒绝拦截 (1)")).to_be_visible()
+    expect(tabs.get_by_role("link", name="已退回 (1)")).to_be_visible()
+    # A flag says what to look at; a rejection says why, each in words.
+    expect(page.locator("tr", has_text="PDD-1007")).to_contain_text("可能拦截失败")
+    expect(page.locator("tr", has_text="PDD-1008")).to_contain_text("非平台电子面单")
     # Money in yuan, times in the merchant's zone (Asia/Shanghai).
     sf = page.locator("tr", has_text="PDD-2001")
     expect(sf).to_contain_text("¥59.90")
@@ -103,6 +106,22 @@ def test_the_detail_shows_progress_fees_and_both_clocks(page, server, seeded):
     expect(fees).to_contain_text("拦截费")
     expect(fees).to_contain_text("¥3.00")
     expect(fees).to_contain_text("商家")
+    # The way back, the fee the carrier pays, and a carrier's rejection with its code.
+    page.goto(f"/intercepts/{seeded.ids['PDD-1009']}")
+    journey = page.get_by_role("region", name="包裹退回进度").locator("li")
+    expect(journey).to_have_count(3)
+    expect(journey.nth(2)).to_contain_text("已退回")
+    row = shown(server, seeded.merchant, seeded.ids["PDD-1009"])["intercept"]
+    assert row["status"] == "returned" and row["returned_at"] is not None
+    expect(page.get_by_role("region", name="费用")).to_contain_text("快递公司承担：¥8.00")
+    page.goto(f"/intercepts/{seeded.ids['PDD-1008']}")
+    expect(page.locator("dl.facts")).to_contain_text("非平台电子面单 (not_a_platform_waybill)")
+    assert (
+        shown(server, seeded.merchant, seeded.ids["PDD-1008"])["intercept"]["rejection_code"]
+        == "not_a_platform_waybill"
+    )
+    page.goto(f"/intercepts/{seeded.ids['PDD-1007']}")
+    expect(page.locator(".conflict-box.flag")).to_contain_text("可能拦截失败")
 
 
 def test_cancel_through_the_dialog_dismissed_once_then_confirmed(page, server, seeded):
