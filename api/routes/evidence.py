@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, allow
 from api.bodies import InputText
 from api.faults import fault_of
 from api.params import IdempotencyKeyHeader, InterceptId
@@ -12,8 +12,9 @@ from api.problem import problems
 from api.refusals import EvidenceNotStored, InvalidInput, TooLarge
 from api.services import Services, services
 from api.views import EvidenceResult, InterceptResult
+from domain.commands import AttachEvidence
 from domain.vocabulary import EvidenceKind
-from engine import evidence_store, usecases
+from engine import evidence_store
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -35,23 +36,29 @@ def attach_evidence(
     svc: Services = Depends(services),
 ) -> EvidenceResult:
     """Attach evidence. Append-only: the same content is recorded once."""
-    visible_intercept(svc, key, intercept_id)
     try:
-        decision, staged = usecases.attach_evidence(
-            svc.gateway,
-            svc.evidence,
-            file.file,
-            intercept_id,
-            kind,
-            note,
-            idempotency_key,
-            key.actor,
-            svc.clock(),
-        )
+        staged = svc.evidence.stage(file.file)
     except evidence_store.TooLarge as error:
         raise TooLarge(str(error)) from None
-    except usecases.EmptyEvidence:
-        raise InvalidInput("invalid input: file: the evidence file is empty") from None
+    try:
+        if staged.size == 0:
+            raise InvalidInput("invalid input: file: the evidence file is empty")
+        command = AttachEvidence(
+            intercept_id=intercept_id,
+            kind=kind,
+            sha256=staged.sha256,
+            uri=svc.evidence.uri(staged.sha256),
+            note=note,
+            key=idempotency_key,
+            actor=key.actor,
+            occurred_at=svc.clock(),
+        )
+    except BaseException:
+        svc.evidence.discard(staged)
+        raise
+    try:
+        with svc.evidence.kept(staged):
+            decision = svc.gateway.execute(command, acting_on(key, intercept_id))
     except evidence_store.NotKept as failure:
         fault = fault_of(failure.error)
         raise EvidenceNotStored(
