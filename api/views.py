@@ -32,6 +32,29 @@ class InterceptResult(BaseModel):
         return cls.model_validate(usecases.result(decision))
 
 
+class RiskEstimate(BaseModel):
+    """What the merchant's own history says about such an intercept (docs/analytics.md)."""
+
+    carrier: str
+    action: Action
+    parcel_stage: str
+    cases: int = Field(description="Past intercepts of this carrier, action and stage decided.")
+    enough_history: bool
+    success_probability: float | None = Field(
+        description="Succeeded / decided; null without enough history."
+    )
+    likely_fee_minor: int | None = Field(
+        description="Average fees of a decided case, minor units; null without enough history."
+    )
+    note: str | None = None
+
+
+class RequestResult(InterceptResult):
+    """A request's answer: the intercept, and the risk estimate read before recording it."""
+
+    risk: RiskEstimate
+
+
 class PolicyView(BaseModel):
     merchant_id: str
     min_amount_minor: int
@@ -113,6 +136,11 @@ class InterceptRow(BaseModel):
     recipient_city: str | None = None
     recipient_district: str | None = None
     recipient_address: str | None = None
+    parcel_stage: str | None = Field(
+        default=None,
+        description="Where the parcel was at the request, as the merchant said; null for rows "
+        "projected before it was kept.",
+    )
 
 
 class InterceptPage(BaseModel):

@@ -90,6 +90,7 @@ def _requested(_: Row, e: Requested) -> Row:
             f"recipient_{part}": getattr(e.recipient, part) if e.recipient else None
             for part in RECIPIENT_PARTS
         },
+        "parcel_stage": e.parcel_stage.value,
     }
 
 

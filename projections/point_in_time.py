@@ -19,6 +19,7 @@ from uuid import UUID
 import orjson
 
 from domain.events import InterceptEvent, Requested
+from projections import stats_store
 from projections.intercepts import Row, row_after
 from projections.store import Tables
 from projections.timefmt import stamp
@@ -83,11 +84,12 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
     with db.transaction() as cur:
         tables = Tables(cur)
         rows: dict[str, Row | None] = {}
+        before: dict[str, Row | None] = {}
         timeline = []
         for event in events:
             key = str(event.originator_id)
             if key not in rows:
-                rows[key] = tables.row_of(key)
+                rows[key] = before[key] = tables.row_of(key)
             rows[key] = row_after(rows[key], event)
             entry = timeline_entry(event)
             timeline.append(
@@ -103,3 +105,5 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
             )
         tables.replace_rows(rows.values())  # type: ignore[arg-type]
         tables.append_timeline(timeline)
+        # A view as of a past time answers `intercept stats` too: its statistics are its rows'.
+        stats_store.record_changes(cur, ((before[k], r) for k, r in rows.items()))  # type: ignore[misc]

@@ -4,7 +4,7 @@
 current one and does nothing when already there.
 """
 
-from projections import store
+from projections import stats_store, store
 from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
@@ -54,4 +54,6 @@ def migrate(db: Database) -> int:
 def upgrade(db: Database) -> tuple[int, int]:
     """Create or upgrade the tables, all in one transaction: (version before, version after)."""
     current = store.upgrade(db, _MIGRATIONS, SCHEMA_VERSION, _MIGRATION_LOCK)
+    # Derived from the rows: (re)built from them whenever what it counts changed.
+    stats_store.ensure(db)
     return current, SCHEMA_VERSION

@@ -27,7 +27,7 @@ from domain.vocabulary import CancelReason, EvidenceKind
 from engine import evidence_store, usecases
 from engine.keystore import ApiKey
 from engine.roles import Role
-from web import filters, thumbs
+from web import charts, filters, thumbs
 from web.filters import BadFilter, View
 from web.present import Clock, clocks_differ, duration, money, share
 from web.session import COOKIE, LANGUAGES, Session, Sessions
@@ -332,11 +332,26 @@ def statistics(request: Request) -> Response:
     with_conflicts = usecases.status_counts(
         svc.gateway, replace(wanted, conflicts_only=True), svc.clock()
     )
+    figures = usecases.statistics(
+        svc.gateway,
+        usecases.StatsRequest(
+            merchant_id=wanted.merchant_id,
+            days=wanted.days,
+            since=wanted.since,
+            until=wanted.until,
+            carrier=wanted.carrier,
+            after_sale_status=wanted.after_sale_status,
+        ),
+        svc.clock(),
+    )
     context.update(
         view=view,
         counts=counts,
         total=sum(counts.values()),
         conflicts=sum(with_conflicts.values()),
+        figures=figures,
+        day_chart=charts.days(figures["series"]),
+        carrier_bars=charts.rates(figures["by_carrier"]),
     )
     return _render(request, visitor, Page("stats.html", context))
 

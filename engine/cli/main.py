@@ -19,14 +19,17 @@ from engine.cli import (
     audit,
     commands,
     context,
+    export,
     kafka,
     keys,
     migrate,
     policy,
     queries,
     replay,
+    risk,
     schemas,
     serve,
+    stats,
     status,
 )
 from engine.cli.demo import demo_command
@@ -81,6 +84,9 @@ app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
+app.command("stats")(stats.stats)
+app.command("export")(export.export)
+app.command("risk")(risk.risk)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

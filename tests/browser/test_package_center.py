@@ -261,6 +261,12 @@ def test_the_statistics_page_counts_the_current_filter(page, server, seeded):
     table = page.locator("table tbody tr", has_text="已取消")
     expect(table).to_contain_text(str(cancelled))
     expect(page.get_by_role("img", name="各状态拦截数")).to_be_visible()
+    with server.client(seeded.merchant) as client:
+        figures = client.get("/v1/stats").json()
+    key = page.get_by_role("region", name="关键指标")
+    expect(key).to_contain_text(f"申请拦截{figures['intercepts']}")
+    expect(page.get_by_role("img", name="按申请日")).to_be_visible()
+    expect(page.get_by_role("img", name="各快递公司拦截成功率")).to_be_visible()
     page.screenshot(path=IMAGES / "statistics.png", full_page=True)
     page.get_by_label("快递公司").select_option("SF")
     page.get_by_role("button", name="筛选", exact=True).click()
