@@ -63,7 +63,7 @@ def test_filters_are_those_of_the_list(page, server, seeded):
     assert rows(page) == ["PDD-1003"]
     assert "status=intercepted" in page.url
     page.goto("/")
-    page.get_by_label("快递公司").select_option("SF")
+    page.get_by_label("快递公司", exact=True).select_option("SF")
     page.get_by_role("button", name="筛选", exact=True).click()
     assert rows(page) == ["PDD-2001"]
     page.goto("/")
@@ -268,7 +268,7 @@ def test_the_statistics_page_counts_the_current_filter(page, server, seeded):
     expect(page.get_by_role("img", name="按申请日")).to_be_visible()
     expect(page.get_by_role("img", name="各快递公司拦截成功率")).to_be_visible()
     page.screenshot(path=IMAGES / "statistics.png", full_page=True)
-    page.get_by_label("快递公司").select_option("SF")
+    page.get_by_label("快递公司", exact=True).select_option("SF")
     page.get_by_role("button", name="筛选", exact=True).click()
     expect(page.get_by_text("拦截总数：1")).to_be_visible()
 
