@@ -9,7 +9,7 @@ BENCH_BACKEND ?= sqlite
 # workers than the two cores pay.
 TEST_WORKERS ?= 4
 # Type-checked by `make check` at mypy's default ([tool.mypy]); domain/ has its own, strict, run.
-MYPY_PACKAGES := storage projections consumers engine api audit carriers
+MYPY_PACKAGES := storage projections consumers engine api audit carriers web
 
 .PHONY: run test check install install-dev bench mutation clean
 
@@ -39,7 +39,13 @@ check: $(DEV_STAMP)
 	$(BIN)/mypy domain
 	$(BIN)/mypy $(MYPY_PACKAGES)
 
-test: check
+# The browser tests drive Debian's chromium (tests/browser); installed when missing.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium fonts-wqy-microhei
+
+test: check $(CHROMIUM)
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Not part of `test`: measures the engine against raw baselines (docs/performance.md).

@@ -1,4 +1,5 @@
-"""Builds the API from settings: the engine, the keys and the evidence (engine.composition).
+"""Builds the API, and the web pages on it, from settings: the engine, the keys and the
+evidence (engine.composition).
 
 Everything is built where every engine is, in engine/composition.py, so the CLI
 reaches the same key and evidence stores without importing the web stack.
@@ -45,7 +46,13 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         background=_automation(settings, clock) + _carrier_gateway(settings, clock),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
-    return create_app(services, metrics, readiness.check, tracing)
+    app = create_app(services, metrics, readiness.check, tracing)
+    # The package center's pages, on the same app and the same services (web/).
+    from web.app import install
+    from web.session import secret_in
+
+    install(app, secret_in(settings.home), settings.timezone)
+    return app
 
 
 def _automation(settings: Settings, clock: Clock) -> tuple:

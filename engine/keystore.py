@@ -197,6 +197,11 @@ class KeyStore:
             self._known[digest] = found
             return found
 
+    def live(self, key_id: str) -> ApiKey | None:
+        """The key with this id unless it has been revoked: what a web session rests on."""
+        found = self._select("WHERE key_id = ? AND revoked_at IS NULL", (key_id,))
+        return found[0] if found else None
+
     def all(self) -> list[ApiKey]:
         return self._select("ORDER BY created_at, key_id", ())
 

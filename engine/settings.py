@@ -38,6 +38,19 @@ class Settings(BaseModel):
     webhooks_retry_base: float = Field(default=5.0, gt=0, le=3600)  # first retry, seconds
     webhooks_horizon: float = Field(default=86400.0, gt=0, le=7 * 86400)  # then disabled
     webhooks_timeout: float = Field(default=10.0, gt=0, le=60)  # every call to an endpoint
+    # The zone the web pages show times in (an IANA name); stored times stay UTC.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone such as Asia/Shanghai") from None
+        return name
 
     @field_validator("event_store")
     @classmethod
@@ -103,6 +116,7 @@ ENV_NAMES = {
     "db_timeout": "INTERCEPT_DB_TIMEOUT",
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
+    "timezone": "INTERCEPT_TIMEZONE",
     "carriers_file": "INTERCEPT_CARRIERS_FILE",
     "automation_inline": "INTERCEPT_AUTOMATION_INLINE",
     "webhooks_allow_private": "INTERCEPT_WEBHOOKS_ALLOW_PRIVATE",

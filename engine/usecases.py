@@ -7,20 +7,21 @@ adapter, so the two front doors cannot drift apart.
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import ValidationError
 
 from domain import lifecycle
-from domain.commands import CancelIntercept, Command
+from domain.commands import AttachEvidence, CancelIntercept, Command
 from domain.decision import Decision
 from domain.errors import DomainError, UnknownIntercept
 from domain.event import Event
 from domain.events import InterceptEvent
-from domain.vocabulary import CancelReason, Status
+from domain.vocabulary import CancelReason, EvidenceKind, Status
+from engine.evidence_store import EvidenceStore, Staged
 from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
@@ -139,6 +140,13 @@ def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page
     return engine.read(
         lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
     )
+
+
+def status_counts(engine: Engine, request: ListRequest, now: datetime) -> dict[str, int]:
+    """How many intercepts each status has under the request's filters, its status aside:
+    the package center's tabs, one per status, each counting what choosing it would list."""
+    filters = replace(_filters(request, now), status=None)
+    return engine.read(lambda db: queries.counts_by_status(db, filters))
 
 
 def count_intercepts(engine: Engine, request: ListRequest, now: datetime) -> int:
@@ -293,6 +301,48 @@ def _cancel_result(command: CancelIntercept, answer: Decision | DomainError) -> 
         return CancelResult(iid, "refused", answer.message, answer.rule)
     outcome = answer.outcome.value
     return CancelResult(iid, outcome, _CANCELLED[outcome])
+
+
+class EmptyEvidence(ValueError):
+    """An evidence file with no content: nothing to keep or record."""
+
+
+def attach_evidence(
+    engine: Engine,
+    store: EvidenceStore,
+    stream: BinaryIO,
+    intercept_id: UUID,
+    kind: EvidenceKind,
+    note: str | None,
+    key: str | None,
+    actor: str,
+    now: datetime,
+) -> tuple[Decision, Staged]:
+    """Keep the file, then record its sha256: an `EvidenceAttached` never lacks its file.
+
+    Raises `evidence_store.TooLarge`, `EmptyEvidence`, pydantic's `ValidationError` (the
+    command), `evidence_store.NotKept` (the file could not be stored) or the engine's
+    refusal; on every one of them nothing is recorded and no file of this upload is left.
+    """
+    staged = store.stage(stream)
+    try:
+        if staged.size == 0:
+            raise EmptyEvidence("the evidence file is empty")
+        command = AttachEvidence(
+            intercept_id=intercept_id,
+            kind=kind,
+            sha256=staged.sha256,
+            uri=store.uri(staged.sha256),
+            note=note,
+            key=key,
+            actor=actor,
+            occurred_at=now,
+        )
+    except BaseException:
+        store.discard(staged)
+        raise
+    with store.kept(staged):
+        return engine.execute(command), staged
 
 
 def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:

@@ -75,6 +75,12 @@ def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None
     return store.intercept_ids(db, column, value, merchant_id)
 
 
+def counts_by_status(db: Database, filters: Filters) -> dict[str, int]:
+    """How many intercepts match the filters, by status (the package center's tabs)."""
+    by_status, _, _ = store.counts(db, filters)
+    return {r["status"]: r["n"] for r in by_status}
+
+
 def count_intercepts(db: Database, filters: Filters) -> int:
     return store.count_intercepts(db, filters)
 

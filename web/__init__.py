@@ -1,0 +1,1 @@
+"""The package center as web pages: a thin front door over the shared use cases."""
