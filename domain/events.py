@@ -1,13 +1,14 @@
 """The events of an intercept request. Their type names are a published contract."""
 
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event, event_classes
-from domain.past_events import RequestedV1
+from domain.past_events import CancelledV1, EvidenceAttachedV1, RequestedV1
+from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, BuyerText, NotPersonal
 from domain.rule_schemas import (
-    OTHER_CANCEL_HAS_NOTE,
+    OTHER_CANCEL_HAS_SEALED_NOTE,
     REDIRECT_HAS_ADDRESS,
     require_note_for_other,
     require_redirect_address,
@@ -29,12 +30,16 @@ from domain.vocabulary import (
 
 
 class InterceptEvent(Event, abstract=True):
-    """Something that happened to one intercept request."""
+    """Something that happened to one intercept request.
 
-    merchant_id: Code
-    actor: Code
+    Every text field says whether it is personal data (domain/personal.py); a test
+    refuses a text field that says neither.
+    """
+
+    merchant_id: Annotated[Code, IDENTIFIER]
+    actor: Annotated[Code, IDENTIFIER]
     occurred_at: Moment
-    idempotency_key: IdempotencyKey | None = None
+    idempotency_key: Annotated[IdempotencyKey | None, IDENTIFIER] = None
 
 
 class Requested(InterceptEvent):
@@ -44,14 +49,14 @@ class Requested(InterceptEvent):
     class_version = 2
     past_payloads = {1: RequestedV1}
 
-    order_id: Code
-    tracking_no: Code
+    order_id: Annotated[Code, IDENTIFIER]
+    tracking_no: Annotated[Code, IDENTIFIER]
     carrier: Carrier
     amount_minor: MinorAmount
-    currency: Currency
+    currency: Annotated[Currency, IDENTIFIER]
     action: Action
     new_address: Text | None = None
-    request_reason: Code
+    request_reason: Annotated[Code, IDENTIFIER]
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = Field(
@@ -87,7 +92,7 @@ class CarrierEvent(InterceptEvent, abstract=True):
 
     report: ClassVar[CarrierReport]
 
-    carrier_ref: Code | None = None
+    carrier_ref: Annotated[Code | None, IDENTIFIER] = None
     conflict: Conflict | None = None
 
 
@@ -114,33 +119,64 @@ class CarrierReleased(CarrierEvent):
 
 
 class Cancelled(InterceptEvent):
-    model_config = ConfigDict(json_schema_extra=OTHER_CANCEL_HAS_NOTE)
+    """Version 2 records the note sealed (docs/privacy.md)."""
+
+    model_config = ConfigDict(json_schema_extra=OTHER_CANCEL_HAS_SEALED_NOTE)
+    class_version = 2
+    past_payloads = {1: CancelledV1}
 
     reason: CancelReason
-    note: Text | None = None
+    note: BuyerText | None = None
 
     @model_validator(mode="after")
     def _other_needs_note(self) -> Self:
         require_note_for_other(self.reason, self.note)
         return self
 
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        """A version 1 note stays the plain text it was recorded as."""
+
 
 class FeeCharged(InterceptEvent):
     kind: FeeKind
     amount_minor: MinorAmount
-    currency: Currency
+    currency: Annotated[Currency, IDENTIFIER]
     payer: Payer
 
 
 class EvidenceAttached(InterceptEvent):
+    """Version 2 records the note sealed; the file itself is the buyer's too (docs/privacy.md)."""
+
+    class_version = 2
+    past_payloads = {1: EvidenceAttachedV1}
+
     kind: EvidenceKind
-    sha256: Sha256
-    uri: Text
-    note: Text | None = None
+    sha256: Annotated[Sha256, DIGEST]
+    uri: Annotated[Text, DIGEST]
+    note: BuyerText | None = None
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        """A version 1 note stays the plain text it was recorded as."""
 
 
 class AfterSaleStatusChanged(InterceptEvent):
     after_sale_status: AfterSaleStatus
+
+
+class Erased(InterceptEvent):
+    """A data subject's personal data in this intercept was erased: its key destroyed.
+
+    Holds no personal data: the subject id is derived, one way, from the order or the
+    intercept (domain/personal.py). Its sealed values stay in history, unreadable.
+    """
+
+    subject: Annotated[
+        str,
+        NotPersonal("a one-way derived id of the data subject"),
+        Field(pattern=SUBJECT_ID_PATTERN),
+    ]
 
 
 # Declared above, registered by their declaration: this only reads the registry.

@@ -17,6 +17,7 @@ from domain.commands import (
     ChangeAfterSaleStatus,
     ChargeFee,
     Command,
+    EraseSubject,
     InterceptCommand,
     ReportCarrierOutcome,
     RequestIntercept,
@@ -35,6 +36,7 @@ from domain.events import (
     AfterSaleStatusChanged,
     Cancelled,
     CarrierEvent,
+    Erased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
@@ -59,6 +61,8 @@ class InterceptRequest:
     fees_minor: int
     evidence: tuple[str, ...]
     keys: Mapping[str, InterceptEvent]
+    erased: frozenset[str] = frozenset()
+    """The data subjects whose personal data in this intercept was erased."""
 
     @property
     def merchant_id(self) -> str:
@@ -185,6 +189,15 @@ def change_after_sale_status(
 
 Decide = Callable[[InterceptRequest, C, Moment], Decision[InterceptRequest]]
 
+
+def erase(
+    state: InterceptRequest, command: EraseSubject, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.subject in state.erased:
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, Erased, command, now)
+
+
 DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
     {
         CancelIntercept: cancel,
@@ -192,6 +205,7 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         ChargeFee: charge_fee,
         AttachEvidence: attach_evidence,
         ChangeAfterSaleStatus: change_after_sale_status,
+        EraseSubject: erase,
     }
 )
 """How each command on an existing intercept is decided, by the command's type."""
@@ -288,6 +302,10 @@ def _after_sale(s: InterceptRequest, e: AfterSaleStatusChanged) -> dict[str, Any
     return {"after_sale_status": e.after_sale_status}
 
 
+def _erased(s: InterceptRequest, e: Erased) -> dict[str, Any]:
+    return {"erased": s.erased | {e.subject}}
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str, Any]]] = (
     MappingProxyType(
         {
@@ -296,6 +314,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             FeeCharged: _fee,
             EvidenceAttached: _evidence,
             AfterSaleStatusChanged: _after_sale,
+            Erased: _erased,
         }
     )
 )

@@ -10,9 +10,14 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from domain.rule_schemas import REDIRECT_HAS_ADDRESS, require_redirect_address
-from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Text
-from domain.vocabulary import Action, AfterSaleStatus, Carrier
+from domain.rule_schemas import (
+    OTHER_CANCEL_HAS_NOTE,
+    REDIRECT_HAS_ADDRESS,
+    require_note_for_other,
+    require_redirect_address,
+)
+from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
+from domain.vocabulary import Action, AfterSaleStatus, CancelReason, Carrier, EvidenceKind
 
 
 class RequestedV1(BaseModel):
@@ -39,3 +44,34 @@ class RequestedV1(BaseModel):
     def _redirect_has_address(self) -> Self:
         require_redirect_address(self.action, self.new_address)
         return self
+
+
+# `Cancelled` version 1: its note recorded as plain text.
+class CancelledV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=OTHER_CANCEL_HAS_NOTE)
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    reason: CancelReason
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _other_needs_note(self) -> Self:
+        require_note_for_other(self.reason, self.note)
+        return self
+
+
+# `EvidenceAttached` version 1: its note recorded as plain text.
+class EvidenceAttachedV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    kind: EvidenceKind
+    sha256: Sha256
+    uri: Text
+    note: Text | None = None

@@ -15,6 +15,7 @@ from domain.policy import InterceptPolicy
 from engine.application import Clock, InterceptApplication
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
+from engine.privacy import DatabaseSubjectKeys, Seals, open_subject_keys
 from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.projector import Projector
@@ -114,6 +115,7 @@ class Engine:
     app: InterceptApplication
     db: Database
     projector: Projector
+    seals: Seals
 
     def execute(self, command: Command) -> Decision:
         decision: Decision[Any] = self.app.execute(command)
@@ -166,6 +168,15 @@ class Engine:
     def close(self) -> None:
         self.db.close()
         self.app.close()
+        self.seals.keys.close()
+
+
+def subject_keys(settings: Settings) -> DatabaseSubjectKeys:
+    """The subject key store (docs/privacy.md): apart from the event store, always."""
+    if settings.subject_keys is None:
+        private_home(settings)
+    secret = settings.master_keys.get_secret_value() if settings.master_keys else None
+    return open_subject_keys(settings.subject_keys, settings.home, secret)
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
@@ -174,15 +185,16 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
         # At once and with the server's reason, before the library's pool would retry.
         check_reachable(settings.event_store, "event store", settings.db_timeout)
+    seals = Seals(subject_keys(settings))
     app = InterceptApplication(
-        event_store_env(settings), clock=clock, max_retries=settings.max_retries
+        event_store_env(settings), clock=clock, max_retries=settings.max_retries, seals=seals
     )
     if settings.event_store is not None:
         from engine.postgres_env import create_tables_once
 
         create_tables_once(settings.event_store, app.event_log.create_tables)
     db = projections_db(settings)
-    return Engine(settings=settings, app=app, db=db, projector=Projector(db))
+    return Engine(settings=settings, app=app, db=db, projector=Projector(db, seals), seals=seals)
 
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:

@@ -14,14 +14,16 @@ from domain.events import (
     Cancelled,
     CarrierEvent,
     CarrierFailed,
+    Erased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
+from domain.personal import ERASED, subject_kind
 from domain.vocabulary import Conflict, Status
-from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, UNSET
+from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, PERSONAL, UNSET
 from projections.timefmt import stamp
 
 __all__ = ["COLUMNS", "FIXED_AT_REQUEST", "MUTABLE", "Row", "row_after"]
@@ -88,12 +90,18 @@ def _after_sale(row: Row, e: AfterSaleStatusChanged) -> Row:
     return {"after_sale_status": e.after_sale_status.value}
 
 
+def _erased(row: Row, e: Erased) -> Row:
+    columns = PERSONAL.get(subject_kind(e.subject).value, ())
+    return {c: ERASED for c in columns if row.get(c) is not None}
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
     Cancelled: _cancelled,
     FeeCharged: _fee,
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
+    Erased: _erased,
 }
 
 

@@ -24,6 +24,9 @@ class Column:
     description: str
     since: int = 1
     """The projection schema version that added the column."""
+    personal: str | None = None
+    """The data subject (domain.personal.Subject) whose personal data the column holds, in
+    the clear: an `Erased` of that subject sets it to `[erased]` (docs/privacy.md)."""
 
     def ddl(self) -> str:
         return f"{self.name} {self.sql}" + ("" if self.nullable else " NOT NULL")
@@ -73,6 +76,11 @@ COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW)
 FIXED_AT_REQUEST: frozenset[str] = frozenset(c.name for c in ROW if c.fixed_at_request)
 MUTABLE: tuple[str, ...] = tuple(c.name for c in ROW if not c.fixed_at_request)
 UNSET: dict[str, None] = {c.name: None for c in ROW if c.nullable}
+PERSONAL: dict[str, tuple[str, ...]] = {
+    subject: tuple(c.name for c in ROW if c.personal == subject)
+    for subject in {c.personal for c in ROW if c.personal}
+}
+"""The columns holding each data subject's personal data."""
 """A new row's columns that nothing has set yet."""
 
 

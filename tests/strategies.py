@@ -4,7 +4,15 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from domain.events import Cancelled, CarrierFailed, EvidenceAttached, FeeCharged, Requested
+from domain.events import (
+    Cancelled,
+    CarrierFailed,
+    Erased,
+    EvidenceAttached,
+    FeeCharged,
+    Requested,
+)
+from domain.personal import Sealed
 from domain.vocabulary import Action, CancelReason, CarrierReport, ParcelStage
 
 codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
@@ -19,6 +27,14 @@ moments = st.datetimes(
 amounts = st.integers(min_value=0, max_value=10**12)
 currencies = st.from_regex(r"\A[A-Z]{3}\Z")
 digests = st.from_regex(r"\A[0-9a-f]{64}\Z")
+subjects = st.from_regex(r"\A(buyer|recipient)-[0-9a-f]{32}\Z")
+sealed = st.builds(
+    Sealed,
+    subject=subjects,
+    key_id=st.from_regex(r"\Ak_[0-9a-f]{32}\Z"),
+    ciphertext=st.from_regex(r"\A[A-Za-z0-9_-]{38,80}\Z"),
+)
+"""A personal field as recorded and published (docs/privacy.md)."""
 
 _COMMON = dict(
     merchant_id=codes,
@@ -61,13 +77,13 @@ def _cancelled() -> st.SearchStrategy:
     with_note = st.builds(
         Cancelled,
         reason=st.just(CancelReason.OTHER),
-        note=texts.filter(lambda t: bool(t.strip())),
+        note=sealed,
         **_COMMON,
     )
     plain = st.builds(
         Cancelled,
         reason=st.sampled_from([r for r in CancelReason if r is not CancelReason.OTHER]),
-        note=st.none() | texts,
+        note=st.none() | sealed,
         **_COMMON,
     )
     return with_note | plain
@@ -78,8 +94,9 @@ SPECIAL = {
     Cancelled: _cancelled,
     FeeCharged: lambda: st.builds(FeeCharged, amount_minor=amounts, currency=currencies, **_COMMON),
     EvidenceAttached: lambda: st.builds(
-        EvidenceAttached, sha256=digests, uri=texts, note=st.none() | texts, **_COMMON
+        EvidenceAttached, sha256=digests, uri=texts, note=st.none() | sealed, **_COMMON
     ),
+    Erased: lambda: st.builds(Erased, subject=subjects, **_COMMON),
     CarrierFailed: lambda: st.builds(CarrierFailed, carrier_ref=st.none() | codes, **_COMMON),
 }
 
