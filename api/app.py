@@ -13,7 +13,16 @@ from fastapi_offline import FastAPIOffline
 from api import errors, operations
 from api.guard import Guard
 from api.openapi import openapi_of
-from api.routes import after_sale, callbacks, commands, evidence, keys, policy, queries
+from api.routes import (
+    after_sale,
+    callbacks,
+    commands,
+    erasures,
+    evidence,
+    keys,
+    policy,
+    queries,
+)
 from api.services import Services
 
 DESCRIPTION = """\
@@ -53,7 +62,7 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(Guard)
-    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys):
+    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys, erasures):
         app.include_router(module.router)
     operations.install(
         app, metrics, ready, tracing

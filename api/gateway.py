@@ -18,6 +18,7 @@ from domain.decision import Decision
 from domain.errors import UnknownIntercept
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
+from engine import erasure
 from engine.composition import Database, Engine
 
 T = TypeVar("T")
@@ -98,6 +99,11 @@ class Gateway:
         if self._engine.settings.embedded:
             with self._lock:
                 self._engine.catch_up()
+
+    def erase(self, evidence, **target) -> "erasure.ErasureReport":
+        """An erasure (engine/erasure.py), under the lock as every other use of the engine."""
+        with self._lock:
+            return erasure.erase(self._engine, evidence, **target)
 
     def close(self) -> None:
         with self._lock:

@@ -165,3 +165,13 @@ class NewKey(KeyView):
 class EvidenceResult(InterceptResult):
     sha256: str = Field(description="The sha256 of the uploaded file, as recorded.")
     size: int = Field(description="The file's size in bytes.")
+
+
+class ErasureView(BaseModel):
+    """What an erasure did (docs/privacy.md)."""
+
+    subjects: list[str]
+    intercepts: list[str]
+    keys_destroyed: int
+    evidence_files_deleted: int
+    erased_recorded: int

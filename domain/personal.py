@@ -10,10 +10,10 @@ destroys its keys; its sealed values then read as `ERASED`.
 Nothing here encrypts: the domain only says what is personal and whose it is.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, partial
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 from uuid import UUID, uuid5
@@ -179,7 +179,10 @@ def personal_paths(model: type[BaseModel]) -> dict[Path, Subject]:
     return classify(model).personal
 
 
-def map_personal(state: dict[str, Any], model: type[BaseModel], change) -> dict[str, Any]:
+Change = Callable[[Any, Subject], Any]
+
+
+def map_personal(state: dict[str, Any], model: type[BaseModel], change: Change) -> dict[str, Any]:
     """`state` (an event's fields as JSON values) with every personal value `v` set to
     `change(v, subject)`; absent and null values stay as they are. Copies what it changes."""
     paths = personal_paths(model)
@@ -187,11 +190,15 @@ def map_personal(state: dict[str, Any], model: type[BaseModel], change) -> dict[
         return state
     out = dict(state)
     for path, subject in paths.items():
-        _change_at(out, path, lambda v, s=subject: change(v, s))
+        _change_at(out, path, partial(_with_subject, change, subject))
     return out
 
 
-def _change_at(state: dict[str, Any], path: Path, change) -> None:
+def _with_subject(change: Change, subject: Subject, value: Any) -> Any:
+    return change(value, subject)
+
+
+def _change_at(state: dict[str, Any], path: Path, change: Callable[[Any], Any]) -> None:
     head, *rest = path
     value = state.get(head)
     if value is None:

@@ -19,6 +19,7 @@ from engine.cli import (
     audit,
     commands,
     context,
+    erase,
     kafka,
     keys,
     migrate,
@@ -81,6 +82,8 @@ app.command()(replay.replay)
 app.add_typer(audit.audit, name="audit")
 app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
+app.command("erase")(erase.erase)
+app.command("rewrap-keys")(erase.rewrap_keys)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:

@@ -71,7 +71,10 @@ def test_a_version_unknown_for_its_type_is_poison():
         occurred_at=T0,
         reason="misoperation",
     )
-    record = {**Envelope.of(cancel, position=2).model_dump(mode="json"), "schema_version": Cancelled.class_version + 1}
+    record = {
+        **Envelope.of(cancel, position=2).model_dump(mode="json"),
+        "schema_version": Cancelled.class_version + 1,
+    }
     with pytest.raises(Poison) as caught:
         decode(orjson.dumps(record))
     assert caught.value.kind == "unknown_schema_version"
