@@ -20,6 +20,7 @@ from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine import erasure
 from engine.composition import Database, Engine
+from engine.privacy import Seals
 
 T = TypeVar("T")
 
@@ -99,6 +100,11 @@ class Gateway:
         if self._engine.settings.embedded:
             with self._lock:
                 self._engine.catch_up()
+
+    @property
+    def seals(self) -> Seals:
+        """Opens sealed personal fields, for the readers allowed to see them."""
+        return self._engine.seals
 
     def erase(self, evidence, **target) -> "erasure.ErasureReport":
         """An erasure (engine/erasure.py), under the lock as every other use of the engine."""

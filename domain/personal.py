@@ -112,10 +112,20 @@ DIGEST = NotPersonal("a content hash or the engine's own file reference, not the
 Path = tuple[str, ...]
 
 
-def _marker(metadata: list[Any]) -> Personal | NotPersonal | None:
+def _marker(metadata: list[Any], annotation: Any) -> Personal | NotPersonal | None:
+    """The field's marker: on the field itself, or on a member of its union
+    (`BuyerText | None` keeps the marker inside the union)."""
     for item in metadata:
         if isinstance(item, Personal | NotPersonal):
             return item
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _marker(list(annotation.__metadata__), get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        for arg in get_args(annotation):
+            found = _marker([], arg)
+            if found is not None:
+                return found
     return None
 
 
@@ -156,7 +166,7 @@ def classify(model: type[BaseModel]) -> Classification:
     plain: set[Path] = set()
     unknown: set[Path] = set()
     for name, info in model.model_fields.items():
-        marker = _marker(info.metadata)
+        marker = _marker(info.metadata, info.annotation)
         if isinstance(marker, Personal):
             personal[(name,)] = marker.subject
             continue

@@ -25,6 +25,7 @@ from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
+from projections.personal import Keys
 from projections.point_in_time import Cutoff
 from storage.database import Database, DatabaseBusy
 
@@ -53,6 +54,11 @@ class Engine(Protocol):
     def execute(self, command: Command) -> Decision: ...
 
     def read(self, query: Callable[[Database], T]) -> T: ...
+
+    @property
+    def seals(self) -> Keys:
+        """Opens sealed personal fields for the readers allowed to see them."""
+        ...
 
 
 class BadInstant(ValueError):
@@ -174,7 +180,7 @@ def show_intercept(
         row = queries.get_intercept(db, intercept_id)
         if row is None or not visible(row):
             return None, []
-        return row, queries.timeline(db, intercept_id)
+        return row, queries.timeline(db, intercept_id, engine.seals)
 
     return detail(*engine.read(both))
 
