@@ -194,7 +194,13 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
         create_tables_once(settings.event_store, app.event_log.create_tables)
     db = projections_db(settings)
-    return Engine(settings=settings, app=app, db=db, projector=Projector(db, seals), seals=seals)
+    return Engine(
+        settings=settings,
+        app=app,
+        db=db,
+        projector=Projector(db, seals, scrub_erased=True),
+        seals=seals,
+    )
 
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:

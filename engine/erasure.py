@@ -31,8 +31,7 @@ from domain.personal import (
 from engine.composition import Engine
 from engine.evidence_store import EvidenceStore
 from projections import store as projection_store
-
-_PROJECTION_TABLES = ("intercepts", "intercept_events", "pending_events")
+from projections.projector import ERASABLE
 
 
 @dataclass
@@ -112,7 +111,9 @@ def erase(
         if isinstance(result, DomainError):
             raise result
         report.erased_recorded += len(result.events)
-    scrub(engine)
+    # The live projector scrubs when it applies the Erased events; a run that recorded none
+    # (a second run, after a crash or in Kafka mode once the consumers applied them) does.
+    scrub(engine, projections=report.erased_recorded == 0)
     return report
 
 
@@ -128,9 +129,14 @@ def _delete_evidence(engine: Engine, evidence: EvidenceStore, intercepts: set[UU
     return deleted
 
 
-def scrub(engine: Engine) -> None:
-    """No old copy of erased values in the projections' or the key store's files."""
-    engine.db.scrub(_PROJECTION_TABLES)
+def scrub(engine: Engine, projections: bool = True) -> None:
+    """No old copy of erased values in the projections' or the key store's files.
+
+    The live projector scrubs its own tables after it applies an Erased (in Kafka mode,
+    when the consumer gets to it); this covers a run that found them applied already.
+    """
+    if projections:
+        engine.db.scrub(ERASABLE)
     scrub_keys = getattr(engine.seals.keys, "scrub", None)
     if scrub_keys is not None:
         scrub_keys()

@@ -22,6 +22,8 @@ Delivered = Envelope | Recorded
 """An event as the projector reads it: published, or typed with its log position."""
 
 PROJECTION = "intercepts"
+ERASABLE = ("intercepts", "intercept_events", "pending_events")
+"""The tables an erasure rewrites, scrubbed after it (storage.database.Database.scrub)."""
 
 
 class PositionMoved(RuntimeError):
@@ -34,12 +36,16 @@ class BatchResult:
     duplicates: int = 0
     held: int = 0
     released: int = 0
+    erased: int = 0
 
 
 class Projector:
-    def __init__(self, db: Database, keys: Keys = NO_KEYS) -> None:
+    def __init__(self, db: Database, keys: Keys = NO_KEYS, scrub_erased: bool = False) -> None:
         self.db = db
         self.keys = keys
+        # The live projections: once a batch has rewritten personal data to [erased],
+        # no old copy of it may stay in the database's files (docs/privacy.md).
+        self.scrub_erased = scrub_erased
 
     def positions(self, source: str) -> dict[int, int]:
         return positions(self.db, PROJECTION, source)
@@ -67,7 +73,10 @@ class Projector:
             self._take_turns(tables, checkpoints)
             if read_after is not None:
                 _unmoved(tables, read_after)
-            return apply_within(cur, envelopes, checkpoints, self.keys)
+            result = apply_within(cur, envelopes, checkpoints, self.keys)
+        if result.erased and self.scrub_erased:
+            self.db.scrub(ERASABLE)
+        return result
 
     def _take_turns(self, tables: Tables, checkpoints: Mapping[tuple[str, int], int]) -> None:
         """Two consumers may briefly own one partition during a rebalance, and two
@@ -132,6 +141,7 @@ class _Batch:
         self.changed.add(key)
         if isinstance(event, Erased):
             self._erase_timeline(key, event.subject)
+            self.result.erased += 1
         self.timeline.append(
             (
                 key,
