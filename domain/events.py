@@ -6,14 +6,23 @@ from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event, event_classes
 from domain.past_events import CancelledV1, EvidenceAttachedV1, RequestedV1
-from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, BuyerText, NotPersonal
+from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, NotPersonal
 from domain.rule_schemas import (
     OTHER_CANCEL_HAS_SEALED_NOTE,
     REDIRECT_HAS_ADDRESS,
     require_note_for_other,
     require_redirect_address,
 )
-from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
+from domain.types import (
+    BuyerText,
+    Code,
+    Currency,
+    IdempotencyKey,
+    MinorAmount,
+    Moment,
+    Sha256,
+    Text,
+)
 from domain.vocabulary import (
     Action,
     AfterSaleStatus,

@@ -1,7 +1,7 @@
 """Which event fields hold personal data, and the sealed form they are recorded in.
 
 Each text field of an event is classified where it is declared: `Personal(subject)` in
-its annotation (through the `BuyerText` / `RecipientText` types) or `NotPersonal(...)`
+its annotation (through domain.types' `BuyerText` / `RecipientText`) or `NotPersonal(...)`
 saying why not. The engine seals every personal field before the event is recorded:
 the event store, the topic and the timeline hold a `Sealed` value, AES-256-GCM
 ciphertext under a key of the field's data subject (docs/privacy.md). Erasing a subject
@@ -18,10 +18,9 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 from uuid import UUID, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ids import NAMESPACE
-from domain.types import Text
 
 ERASED = "[erased]"
 """What a personal field reads as once its subject's key is destroyed."""
@@ -82,7 +81,7 @@ class Sealed(BaseModel):
     )
 
 
-_SEALED_SCHEMA: dict[str, Any] = {
+SEALED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Sealed",
     "description": "Personal data, encrypted per data subject (docs/privacy.md)",
@@ -94,16 +93,6 @@ _SEALED_SCHEMA: dict[str, Any] = {
         "ciphertext": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
     },
 }
-
-# Plain text between the decision and the recording only: the published contract is
-# the sealed form, so that is what the schemas say.
-BuyerText = Annotated[Text | Sealed, Personal(Subject.BUYER), WithJsonSchema(_SEALED_SCHEMA)]
-"""Free text about the buyer's order (notes): personal data of the order's buyer."""
-
-RecipientText = Annotated[
-    Text | Sealed, Personal(Subject.RECIPIENT), WithJsonSchema(_SEALED_SCHEMA)
-]
-"""The redirect recipient's name, phone or address: personal data of the recipient."""
 
 IDENTIFIER = NotPersonal("an identifier or code the engine issues or the platform assigns")
 DIGEST = NotPersonal("a content hash or the engine's own file reference, not the content")

@@ -7,7 +7,9 @@ unbounded, empty or carrying control characters is ever recorded.
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
+
+from domain.personal import SEALED_SCHEMA, Personal, Sealed, Subject
 
 Code = Annotated[
     str,
@@ -20,6 +22,14 @@ Text = Annotated[
     StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"),
 ]
 """Free text such as a note or an address; newlines allowed, other control characters not."""
+
+# Plain text between the decision and the recording only: the published contract is
+# the sealed form, so that is what the schemas say.
+BuyerText = Annotated[Text | Sealed, Personal(Subject.BUYER), WithJsonSchema(SEALED_SCHEMA)]
+"""Free text about the buyer's order (notes): personal data of the order's buyer."""
+
+RecipientText = Annotated[Text | Sealed, Personal(Subject.RECIPIENT), WithJsonSchema(SEALED_SCHEMA)]
+"""The redirect recipient's name, phone or address: personal data of the recipient."""
 
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")

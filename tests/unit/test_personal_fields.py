@@ -10,8 +10,6 @@ from domain.events import Cancelled, EvidenceAttached
 from domain.personal import (
     IDENTIFIER,
     SUBJECT_ID_PATTERN,
-    BuyerText,
-    RecipientText,
     Sealed,
     Subject,
     buyer_subject,
@@ -19,7 +17,7 @@ from domain.personal import (
     recipient_subject,
     subject_kind,
 )
-from domain.types import Code, Text
+from domain.types import BuyerText, Code, RecipientText, Text
 from engine.event_contracts import event_schema
 
 
