@@ -14,17 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, mo
 
 from domain.personal import SUBJECT_ID_PATTERN
 from domain.text import INPUT_TEXT_PATTERN
-from domain.types import Code, Currency, MinorAmount, Moment, Text
+from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Phone, Text
 from domain.vocabulary import (
     Action,
     AfterSaleStatus,
     CancelReason,
-    Carrier,
     CarrierReport,
     FailureReason,
     FeeKind,
     ParcelStage,
     Payer,
+    RejectionCode,
 )
 
 MAX_BATCH = 100
@@ -52,19 +52,40 @@ class PolicyBody(Body):
         default=0, description="At most `max_amount_minor` (refused otherwise)."
     )
     max_amount_minor: Amount
-    carriers: list[Carrier] = Field(min_length=1, description="Carriers enabled for interception.")
+    carriers: list[CarrierCode] = Field(
+        min_length=1, description="Carriers enabled for interception, by their catalog codes."
+    )
+
+
+InputLine = Annotated[InputText, StringConstraints(min_length=1, max_length=200)]
+"""One part of a person's details as callers may send it (blank and newlines are refused by
+the domain's `Recipient`)."""
+
+InputAddress = Annotated[InputText, StringConstraints(min_length=1)]
+"""The detail line of an address, under the text rule (newlines allowed)."""
+
+
+class RecipientBody(Body):
+    """Whom and where a redirect goes. Personal data."""
+
+    name: InputLine
+    phone: Phone = Field(description="Digits, an optional leading +, single hyphens.")
+    province: InputLine
+    city: InputLine
+    district: InputLine
+    address: InputAddress = Field(description="The detail line: street, building, room.")
 
 
 class InterceptRequestBody(Body):
     order_id: Code
     tracking_no: Code
-    carrier: Carrier
+    carrier: CarrierCode = Field(description="A carrier code of the engine's carrier catalog.")
     amount_minor: Amount = Field(description="The order amount in minor units (fen).")
     currency: Currency = "CNY"
     action: Action = Action.RETURN_TO_SENDER
-    new_address: InputText | None = Field(
+    recipient: RecipientBody | None = Field(
         default=None,
-        description="The address to redirect to: required when `action` is `redirect`, "
+        description="Whom and where to redirect to: required when `action` is `redirect`, "
         "refused otherwise.",
     )
     request_reason: Code
@@ -110,6 +131,12 @@ class CarrierCallback(Body):
     carrier_ref: Code | None = None
     reason: FailureReason | None = Field(
         default=None, description="Required when `report` is `failed`, refused otherwise."
+    )
+    code: RejectionCode | None = Field(
+        default=None, description="Required when `report` is `rejected`, refused otherwise."
+    )
+    message: InputText | None = Field(
+        default=None, description="The carrier's words on a rejection (`rejected` only)."
     )
 
 

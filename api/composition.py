@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from engine.composition import (
     Clock,
     build_engine,
+    carrier_catalog,
     evidence_store,
     open_key_store,
     system_clock,
@@ -34,6 +35,7 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         keys=open_key_store(settings, clock),
         evidence=evidence_store(settings),
         clock=clock,
+        carriers=carrier_catalog(settings),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     return create_app(services, metrics, readiness.check, tracing)

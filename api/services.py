@@ -1,10 +1,11 @@
 """What the routes use, built once by the composition root and found on the app."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from api.gateway import Gateway
+from engine.carrier_catalog import CarrierCatalog, CarrierRefused, built_in
 from engine.composition import Clock
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -16,6 +17,7 @@ class Services:
     keys: KeyStore
     evidence: EvidenceStore
     clock: Clock
+    carriers: CarrierCatalog = field(default_factory=built_in)
 
     def close(self) -> None:
         self.gateway.close()
@@ -24,3 +26,12 @@ class Services:
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+def refused_carrier(error: CarrierRefused) -> Exception:
+    """A body naming a carrier or an action the catalog refuses: a 422 naming the field."""
+    from fastapi.exceptions import RequestValidationError
+
+    return RequestValidationError(
+        [{"loc": ("body", error.field), "msg": error.message, "type": "value_error"}]
+    )

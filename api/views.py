@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 from domain.decision import Decision, Outcome
 from domain.policy import InterceptPolicy
-from domain.vocabulary import Action, AfterSaleStatus, Carrier, Conflict, Status
+from domain.types import CarrierCode
+from domain.vocabulary import Action, AfterSaleStatus, Conflict, RejectionCode, Status
 from engine import usecases
 from engine.keystore import ApiKey, IssuedKey
 from engine.roles import Role
@@ -35,7 +36,7 @@ class PolicyView(BaseModel):
     merchant_id: str
     min_amount_minor: int
     max_amount_minor: int
-    carriers: list[Carrier]
+    carriers: list[CarrierCode]
     updated_by: str
     version: int
 
@@ -56,6 +57,10 @@ class PolicyResult(BaseModel):
     policy: PolicyView
 
 
+FEES_OF_KIND = "Sum of the fees of this kind, minor units; null on a row not rebuilt since."
+FEES_OF_PAYER = "Sum of the fees this party pays, minor units; null on a row not rebuilt since."
+
+
 class InterceptRow(BaseModel):
     """One row of the package center; the columns are those of docs/projections.md."""
 
@@ -63,7 +68,7 @@ class InterceptRow(BaseModel):
     merchant_id: str
     order_id: str
     tracking_no: str
-    carrier: Carrier
+    carrier: CarrierCode
     amount_minor: int
     currency: str
     action: Action
@@ -83,6 +88,31 @@ class InterceptRow(BaseModel):
     released_at: str | None
     updated_at: str
     version: int
+    rejected_at: str | None = None
+    rejection_code: RejectionCode | None = None
+    returning_at: str | None = None
+    returned_at: str | None = None
+    delivered_to_new_address_at: str | None = None
+    quoted_fee_minor: int | None = None
+    fees_intercept_minor: int | None = Field(default=None, description=FEES_OF_KIND)
+    fees_return_shipping_minor: int | None = Field(default=None, description=FEES_OF_KIND)
+    fees_storage_minor: int | None = Field(default=None, description=FEES_OF_KIND)
+    fees_other_minor: int | None = Field(default=None, description=FEES_OF_KIND)
+    fees_paid_by_merchant_minor: int | None = Field(default=None, description=FEES_OF_PAYER)
+    fees_paid_by_carrier_minor: int | None = Field(default=None, description=FEES_OF_PAYER)
+    fees_paid_by_platform_minor: int | None = Field(default=None, description=FEES_OF_PAYER)
+    fees_paid_by_buyer_minor: int | None = Field(default=None, description=FEES_OF_PAYER)
+    flags: str | None = Field(
+        default=None,
+        description="Comma-separated flags to look at (carrier_unreachable, likely_to_fail, "
+        "fee_without_success), sorted; empty when none.",
+    )
+    recipient_name: str | None = None
+    recipient_phone: str | None = None
+    recipient_province: str | None = None
+    recipient_city: str | None = None
+    recipient_district: str | None = None
+    recipient_address: str | None = None
 
 
 class InterceptPage(BaseModel):
@@ -131,7 +161,7 @@ class KeyView(BaseModel):
     key_id: str
     role: Role
     merchant_id: str | None
-    carrier: Carrier | None
+    carrier: CarrierCode | None
     created_at: str
     revoked_at: str | None
 
@@ -142,7 +172,7 @@ class KeyView(BaseModel):
             role=key.role,
             merchant_id=key.merchant_id,
             # Stored as the code of the carrier the key was granted for (engine/grant.py).
-            carrier=Carrier(key.carrier) if key.carrier is not None else None,
+            carrier=key.carrier,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
         )

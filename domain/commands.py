@@ -12,19 +12,29 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.personal import SUBJECT_ID_PATTERN
-from domain.rule_schemas import require_note_for_other, require_redirect_address
-from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
+from domain.rule_schemas import require_note_for_other, require_redirect_recipient
+from domain.types import (
+    CarrierCode,
+    Code,
+    Currency,
+    IdempotencyKey,
+    MinorAmount,
+    Moment,
+    Recipient,
+    Sha256,
+    Text,
+)
 from domain.vocabulary import (
     Action,
     AfterSaleStatus,
     CancelReason,
-    Carrier,
     CarrierReport,
     EvidenceKind,
     FailureReason,
     FeeKind,
     ParcelStage,
     Payer,
+    RejectionCode,
 )
 
 ENVELOPE_FIELDS = frozenset({"key", "actor", "occurred_at", "intercept_id"})
@@ -76,7 +86,7 @@ class SetPolicy(Command):
     merchant_id: Code
     min_amount_minor: MinorAmount
     max_amount_minor: MinorAmount
-    carriers: frozenset[Carrier] = Field(min_length=1)
+    carriers: frozenset[CarrierCode] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _interval_ordered(self) -> Self:
@@ -95,7 +105,7 @@ class RequestIntercept(Command):
             "amount_minor": "amount_minor",
             "currency": "currency",
             "action": "action",
-            "new_address": "new_address",
+            "recipient": "recipient",
             "request_reason": "request_reason",
             "note": "note",
             "after_sale_status": "after_sale_status",
@@ -107,11 +117,11 @@ class RequestIntercept(Command):
     merchant_id: Code
     order_id: Code
     tracking_no: Code
-    carrier: Carrier
+    carrier: CarrierCode
     amount_minor: MinorAmount
     currency: Currency = "CNY"
     action: Action = Action.RETURN_TO_SENDER
-    new_address: Text | None = None
+    recipient: Recipient | None = None
     request_reason: Code
     note: Text | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
@@ -119,8 +129,8 @@ class RequestIntercept(Command):
     parcel_stage: ParcelStage = ParcelStage.UNKNOWN
 
     @model_validator(mode="after")
-    def _redirect_has_address(self) -> Self:
-        require_redirect_address(self.action, self.new_address)
+    def _redirect_has_recipient(self) -> Self:
+        require_redirect_recipient(self.action, self.recipient)
         return self
 
 
@@ -141,19 +151,36 @@ class CancelIntercept(InterceptCommand):
 
 
 class ReportCarrierOutcome(InterceptCommand):
-    records = MappingProxyType({"carrier_ref": "carrier_ref", "reason": "reason"})
+    records = MappingProxyType(
+        {"carrier_ref": "carrier_ref", "reason": "reason", "code": "code", "message": "message"}
+    )
     implied = frozenset({"carrier", "report"})
 
-    carrier: Carrier
+    carrier: CarrierCode
     report: CarrierReport
     carrier_ref: Code | None = None
     reason: FailureReason | None = None
+    code: RejectionCode | None = None
+    message: Text | None = None
 
     @model_validator(mode="after")
     def _failure_has_reason(self) -> Self:
         if (self.report is CarrierReport.FAILED) != (self.reason is not None):
             raise ValueError("a failure report needs a reason, and only a failure takes one")
+        if (self.report is CarrierReport.REJECTED) != (self.code is not None):
+            raise ValueError("a rejection needs a code, and only a rejection takes one")
+        if self.message is not None and self.report is not CarrierReport.REJECTED:
+            raise ValueError("only a rejection takes a message")
         return self
+
+
+class RecordCarrierUnreachable(InterceptCommand):
+    """The carrier gateway gave up reaching the carrier for this intercept, for now."""
+
+    records = MappingProxyType({"attempts": "attempts", "last_error": "last_error"})
+
+    attempts: int = Field(ge=1, le=10**6)
+    last_error: Text
 
 
 class ChargeFee(InterceptCommand):

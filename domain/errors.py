@@ -55,3 +55,13 @@ class ConcurrencyConflict(DomainError):
     """Other writers kept changing the same aggregate; the command was not recorded."""
 
     rule = "concurrent_modification"
+
+
+class NotPickedUp(DomainError):
+    """Before pickup there is nothing to intercept: the shipment itself is cancelled."""
+
+    rule = "no_intercept_before_pickup"
+
+
+class AlreadySigned(DomainError):
+    rule = "no_intercept_after_signing"

@@ -5,21 +5,30 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event, event_classes
-from domain.past_events import CancelledV1, EvidenceAttachedV1, RequestedV1
+from domain.past_events import (
+    CancelledV1,
+    EvidenceAttachedV1,
+    FeeChargedV1,
+    RequestedV1,
+    RequestedV2,
+    RequestedV3,
+)
 from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, NotPersonal
 from domain.rule_schemas import (
     OTHER_CANCEL_HAS_SEALED_NOTE,
-    REDIRECT_HAS_ADDRESS,
+    REDIRECT_HAS_RECIPIENT,
     require_note_for_other,
-    require_redirect_address,
+    require_redirect_recipient,
 )
 from domain.types import (
     BuyerText,
+    CarrierCode,
     Code,
     Currency,
     IdempotencyKey,
     MinorAmount,
     Moment,
+    RecordedRecipient,
     Sha256,
     Text,
 )
@@ -27,7 +36,6 @@ from domain.vocabulary import (
     Action,
     AfterSaleStatus,
     CancelReason,
-    Carrier,
     CarrierReport,
     Conflict,
     EvidenceKind,
@@ -35,7 +43,13 @@ from domain.vocabulary import (
     FeeKind,
     ParcelStage,
     Payer,
+    RejectionCode,
 )
+
+UNKNOWN_PART = "unknown"
+"""A recipient's part that a `Requested` before version 3 did not record."""
+UNKNOWN_PHONE = "00000"
+"""The phone of a recipient recorded before version 3, which did not ask for one."""
 
 
 class InterceptEvent(Event, abstract=True):
@@ -52,21 +66,32 @@ class InterceptEvent(Event, abstract=True):
 
 
 class Requested(InterceptEvent):
-    """Version 2 added the carrier's quoted fee and the parcel's stage (see docs/events.md)."""
+    """Version 2 added the carrier's quoted fee and the parcel's stage; version 3 names the
+    carrier by its code in the carrier catalog and the redirect's recipient field by field
+    (see docs/events.md); version 4 records the recipient and the note sealed
+    (docs/privacy.md)."""
 
-    model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_ADDRESS)
-    class_version = 2
-    past_payloads = {1: RequestedV1}
+    model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_RECIPIENT)
+    class_version = 4
+    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3}
 
     order_id: Annotated[Code, IDENTIFIER]
     tracking_no: Annotated[Code, IDENTIFIER]
-    carrier: Carrier
+    carrier: Annotated[CarrierCode, IDENTIFIER] = Field(
+        description="The carrier's code in the engine's carrier catalog, e.g. ZTO. Since "
+        "version 3 an open set: carriers are configuration."
+    )
     amount_minor: MinorAmount
     currency: Annotated[Currency, IDENTIFIER]
     action: Action
-    new_address: Text | None = None
+    recipient: RecordedRecipient | None = Field(
+        default=None,
+        description="Whom and where a redirect goes: required when `action` is `redirect`, "
+        "null otherwise. Personal data, each part sealed since version 4. Since version 3 "
+        "(replaces `new_address`).",
+    )
     request_reason: Annotated[Code, IDENTIFIER]
-    note: Text | None = None
+    note: BuyerText | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = Field(
         default=None,
@@ -80,8 +105,8 @@ class Requested(InterceptEvent):
     )
 
     @model_validator(mode="after")
-    def _redirect_has_address(self) -> Self:
-        require_redirect_address(self.action, self.new_address)
+    def _redirect_has_recipient(self) -> Self:
+        require_redirect_recipient(self.action, self.recipient)
         return self
 
     @classmethod
@@ -89,6 +114,28 @@ class Requested(InterceptEvent):
         # Version 1 knew neither: no quote was recorded, and the stage was not asked.
         state["quoted_fee_minor"] = None
         state["parcel_stage"] = ParcelStage.UNKNOWN.value
+
+    @classmethod
+    def upcast_v2_v3(cls, state: dict[str, Any]) -> None:
+        # Version 2 kept the redirect's destination as one free text: it is the detail line;
+        # the parts version 2 never asked for are recorded as unknown.
+        address = state.pop("new_address", None)
+        state["recipient"] = (
+            None
+            if not address
+            else {
+                "name": UNKNOWN_PART,
+                "phone": UNKNOWN_PHONE,
+                "province": UNKNOWN_PART,
+                "city": UNKNOWN_PART,
+                "district": UNKNOWN_PART,
+                "address": address,
+            }
+        )
+
+    @classmethod
+    def upcast_v3_v4(cls, state: dict[str, Any]) -> None:
+        """A version 3 recipient and note stay the plain text they were recorded as."""
 
 
 class CarrierEvent(InterceptEvent, abstract=True):
@@ -127,6 +174,42 @@ class CarrierReleased(CarrierEvent):
     report = CarrierReport.RELEASED
 
 
+class CarrierRejected(CarrierEvent):
+    """The carrier refused the request when it was sent to it."""
+
+    report = CarrierReport.REJECTED
+
+    code: RejectionCode
+    message: Annotated[
+        Text | None, NotPersonal("the carrier's words about the request, not about a person")
+    ] = None
+
+
+class ParcelReturning(CarrierEvent):
+    """The intercepted parcel is on its way back."""
+
+    report = CarrierReport.RETURNING
+
+
+class ParcelReturned(CarrierEvent):
+    """The intercepted parcel has been received back (the carrier's "finished")."""
+
+    report = CarrierReport.RETURNED
+
+
+class RedirectDelivered(CarrierEvent):
+    """The redirected parcel was delivered at the new address."""
+
+    report = CarrierReport.DELIVERED_TO_NEW_ADDRESS
+
+
+class CarrierUnreachable(InterceptEvent):
+    """The engine could not reach the carrier after `attempts` tries: the merchant should call it."""
+
+    attempts: int = Field(ge=1, le=10**6)
+    last_error: Annotated[Text, NotPersonal("how the connection to the carrier failed")]
+
+
 class Cancelled(InterceptEvent):
     """Version 2 records the note sealed (docs/privacy.md)."""
 
@@ -148,10 +231,20 @@ class Cancelled(InterceptEvent):
 
 
 class FeeCharged(InterceptEvent):
+    """Version 2 added the buyer as a payer (see docs/events.md)."""
+
+    class_version = 2
+    past_payloads = {1: FeeChargedV1}
+
     kind: FeeKind
     amount_minor: MinorAmount
     currency: Annotated[Currency, IDENTIFIER]
     payer: Payer
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        # Every version 1 payer is a version 2 payer: nothing to change.
+        return None
 
 
 class EvidenceAttached(InterceptEvent):

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain import lifecycle
+from domain import eligibility, lifecycle
 from domain.commands import (
     AttachEvidence,
     CancelIntercept,
@@ -19,6 +19,7 @@ from domain.commands import (
     Command,
     EraseSubject,
     InterceptCommand,
+    RecordCarrierUnreachable,
     ReportCarrierOutcome,
     RequestIntercept,
 )
@@ -28,23 +29,31 @@ from domain.errors import (
     CurrencyMismatch,
     IdempotencyKeyReused,
     NotCancellable,
-    ParcelAlreadyIntercepted,
-    ParcelHasOpenIntercept,
 )
 from domain.events import (
     CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
     CarrierEvent,
+    CarrierRejected,
+    CarrierUnreachable,
     Erased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
     Requested,
 )
+from domain.parcel import admit_request
 from domain.policy import InterceptPolicy
 from domain.types import Moment
-from domain.vocabulary import AfterSaleStatus, Carrier, CarrierReport, Conflict, Status
+from domain.vocabulary import (
+    AfterSaleStatus,
+    CarrierReport,
+    Conflict,
+    Flag,
+    RejectionCode,
+    Status,
+)
 
 C = TypeVar("C", bound=InterceptCommand)
 
@@ -63,18 +72,23 @@ class InterceptRequest:
     keys: Mapping[str, InterceptEvent]
     erased: frozenset[str] = frozenset()
     """The data subjects whose personal data in this intercept was erased."""
+    rejection_code: RejectionCode | None = None
+    flags: frozenset[Flag] = frozenset()
+    succeeded: bool = False
+    """Whether any carrier report so far said the parcel was stopped (`lifecycle.is_success`)."""
 
     @property
     def merchant_id(self) -> str:
         return self.request.merchant_id
 
     @property
-    def carrier(self) -> Carrier:
+    def carrier(self) -> str:
         return self.request.carrier
 
     @property
     def was_intercepted(self) -> bool:
-        return self.carrier_stage is CarrierReport.CONFIRMED
+        """The carrier's last word is that the parcel was stopped (the parcel's rules)."""
+        return lifecycle.is_success(self.carrier_stage, self.rejection_code)
 
 
 # ---- deciding -------------------------------------------------------------
@@ -95,17 +109,9 @@ def request(
     if policy is None:
         raise TypeError("a new request is decided against the merchant's policy")
     policy.admits(command)
-    for earlier in parcel_history:
-        if earlier.was_intercepted:
-            raise ParcelAlreadyIntercepted(
-                f"parcel {command.carrier} {command.tracking_no} was already intercepted "
-                f"(intercept {earlier.id}); it cannot be intercepted again"
-            )
-        if lifecycle.is_open(earlier.status):
-            raise ParcelHasOpenIntercept(
-                f"parcel {command.carrier} {command.tracking_no} already has an open "
-                f"intercept {earlier.id} ({earlier.status}); cancel it or wait for the carrier"
-            )
+    parcel = f"{command.carrier} {command.tracking_no}"
+    eligibility.admit_stage(command.parcel_stage, parcel=parcel)
+    admit_request(parcel, parcel_history)
     event = Requested(
         originator_id=intercept_id,
         originator_version=1,
@@ -136,7 +142,7 @@ def cancel(
 def report(
     state: InterceptRequest, command: ReportCarrierOutcome, now: Moment
 ) -> Decision[InterceptRequest]:
-    if command.carrier is not state.carrier:
+    if command.carrier != state.carrier:
         raise CarrierMismatch(
             f"intercept {state.id} is with carrier {state.carrier}, "
             f"not {command.carrier}; a carrier reports only on its own parcels"
@@ -152,6 +158,14 @@ def report(
         return Decision((), Outcome(ignored), state)
     conflict = lifecycle.conflict_of(state.status, state.carrier_stage, command.report)
     return _record(state, event_class, command, now, conflict=conflict)
+
+
+def record_unreachable(
+    state: InterceptRequest, command: RecordCarrierUnreachable, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], CarrierUnreachable)
+    return _record(state, CarrierUnreachable, command, now)
 
 
 def charge_fee(
@@ -206,6 +220,7 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         AttachEvidence: attach_evidence,
         ChangeAfterSaleStatus: change_after_sale_status,
         EraseSubject: erase,
+        RecordCarrierUnreachable: record_unreachable,
     }
 )
 """How each command on an existing intercept is decided, by the command's type."""
@@ -273,13 +288,19 @@ def _requested(e: Requested) -> InterceptRequest:
         fees_minor=0,
         evidence=(),
         keys=MappingProxyType({e.idempotency_key: e} if e.idempotency_key else {}),
+        flags=eligibility.flags_at_stage(e.parcel_stage),
     )
 
 
 def _carrier(s: InterceptRequest, e: CarrierEvent) -> dict[str, Any]:
+    code = e.code if isinstance(e, CarrierRejected) else None
+    succeeded = s.succeeded or lifecycle.is_success(e.report, code)
     changes: dict[str, Any] = {
         "carrier_stage": e.report,
         "status": lifecycle.status_after(s.status, lifecycle.move_of(e.report)),
+        "rejection_code": code if code is not None else s.rejection_code,
+        "succeeded": succeeded,
+        "flags": lifecycle.flags_after_report(s.flags, succeeded=succeeded),
     }
     if e.conflict is not None:
         changes["conflicts"] = (*s.conflicts, e.conflict)
@@ -291,7 +312,14 @@ def _cancelled(s: InterceptRequest, e: Cancelled) -> dict[str, Any]:
 
 
 def _fee(s: InterceptRequest, e: FeeCharged) -> dict[str, Any]:
-    return {"fees_minor": s.fees_minor + e.amount_minor}
+    return {
+        "fees_minor": s.fees_minor + e.amount_minor,
+        "flags": lifecycle.flags_after_fee(s.flags, e.kind, succeeded=s.succeeded),
+    }
+
+
+def _unreachable(s: InterceptRequest, e: CarrierUnreachable) -> dict[str, Any]:
+    return {"flags": lifecycle.flags_after_unreachable(s.flags)}
 
 
 def _evidence(s: InterceptRequest, e: EvidenceAttached) -> dict[str, Any]:
@@ -315,6 +343,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             EvidenceAttached: _evidence,
             AfterSaleStatusChanged: _after_sale,
             Erased: _erased,
+            CarrierUnreachable: _unreachable,
         }
     )
 )

@@ -8,15 +8,14 @@ from domain.commands import RequestIntercept, SetPolicy
 from domain.decision import Decision, Outcome
 from domain.errors import AmountOutsidePolicy, CarrierNotEnabled, NoPolicy
 from domain.event import Event
-from domain.types import Code, MinorAmount, Moment
-from domain.vocabulary import Carrier
+from domain.types import CarrierCode, Code, MinorAmount, Moment
 
 
 class PolicySet(Event):
     merchant_id: Code
     min_amount_minor: MinorAmount
     max_amount_minor: MinorAmount
-    carriers: tuple[Carrier, ...]
+    carriers: tuple[CarrierCode, ...]
     actor: Code
     occurred_at: Moment
 
@@ -28,7 +27,7 @@ class InterceptPolicy:
     merchant_id: str
     min_amount_minor: int
     max_amount_minor: int
-    carriers: tuple[Carrier, ...]
+    carriers: tuple[CarrierCode, ...]
     updated_by: str
 
     def admits(self, command: RequestIntercept) -> None:

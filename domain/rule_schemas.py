@@ -14,6 +14,11 @@ def require_redirect_address(action: Action, new_address: str | None) -> None:
         raise ValueError("a redirect needs a new address, and only a redirect takes one")
 
 
+def require_redirect_recipient(action: Action, recipient: object | None) -> None:
+    if (action is Action.REDIRECT) != (recipient is not None):
+        raise ValueError("a redirect needs a recipient, and only a redirect takes one")
+
+
 def require_note_for_other(reason: CancelReason, note: object) -> None:
     # A sealed note (docs/privacy.md) was checked as text before it was sealed.
     blank = note is None or (isinstance(note, str) and not note.strip())
@@ -30,6 +35,13 @@ REDIRECT_HAS_ADDRESS: dict[str, Any] = {
     "else": {"properties": {"new_address": {"anyOf": [{"type": "null"}, {"const": ""}]}}},
 }
 """A redirect needs a new address, and only a redirect takes one."""
+
+REDIRECT_HAS_RECIPIENT: dict[str, Any] = {
+    "if": {"properties": {"action": {"const": "redirect"}}, "required": ["action"]},
+    "then": {"required": ["recipient"], "properties": {"recipient": {"type": "object"}}},
+    "else": {"properties": {"recipient": {"type": "null"}}},
+}
+"""A redirect needs a recipient, and only a redirect takes one."""
 
 OTHER_CANCEL_HAS_NOTE: dict[str, Any] = {
     "if": {"properties": {"reason": {"const": "other"}}, "required": ["reason"]},

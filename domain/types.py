@@ -5,9 +5,18 @@ unbounded, empty or carrying control characters is ever recorded.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from domain.personal import SEALED_SCHEMA, Personal, Sealed, Subject
 
@@ -23,6 +32,23 @@ Text = Annotated[
 ]
 """Free text such as a note or an address; newlines allowed, other control characters not."""
 
+CarrierCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,15}$")]
+"""A carrier, by its code in the carrier catalog (ZTO, SF, DBL): upper case letters and digits.
+Which codes exist is configuration, checked by the front doors, not by the events."""
+
+PersonText = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    ),
+]
+"""One line of a person's details: not blank, no control characters (not even a newline)."""
+
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=r"^\+?[0-9]{1,4}(-?[0-9]{2,8}){1,4}$", min_length=5, max_length=20),
+]
+"""A telephone number: digits, an optional leading +, single hyphens between groups."""
 # Plain text between the decision and the recording only: the published contract is
 # the sealed form, so that is what the schemas say.
 BuyerText = Annotated[Text | Sealed, Personal(Subject.BUYER), WithJsonSchema(SEALED_SCHEMA)]
@@ -55,3 +81,55 @@ _PLAUSIBLE_YEAR = Field(json_schema_extra={"pattern": "^(2[01][0-9]{2}|2200)-"})
 
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible), _PLAUSIBLE_YEAR]
 """A point in time with a timezone; naive times are refused, not guessed."""
+
+
+class Recipient(BaseModel):
+    """Whom and where a redirected parcel goes to. Personal data: it lives in these fields only."""
+
+    # An event records it as `RecordedRecipient`, sealed (docs/privacy.md).
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_model(cls, value: Any) -> Any:
+        return _fields_of_a_model(value)
+
+    name: PersonText
+    phone: Phone
+    province: PersonText
+    city: PersonText
+    district: PersonText
+    address: Annotated[
+        str,
+        StringConstraints(
+            max_length=1000,
+            pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+        ),
+    ]
+    """The detail line (street, building, room); newlines allowed, blank refused."""
+
+
+def _fields_of_a_model(value: Any) -> Any:
+    # A recipient is the same whichever side holds it: the command's plaintext one or the
+    # event's (sealed, or opened for reading).
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+class RecordedRecipient(BaseModel):
+    """A `Recipient` as an event records it: each part personal data of the recipient,
+    sealed when recorded and published (docs/privacy.md); `[erased]` once erased."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: RecipientText
+    phone: RecipientText
+    province: RecipientText
+    city: RecipientText
+    district: RecipientText
+    address: RecipientText
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_model(cls, value: Any) -> Any:
+        return _fields_of_a_model(value)

@@ -3,6 +3,9 @@
 from enum import StrEnum
 
 
+# The carriers built in: the default catalog, and the closed list `Requested` v1 and v2 were
+# published with (no docstring: it would change their schemas). Events since carry a
+# `CarrierCode` (domain/types.py): carriers are configuration.
 class Carrier(StrEnum):
     ZTO = "ZTO"
     YTO = "YTO"
@@ -34,6 +37,8 @@ class ParcelStage(StrEnum):
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     UNKNOWN = "unknown"
+    NOT_PICKED_UP = "not_picked_up"
+    SIGNED = "signed"
 
 
 class CancelReason(StrEnum):
@@ -63,6 +68,7 @@ class Payer(StrEnum):
     MERCHANT = "merchant"
     CARRIER = "carrier"
     PLATFORM = "platform"
+    BUYER = "buyer"
 
 
 class EvidenceKind(StrEnum):
@@ -80,6 +86,10 @@ class Status(StrEnum):
     INTERCEPTED = "intercepted"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    DELIVERED_TO_NEW_ADDRESS = "delivered_to_new_address"
     # Which of these are open, cancellable or terminal is domain/lifecycle.py's to say.
 
 
@@ -90,6 +100,22 @@ class CarrierReport(StrEnum):
     CONFIRMED = "confirmed"
     FAILED = "failed"
     RELEASED = "released"
+    REJECTED = "rejected"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    DELIVERED_TO_NEW_ADDRESS = "delivered_to_new_address"
+
+
+class RejectionCode(StrEnum):
+    """Why a carrier refused a request when it was sent."""
+
+    NOT_A_PLATFORM_WAYBILL = "not_a_platform_waybill"
+    CONDITIONS_NOT_MET = "conditions_not_met"
+    NOT_PICKED_UP = "not_picked_up"
+    ALREADY_SIGNED = "already_signed"
+    # The parcel is stopped already, by another channel: a success for the parcel's rules.
+    ALREADY_INTERCEPTED_OTHER_CHANNEL = "already_intercepted_other_channel"
+    ALREADY_INTERCEPTED_SAME_CHANNEL = "already_intercepted_same_channel"
 
 
 class Conflict(StrEnum):
@@ -98,3 +124,11 @@ class Conflict(StrEnum):
     INTERCEPTED_AFTER_CANCEL = "intercepted_after_cancel"
     RELEASED_WITHOUT_CANCEL = "released_without_cancel"
     CONTRADICTORY_CARRIER_REPORTS = "contradictory_carrier_reports"
+
+
+class Flag(StrEnum):
+    """Things the merchant must look at that are not contradictions."""
+
+    CARRIER_UNREACHABLE = "carrier_unreachable"
+    LIKELY_TO_FAIL = "likely_to_fail"
+    FEE_WITHOUT_SUCCESS = "fee_without_success"

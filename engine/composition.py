@@ -13,6 +13,7 @@ from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
 from domain.policy import InterceptPolicy
 from engine.application import Clock, InterceptApplication
+from engine.carrier_catalog import CarrierCatalog, load_catalog
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
 from engine.privacy import DatabaseSubjectKeys, Seals, open_subject_keys
@@ -177,6 +178,11 @@ def subject_keys(settings: Settings) -> DatabaseSubjectKeys:
         private_home(settings)
     secret = settings.master_keys.get_secret_value() if settings.master_keys else None
     return open_subject_keys(settings.subject_keys, settings.home, secret)
+
+
+def carrier_catalog(settings: Settings) -> CarrierCatalog:
+    """The carriers the settings configure (a TOML file, or the eight built in)."""
+    return load_catalog(settings.carriers_file)
 
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:

@@ -4,8 +4,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.types import Code
-from domain.vocabulary import Carrier
+from domain.types import CarrierCode, Code
 from engine.roles import Role
 
 
@@ -16,7 +15,7 @@ class KeyGrant(BaseModel):
     merchant_id: Code | None = Field(
         default=None, description="Required for a merchant key, refused for any other role."
     )
-    carrier: Carrier | None = Field(
+    carrier: CarrierCode | None = Field(
         default=None, description="Required for a carrier key, refused for any other role."
     )
 

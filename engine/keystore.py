@@ -129,7 +129,7 @@ class KeyStore:
             key_id=f"key_{secrets.token_hex(6)}",
             role=grant.role,
             merchant_id=grant.merchant_id,
-            carrier=grant.carrier.value if grant.carrier else None,
+            carrier=grant.carrier,
             created_at=stamp(self.clock()),
             revoked_at=None,
             signing_secret=secret,

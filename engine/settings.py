@@ -35,6 +35,8 @@ class Settings(BaseModel):
     # Master keys wrapping the subject keys, base64, comma-separated, the current one first;
     # None: a development key made once in home/master.key. Never printed (SecretStr).
     master_keys: SecretStr | None = None
+    # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
+    carriers_file: Path | None = None
 
     @field_validator("event_store")
     @classmethod
@@ -109,6 +111,7 @@ ENV_NAMES = {
     "tracing": "INTERCEPT_TRACING",
     "subject_keys": "INTERCEPT_SUBJECT_KEYS",
     "master_keys": "INTERCEPT_MASTER_KEYS",
+    "carriers_file": "INTERCEPT_CARRIERS_FILE",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

@@ -8,12 +8,16 @@ nothing that arrives moves its status again.
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from domain import lifecycle
+from domain.eligibility import flags_at_stage
 from domain.events import (
     CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
     CarrierEvent,
     CarrierFailed,
+    CarrierRejected,
+    CarrierUnreachable,
     Erased,
     EvidenceAttached,
     FeeCharged,
@@ -22,8 +26,17 @@ from domain.events import (
 )
 from domain.lifecycle import Move, move_of, status_after
 from domain.personal import ERASED, subject_kind
-from domain.vocabulary import Conflict, Status
-from projections.row import COLUMNS, FIXED_AT_REQUEST, MUTABLE, PERSONAL, UNSET
+from domain.vocabulary import Conflict, FeeKind, Flag, Payer, RejectionCode, Status
+from projections.row import (
+    COLUMNS,
+    FIXED_AT_REQUEST,
+    MUTABLE,
+    PERSONAL,
+    RECIPIENT_PARTS,
+    UNSET,
+    fee_by_kind,
+    fee_by_payer,
+)
 from projections.timefmt import stamp
 
 __all__ = ["COLUMNS", "FIXED_AT_REQUEST", "MUTABLE", "Row", "row_after"]
@@ -36,6 +49,24 @@ _NEXT: Mapping[tuple[str, Move], str] = {
     (status.value, move): status_after(status, move).value for status in Status for move in Move
 }
 _REQUESTED = Status.REQUESTED.value
+_NO_FEES = {
+    **{fee_by_kind(k): 0 for k in FeeKind},
+    **{fee_by_payer(p): 0 for p in Payer},
+}
+# The columns that say a report of the parcel's being stopped was recorded: with the rejection
+# code, what `lifecycle.is_success` reads, so the row knows what the aggregate's `succeeded` is.
+_SUCCESS_COLUMNS = tuple(f"{r.value}_at" for r in lifecycle.SUCCESS_REPORTS)
+_OTHER_CHANNEL = RejectionCode.ALREADY_INTERCEPTED_OTHER_CHANNEL.value
+
+
+def _flags(row: Row) -> frozenset[Flag]:
+    return frozenset(Flag(f) for f in (row["flags"] or "").split(",") if f)
+
+
+def _succeeded(row: Row) -> bool:
+    return row["rejection_code"] == _OTHER_CHANNEL or any(
+        row[c] is not None for c in _SUCCESS_COLUMNS
+    )
 
 
 def _requested(_: Row, e: Requested) -> Row:
@@ -45,7 +76,7 @@ def _requested(_: Row, e: Requested) -> Row:
         "merchant_id": e.merchant_id,
         "order_id": e.order_id,
         "tracking_no": e.tracking_no,
-        "carrier": e.carrier.value,
+        "carrier": e.carrier,
         "amount_minor": e.amount_minor,
         "currency": e.currency,
         "action": e.action.value,
@@ -55,6 +86,13 @@ def _requested(_: Row, e: Requested) -> Row:
         "fees_minor": 0,
         "evidence_count": 0,
         "requested_at": stamp(e.occurred_at),
+        "quoted_fee_minor": e.quoted_fee_minor,
+        **_NO_FEES,
+        "flags": lifecycle.flags_text(flags_at_stage(e.parcel_stage)),
+        **{
+            f"recipient_{part}": getattr(e.recipient, part) if e.recipient else None
+            for part in RECIPIENT_PARTS
+        },
     }
 
 
@@ -66,8 +104,14 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
     }
     if isinstance(e, CarrierFailed):
         changes["failure_reason"] = e.reason.value
+    if isinstance(e, CarrierRejected):
+        changes["rejection_code"] = e.code.value
     if e.conflict is not None:
         changes["conflict"] = _with_conflict(row["conflict"], e.conflict)
+    succeeded = _succeeded({**row, **changes})
+    changes["flags"] = lifecycle.flags_text(
+        lifecycle.flags_after_report(_flags(row), succeeded=succeeded)
+    )
     return changes
 
 
@@ -79,7 +123,19 @@ def _cancelled(row: Row, e: Cancelled) -> Row:
 
 
 def _fee(row: Row, e: FeeCharged) -> Row:
-    return {"fees_minor": row["fees_minor"] + e.amount_minor}
+    by_kind, by_payer = fee_by_kind(e.kind), fee_by_payer(e.payer)
+    flags = lifecycle.flags_after_fee(_flags(row), e.kind, succeeded=_succeeded(row))
+    return {
+        "fees_minor": row["fees_minor"] + e.amount_minor,
+        # A row from before these columns has NULL in them: it counts from here, until rebuilt.
+        by_kind: (row[by_kind] or 0) + e.amount_minor,
+        by_payer: (row[by_payer] or 0) + e.amount_minor,
+        "flags": lifecycle.flags_text(flags),
+    }
+
+
+def _unreachable(row: Row, e: CarrierUnreachable) -> Row:
+    return {"flags": lifecycle.flags_text(lifecycle.flags_after_unreachable(_flags(row)))}
 
 
 def _evidence(row: Row, e: EvidenceAttached) -> Row:
@@ -102,6 +158,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
     Erased: _erased,
+    CarrierUnreachable: _unreachable,
 }
 
 

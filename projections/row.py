@@ -10,6 +10,9 @@ and that version's migration is derived from it.
 from dataclasses import dataclass
 from typing import Literal
 
+from domain.personal import Subject
+from domain.vocabulary import FeeKind, Payer
+
 SqlType = Literal["TEXT", "BIGINT", "INTEGER"]
 
 
@@ -40,8 +43,42 @@ def _set(name: str, sql: SqlType, description: str, *, nullable: bool = False) -
     return Column(name, sql, nullable=nullable, fixed_at_request=False, description=description)
 
 
-def _when(name: str) -> Column:
-    return _set(f"{name}_at", "TEXT", f"when it was {name} (`occurred_at`)", nullable=True)
+def _when(name: str, since: int = 1) -> Column:
+    return Column(
+        f"{name}_at",
+        "TEXT",
+        nullable=True,
+        fixed_at_request=False,
+        description=f"when it was {name.replace('_', ' ')} (`occurred_at`)",
+        since=since,
+    )
+
+
+def _added(
+    name: str, sql: SqlType, description: str, *, fixed: bool = False, personal: str | None = None
+) -> Column:
+    """A column of schema version 2 (the carrier's answers, the fees in detail, the recipient)."""
+    return Column(
+        name,
+        sql,
+        nullable=True,
+        fixed_at_request=fixed,
+        description=description,
+        since=2,
+        personal=personal,
+    )
+
+
+def fee_by_kind(kind: FeeKind) -> str:
+    return f"fees_{kind.value}_minor"
+
+
+def fee_by_payer(payer: Payer) -> str:
+    return f"fees_paid_by_{payer.value}_minor"
+
+
+RECIPIENT_PARTS = ("name", "phone", "province", "city", "district", "address")
+"""The redirect recipient's parts, each a `recipient_<part>` column (personal data)."""
 
 
 ROW: tuple[Column, ...] = (
@@ -69,6 +106,33 @@ ROW: tuple[Column, ...] = (
     _when("released"),
     _set("updated_at", "TEXT", "when the engine recorded the latest event (`recorded_at`)"),
     _set("version", "INTEGER", "the intercept's version: the number of events applied"),
+    _when("rejected", since=2),
+    _added("rejection_code", "TEXT", "why the carrier refused the request, when it did"),
+    _when("returning", since=2),
+    _when("returned", since=2),
+    _when("delivered_to_new_address", since=2),
+    _added(
+        "quoted_fee_minor", "BIGINT", "the fee the carrier quoted before the request", fixed=True
+    ),
+    *(
+        _added(fee_by_kind(k), "BIGINT", f"sum of `{k.value}` fees recorded, minor units")
+        for k in FeeKind
+    ),
+    *(
+        _added(fee_by_payer(p), "BIGINT", f"sum of fees the {p.value} pays, minor units")
+        for p in Payer
+    ),
+    _added("flags", "TEXT", "comma-separated flags to look at, sorted; empty when none"),
+    *(
+        # Set by the request, and by an Erased of the recipient (`[erased]`): not fixed.
+        _added(
+            f"recipient_{part}",
+            "TEXT",
+            f"a redirect's recipient: {part}; `[erased]` once erased (docs/privacy.md)",
+            personal=Subject.RECIPIENT.value,
+        )
+        for part in RECIPIENT_PARTS
+    ),
 )
 PRIMARY_KEY = "intercept_id"
 

@@ -9,7 +9,17 @@ from domain.commands import (
     RequestIntercept,
     SetPolicy,
 )
+from domain.types import Recipient
 from tests.conftest import T0
+
+RECIPIENT = Recipient(
+    name="Li Lei",
+    phone="13800138000",
+    province="Zhejiang",
+    city="Hangzhou",
+    district="Xihu",
+    address="No. 1 Road, Room 101",
+)
 
 
 def policy(merchant: str = "m1", **changes) -> SetPolicy:
@@ -48,6 +58,8 @@ def carrier(iid: UUID, report: str, **changes) -> ReportCarrierOutcome:
     fields = dict(intercept_id=iid, carrier="ZTO", report=report, actor="zto", occurred_at=T0)
     if report == "failed":
         fields["reason"] = "too_late_out_for_delivery"
+    if report == "rejected":
+        fields["code"] = "conditions_not_met"
     return ReportCarrierOutcome(**{**fields, **changes})
 
 

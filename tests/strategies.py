@@ -13,6 +13,7 @@ from domain.events import (
     Requested,
 )
 from domain.personal import Sealed
+from domain.types import Recipient, RecordedRecipient
 from domain.vocabulary import Action, CancelReason, CarrierReport, ParcelStage
 
 codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
@@ -46,14 +47,41 @@ _COMMON = dict(
 )
 
 
+_lines = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x7f"),
+    min_size=1,
+    max_size=20,
+).filter(lambda t: bool(t.strip()))
+recipients = st.builds(
+    Recipient,
+    name=_lines,
+    phone=st.from_regex(r"\A1[3-9][0-9]{9}\Z"),
+    province=_lines,
+    city=_lines,
+    district=_lines,
+    address=_lines,
+)
+sealed_recipients = st.builds(
+    RecordedRecipient,
+    name=sealed,
+    phone=sealed,
+    province=sealed,
+    city=sealed,
+    district=sealed,
+    address=sealed,
+)
+"""A recipient as recorded and published: every part sealed (docs/privacy.md)."""
+carrier_codes = st.from_regex(r"\A[A-Z][A-Z0-9]{1,15}\Z")
+
+
 def _requested() -> st.SearchStrategy:
     redirect = st.builds(
-        Requested, action=st.just(Action.REDIRECT), new_address=texts.filter(bool), **_fields()
+        Requested, action=st.just(Action.REDIRECT), recipient=sealed_recipients, **_fields()
     )
     other = st.builds(
         Requested,
         action=st.sampled_from([a for a in Action if a is not Action.REDIRECT]),
-        new_address=st.none(),
+        recipient=st.none(),
         **_fields(),
     )
     return redirect | other
@@ -64,10 +92,11 @@ def _fields() -> dict:
         _COMMON,
         order_id=codes,
         tracking_no=codes,
+        carrier=carrier_codes,
         amount_minor=amounts,
         currency=currencies,
         request_reason=codes,
-        note=st.none() | texts,
+        note=st.none() | sealed,
         quoted_fee_minor=st.none() | amounts,
         parcel_stage=st.sampled_from(ParcelStage),
     )
@@ -111,6 +140,10 @@ def events_of(cls) -> st.SearchStrategy:
         ("tracking_no", codes),
         ("min_amount_minor", st.just(0)),
         ("max_amount_minor", amounts),
+        ("carrier", carrier_codes),
+        ("carriers", st.lists(carrier_codes, max_size=3).map(tuple)),
+        ("last_error", texts),
+        ("message", st.none() | texts),
     ):
         if name in cls.model_fields:
             fields[name] = strategy
@@ -169,7 +202,7 @@ def histories(draw, max_intercepts: int = 4, max_steps: int = 8) -> list:
     return merged
 
 
-_STEPS = ["cancel", "fee", "evidence", "after_sale", *CarrierReport]
+_STEPS = ["cancel", "fee", "evidence", "after_sale", "unreachable", *CarrierReport]
 
 
 def _step_command(draw, iid, step: str, occurred_at, key):
@@ -180,7 +213,26 @@ def _step_command(draw, iid, step: str, occurred_at, key):
     if step == "cancel":
         return b.cancel(iid, occurred_at=occurred_at, key=key)
     if step == "fee":
-        return b.fee(iid, occurred_at=occurred_at, key=key)
+        from domain.vocabulary import FeeKind, Payer
+
+        return b.fee(
+            iid,
+            kind=draw(st.sampled_from(FeeKind)),
+            payer=draw(st.sampled_from(Payer)),
+            occurred_at=occurred_at,
+            key=key,
+        )
+    if step == "unreachable":
+        from domain.commands import RecordCarrierUnreachable
+
+        return RecordCarrierUnreachable(
+            intercept_id=iid,
+            attempts=draw(st.integers(1, 9)),
+            last_error="timeout",
+            actor="gateway",
+            occurred_at=occurred_at,
+            key=key,
+        )
     if step == "evidence":
         return AttachEvidence(
             intercept_id=iid,
@@ -199,6 +251,11 @@ def _step_command(draw, iid, step: str, occurred_at, key):
             occurred_at=occurred_at,
             key=key,
         )
+    if step == "rejected":
+        from domain.vocabulary import RejectionCode
+
+        code = draw(st.sampled_from(RejectionCode))
+        return b.carrier(iid, step, code=code, occurred_at=occurred_at, key=key)
     return b.carrier(iid, step, occurred_at=occurred_at, key=key)
 
 
@@ -223,7 +280,10 @@ def timed_history(draw, iid=None, max_steps: int = 10) -> list:
     policy = policies.set_policy(None, b.policy(), policy_id=UUID(int=1), now=T0).state
     recorded = T0
     state = rules.request(
-        b.request(occurred_at=draw(around)),
+        b.request(
+            occurred_at=draw(around),
+            parcel_stage=draw(st.sampled_from(["in_transit", "out_for_delivery", "unknown"])),
+        ),
         intercept_id=iid,
         existing=None,
         policy=policy,

@@ -30,8 +30,7 @@ from api.signature import (
 from api.views import InterceptResult
 from domain.commands import ReportCarrierOutcome
 from domain.decision import Outcome
-from domain.types import IdempotencyKey
-from domain.vocabulary import Carrier
+from domain.types import CarrierCode, IdempotencyKey
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -61,7 +60,7 @@ async def raw_body(request: Request) -> bytes:
     openapi_extra=CALLBACK_BODY,
 )
 def carrier_callback(
-    carrier: Annotated[Carrier, Path(description="The reporting carrier.")],
+    carrier: Annotated[CarrierCode, Path(description="The reporting carrier's catalog code.")],
     timestamp: Annotated[
         str | None,
         Header(alias=TIMESTAMP_HEADER, description="Unix seconds when the callback was signed."),
@@ -89,8 +88,8 @@ def carrier_callback(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Record a carrier's report; a report crossing a cancel is kept and flagged."""
-    if key.carrier != carrier.value:
-        raise Forbidden(f"this key reports for carrier {key.carrier} only, not {carrier.value}")
+    if key.carrier != carrier:
+        raise Forbidden(f"this key reports for carrier {key.carrier} only, not {carrier}")
     now = svc.clock()
     try:
         verify(key.signing_secret or "", timestamp, signature, raw, now, WINDOW, idempotency_key)
@@ -115,6 +114,8 @@ def carrier_callback(
         report=callback.report,
         carrier_ref=callback.carrier_ref,
         reason=callback.reason,
+        code=callback.code,
+        message=callback.message,
         key=idempotency_key,
         actor=key.actor,
         occurred_at=callback.occurred_at or now,

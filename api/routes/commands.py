@@ -10,12 +10,13 @@ from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBod
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
 from api.refusals import NotFound
-from api.services import Services, services
+from api.services import Services, refused_carrier, services
 from api.views import BatchResult, InterceptResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
 from engine import usecases
+from engine.carrier_catalog import CarrierRefused
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -58,6 +59,10 @@ def request_intercept(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
+    try:
+        svc.carriers.admit(command.carrier, command.action)
+    except CarrierRefused as refused:
+        raise refused_carrier(refused) from None
     decision = svc.gateway.execute(command)
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200

@@ -7,9 +7,10 @@ from api.bodies import PolicyBody
 from api.params import IdempotencyKeyHeader, MerchantId
 from api.problem import problems
 from api.refusals import NotFound
-from api.services import Services, services
+from api.services import Services, refused_carrier, services
 from api.views import PolicyResult, PolicyView
 from domain.commands import SetPolicy
+from engine.carrier_catalog import CarrierRefused
 from engine.keystore import ApiKey
 from engine.roles import Role
 
@@ -38,6 +39,10 @@ def set_policy(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
+    try:
+        svc.carriers.admit_all(command.carriers)
+    except CarrierRefused as refused:
+        raise refused_carrier(refused) from None
     decision = svc.gateway.execute(command)
     return PolicyResult(outcome=decision.outcome, policy=PolicyView.of(decision.state))
 

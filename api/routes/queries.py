@@ -11,8 +11,8 @@ from api.problem import problems
 from api.refusals import InvalidInput, NotFound
 from api.services import Services, services
 from api.views import InterceptDetail, InterceptPage
-from domain.types import Code, Moment
-from domain.vocabulary import AfterSaleStatus, Carrier, Status
+from domain.types import CarrierCode, Code, Moment
+from domain.vocabulary import AfterSaleStatus, Status
 from engine import usecases
 from engine.keystore import ApiKey
 from engine.roles import Role
@@ -61,7 +61,7 @@ class ListQuery(BaseModel):
         "Not with `days`.",
     )
     status: Status | None = None
-    carrier: Carrier | None = None
+    carrier: CarrierCode | None = None
     after_sale_status: AfterSaleStatus | None = None
     order_id: Code | None = None
     tracking_no: Code | None = None
@@ -85,7 +85,7 @@ class ListQuery(BaseModel):
             since=self.since,
             until=self.until,
             status=self.status and self.status.value,
-            carrier=self.carrier and self.carrier.value,
+            carrier=self.carrier,
             after_sale_status=self.after_sale_status and self.after_sale_status.value,
             order_id=self.order_id,
             tracking_no=self.tracking_no,

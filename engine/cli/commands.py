@@ -2,6 +2,7 @@
 
 import uuid
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import typer
@@ -24,8 +25,10 @@ from domain.vocabulary import (
     FeeKind,
     ParcelStage,
     Payer,
+    RejectionCode,
 )
 from engine import usecases
+from engine.carrier_catalog import CarrierRefused
 from engine.cli import context, parse
 from engine.cli.output import conflict, console, emit_json, errors, line, money
 from engine.cli.output import status as status_text
@@ -72,7 +75,16 @@ def request(
     amount: str = typer.Option(..., help="Order amount, e.g. 199.00."),
     reason: str = typer.Option(..., help="Request reason code, e.g. buyer_refund."),
     action: Action = typer.Option(Action.RETURN_TO_SENDER, help="What the carrier should do."),
-    address: str = typer.Option(None, help="New address (redirect only).", callback=parse.text),
+    recipient_name: str = typer.Option(
+        None, help="Redirect only: the new recipient's name.", callback=parse.text
+    ),
+    recipient_phone: str = typer.Option(None, help="Redirect only: the recipient's phone."),
+    province: str = typer.Option(None, help="Redirect only: province.", callback=parse.text),
+    city: str = typer.Option(None, help="Redirect only: city.", callback=parse.text),
+    district: str = typer.Option(None, help="Redirect only: district.", callback=parse.text),
+    address: str = typer.Option(
+        None, help="Redirect only: the detail line (street, building, room).", callback=parse.text
+    ),
     after_sale_status: AfterSaleStatus = typer.Option(AfterSaleStatus.NONE),
     currency: str = typer.Option("CNY"),
     note: str = typer.Option(None, callback=parse.text),
@@ -95,7 +107,14 @@ def request(
         amount_minor=parse.minor_units(amount, "--amount"),
         currency=currency,
         action=action,
-        new_address=address,
+        recipient=_recipient(
+            name=recipient_name,
+            phone=recipient_phone,
+            province=province,
+            city=city,
+            district=district,
+            address=address,
+        ),
         request_reason=reason,
         note=note,
         after_sale_status=after_sale_status,
@@ -105,7 +124,18 @@ def request(
         parcel_stage=parcel_stage,
         occurred_at=system_clock(),
     )
+    try:
+        context.catalog().admit(command.carrier, command.action)
+    except CarrierRefused as refused:
+        raise context.refused_carrier(refused) from None
     _result(context.engine().execute(command), json, f"intercept request for order {order}")
+
+
+def _recipient(**parts: str | None) -> Any:
+    """The recipient as typed, or None when no part was: the command says what is missing."""
+    if all(value is None for value in parts.values()):
+        return None
+    return parts
 
 
 def cancel(
@@ -172,6 +202,10 @@ def carrier(
     carrier: str = typer.Option(..., help="The reporting carrier's code."),
     ref: str = typer.Option(None, help="The carrier's reference."),
     reason: FailureReason = typer.Option(None, help="Failure reason (failed only)."),
+    code: RejectionCode = typer.Option(None, help="Why the carrier refused (rejected only)."),
+    message: str = typer.Option(
+        None, help="The carrier's own words on a refusal (rejected only).", callback=parse.text
+    ),
     at: str = typer.Option(None, help="The carrier's event time, ISO 8601 with timezone."),
     key: str = typer.Option(None),
     by: str = typer.Option(None, help="Who reports; defaults to the carrier code."),
@@ -184,6 +218,8 @@ def carrier(
         report=report,
         carrier_ref=ref,
         reason=reason,
+        code=code,
+        message=message,
         key=key,
         actor=by or carrier.upper(),
         occurred_at=parse.instant(at, "--at") if at else system_clock(),
@@ -191,7 +227,7 @@ def carrier(
     _result(
         context.engine().execute(command),
         json,
-        f"carrier report {report.value} from {command.carrier.value}",
+        f"carrier report {report.value} from {command.carrier}",
     )
 
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from typer._click.exceptions import UsageError
 
+from engine.carrier_catalog import CarrierCatalog, CarrierRefused, CatalogError
 from engine.cli.output import console, errors, fail
-from engine.composition import Engine, build_engine
+from engine.composition import Engine, build_engine, carrier_catalog
 from engine.settings import Settings
 from engine.usecases import DatabaseBusy
 
@@ -34,6 +35,20 @@ def settings(**more) -> Settings:
 
 def engine(**more) -> Engine:
     return build_engine(settings(**more))
+
+
+def catalog() -> CarrierCatalog:
+    """The configured carriers; a carriers file that cannot be read stops the command (exit 2)."""
+    try:
+        return carrier_catalog(settings())
+    except CatalogError as error:
+        raise UsageError(str(error)) from None
+
+
+def refused_carrier(error: CarrierRefused) -> UsageError:
+    """A request naming a carrier or an action the catalog refuses, naming the option."""
+    option = {"carrier": "--carrier", "action": "--action", "carriers": "--carriers"}
+    return UsageError(f"invalid input: {option.get(error.field, error.field)}: {error.message}")
 
 
 def reader(**more) -> Engine:

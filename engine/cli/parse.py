@@ -4,12 +4,10 @@ import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import cast
 
 import typer
 
 from domain.text import input_text
-from domain.vocabulary import Carrier
 from engine import usecases
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
@@ -45,20 +43,16 @@ def instant(text: str, what: str = "time") -> datetime:
         raise typer.BadParameter(f"{what} {error}") from None
 
 
-def carrier(text: str) -> Carrier:
-    """The carrier a code names, upper-cased: `zto` is ZTO.
+def carrier(text: str) -> str:
+    """The carrier code, upper-cased: `zto` is ZTO.
 
-    A code that names none is passed on as it is, for the command's own validation to
-    refuse, with the errors of its other fields, in the words it always used.
+    Whether the catalog has it is checked once the command is built; a code not in the
+    form of one is refused by the command's own validation, with its other fields' errors.
     """
-    code = text.upper()
-    try:
-        return Carrier(code)
-    except ValueError:
-        return cast(Carrier, code)  # no carrier: refused when the command is built
+    return text.strip().upper()
 
 
-def carriers(text: str) -> frozenset[Carrier]:
+def carriers(text: str) -> frozenset[str]:
     found = {part.strip().upper() for part in text.split(",") if part.strip()}
     if not found:
         raise typer.BadParameter("give at least one carrier, e.g. ZTO,SF")

@@ -4,6 +4,7 @@ import typer
 
 from domain.commands import SetPolicy
 from domain.policy import format_minor
+from engine.carrier_catalog import CarrierRefused
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json
 from engine.composition import system_clock
@@ -39,6 +40,10 @@ def set_(
         actor=by,
         occurred_at=system_clock(),
     )
+    try:
+        context.catalog().admit_all(command.carriers)
+    except CarrierRefused as refused:
+        raise context.refused_carrier(refused) from None
     decision = context.engine().execute(command)
     result = {"outcome": decision.outcome.value, "policy": _describe(decision.state)}
     if json:

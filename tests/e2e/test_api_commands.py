@@ -143,7 +143,22 @@ def test_a_domain_refusal_is_409_problem_json_naming_the_rule(
         ({"tracking_no": "bad tracking\u0007"}, "body.tracking_no"),
         ({"currency": "cny"}, "body.currency"),
         ({"surprise": 1}, "body.surprise"),
-        ({"action": "redirect"}, "body"),  # a redirect needs a new address
+        ({"action": "redirect"}, "body"),  # a redirect needs a recipient
+        ({"carrier": "DBL"}, "body.carrier"),  # not in the carrier catalog
+        (
+            {
+                "action": "redirect",
+                "recipient": {
+                    "name": "Li Lei",
+                    "phone": "x",
+                    "province": "Zhejiang",
+                    "city": "Hangzhou",
+                    "district": "Xihu",
+                    "address": "Room 1",
+                },
+            },
+            "body.recipient.phone",
+        ),
     ],
 )
 def test_invalid_input_is_422_naming_the_field_and_records_nothing(
@@ -392,3 +407,38 @@ def test_racing_requests_for_one_parcel_open_exactly_one_intercept(server, merch
     }
     rows = merchant.get("/v1/intercepts", params={"tracking_no": "ZTRACE2"}).json()["intercepts"]
     assert len(rows) == 1 and rows[0]["version"] == 1
+
+
+RECIPIENT = {
+    "name": "Li Lei",
+    "phone": "13800138000",
+    "province": "Zhejiang",
+    "city": "Hangzhou",
+    "district": "Xihu",
+    "address": "No. 1 Road, Room 101",
+}
+
+
+def test_a_redirect_records_its_recipient_in_the_row(merchant):
+    made = ask(merchant, action="redirect", recipient=RECIPIENT, quoted_fee_minor=350)
+    assert made.status_code == 201, made.text
+    row = merchant.get(f"/v1/intercepts/{made.json()['intercept_id']}").json()["intercept"]
+    assert {k: row[f"recipient_{k}"] for k in RECIPIENT} == RECIPIENT
+    assert row["quoted_fee_minor"] == 350 and row["flags"] == ""
+
+
+def test_the_callback_takes_the_new_reports(server, merchant, zto):
+    iid = ask(merchant).json()["intercept_id"]
+    with server.client() as client:
+        for body in ({"report": "confirmed"}, {"report": "returning"}, {"report": "returned"}):
+            answer = client.post(
+                "/v1/carriers/ZTO/callbacks", **signed(zto, {"intercept_id": iid, **body})
+            )
+            assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "returned"
+        other = ask(merchant).json()["intercept_id"]
+        body = {"intercept_id": other, "report": "rejected", "code": "not_a_platform_waybill"}
+        answer = client.post("/v1/carriers/ZTO/callbacks", **signed(zto, body))
+        assert answer.json()["status"] == "rejected", answer.text
+    row = merchant.get(f"/v1/intercepts/{other}").json()["intercept"]
+    assert row["rejection_code"] == "not_a_platform_waybill" and row["rejected_at"]

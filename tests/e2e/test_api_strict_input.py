@@ -75,7 +75,7 @@ def _endpoints(iid: str) -> dict:
         "request": (InterceptRequestBody, "POST", "/v1/intercepts", "merchant", {
             "order_id": "o2", "tracking_no": "ZTSTRICT2", "carrier": "ZTO",
             "amount_minor": 19_900, "currency": "CNY", "action": "redirect",
-            "new_address": "Room 1", "request_reason": "buyer_refund", "note": "n",
+            "recipient": {"name": "Li Lei", "phone": "13800138000", "province": "Zhejiang", "city": "Hangzhou", "district": "Xihu", "address": "Room 1"}, "request_reason": "buyer_refund", "note": "n",
             "after_sale_status": "none", "quoted_fee_minor": 300, "parcel_stage": "in_transit",
         }),
         "cancel": (CancelBody, "POST", f"/v1/intercepts/{iid}/cancel", "merchant", {
@@ -92,7 +92,7 @@ def _endpoints(iid: str) -> dict:
         }),
         "callback": (CarrierCallback, "POST", "/v1/carriers/ZTO/callbacks", "carrier", {
             "intercept_id": iid, "report": "failed", "occurred_at": "2026-11-26T10:00:00+08:00",
-            "carrier_ref": "Z-1", "reason": "already_delivered",
+            "carrier_ref": "Z-1", "reason": "already_delivered", "code": None, "message": None,
         }),
         "key": (KeyGrant, "POST", "/v1/keys", "admin", {
             "role": "merchant", "merchant_id": "m9", "carrier": None,

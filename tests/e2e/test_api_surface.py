@@ -283,7 +283,17 @@ def test_text_with_c1_controls_or_bidi_overrides_is_refused(server, merchant, te
             "amount_minor": 100,
             "request_reason": "r",
             "action": "redirect",
-            "new_address": text,
+            "recipient": {
+                **{
+                    "name": "Li Lei",
+                    "phone": "13800138000",
+                    "province": "Zhejiang",
+                    "city": "Hangzhou",
+                    "district": "Xihu",
+                    "address": "Room 1",
+                },
+                "address": text,
+            },
         },
     )
     evidence = merchant.post(
@@ -293,7 +303,7 @@ def test_text_with_c1_controls_or_bidi_overrides_is_refused(server, merchant, te
     )
     wheres = [a.json()["errors"][0]["where"] for a in (cancel, redirect, evidence)]
     assert [a.status_code for a in (cancel, redirect, evidence)] == [422] * 3
-    assert wheres == ["body.note", "body.new_address", "body.note"]
+    assert wheres == ["body.note", "body.recipient.address", "body.note"]
     assert "control characters" in cancel.json()["errors"][0]["message"]
     assert recorded(server) == before
 

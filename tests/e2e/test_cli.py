@@ -253,3 +253,111 @@ def test_demo_is_deterministic(tmp_path):
         ).json()["intercepts"]
 
     assert rows("a") == rows("b")
+
+
+RECIPIENT = [
+    "--recipient-name",
+    "Li Lei",
+    "--recipient-phone",
+    "13800138000",
+    "--province",
+    "Zhejiang",
+    "--city",
+    "Hangzhou",
+    "--district",
+    "Xihu",
+    "--address",
+    "No. 1 Road, Room 101",
+]
+
+
+def _show(home, iid: str) -> dict:
+    run = intercept(home, "show", iid, "--json")
+    assert run.code == 0, run.err
+    return run.json()["intercept"]
+
+
+def test_a_redirect_records_its_recipient_field_by_field(home):
+    made = request(home, "--action", "redirect", *RECIPIENT)
+    row = _show(home, made["intercept_id"])
+    assert (row["recipient_name"], row["recipient_phone"]) == ("Li Lei", "13800138000")
+    assert (row["recipient_city"], row["recipient_address"]) == ("Hangzhou", "No. 1 Road, Room 101")
+
+
+@pytest.mark.parametrize(
+    "change, complaint",
+    [
+        (["--recipient-phone", "call me"], "--recipient-phone"),
+        (["--province", " "], "--province"),
+    ],
+)
+def test_a_bad_recipient_exits_2_naming_the_option(home, change, complaint):
+    before = events(home)
+    parts = dict(zip(RECIPIENT[::2], RECIPIENT[1::2], strict=True))
+    parts.update(dict(zip(change[::2], change[1::2], strict=True)))
+    run = intercept(
+        home,
+        "request",
+        *("--merchant", "m1", "--order", "o1", "--tracking", "ZT5", "--carrier", "ZTO"),
+        *("--amount", "1.00", "--reason", "r", "--action", "redirect"),
+        *[x for kv in parts.items() for x in kv],
+    )
+    assert run.code == 2 and complaint in run.err, run.err
+    assert events(home) == before
+
+
+def test_the_return_journey_and_a_rejection_by_manual_reports(home):
+    iid = request(home)["intercept_id"]
+    for report in ("confirmed", "returning", "returned"):
+        run = intercept(home, "carrier", iid, report, "--carrier", "ZTO", "--json")
+        assert run.code == 0, run.err
+    row = _show(home, iid)
+    assert row["status"] == "returned" and row["returning_at"] and row["returned_at"]
+    other = request(home, "--tracking", "ZT77", "--key", "k77")["intercept_id"]
+    run = intercept(
+        home, "carrier", other, "rejected", "--carrier", "ZTO", "--code", "already_signed"
+    )
+    assert run.code == 0, run.err
+    row = _show(home, other)
+    assert (row["status"], row["rejection_code"]) == ("rejected", "already_signed")
+    run = intercept(home, "carrier", other, "rejected", "--carrier", "ZTO")
+    assert run.code == 2 and "rejection needs a code" in run.err
+
+
+def test_a_request_before_pickup_is_refused_saying_cancel_the_shipment(home):
+    run = intercept(
+        home,
+        "request",
+        *("--merchant", "m1", "--order", "o1", "--tracking", "ZT6", "--carrier", "ZTO"),
+        *("--amount", "1.00", "--reason", "r", "--parcel-stage", "not_picked_up"),
+    )
+    assert run.code == 3 and "cancel the shipment instead" in run.err
+
+
+def test_a_carrier_added_by_a_settings_file_is_requested(home, tmp_path, monkeypatch):
+    carriers = tmp_path / "carriers.toml"
+    carriers.write_text(
+        '[[carrier]]\ncode = "ZTO"\nname = "ZTO Express"\n'
+        '[[carrier]]\ncode = "DBL"\nname = "Deppon"\nadapter = "generic"\n'
+        '[carrier.capabilities]\nactions = ["return_to_sender"]\n'
+    )
+    monkeypatch.setenv("INTERCEPT_CARRIERS_FILE", str(carriers))
+    run = intercept(home, "policy", "set", "m1", "--max-amount", "5000.00", "--carriers", "ZTO,DBL")
+    assert run.code == 0, run.err
+    made = request(home, "--carrier", "DBL", "--tracking", "DB1", "--quoted-fee", "3.00")
+    row = _show(home, made["intercept_id"])
+    assert (row["carrier"], row["quoted_fee_minor"]) == ("DBL", 300)
+    refused = intercept(
+        home,
+        "request",
+        *("--merchant", "m1", "--order", "o1", "--tracking", "DB2", "--carrier", "DBL"),
+        *("--amount", "1.00", "--reason", "r", "--action", "redirect", *RECIPIENT),
+    )
+    assert refused.code == 2 and "--action" in refused.err and "does not offer" in refused.err
+    unknown = intercept(
+        home,
+        "request",
+        *("--merchant", "m1", "--order", "o1", "--tracking", "SF2", "--carrier", "SF"),
+        *("--amount", "1.00", "--reason", "r"),
+    )
+    assert unknown.code == 2 and "--carrier" in unknown.err and "unknown carrier" in unknown.err

@@ -79,7 +79,16 @@ def commands(iid: str, shot: str, field: str, text: str) -> list[str]:
         "--note": "fine",
     }
     if field == "--address":
-        request["--action"] = "redirect"
+        request.update(
+            {
+                "--action": "redirect",
+                "--recipient-name": "Li Lei",
+                "--recipient-phone": "13800138000",
+                "--province": "Zhejiang",
+                "--city": "Hangzhou",
+                "--district": "Xihu",
+            }
+        )
     request[field] = text
     if field in ("--note", "--address", "--order", "--tracking"):
         return ["request", *(part for pair in request.items() for part in pair)]
@@ -124,7 +133,17 @@ def test_the_http_bodies_refuse_them_in_the_same_words(text):
             amount_minor=100,
             request_reason="r",
             action="redirect",
-            new_address=text,
+            recipient={
+                **{
+                    "name": "Li Lei",
+                    "phone": "13800138000",
+                    "province": "Zhejiang",
+                    "city": "Hangzhou",
+                    "district": "Xihu",
+                    "address": "Room 1",
+                },
+                "address": text,
+            },
         ),
     ):
         with pytest.raises(ValidationError) as refused:

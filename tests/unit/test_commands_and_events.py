@@ -17,6 +17,7 @@ from domain.commands import (
     CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
+    RecordCarrierUnreachable,
     ReportCarrierOutcome,
     RequestIntercept,
 )
@@ -26,6 +27,7 @@ from domain.events import (
     CARRIER_EVENTS,
     AfterSaleStatusChanged,
     Cancelled,
+    CarrierUnreachable,
     EvidenceAttached,
     FeeCharged,
     Requested,
@@ -42,6 +44,7 @@ RECORDED_AS = {
     ChargeFee: (FeeCharged,),
     AttachEvidence: (EvidenceAttached,),
     ChangeAfterSaleStatus: (AfterSaleStatusChanged,),
+    RecordCarrierUnreachable: (CarrierUnreachable,),
 }
 
 
@@ -61,7 +64,7 @@ def _after_sale(**changes) -> ChangeAfterSaleStatus:
 # time (two where the command's own rules tie them); every field must be tried.
 FIRST_AND_OTHERS = {
     RequestIntercept: (
-        b.request(key="k", action="redirect", new_address="No. 1 Road", note="n"),
+        b.request(key="k", action="redirect", recipient=b.RECIPIENT, note="n"),
         [
             {"merchant_id": "m2"},
             {"order_id": "o2"},
@@ -69,8 +72,9 @@ FIRST_AND_OTHERS = {
             {"carrier": "SF"},
             {"amount_minor": 20_000},
             {"currency": "USD"},
-            {"action": "return_to_station", "new_address": None},
-            {"new_address": "No. 2 Road"},
+            {"action": "return_to_station", "recipient": None},
+            {"recipient": b.RECIPIENT.model_copy(update={"address": "No. 2 Road"})},
+            {"recipient": b.RECIPIENT.model_copy(update={"phone": "13900139000"})},
             {"request_reason": "other"},
             {"note": None},
             {"after_sale_status": "refund_requested"},
@@ -89,7 +93,20 @@ FIRST_AND_OTHERS = {
             {"reason": "already_signed"},
             {"report": "confirmed", "reason": None},
             {"carrier": "SF"},
+            {"report": "rejected", "reason": None, "code": "not_picked_up"},
+            {"report": "rejected", "reason": None, "code": "not_picked_up", "message": "no"},
         ],
+    ),
+    RecordCarrierUnreachable: (
+        RecordCarrierUnreachable(
+            intercept_id=IID,
+            attempts=5,
+            last_error="timeout",
+            actor="gateway",
+            occurred_at=T0,
+            key="k",
+        ),
+        [{"attempts": 6}, {"last_error": "connection refused"}],
     ),
     ChargeFee: (
         b.fee(IID, key="k"),
@@ -120,7 +137,7 @@ def test_every_recorded_field_exists_on_the_event(command_type):
     for event_type in RECORDED_AS[command_type]:
         targets = set(command_type.records.values())
         # A carrier's failure reason is the one field only one kind of report has.
-        optional = {"reason"} if command_type is ReportCarrierOutcome else set()
+        optional = {"reason", "code", "message"} if command_type is ReportCarrierOutcome else set()
         assert targets - optional <= set(event_type.model_fields)
 
 

@@ -8,8 +8,9 @@ import pytest
 from consumers.decode import Poison, decode
 from domain.envelope import Envelope
 from domain.events import Cancelled, Requested
-from domain.past_events import RequestedV1
+from domain.past_events import RequestedV1, RequestedV2
 from domain.vocabulary import ParcelStage
+from tests import builders as b
 from tests.conftest import T0
 
 IID = UUID(int=42)
@@ -48,12 +49,37 @@ def test_a_version_1_message_decodes_upcast():
 
 def test_a_version_2_message_decodes_with_its_new_fields():
     sent = requested_v2(quoted_fee_minor=350, parcel_stage="out_for_delivery")
+    record = Envelope.of(sent, position=1).model_dump(mode="json")
+    payload = RequestedV2(**FIELDS, quoted_fee_minor=350, parcel_stage="out_for_delivery")
+    v2 = {**record, "schema_version": 2, "payload": payload.model_dump(mode="json")}
+    assert decode(orjson.dumps(v2)).event() == sent
+
+
+def test_a_version_2_redirect_decodes_with_its_address_as_the_recipients_line():
+    payload = RequestedV2(**{**FIELDS, "action": "redirect"}, new_address="No. 1 Road")
+    record = Envelope.of(requested_v2(), position=1).model_dump(mode="json")
+    v2 = {**record, "schema_version": 2, "payload": payload.model_dump(mode="json")}
+    event = decode(orjson.dumps(v2)).event()
+    assert event.recipient is not None and event.recipient.address == "No. 1 Road"
+    assert event.recipient.name == "unknown"
+
+
+def test_a_version_3_message_names_any_carrier_of_the_catalog():
+    sent = requested_v2(carrier="DBL", action="redirect", recipient=b.RECIPIENT)
     record = orjson.dumps(Envelope.of(sent, position=1).model_dump(mode="json"))
-    assert orjson.loads(record)["schema_version"] == 2
+    assert orjson.loads(record)["schema_version"] == 3
     assert decode(record).event() == sent
 
 
-@pytest.mark.parametrize("version", [3, 99])
+def test_a_version_2_message_with_a_version_3_field_is_poison():
+    record = Envelope.of(requested_v2(), position=1).model_dump(mode="json")
+    v2 = {**record, "schema_version": 2, "payload": {**record["payload"], "recipient": None}}
+    with pytest.raises(Poison) as caught:
+        decode(orjson.dumps(v2))
+    assert caught.value.kind == "invalid"
+
+
+@pytest.mark.parametrize("version", [4, 99])
 def test_an_unknown_schema_version_is_poison_that_names_it(version):
     with pytest.raises(Poison) as caught:
         decode(orjson.dumps({**message_v1(), "schema_version": version}))

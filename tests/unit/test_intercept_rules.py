@@ -283,9 +283,9 @@ def test_evidence_is_append_only_and_deduplicated_by_content():
 
 
 def test_a_redirect_needs_an_address():
-    with pytest.raises(ValidationError, match="redirect needs a new address"):
+    with pytest.raises(ValidationError, match="redirect needs a recipient"):
         b.request(action="redirect")
-    assert b.request(action="redirect", new_address="No. 1 Road").new_address
+    assert b.request(action="redirect", recipient=b.RECIPIENT).recipient == b.RECIPIENT
 
 
 # Rule 7: the after-sale status follows the merchant's shop, in any state
@@ -420,7 +420,7 @@ def test_only_a_history_that_starts_with_its_request_is_an_intercept():
 def test_a_redirect_without_an_address_says_so_exactly():
     with pytest.raises(
         ValidationError,
-        match=r"Value error, a redirect needs a new address, and only a redirect takes one \[",
+        match=r"Value error, a redirect needs a recipient, and only a redirect takes one \[",
     ):
         b.request(action="redirect")
 

@@ -24,9 +24,14 @@ from tests.strategies import timed_history
 
 
 def _shown(state) -> tuple:
-    """What the package center should show for an aggregate: its status and conflicts."""
+    """What the package center should show for an aggregate: status, conflicts, flags, code."""
     conflicts = ",".join(dict.fromkeys(c.value for c in state.conflicts)) or None
-    return state.status.value, conflicts
+    code = state.rejection_code.value if state.rejection_code else None
+    return state.status.value, conflicts, lifecycle.flags_text(state.flags), code, state.fees_minor
+
+
+def _row_shows(row) -> tuple:
+    return row["status"], row["conflict"], row["flags"], row["rejection_code"], row["fees_minor"]
 
 
 @given(timed_history(max_steps=14))
@@ -34,7 +39,7 @@ def test_the_row_function_agrees_with_the_aggregate_after_every_event(history):
     row, state = None, None
     for event in history:
         row, state = row_after(row, event), rules.evolve(state, event)
-        assert (row["status"], row["conflict"]) == _shown(state)
+        assert _row_shows(row) == _shown(state)
         assert row["version"] == state.version
 
 
@@ -64,7 +69,7 @@ def test_the_projector_agrees_with_the_aggregate_whatever_the_delivery(histories
     for history in histories:
         state = rules.project_intercept(None, history)
         row = rows[str(state.id)]
-        assert (row["status"], row["conflict"]) == _shown(state)
+        assert _row_shows(row) == _shown(state)
         assert row["version"] == state.version
     assert db.read("SELECT COUNT(*) AS n FROM pending_events")[0]["n"] == 0
 
@@ -87,11 +92,23 @@ def test_the_lifecycle_table_is_the_one_the_docs_draw():
         (Status.ACCEPTED, Move.FAILED): Status.FAILED,
         (Status.REQUESTED, Move.CANCEL): Status.CANCELLED,
         (Status.ACCEPTED, Move.CANCEL): Status.CANCELLED,
+        (Status.REQUESTED, Move.REJECTED): Status.REJECTED,
+        (Status.ACCEPTED, Move.REJECTED): Status.REJECTED,
+        (Status.INTERCEPTED, Move.RETURNING): Status.RETURNING,
+        (Status.INTERCEPTED, Move.RETURNED): Status.RETURNED,
+        (Status.RETURNING, Move.RETURNED): Status.RETURNED,
+        (Status.INTERCEPTED, Move.DELIVERED_TO_NEW_ADDRESS): Status.DELIVERED_TO_NEW_ADDRESS,
     }
 
 
 def test_no_move_leaves_a_terminal_status():
     for status in lifecycle.TERMINAL:
         assert {lifecycle.status_after(status, move) for move in Move} == {status}
-    assert lifecycle.TERMINAL == {Status.INTERCEPTED, Status.FAILED, Status.CANCELLED}
+    assert lifecycle.TERMINAL == {
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.REJECTED,
+        Status.RETURNED,
+        Status.DELIVERED_TO_NEW_ADDRESS,
+    }
     assert lifecycle.CANCELLABLE == lifecycle.OPEN == {Status.REQUESTED, Status.ACCEPTED}
