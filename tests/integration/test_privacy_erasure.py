@@ -17,7 +17,8 @@ import pytest
 
 from domain.commands import AttachEvidence, CancelIntercept, RequestIntercept, SetPolicy
 from domain.personal import ERASED, buyer_subject
-from engine import audit_cases, erasure
+from domain.types import Recipient
+from engine import audit_cases, erasure, usecases
 from engine.composition import build_engine, build_projection_consumer, build_relay
 from engine.composition import evidence_store as open_evidence
 from engine.evidence_store import EvidenceStore
@@ -29,10 +30,31 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 def _markers() -> dict[str, bytes]:
     run = secrets.token_hex(6)
-    return {
+    found = {
         name: f"MARK{name.upper()}{run}".encode()
-        for name in ("cancelnote", "evidencenote", "evidencebytes", "othernote")
+        for name in (
+            "requestnote",
+            "cancelnote",
+            "evidencenote",
+            "evidencebytes",
+            "othernote",
+            "name",
+            "province",
+            "city",
+            "district",
+            "address",
+        )
     }
+    found["phone"] = f"139{secrets.randbelow(10**8):08d}".encode()
+    return found
+
+
+def _recipient(markers) -> Recipient:
+    return Recipient(
+        **{part: markers[part].decode() for part in ("name", "phone", "province", "city")},
+        district=markers["district"].decode(),
+        address=markers["address"].decode(),
+    )
 
 
 def _clock() -> datetime:
@@ -81,6 +103,7 @@ def _record(engine, evidence: EvidenceStore, markers, order: str, other_order: s
     )
     ids = []
     for o in (order, other_order):
+        redirect = o == order
         decision = engine.execute(
             RequestIntercept(
                 merchant_id="m1",
@@ -88,6 +111,9 @@ def _record(engine, evidence: EvidenceStore, markers, order: str, other_order: s
                 tracking_no=f"ZT{o}",
                 carrier="ZTO",
                 amount_minor=1000,
+                action="redirect" if redirect else "return_to_sender",
+                recipient=_recipient(markers) if redirect else None,
+                note=markers["requestnote"].decode() if redirect else None,
                 request_reason="wrong_address",
                 key=f"req-{o}",
                 actor="m1-staff",
@@ -155,14 +181,15 @@ def _erase_and_check(engine, settings, markers, order, erased, kept, pg_dir=None
     )[0]["wrapped"]
     before = _found(markers, home)
     assert "evidencebytes" in before, "the scan must find the evidence file's bytes"
+    if not settings.projections:  # the rows' personal columns, in the SQLite file
+        for part in ("name", "phone", "province", "city", "district", "address"):
+            assert part in before, f"the scan must find the recipient's {part} in the rows"
     for name, paths in before.items():
         assert all(_allowed(p, home) for p in paths), f"{name} in plaintext at {paths}"
     assert wrapped.encode() in (home / "subject-keys.db").read_bytes() or any(
         wrapped.encode() in p.read_bytes() for p in home.glob("subject-keys.db*")
     )
     # The merchant (and an auditor) read the plaintext through the engine.
-    from engine import usecases
-
     shown = usecases.show_intercept(engine, str(erased))
     notes = [t["data"].get("note") for t in shown.as_dict()["timeline"]]
     assert markers["cancelnote"].decode() in notes
@@ -170,7 +197,7 @@ def _erase_and_check(engine, settings, markers, order, erased, kept, pg_dir=None
     report = erasure.erase(
         engine, evidence, actor="admin", clock=_clock, order_id=order, merchant_id="m1"
     )
-    assert report.keys_destroyed == 1 and report.evidence_files_deleted == 1
+    assert report.keys_destroyed == 2 and report.evidence_files_deleted == 1
     assert report.erased_recorded == 2  # the buyer's and the recipient's, on one intercept
     return home, evidence, subject, wrapped
 
@@ -181,9 +208,9 @@ def _after(engine, settings, markers, erased, kept, wrapped, pg_dir=None):
     assert left == {}, f"personal data left behind: {left}"
     for path in _files(home):
         assert wrapped.encode() not in path.read_bytes(), f"the destroyed key is in {path}"
+    row = usecases.show_intercept(engine, str(erased)).as_dict()["intercept"]
+    assert {row[f"recipient_{p}"] for p in ("name", "phone", "address")} == {ERASED}
     # Another buyer's data is untouched and still readable by the engine.
-    from engine import usecases
-
     other = usecases.show_intercept(engine, str(kept)).as_dict()["timeline"]
     assert markers["othernote"].decode() in [t["data"].get("note") for t in other]
     erased_timeline = usecases.show_intercept(engine, str(erased)).as_dict()["timeline"]
