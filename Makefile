@@ -43,7 +43,7 @@ test: check
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Not part of `test`: measures the engine against raw baselines (docs/performance.md).
-# BENCH_QUICK=1: scenarios 1-4 reduced, under a minute; its last line is the ratios as JSON.
+# BENCH_QUICK=1: scenarios 1-4, 6 and 7 reduced, a few minutes; its last line is the ratios as JSON.
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick) --backend $(BENCH_BACKEND) $(BENCH_ARGS)
 

@@ -4,7 +4,8 @@ A key that may not see something gets the same 404 as for something that does
 not exist, so no key learns of another merchant's intercepts or policy.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,8 +14,11 @@ from api.gateway import Owner
 from api.guard import STATE_KEY
 from api.refusals import Forbidden, NotAuthenticated, NotFound
 from api.services import Services, services
+from domain.intercept import InterceptRequest, project_intercept
+from engine.composition import Check, Read
 from engine.keystore import ApiKey
 from engine.roles import Role
+from engine.usecases import NotVisible
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -23,7 +27,7 @@ bearer = HTTPBearer(
 )
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     svc: Services = Depends(services),
@@ -39,10 +43,10 @@ def caller(
     return key
 
 
-def allow(*roles: Role, doing: str) -> Callable[..., ApiKey]:
+def allow(*roles: Role, doing: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting only keys of these roles."""
 
-    def admitted(key: ApiKey = Depends(caller)) -> ApiKey:
+    async def admitted(key: ApiKey = Depends(caller)) -> ApiKey:
         if key.role not in roles:
             allowed = " or ".join(r.value for r in roles)
             raise Forbidden(f"{key.role.value} keys cannot {doing}; only {allowed} keys can")
@@ -72,6 +76,25 @@ def visible_intercept(svc: Services, key: ApiKey, intercept_id) -> Owner:
     if owner is None or not _acts_on(key, owner):
         raise NotFound(f"no intercept with id {intercept_id}")
     return owner
+
+
+def acting_on(key: ApiKey, intercept_id: UUID) -> Check:
+    """The same decision, made in the command's batch from the intercept it reads anyway.
+
+    Refused as an unknown id is (`NotVisible` is an `UnknownIntercept`: a 404 with the
+    same words), so a foreign intercept is answered as a missing one.
+    """
+
+    def check(read: Read) -> None:
+        state = read(intercept_id, project_intercept)
+        if state is None or not acts_on_state(key, state):
+            raise NotVisible(f"no intercept with id {intercept_id}")
+
+    return check
+
+
+def acts_on_state(key: ApiKey, state: InterceptRequest) -> bool:
+    return _acts_on(key, Owner(merchant_id=state.merchant_id, carrier=str(state.carrier)))
 
 
 def _acts_on(key: ApiKey, owner: Owner) -> bool:

@@ -1,28 +1,51 @@
-"""The engine as the API uses it: one command or read at a time.
+"""The engine as the API uses it: commands grouped into batches by one writer, and reads.
 
-Requests arrive on uvicorn's thread pool, and the engine holds one projection
-connection whose catch-up transaction must not interleave with reads, so every
-use goes through one lock. Correctness first: the engine decides in
-milliseconds, and the lock is what keeps each event applied exactly once.
+Group commit. Every command goes on one queue; one writer thread takes whatever
+has queued while it was busy (up to `max_batch` commands) and records it through
+`Engine.execute_many`: one transaction, one catch-up of the projections, and each
+command decided against the state the earlier ones left, so every command gets
+the decision or refusal it would have got alone, in the order it was queued. If
+the batch as a whole fails (a storage fault, a bug in one command), its commands
+run again one by one, each getting its own answer or error. Under load a commit
+is shared by every command that arrived during the previous one; a lone command
+waits for nothing.
+
+A command waits at most `max_wait` seconds for its batch to start; one still
+queued by then is dropped unrun and answered "storage busy", so a timeout never
+hides a recorded command. Closing drains the queue before the engine is closed.
+
+The engine holds one projection connection whose catch-up must not interleave
+with reads, so the writer's batches and the reads share one lock.
 """
 
+import asyncio
+import contextvars
+import queue
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import UUID
 
 from api.faults import fault_of
 from domain.commands import Command
 from domain.decision import Decision
-from domain.errors import UnknownIntercept
+from domain.errors import DomainError, UnknownIntercept
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine import erasure
-from engine.composition import Database, Engine
+from engine.composition import Check, Database, Engine
 from engine.privacy import Seals
+from storage.database import DatabaseBusy
 
 T = TypeVar("T")
+
+Answer = Decision | DomainError
+"""What one command gets: its decision, or the refusal of a rule (or of its check)."""
+
+MAX_BATCH = 64
+"""Commands per batch at most: bounds how long one batch keeps the next waiting."""
 
 
 @dataclass(frozen=True)
@@ -33,33 +56,204 @@ class Owner:
     carrier: str
 
 
+class GatewayClosed(DatabaseBusy):
+    """A command arrived after the API began shutting down; nothing was recorded."""
+
+
+@dataclass
+class _Job:
+    """The commands of one HTTP request (one, or a batch cancel's many), answered together."""
+
+    commands: Sequence[Command]
+    checks: Sequence[Check | None]
+    future: Future = field(default_factory=Future)
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    """The request's, taken when it is queued: what `answered` runs in (its trace span)."""
+
+
+_STOP = None
+
+
+def _settled(done: Future, waiting: asyncio.Future, busy: Callable[[], Exception]) -> None:
+    if waiting.done():
+        return  # the request was abandoned (its client went away)
+    if done.cancelled():
+        waiting.set_exception(busy())
+    elif (error := done.exception()) is not None:
+        waiting.set_exception(error)
+    else:
+        waiting.set_result(done.result())
+
+
 class Gateway:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, max_batch: int = MAX_BATCH, max_wait: float | None = None
+    ) -> None:
         self._engine = engine
         self._lock = threading.Lock()
+        self.max_batch = max_batch
+        self.max_wait = engine.settings.db_timeout if max_wait is None else max_wait
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write, name="intercept-writer", daemon=True)
+        self._writer.start()
 
-    def execute(self, command: Command) -> Decision:
+    # ---- commands ---------------------------------------------------------
+
+    async def submit(
+        self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
+    ) -> list[Answer]:
+        """Queue commands for the writer; their answers, in order, once their batch is recorded.
+
+        An error that is no rule's refusal (a storage fault) is raised for the whole request.
+        """
+        job = self._queue_job(commands, checks)
+        loop = asyncio.get_running_loop()
+        waiting = loop.create_future()
+
+        def arrived(done: Future) -> None:  # on the writer's thread, or on the timer's
+            loop.call_soon_threadsafe(_settled, done, waiting, self._busy)
+
+        job.future.add_done_callback(arrived)
+        # Dropped unrun if its batch has not begun by then: cancel() fails once it has.
+        timer = loop.call_later(self.max_wait, job.future.cancel)
+        try:
+            return await waiting
+        finally:
+            timer.cancel()
+
+    async def execute_one(self, command: Command, check: Check | None = None) -> Decision:
+        """One command through the writer: its decision, or its refusal raised."""
+        (answer,) = await self.submit([command], [check])
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    def execute(self, command: Command, check: Check | None = None) -> Decision:
+        """The same, for a caller on a thread of its own (tests, scripts)."""
+        job = self._queue_job([command], [check])
+        try:
+            answers = job.future.result(self.max_wait)
+        except TimeoutError:
+            if job.future.cancel():
+                raise self._busy() from None
+            answers = job.future.result()
+        (answer,) = answers
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    def batched(self, size: int) -> None:
+        """Called on the writer's thread with the number of commands in each batch."""
+
+    def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
+        """Called on the writer's thread, in the request's context, with its answers once
+        they are recorded and before the request is told (metrics, tracing)."""
+
+    def _queue_job(self, commands: Sequence[Command], checks: Sequence[Check | None]) -> _Job:
+        if self._closed:
+            raise GatewayClosed("the API is shutting down; nothing was recorded")
+        job = _Job(list(commands), list(checks) or [None] * len(commands))
+        self._queue.put(job)
+        return job
+
+    def _busy(self) -> DatabaseBusy:
+        return DatabaseBusy(
+            f"the command waited {self.max_wait:g} s for the engine's writer and was not run"
+        )
+
+    # ---- the writer ---------------------------------------------------------
+
+    def _write(self) -> None:
+        stopping = False
+        while not stopping:
+            jobs = [self._queue.get()]
+            size = len(jobs[0].commands) if jobs[0] is not None else 0
+            while size < self.max_batch:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+                size += len(jobs[-1].commands) if jobs[-1] is not None else 0
+            stopping = _STOP in jobs
+            live = [j for j in jobs if j is not None and j.future.set_running_or_notify_cancel()]
+            try:
+                if live:
+                    self._run(live)
+            except BaseException as error:  # the writer must outlive any batch it runs
+                for job in live:
+                    if not job.future.done():
+                        job.future.set_exception(error)
+
+    def _run(self, jobs: list[_Job]) -> None:
+        commands = [c for job in jobs for c in job.commands]
+        checks = [c for job in jobs for c in job.checks]
+        self.batched(len(commands))
         with self._lock:
             head = self._head()
             try:
-                return self._engine.execute(command)
+                answers = self._engine.execute_many(commands, checks)
             except Exception as error:
-                if fault_of(error) is None or self._head() == head:
-                    raise  # not a storage fault, or nothing was recorded: the fault is the answer
-                # Recorded, then a later step failed (the projections' catch-up on a full
-                # disk): answering an error would make the caller think it lost the command.
-                # Every command is idempotent by its key or by nature, so running it again
-                # records nothing and says what the store now holds.
-                try:
-                    return self._engine.execute(command)
-                except Exception:
-                    raise error from None
+                if fault_of(error) is not None and self._head() == head:
+                    # The store refused the batch and recorded nothing (full, read-only,
+                    # locked past its timeout): alone, each command would meet the same
+                    # fault, after waiting as long again.
+                    for job in jobs:
+                        job.future.set_exception(error)
+                    return
+                # Recorded or not, each command is idempotent by its key or by nature:
+                # run one by one, each says what it did or what the store now holds.
+                for job in jobs:
+                    self._settle(job)
+                return
+        start = 0
+        for job in jobs:
+            end = start + len(job.commands)
+            self._answer(job, answers[start:end])
+            start = end
+
+    def _answer(self, job: _Job, answers: list[Answer]) -> None:
+        job.context.run(self.answered, job.commands, answers)
+        job.future.set_result(answers)
+
+    def _settle(self, job: _Job) -> None:
+        try:
+            answers = self._one_by_one(job)
+        except BaseException as error:
+            job.future.set_exception(error)
+            return
+        self._answer(job, answers)
+
+    def _one_by_one(self, job: _Job) -> list[Answer]:
+        return [
+            self._alone(command, check)
+            for command, check in zip(job.commands, job.checks, strict=True)
+        ]
+
+    def _alone(self, command: Command, check: Check | None) -> Answer:
+        head = self._head()
+        try:
+            (answer,) = self._engine.execute_many([command], [check])
+            return answer
+        except Exception as error:
+            if fault_of(error) is None or self._head() == head:
+                raise  # not a storage fault, or nothing was recorded: the fault is the answer
+            # Recorded, then a later step failed (the projections' catch-up on a full
+            # disk): answering an error would make the caller think it lost the command.
+            # Running it again records nothing and says what the store now holds.
+            try:
+                (answer,) = self._engine.execute_many([command], [check])
+                return answer
+            except Exception:
+                raise error from None
 
     def _head(self) -> int | None:
         try:
             return self._engine.app.recorder.max_notification_id()
         except Exception:
             return None  # unreadable: the fault, if any, shows in the command itself
+
+    # ---- reads --------------------------------------------------------------
 
     def intercept(self, intercept_id: UUID) -> InterceptRequest | None:
         """The write side's state of an intercept: current even when projections lag."""
@@ -114,5 +308,20 @@ class Gateway:
             return erasure.erase(self._engine, evidence, **target)
 
     def close(self) -> None:
+        """Answer every queued command, then close the engine."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._writer.join()
+            late = []  # queued in the instant before `_closed` was seen
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None and job.future.set_running_or_notify_cancel():
+                    late.append(job)
+            if late:
+                self._run(late)
         with self._lock:
             self._engine.close()

@@ -5,7 +5,7 @@ document and without API keys: scrapers and load balancers hold no keys. Serve t
 API behind a proxy that keeps these paths internal where that matters.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from api.gateway import Gateway
+from api.gateway import Answer, Gateway
 from api.refusals import BadSignature
 from domain.commands import Command
-from domain.decision import Decision
 from domain.errors import DomainError
 
 Ready = Callable[[], tuple[bool, dict[str, Any]]]
@@ -46,6 +45,12 @@ class ApiMetrics:
             ["method", "route"],
             registry=r,
         )
+        self.batches = Histogram(
+            "intercept_api_batch_size_commands",
+            "Commands recorded together in one transaction by the API's writer.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=r,
+        )
         self.signature_failures = Counter(
             "intercept_callback_signature_failures_total",
             "Carrier callbacks refused for a missing, stale or wrong signature.",
@@ -68,16 +73,18 @@ class MeteredGateway(Gateway):
         self.metrics = metrics
         self.tracing = tracing  # engine.tracing, when configured
 
-    def execute(self, command: Command) -> Decision:
-        try:
-            decision = super().execute(command)
-        except DomainError as error:
-            self.metrics.command(command, "refused", error.rule)
-            raise
-        self.metrics.command(command, decision.outcome.value)
-        if self.tracing is not None and self.tracing.enabled:
-            self.tracing.remember(decision.events)
-        return decision
+    def batched(self, size: int) -> None:
+        self.metrics.batches.observe(size)
+
+    def answered(self, commands: Sequence[Command], answers: Sequence[Answer]) -> None:
+        remembering = self.tracing is not None and self.tracing.enabled
+        for command, answer in zip(commands, answers, strict=True):
+            if isinstance(answer, DomainError):
+                self.metrics.command(command, "refused", answer.rule)
+                continue
+            self.metrics.command(command, answer.outcome.value)
+            if remembering:
+                self.tracing.remember(answer.events)
 
 
 def _not_configured() -> tuple[bool, dict[str, Any]]:

@@ -24,7 +24,7 @@ class Services:
         self.keys.close()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 

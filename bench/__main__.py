@@ -1,6 +1,6 @@
 """`python -m bench`: run the scenarios side by side, write the results, print the ratios.
 
-`--quick` runs a reduced version of scenarios 1-4 (under a minute) and prints
+`--quick` runs a reduced version of scenarios 1-4, 6 and 7 and prints
 the same ratios; the last line printed is always one JSON object with them.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import typer
 
-from bench import commands, growth, kafka, latency, machine, rebuild, report
+from bench import cli, commands, growth, http, kafka, latency, machine, rebuild, report
 from bench.backends import BACKENDS, Backend
 from bench.targets import check, ratios
 
-SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth")
+SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth", "http", "cli")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Plan:
     kafka_repeats: int
     latency_embedded: int
     latency_kafka: int
+    http_pairs_c1: int  # request-and-cancel pairs on the one connection
+    http_pairs_c16: int  # on each of the 16
+    http_repeats: int
+    cli_repeats: int
 
 
 QUICK = Plan(
@@ -44,6 +48,10 @@ QUICK = Plan(
     kafka_repeats=2,
     latency_embedded=150,
     latency_kafka=30,
+    http_pairs_c1=100,
+    http_pairs_c16=25,
+    http_repeats=3,
+    cli_repeats=5,
 )
 FULL = Plan(
     commands=1000,
@@ -55,6 +63,10 @@ FULL = Plan(
     kafka_repeats=3,
     latency_embedded=1000,
     latency_kafka=300,
+    http_pairs_c1=500,
+    http_pairs_c16=100,
+    http_repeats=5,
+    cli_repeats=9,
 )
 
 
@@ -150,6 +162,14 @@ def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) 
                 results["latency"]["kafka"] = latency.through_kafka(
                     storage, servers, plan.latency_kafka
                 )
+    if "http" in chosen:
+        _say("http ...")
+        results["http"] = http.run(
+            storage, plan.http_pairs_c1, plan.http_pairs_c16, plan.http_repeats
+        )
+    if "cli" in chosen:
+        _say("cli start ...")
+        results["cli"] = cli.run(storage, plan.cli_repeats)
     if "growth" in chosen:
         _say(f"growth {sizes} ...")
         results["growth"] = growth.run(storage, sizes)

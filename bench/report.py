@@ -61,6 +61,38 @@ def _growth_table(growth: dict) -> list[str]:
     return lines
 
 
+def _http_table(http: dict) -> list[str]:
+    per_run = http["commands_per_run"]
+    lines = [
+        f"commands per run: {per_run['c1']} at c=1, {per_run['c16']} at c=16 (half requests, "
+        "half their cancels)",
+        "",
+        *_rates_table(http),
+        "",
+        "| server and concurrency | n | p50 ms | p90 ms | p99 ms | max ms | "
+        "server CPU us/request | load client CPU us/request | commands per batch |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, p in http["latency"].items():
+        cpu = http["client_cpu_us_per_request"].get(name)
+        server = http.get("server_cpu_us_per_request", {}).get(name)
+        batch = http.get("mean_batch_commands", {}).get(name)
+        lines.append(
+            f"| {name} | {p['n']} | {p['p50_ms']:.2f} | {p['p90_ms']:.2f} | "
+            f"{p['p99_ms']:.2f} | {p['max_ms']:.2f} | {_fmt(server)} | {_fmt(cpu)} | "
+            f"{_fmt(batch)} |"
+        )
+    return lines
+
+
+def _cli_table(cli: dict) -> list[str]:
+    lines = ["| command | median wall s | runs |", "|---|---:|---|"]
+    for name, row in cli["commands"].items():
+        runs = ", ".join(f"{s:.3f}" for s in row["samples"])
+        lines.append(f"| `{name}` | {row['median']:.3f} | {runs} |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -98,6 +130,10 @@ def markdown(results: dict) -> str:
         lines += ["", "## 4. Latency", "", *_latency_table(results["latency"])]
     if "growth" in results:
         lines += ["", "## 5. Growth", "", *_growth_table(results["growth"])]
+    if "http" in results:
+        lines += ["", "## 6. HTTP", "", *_http_table(results["http"])]
+    if "cli" in results:
+        lines += ["", "## 7. CLI start", "", *_cli_table(results["cli"])]
     return "\n".join(lines) + "\n"
 
 

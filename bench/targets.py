@@ -97,6 +97,44 @@ TARGETS = [
     Target(
         "peak RSS of the largest rebuild vs the 10k one", "<= 1.5", _growth_rss, lambda v: v <= 1.5
     ),
+    Target(
+        "HTTP commands at c=16, engine vs bare FastAPI",
+        ">= 0.6",
+        lambda r: _get(r, "http", "ratios", "engine_vs_bare_c16"),
+        lambda v: v >= 0.6,
+    ),
+    Target(
+        "HTTP commands at c=1, engine vs bare FastAPI",
+        ">= 0.3",
+        lambda r: _get(r, "http", "ratios", "engine_vs_bare_c1"),
+        lambda v: v >= 0.3,
+    ),
+    Target(
+        "HTTP commands, engine at c=16 vs at c=1",
+        ">= 2.5",
+        lambda r: _get(r, "http", "ratios", "engine_c16_vs_c1"),
+        lambda v: v >= 2.5,
+    ),
+    Target(
+        "HTTP p99 latency at c=16",
+        "< 30 ms",
+        lambda r: _get(r, "http", "p99_ms_c16"),
+        lambda v: v < 30,
+        "ms",
+    ),
+    Target(
+        "HTTP, two PostgreSQL servers vs one",
+        ">= 1.6",
+        lambda r: _get(r, "http", "ratios", "two_servers_vs_one_c16"),
+        lambda v: v >= 1.6,
+    ),
+    Target(
+        "CLI start, slowest light command (median wall)",
+        "< 0.2 s",
+        lambda r: _get(r, "cli", "slowest_light_s"),
+        lambda v: v < 0.2,
+        "s",
+    ),
 ]
 
 
@@ -119,10 +157,16 @@ def check(results: dict) -> list[dict]:
 def ratios(results: dict) -> dict:
     """Every ratio the run measured, flat: what the quick mode prints last."""
     flat = {}
-    for scenario in ("commands", "rebuild", "kafka"):
+    for scenario in ("commands", "rebuild", "kafka", "http"):
         for name, value in (_get(results, scenario, "ratios") or {}).items():
             flat[f"{scenario}.{name}"] = round(value, 3)
     p99 = _get(results, "latency", "embedded", "p99_ms")
     if p99 is not None:
         flat["latency.embedded_p99_ms"] = round(p99, 2)
+    http_p99 = _get(results, "http", "p99_ms_c16")
+    if http_p99 is not None:
+        flat["http.p99_ms_c16"] = round(http_p99, 2)
+    slowest = _get(results, "cli", "slowest_light_s")
+    if slowest is not None:
+        flat["cli.slowest_light_s"] = round(slowest, 3)
     return flat

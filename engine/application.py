@@ -27,6 +27,10 @@ from engine.store.recorders import with_chain
 Clock = Callable[[], datetime]
 R = TypeVar("R")
 
+Check = Callable[[Read], None]
+"""Run in the batch before a command is decided, against the same state: raises a
+`DomainError` to refuse the command (who may act on an intercept, say)."""
+
 
 class InterceptApplication(Application[UUID]):
     name = "intercept"
@@ -87,7 +91,9 @@ class InterceptApplication(Application[UUID]):
         """Decide one command against the state `read` gives; records nothing."""
         return handler_for(command).decide(command, read, self.clock)
 
-    def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
+    def execute_many(
+        self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
+    ) -> list[Decision | DomainError]:
         """Decide many commands and record all their events in one transaction.
 
         Each command is decided against the state the earlier ones in the batch
@@ -95,13 +101,20 @@ class InterceptApplication(Application[UUID]):
         command refused by a rule records nothing and is answered with its
         refusal; the others are recorded. A lost race decides the whole batch again.
         A command that is not one (or a request without a key) raises, recording nothing.
+        `checks[i]`, when given, runs before command i is decided, on the same state;
+        a refusal it raises answers that command like a rule's.
         """
+        if checks and len(checks) != len(commands):
+            raise ValueError("one check (or None) per command")
+        guards = list(checks) or [None] * len(commands)
 
         def attempt() -> tuple[list[Event], list[Decision | DomainError]]:
             batch = self._batch(commands)
             results: list[Decision | DomainError] = []
-            for command in commands:
+            for command, check in zip(commands, guards, strict=True):
                 try:
+                    if check is not None:
+                        check(batch.read)
                     decision = self.decide(command, batch.read)
                 except DomainError as refusal:
                     results.append(refusal)

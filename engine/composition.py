@@ -12,7 +12,8 @@ from domain.errors import DomainError
 from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
 from domain.policy import InterceptPolicy
-from engine.application import Clock, InterceptApplication
+from engine.application import Check, Clock, InterceptApplication
+from engine.application import Read as Read  # what a Check is given, for the front doors
 from engine.carrier_catalog import CarrierCatalog, load_catalog
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
@@ -124,9 +125,11 @@ class Engine:
             self._catch_up_after_recording()
         return decision
 
-    def execute_many(self, commands: Sequence[Command]) -> list[Decision | DomainError]:
+    def execute_many(
+        self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
+    ) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
-        results = self.app.execute_many(commands)
+        results = self.app.execute_many(commands, checks)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             self._catch_up_after_recording()
         return results

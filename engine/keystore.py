@@ -68,6 +68,21 @@ class IssuedKey:
     record: ApiKey
 
 
+_KNOWN_MAX = 10_000
+
+
+def _record(r: tuple) -> ApiKey:
+    return ApiKey(
+        key_id=r[0],
+        role=Role(r[1]),
+        merchant_id=r[2],
+        carrier=r[3],
+        signing_secret=r[4],
+        created_at=r[5],
+        revoked_at=r[6],
+    )
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -80,6 +95,12 @@ class KeyStore:
         # it is shared under a lock. Each statement is its own transaction and reads
         # the latest commit, so a revoke from the CLI counts on the very next request.
         self._lock = threading.Lock()
+        # Keys already looked up, by digest (None: not a live key). Emptied whenever
+        # keys.db changed: `PRAGMA data_version` moves with every commit another
+        # connection makes (the CLI's, another server's), and this connection's own
+        # writes empty it directly.
+        self._known: dict[str, ApiKey | None] = {}
+        self._version: int | None = None
         # A home that cannot be a folder is the home's fault, not the key store's: the
         # OSError names it, as every other command says of such a home.
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -148,12 +169,33 @@ class KeyStore:
                     None,
                 ),
             )
+            self._changed()
         return IssuedKey(key=key, record=record)
 
     def authenticate(self, presented: str) -> ApiKey | None:
-        """The live key behind what a caller presented, or None."""
-        found = self._select("WHERE key_sha256 = ? AND revoked_at IS NULL", (_digest(presented),))
-        return found[0] if found else None
+        """The live key behind what a caller presented, or None.
+
+        Read from keys.db once per key until keys.db changes: one `PRAGMA data_version`
+        per call otherwise. The version is read before the key, so a revoke committed
+        after it shows in the next call's version and empties what was remembered.
+        """
+        digest = _digest(presented)
+        with self._connect() as conn:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._known.clear()
+                self._version = version
+            if digest in self._known:
+                return self._known[digest]
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM api_keys WHERE key_sha256 = ? AND revoked_at IS NULL",
+                (digest,),
+            ).fetchall()
+            found = _record(rows[0]) if rows else None
+            if len(self._known) >= _KNOWN_MAX:  # unknown keys are remembered too: bound them
+                self._known.clear()
+            self._known[digest] = found
+            return found
 
     def all(self) -> list[ApiKey]:
         return self._select("ORDER BY created_at, key_id", ())
@@ -165,24 +207,18 @@ class KeyStore:
                 "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 (stamp(self.clock()), key_id),
             )
+            self._changed()
         found = self._select("WHERE key_id = ?", (key_id,))
         return found[0] if found else None
 
     def _select(self, clause: str, params: tuple) -> list[ApiKey]:
         with self._connect() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM api_keys {clause}", params).fetchall()
-        return [
-            ApiKey(
-                key_id=r[0],
-                role=Role(r[1]),
-                merchant_id=r[2],
-                carrier=r[3],
-                signing_secret=r[4],
-                created_at=r[5],
-                revoked_at=r[6],
-            )
-            for r in rows
-        ]
+        return [_record(r) for r in rows]
+
+    def _changed(self) -> None:
+        """This connection wrote api_keys: its own commits do not move data_version."""
+        self._known.clear()
 
     def first_sight(self, signature: str, now: float, keep_seconds: float) -> bool:
         """Remember a callback's signature; False when it was seen within `keep_seconds`.

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from domain import lifecycle
 from domain.commands import CancelIntercept, Command
 from domain.decision import Decision
-from domain.errors import DomainError
+from domain.errors import DomainError, UnknownIntercept
 from domain.event import Event
 from domain.events import InterceptEvent
 from domain.vocabulary import CancelReason, Status
@@ -229,10 +229,27 @@ _CANCELLED = {
 }
 
 
-class NotVisible(Exception):
+class NotVisible(UnknownIntercept):
     """The caller may not act on this intercept; it is answered like an unknown id."""
 
     rule = "visible_to_key"
+
+
+def cancel_commands(
+    intercept_ids: Sequence[UUID],
+    reason: CancelReason,
+    note: str | None,
+    key: str | None,
+    actor: str,
+    now: datetime,
+) -> list[CancelIntercept]:
+    """One cancel per intercept; every one is built, and so checked, before the first runs."""
+    return [
+        CancelIntercept(
+            intercept_id=iid, reason=reason, note=note, key=key, actor=actor, occurred_at=now
+        )
+        for iid in intercept_ids
+    ]
 
 
 def cancel_many(
@@ -243,34 +260,32 @@ def cancel_many(
     key: str | None,
     actor: str,
     now: datetime,
-    check: Callable[[UUID], None] = lambda _: None,
 ) -> BatchCancel:
-    """Cancel each intercept (irreversible); every one gets its own result, refusals included.
-
-    `check` raises `NotVisible` for an intercept the caller may not act on.
-    """
-    # Every command is built, and so checked, before the first one runs.
-    commands = [
-        CancelIntercept(
-            intercept_id=iid, reason=reason, note=note, key=key, actor=actor, occurred_at=now
-        )
-        for iid in intercept_ids
-    ]
-    return BatchCancel([_cancel_one(engine, command, check) for command in commands])
+    """Cancel each intercept (irreversible); every one gets its own result, refusals included."""
+    commands = cancel_commands(intercept_ids, reason, note, key, actor, now)
+    answers: list[Decision | DomainError] = []
+    for command in commands:
+        try:
+            answers.append(engine.execute(command))
+        except DomainError as refusal:
+            answers.append(refusal)
+    return cancel_results(commands, answers)
 
 
-def _cancel_one(
-    engine: Engine, command: CancelIntercept, check: Callable[[UUID], None]
-) -> CancelResult:
+def cancel_results(
+    commands: Sequence[CancelIntercept], answers: Sequence[Decision | DomainError]
+) -> BatchCancel:
+    """Each cancel's answer as its result: `NotVisible` is reported as not found."""
+    return BatchCancel([_cancel_result(c, a) for c, a in zip(commands, answers, strict=True)])
+
+
+def _cancel_result(command: CancelIntercept, answer: Decision | DomainError) -> CancelResult:
     iid = str(command.intercept_id)
-    try:
-        check(command.intercept_id)
-        decision = engine.execute(command)
-    except NotVisible as refusal:
-        return CancelResult(iid, "not_found", str(refusal), refusal.rule)
-    except DomainError as error:
-        return CancelResult(iid, "refused", error.message, error.rule)
-    outcome = decision.outcome.value
+    if isinstance(answer, NotVisible):
+        return CancelResult(iid, "not_found", answer.message, answer.rule)
+    if isinstance(answer, DomainError):
+        return CancelResult(iid, "refused", answer.message, answer.rule)
+    outcome = answer.outcome.value
     return CancelResult(iid, outcome, _CANCELLED[outcome])
 
 

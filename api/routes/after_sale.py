@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, allow
 from api.bodies import AfterSaleBody
 from api.params import InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
     response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
-def change_after_sale(
+async def change_after_sale(
     intercept_id: InterceptId,
     body: AfterSaleBody,
     # Required: a status can be set back, so a late retry without a key could undo
@@ -30,7 +30,6 @@ def change_after_sale(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Record the order's new after-sale status; the status it already has records nothing."""
-    visible_intercept(svc, key, intercept_id)
     command = ChangeAfterSaleStatus(
         intercept_id=intercept_id,
         after_sale_status=body.after_sale_status,
@@ -38,4 +37,4 @@ def change_after_sale(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    return InterceptResult.of(await svc.gateway.execute_one(command, acting_on(key, intercept_id)))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, acts_on_state, allow
 from api.bodies import CarrierCallback
 from api.problem import problems
 from api.refusals import BadSignature, Forbidden, NotFound
@@ -107,7 +107,6 @@ def carrier_callback(
                 }
             ]
         )
-    visible_intercept(svc, key, callback.intercept_id)
     command = ReportCarrierOutcome(
         intercept_id=callback.intercept_id,
         carrier=carrier,
@@ -123,7 +122,7 @@ def carrier_callback(
     seen = (signature or "").strip()
     if not svc.keys.first_sight(seen, now.timestamp(), _REMEMBERED):
         state = svc.gateway.intercept(callback.intercept_id)
-        if state is None:
+        if state is None or not acts_on_state(key, state):
             raise NotFound(f"no intercept with id {callback.intercept_id}")
         return InterceptResult(
             intercept_id=state.id,
@@ -133,7 +132,9 @@ def carrier_callback(
             version=state.version,
         )
     try:
-        return InterceptResult.of(svc.gateway.execute(command))
+        return InterceptResult.of(
+            svc.gateway.execute(command, acting_on(key, callback.intercept_id))
+        )
     except BaseException:
         svc.keys.forget_sight(seen)
         raise

@@ -1,15 +1,13 @@
 """The merchant's commands on intercepts: request, cancel (one or many), add a fee."""
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, allow
 from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
-from api.refusals import NotFound
 from api.services import Services, refused_carrier, services
 from api.views import BatchResult, InterceptResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
@@ -43,7 +41,7 @@ RequiredIdempotencyKey = Annotated[
         **problems(401, 403, 409, 422),
     },
 )
-def request_intercept(
+async def request_intercept(
     body: InterceptRequestBody,
     response: Response,
     idempotency_key: RequiredIdempotencyKey,
@@ -63,7 +61,7 @@ def request_intercept(
         svc.carriers.admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
-    decision = svc.gateway.execute(command)
+    decision = await svc.gateway.execute_one(command)
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
@@ -75,31 +73,19 @@ def request_intercept(
     response_model=BatchResult,
     responses=problems(401, 403, 422),
 )
-def cancel_many(
+async def cancel_many(
     body: BatchCancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
 ) -> BatchResult:
     """Cancel many intercepts (irreversible); each gets its own result, refusals included."""
-
-    def check(iid: UUID) -> None:
-        try:
-            visible_intercept(svc, key, iid)
-        except NotFound as refusal:
-            raise usecases.NotVisible(refusal.detail) from None
-
-    done = usecases.cancel_many(
-        svc.gateway,
-        body.intercept_ids,
-        body.reason,
-        body.note,
-        idempotency_key,
-        key.actor,
-        svc.clock(),
-        check,
+    commands = usecases.cancel_commands(
+        body.intercept_ids, body.reason, body.note, idempotency_key, key.actor, svc.clock()
     )
-    return BatchResult.model_validate(done.as_dict())
+    checks = [acting_on(key, c.intercept_id) for c in commands]
+    answers = await svc.gateway.submit(commands, checks)
+    return BatchResult.model_validate(usecases.cancel_results(commands, answers).as_dict())
 
 
 @router.post(
@@ -107,7 +93,7 @@ def cancel_many(
     response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
-def cancel(
+async def cancel(
     intercept_id: InterceptId,
     body: CancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -115,7 +101,6 @@ def cancel(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Cancel an intercept. Irreversible; a repeat answers `already_cancelled`."""
-    visible_intercept(svc, key, intercept_id)
     command = CancelIntercept(
         intercept_id=intercept_id,
         reason=body.reason,
@@ -124,7 +109,7 @@ def cancel(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    return InterceptResult.of(await svc.gateway.execute_one(command, acting_on(key, intercept_id)))
 
 
 @router.post(
@@ -132,7 +117,7 @@ def cancel(
     response_model=InterceptResult,
     responses=problems(401, 403, 404, 409, 422),
 )
-def add_fee(
+async def add_fee(
     intercept_id: InterceptId,
     body: FeeBody,
     idempotency_key: RequiredIdempotencyKeyHeader,
@@ -140,7 +125,6 @@ def add_fee(
     svc: Services = Depends(services),
 ) -> InterceptResult:
     """Record a fee the intercept caused, in the order's currency."""
-    visible_intercept(svc, key, intercept_id)
     command = ChargeFee(
         intercept_id=intercept_id,
         **body.model_dump(),
@@ -148,4 +132,4 @@ def add_fee(
         actor=key.actor,
         occurred_at=svc.clock(),
     )
-    return InterceptResult.of(svc.gateway.execute(command))
+    return InterceptResult.of(await svc.gateway.execute_one(command, acting_on(key, intercept_id)))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from api.access import allow, visible_intercept
+from api.access import acting_on, allow
 from api.bodies import InputText
 from api.faults import fault_of
 from api.params import IdempotencyKeyHeader, InterceptId
@@ -36,7 +36,6 @@ def attach_evidence(
     svc: Services = Depends(services),
 ) -> EvidenceResult:
     """Attach evidence. Append-only: the same content is recorded once."""
-    visible_intercept(svc, key, intercept_id)
     try:
         staged = svc.evidence.stage(file.file)
     except evidence_store.TooLarge as error:
@@ -59,7 +58,7 @@ def attach_evidence(
         raise
     try:
         with svc.evidence.kept(staged):
-            decision = svc.gateway.execute(command)
+            decision = svc.gateway.execute(command, acting_on(key, intercept_id))
     except evidence_store.NotKept as failure:
         fault = fault_of(failure.error)
         raise EvidenceNotStored(

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Path
 from api.access import allow
 from api.problem import problems
 from api.refusals import NotFound
-from api.services import Services, services
+from api.services import Services, refused_carrier, services
 from api.views import KeyView, NewKey
+from engine.carrier_catalog import CarrierRefused
 from engine.grant import KeyGrant
 from engine.keystore import ApiKey
 from engine.roles import Role
@@ -24,6 +25,11 @@ def create_key(
     grant: KeyGrant, _: ApiKey = Depends(_admin), svc: Services = Depends(services)
 ) -> NewKey:
     """Create a key; the key (and a carrier's signing secret) are shown in this answer only."""
+    if grant.carrier is not None:
+        try:
+            svc.carriers.entry(grant.carrier)
+        except CarrierRefused as refused:
+            raise refused_carrier(refused) from None
     return NewKey.issued(svc.keys.create(grant))
 
 

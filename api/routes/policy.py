@@ -21,7 +21,7 @@ _reader = allow(Role.MERCHANT, Role.AUDITOR, Role.ADMIN, doing="read a policy")
 
 
 @router.put("", response_model=PolicyResult, responses=problems(401, 403, 404, 422))
-def set_policy(
+async def set_policy(
     merchant_id: MerchantId,
     body: PolicyBody,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -43,7 +43,7 @@ def set_policy(
         svc.carriers.admit_all(command.carriers)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
-    decision = svc.gateway.execute(command)
+    decision = await svc.gateway.execute_one(command)
     return PolicyResult(outcome=decision.outcome, policy=PolicyView.of(decision.state))
 
 

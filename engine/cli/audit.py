@@ -1,16 +1,20 @@
 """`intercept audit verify | head | history`: tamper evidence and history for auditors."""
 
+from __future__ import annotations
+
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import typer
 
-from engine import audit_cases
-from engine.audit_cases import Anchor, Verdict, describe, describe_all
 from engine.cli import context
 from engine.cli.output import console, emit_json, errors, table
+
+if TYPE_CHECKING:  # loaded when an audit command runs: it reaches Kafka's client
+    from engine.audit_cases import Verdict
 
 audit = typer.Typer(
     help="Verify the event history's hash chain and export histories.", no_args_is_help=True
@@ -55,7 +59,7 @@ def verify(
     (unhashed) are reported as such and the check goes on past them.
     """
     try:
-        pinned = Anchor.parse(anchor) if anchor else None
+        pinned = _cases().Anchor.parse(anchor) if anchor else None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     if source is Source.kafka:
@@ -64,7 +68,7 @@ def verify(
         verdict = _verify_topic(bootstrap, topic, every)
     else:
         engine = context.engine()
-        verdict = audit_cases.verify_store(engine, anchor=pinned, every=every)
+        verdict = _cases().verify_store(engine, anchor=pinned, every=every)
     _report(verdict, source, json, every)
 
 
@@ -77,8 +81,8 @@ def _verify_topic(bootstrap: str | None, topic: str | None, every: bool) -> Verd
             "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
         )
     try:
-        return audit_cases.verify_topic(settings, every)
-    except audit_cases.MissingTopic as error:
+        return _cases().verify_topic(settings, every)
+    except _cases().MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
 
 
@@ -97,7 +101,7 @@ def _report(verdict: Verdict, source: Source, json: bool, every: bool) -> None:
             soft_wrap=True,
         )
     elif every:
-        for line in describe_all(verdict):
+        for line in _cases().describe_all(verdict):
             errors.print(line, markup=False, soft_wrap=True)
         errors.print(
             f"{len(verdict.problems)} problem(s); {verdict.checked} events verified",
@@ -105,7 +109,7 @@ def _report(verdict: Verdict, source: Source, json: bool, every: bool) -> None:
             soft_wrap=True,
         )
     else:
-        for line in describe(verdict):
+        for line in _cases().describe(verdict):
             errors.print(line, markup=False, soft_wrap=True)
         errors.print(
             "stopped at the first problem; --all lists every one", markup=False, soft_wrap=True
@@ -152,7 +156,7 @@ def _explain_topic(verdict: Verdict, listed: bool) -> None:
 def head(json: bool = typer.Option(False, "--json")) -> None:
     """The newest position and log hash: keep it elsewhere, to pass to verify --anchor."""
     engine = context.engine()  # held: the application closes its store when collected
-    anchor = audit_cases.chain_head(engine)
+    anchor = _cases().chain_head(engine)
     if json:
         return emit_json({"anchor": anchor})
     console.print(anchor or "the event store is empty", markup=False, soft_wrap=True)
@@ -177,11 +181,11 @@ def history(
     ids = (
         [_id(intercept)]
         if intercept
-        else audit_cases.find_intercepts(engine, order, tracking, merchant)
+        else _cases().find_intercepts(engine, order, tracking, merchant)
     )
     try:
-        lines = audit_cases.history(engine, ids)
-    except audit_cases.Unreadable as error:
+        lines = _cases().history(engine, ids)
+    except _cases().Unreadable as error:
         errors.print(
             f"error: a stored event cannot be read ({error}); run `intercept audit verify`",
             markup=False,
@@ -223,9 +227,16 @@ def _export(lines: list[dict], fmt: Format, output: Path | None) -> None:
             )
         )
         return
-    text = audit_cases.render(lines, fmt.value)
+    text = _cases().render(lines, fmt.value)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote {len(lines)} events to {output}", markup=False, soft_wrap=True)
+
+
+def _cases():
+    """The audit use cases, imported when an audit command runs (they reach Kafka's client)."""
+    from engine import audit_cases
+
+    return audit_cases

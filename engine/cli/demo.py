@@ -1,14 +1,16 @@
 """`intercept demo`: simulate merchants, carriers and parcels, then show the package center."""
 
+from __future__ import annotations
+
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from engine import demo, usecases
+from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import (
     conflict,
@@ -22,7 +24,9 @@ from engine.cli.output import (
     when,
 )
 from engine.composition import build_engine, system_clock
-from engine.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from engine import demo
 
 MARK = ".intercept-demo"
 """Left in a demo's home, so that a folder is emptied only if a demo made it."""
@@ -49,6 +53,17 @@ def demo_command(
     then commands only write the event store, and the relay and consumer carry the
     events to the projections, on topics of the demo's own so earlier runs don't mix in.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from engine import demo
+    from engine.pipeline import Pipeline
+
     home = home if home is not None else context.settings().home / "demo"
     now = system_clock()
     begin = parse.instant(start, "--start") if start else _three_days_ago()

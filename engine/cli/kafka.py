@@ -1,5 +1,7 @@
 """`intercept relay | consume | run | dlq`: the Kafka side of the engine."""
 
+from __future__ import annotations
+
 import logging
 import os
 import signal
@@ -7,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,11 +24,12 @@ from engine.composition import (
     build_relay,
     build_tracing,
 )
-from engine.leader import run_as_leader
 from engine.logs import LogFormat
 from engine.logs import configure as configure_logs
-from engine.metrics import ProcessMetrics
 from engine.settings import masked
+
+if TYPE_CHECKING:
+    from engine.metrics import ProcessMetrics
 
 dlq = typer.Typer(help="Inspect and redrive the dead-letter topic.", no_args_is_help=True)
 
@@ -175,7 +179,7 @@ def _relay_worker(settings, metrics: ProcessMetrics, republish: bool = False):
         )
         try:
             # Any number of relays may run: the lock lets one publish (engine/leader.py).
-            run_as_leader(
+            _leader()(
                 lock, the_relay, stop, on_leading=metrics.relay_leader.set, republish=republish
             )
         finally:
@@ -213,7 +217,7 @@ def relay(
     """
     settings = _kafka_settings(bootstrap, topic, None, partitions)
     _log_to_stderr("relay", log_format)
-    metrics = ProcessMetrics("relay")
+    metrics = _metrics()("relay")
     workers = {"relay": _relay_worker(settings, metrics, republish)}
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
@@ -238,7 +242,7 @@ def consume(
     engine = build_engine(settings)
     if reset_positions:
         engine.projector.reset_positions(settings.topic)
-    metrics = ProcessMetrics("consume")
+    metrics = _metrics()("consume")
     tracing = build_tracing(settings, "intercept-consume")
     consumer = build_projection_consumer(settings, engine, metrics, tracing)
     workers = {"consumer": _consumer_worker(settings, consumer)}
@@ -257,7 +261,7 @@ def run(
     """Relay and consumer in one process."""
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr("run", log_format)
-    metrics = ProcessMetrics("run")
+    metrics = _metrics()("run")
     consumer_engine = build_engine(settings)
     consumer = build_projection_consumer(
         settings, consumer_engine, metrics, build_tracing(settings, "intercept-run")
@@ -387,3 +391,16 @@ def _one_partition_each(letters: list[dict], offsets: list[int]) -> None:
             raise typer.BadParameter(
                 f"offset {offset} is on DLQ partitions {', '.join(map(str, on))}: pass --partition"
             )
+
+
+def _metrics():
+    """prometheus_client and its HTTP server, loaded by the long-running commands only."""
+    from engine.metrics import ProcessMetrics
+
+    return ProcessMetrics
+
+
+def _leader():
+    from engine.leader import run_as_leader
+
+    return run_as_leader

@@ -2,6 +2,7 @@
 
 import typer
 
+from engine.carrier_catalog import CarrierRefused
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, fail, table
 from engine.composition import open_key_store
@@ -28,6 +29,12 @@ def create(
     grant = KeyGrant(
         role=role, merchant_id=merchant, carrier=parse.carrier(carrier) if carrier else None
     )
+    if grant.carrier is not None:
+        # A key for a carrier the catalog lacks could never report: refuse it up front.
+        try:
+            context.catalog().entry(grant.carrier)
+        except CarrierRefused as refused:
+            raise context.refused_carrier(refused) from None
     issued = _store().create(grant)
     record = issued.record
     if json:

@@ -1,15 +1,18 @@
 """`intercept replay`: rebuild the projections from history, or build a point-in-time view."""
 
+from __future__ import annotations
+
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from engine import replay_cases
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
-from engine.cli.progress import events_progress
-from engine.replay_cases import Cutoff, ReplayReport
+
+if TYPE_CHECKING:
+    from engine.replay_cases import Cutoff, ReplayReport
 
 
 class Source(StrEnum):
@@ -69,8 +72,8 @@ def replay(
             "--from kafka needs a broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap"
         )
     if cutoff is not None and into is None:
-        into = replay_cases.view_path(settings, cutoff)
-    report = replay_cases.new_report(source.value, cutoff, verify)
+        into = _cases().view_path(settings, cutoff)
+    report = _cases().new_report(source.value, cutoff, verify)
     if into is not None and into.exists():
         raise typer.BadParameter(
             f"{into} already exists; a view is built into a new file: "
@@ -78,16 +81,18 @@ def replay(
         )
 
     def progress():
+        from engine.cli.progress import events_progress
+
         return events_progress("replaying", quiet=json)
 
     try:
         if into is not None:
-            replay_cases.build_into(settings, into, source.value, cutoff, report, verify, progress)
+            _cases().build_into(settings, into, source.value, cutoff, report, verify, progress)
         else:
-            replay_cases.rebuild_live(settings, source.value, report, verify, progress)
-    except replay_cases.MissingTopic as error:
+            _cases().rebuild_live(settings, source.value, report, verify, progress)
+    except _cases().MissingTopic as error:
         raise typer.BadParameter(str(error)) from None
-    except replay_cases.Refused as refused:
+    except _cases().Refused as refused:
         _refuse(refused.report, settings, json, refused.what)
     _print(report, settings, json)
 
@@ -100,9 +105,9 @@ def _cutoff(as_of: str | None, occurred_as_of: str | None, source: Source) -> Cu
             "point-in-time views are built from the event store; drop --from kafka"
         )
     if as_of:
-        return Cutoff(parse.instant(as_of, "--as-of"), "recorded")
+        return _cases().Cutoff(parse.instant(as_of, "--as-of"), "recorded")
     if occurred_as_of:
-        return Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
+        return _cases().Cutoff(parse.instant(occurred_as_of, "--occurred-as-of"), "occurred")
     return None
 
 
@@ -164,3 +169,10 @@ def _print(report: ReplayReport, settings, json: bool) -> None:
         )
     for note in report.notes:
         console.print(note, markup=False, soft_wrap=True)
+
+
+def _cases():
+    """The replay use cases, imported when a replay runs (they reach Kafka's client)."""
+    from engine import replay_cases
+
+    return replay_cases

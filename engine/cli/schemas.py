@@ -1,19 +1,23 @@
 """`intercept schemas export`: write the event contracts (JSON Schemas, AsyncAPI) to schemas/."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from engine.cli.output import console, emit_json, errors
-from engine.event_contracts import PUBLISHED, contract_files
-from engine.schema_evolution import Review, remedy, review
+
+if TYPE_CHECKING:
+    from engine.schema_evolution import Review
 
 app = typer.Typer(help="The published event contracts under schemas/.", no_args_is_help=True)
 
 
 @app.command()
 def export(
-    out: Path = typer.Option(PUBLISHED, help="The schemas folder to write."),
+    out: Path = typer.Option(None, help="The schemas folder to write.", show_default="schemas/"),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if out of date."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -21,6 +25,11 @@ def export(
 
     A change that breaks a published version is refused (exit 3) with what to do instead.
     """
+    # Loaded here: making the contracts builds every schema, which no other command needs.
+    from engine.event_contracts import PUBLISHED, contract_files
+    from engine.schema_evolution import review
+
+    out = out or PUBLISHED
     files = contract_files()
     found = review(out, files)
     if found.refused:
@@ -49,7 +58,7 @@ def _refuse(found: Review, json: bool) -> None:
         event_type, version = Path(name).stem.rsplit(".v", 1)
         messages.append(
             f"{name} would break its readers: {'; '.join(problems)}. "
-            + remedy(event_type, int(version))
+            + _remedy(event_type, int(version))
         )
     if json:
         emit_json(
@@ -84,3 +93,9 @@ def _report_check(found: Review, out: Path, json: bool) -> None:
         console.print("all contract files are current", markup=False)
     if stale:
         raise typer.Exit(1)
+
+
+def _remedy(event_type: str, version: int) -> str:
+    from engine.schema_evolution import remedy
+
+    return remedy(event_type, version)

@@ -116,6 +116,8 @@ def test_an_admin_manages_keys_over_http(server):
         assert all("key" not in k and "signing_secret" not in k for k in listed)
         bad = client.post("/v1/keys", json={"role": "carrier"})
         assert bad.status_code == 422 and "needs a carrier" in bad.json()["detail"]
+        unknown = client.post("/v1/keys", json={"role": "carrier", "carrier": "XXX"})
+        assert unknown.status_code == 422 and "unknown carrier" in unknown.text
         missing = client.post(f"/v1/keys/key_{uuid.uuid4().hex[:12]}/revoke")
         assert missing.status_code == 404
         revoked = client.post(f"/v1/keys/{new['key_id']}/revoke")

@@ -116,7 +116,7 @@ def test_a_command_that_recorded_nothing_answers_its_fault(gateway, monkeypatch,
     def fails_like_a_full_disk(*args, **kwargs):
         raise full
 
-    monkeypatch.setattr(engine.app, "execute", fails_like_a_full_disk)
+    monkeypatch.setattr(engine.app, "execute_many", fails_like_a_full_disk)
     with pytest.raises(sqlite3.Error):
         gateway.execute(_fee(iid))
 
@@ -128,5 +128,36 @@ def test_keys_db_is_opened_once_not_on_every_request(tmp_path, clock):
     store._conn.set_trace_callback(statements.append)
     for _ in range(3):
         assert store.authenticate(issued.key) is not None
-    assert not [s for s in statements if "PRAGMA" in s.upper()], statements
-    assert len(statements) == 3
+    # No connection opened per request (that would show as its PRAGMAs); the key is
+    # read once, then each request asks only whether keys.db changed.
+    assert [s for s in statements if "data_version" not in s][0].startswith("SELECT")
+    assert len([s for s in statements if "data_version" not in s]) == 1
+    assert len([s for s in statements if "data_version" in s]) == 3
+
+
+def test_a_key_revoked_elsewhere_is_refused_on_the_very_next_request(tmp_path, clock):
+    settings = Settings(home=tmp_path / "var")
+    server, cli = open_key_store(settings, clock), open_key_store(settings, clock)
+    issued = server.create(KeyGrant(role="merchant", merchant_id="m1"))
+    other = server.create(KeyGrant(role="auditor"))
+    assert server.authenticate(issued.key) is not None
+    assert server.authenticate(issued.key) is not None  # remembered
+    cli.revoke(issued.record.key_id)  # `intercept keys revoke`, another connection
+    assert server.authenticate(issued.key) is None
+    assert server.authenticate(other.key) is not None
+
+
+def test_a_key_made_elsewhere_after_a_miss_is_let_in(tmp_path, clock):
+    settings = Settings(home=tmp_path / "var")
+    server, cli = open_key_store(settings, clock), open_key_store(settings, clock)
+    assert server.authenticate("ik_not-yet") is None
+    issued = cli.create(KeyGrant(role="auditor"))
+    assert server.authenticate(issued.key) is not None
+
+
+def test_a_key_revoked_through_the_same_store_is_refused_next(tmp_path, clock):
+    store = open_key_store(Settings(home=tmp_path / "var"), clock)
+    issued = store.create(KeyGrant(role="auditor"))
+    assert store.authenticate(issued.key) is not None
+    store.revoke(issued.record.key_id)
+    assert store.authenticate(issued.key) is None

@@ -39,7 +39,9 @@ def test_names_follow_prometheus_conventions():
     for name in served():
         if name.endswith("_total"):
             continue
-        assert name.endswith(("_seconds", "_events", "_records", "_position", "_leader")), name
+        assert name.endswith(
+            ("_seconds", "_events", "_records", "_commands", "_position", "_leader")
+        ), name
 
 
 def test_the_dashboard_and_the_alert_rules_use_only_served_metrics():

@@ -1,0 +1,62 @@
+"""Scenario 7: how long the CLI takes to start, for commands that touch no server.
+
+Each command runs as a fresh process, as scripts and operators call it, beside
+`python -c pass` (the interpreter's own start) in the same run; commands and
+baseline take turns. Light commands are the ones reaching only files under the
+home: the help, a policy, the package center on embedded SQLite, the keys.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+from bench import workload
+from bench.backends import Backend
+from engine.composition import build_engine
+
+INTERCEPT = str(Path(sys.executable).with_name("intercept"))
+
+
+def _wall(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def run(backend: Backend, repeats: int) -> dict:
+    # Always SQLite under a home: "touches no server" is the point of the measure.
+    settings = Backend("sqlite", scratch=backend.scratch).settings("cli")
+    with closing(build_engine(settings)) as engine:
+        for command in workload.policies():
+            engine.execute(command)
+    env = {**os.environ, "INTERCEPT_HOME": str(settings.home)}
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "INTERCEPT_EVENT_STORE", "INTERCEPT_PROJECTIONS"):
+        env.pop(name, None)
+    merchant = workload.MERCHANTS[0]
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "intercept --help": [INTERCEPT, "--help"],
+        f"intercept policy show {merchant}": [INTERCEPT, "policy", "show", merchant],
+        "intercept list": [INTERCEPT, "list"],
+        "intercept keys list": [INTERCEPT, "keys", "list"],
+    }
+    for argv in commands.values():  # warm the page cache and the bytecode
+        _wall(argv, env)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, argv in commands.items():
+            samples[name].append(_wall(argv, env))
+    rows = {
+        name: {"median": statistics.median(s), "samples": [round(x, 4) for x in s]}
+        for name, s in samples.items()
+    }
+    light = {name: row["median"] for name, row in rows.items() if name != "python -c pass"}
+    return {
+        "commands": rows,
+        "slowest_light_s": max(light.values()),
+        "python_s": rows["python -c pass"]["median"],
+    }
