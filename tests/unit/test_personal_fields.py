@@ -73,3 +73,13 @@ def test_subject_ids_are_derived_one_way_and_say_their_kind():
 
     assert re.fullmatch(SUBJECT_ID_PATTERN, buyer)
     Sealed(subject=buyer, key_id="k_" + "0" * 32, ciphertext="abc")
+
+
+def test_the_published_recipient_has_every_part_sealed():
+    from domain.events import Requested
+
+    schema = event_schema(Requested, Requested.class_version)
+    recipient = schema["$defs"]["RecordedRecipient"]["properties"]
+    assert set(recipient) == {"name", "phone", "province", "city", "district", "address"}
+    for part in recipient.values():
+        assert part["type"] == "object" and part["required"] == ["subject", "key_id", "ciphertext"]
