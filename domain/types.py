@@ -116,18 +116,23 @@ def _fields_of_a_model(value: Any) -> Any:
     return value.model_dump() if isinstance(value, BaseModel) else value
 
 
+# Checked as a `Recipient` when commanded (or as its past version when upcast): recorded,
+# a part is that text, sealed, or `[erased]`.
+_RecordedPart = Annotated[str | Sealed, Personal(Subject.RECIPIENT), WithJsonSchema(SEALED_SCHEMA)]
+
+
 class RecordedRecipient(BaseModel):
     """A `Recipient` as an event records it: each part personal data of the recipient,
     sealed when recorded and published (docs/privacy.md); `[erased]` once erased."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: RecipientText
-    phone: RecipientText
-    province: RecipientText
-    city: RecipientText
-    district: RecipientText
-    address: RecipientText
+    name: _RecordedPart
+    phone: _RecordedPart
+    province: _RecordedPart
+    city: _RecordedPart
+    district: _RecordedPart
+    address: _RecordedPart
 
     @model_validator(mode="before")
     @classmethod
