@@ -15,6 +15,8 @@ from api.guard import Guard
 from api.openapi import openapi_of
 from api.routes import (
     after_sale,
+    after_sales,
+    analytics,
     callbacks,
     commands,
     erasures,
@@ -22,6 +24,7 @@ from api.routes import (
     keys,
     policy,
     queries,
+    webhooks,
 )
 from api.services import Services
 
@@ -40,6 +43,7 @@ async def _lifespan(app: FastAPI):
     svc: Services | None = app.state.services
     if svc is not None:
         svc.gateway.catch_up()  # what other writers recorded while the API was down
+        svc.start_background()
     yield
     if svc is not None:
         svc.close()
@@ -62,7 +66,19 @@ def create_app(
     app.state.services = services
     errors.install(app)
     app.add_middleware(Guard)
-    for module in (policy, commands, after_sale, evidence, queries, callbacks, keys, erasures):
+    for module in (
+        policy,
+        commands,
+        after_sale,
+        after_sales,
+        evidence,
+        queries,
+        analytics,
+        callbacks,
+        keys,
+        webhooks,
+        erasures,
+    ):
         app.include_router(module.router)
     operations.install(
         app, metrics, ready, tracing

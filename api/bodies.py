@@ -55,6 +55,17 @@ class PolicyBody(Body):
     carriers: list[CarrierCode] = Field(
         min_length=1, description="Carriers enabled for interception, by their catalog codes."
     )
+    auto_intercept: list[AfterSaleStatus] = Field(
+        default_factory=list,
+        description="After-sale statuses that make the engine request the intercept itself "
+        "(refund_requested, return_requested, refunded); empty turns the rule off.",
+    )
+    accept_within_minutes: Annotated[int, Strict(), Field(ge=1, le=129_600)] | None = Field(
+        default=None, description="Deadline for the carrier's acceptance, in minutes."
+    )
+    outcome_within_minutes: Annotated[int, Strict(), Field(ge=1, le=129_600)] | None = Field(
+        default=None, description="Deadline for the carrier's outcome, in minutes."
+    )
 
 
 InputLine = Annotated[InputText, StringConstraints(min_length=1, max_length=200)]
@@ -158,3 +169,33 @@ class ErasureBody(BaseModel):
         if (self.order_id is None) == (self.subject is None):
             raise ValueError("name exactly one of order_id and subject")
         return self
+
+
+class AfterSaleReportBody(Body):
+    """A platform's after-sale record and the shipment it concerns."""
+
+    merchant_id: Code
+    after_sale_id: Code = Field(
+        description="The platform's after-sale id: reports are "
+        "idempotent by (merchant_id, after_sale_id)."
+    )
+    order_id: Code
+    tracking_no: Code
+    carrier: CarrierCode
+    amount_minor: Amount = Field(description="The order amount in minor units (fen).")
+    currency: Currency = "CNY"
+    status: AfterSaleStatus
+    parcel_stage: ParcelStage = Field(
+        default=ParcelStage.IN_TRANSIT,
+        description="Where the parcel is now; the automatic rule requests only in transit.",
+    )
+
+
+class WebhookBody(Body):
+    merchant_id: Code
+    url: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="http or https; private, loopback and link-local addresses are refused.")
+    events: list[Code] = Field(
+        default_factory=list, max_length=50, description="Event types; empty for every one."
+    )

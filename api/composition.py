@@ -13,6 +13,7 @@ from engine.composition import (
     evidence_store,
     open_key_store,
     system_clock,
+    webhook_store,
 )
 from engine.settings import Settings
 
@@ -36,9 +37,23 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         evidence=evidence_store(settings),
         clock=clock,
         carriers=carrier_catalog(settings),
+        webhooks=webhook_store(settings),
+        webhooks_allow_private=settings.webhooks_allow_private,
+        background=_automation(settings, clock),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     return create_app(services, metrics, readiness.check, tracing)
+
+
+def _automation(settings: Settings, clock: Clock):
+    """Embedded, the API's process runs the automation loop (rules, deadlines, webhooks)
+    on its own engine; with Kafka, `intercept run` or `intercept automation run` does."""
+    if not (settings.embedded and settings.automation_inline):
+        return None
+    from engine.automation import Background
+    from engine.composition import build_automation
+
+    return Background(lambda: build_automation(settings, build_engine(settings, clock), clock))
 
 
 def from_environment() -> "FastAPI":

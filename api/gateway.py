@@ -284,6 +284,14 @@ class Gateway:
             return None  # not an intercept's id (a policy's or a registry's)
         return Owner(merchant_id=merchant, carrier=str(getattr(carrier, "value", carrier)))
 
+    def after_sale(self, merchant_id: str, after_sale_id: str):
+        with self._lock:
+            return self._engine.after_sale(merchant_id, after_sale_id)
+
+    def max_position(self) -> int:
+        with self._lock:
+            return self._engine.app.event_log.max_position()
+
     def policy(self, merchant_id: str) -> InterceptPolicy | None:
         with self._lock:
             return self._engine.app.policy(merchant_id)

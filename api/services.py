@@ -1,6 +1,7 @@
 """What the routes use, built once by the composition root and found on the app."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
@@ -18,8 +19,17 @@ class Services:
     evidence: EvidenceStore
     clock: Clock
     carriers: CarrierCatalog = field(default_factory=built_in)
+    webhooks: Any = None  # engine.webhooks.store.WebhookStore
+    webhooks_allow_private: bool = False
+    background: Any = None  # the automation loop (embedded mode), started with the app
+
+    def start_background(self) -> None:
+        if self.background is not None:
+            self.background.start()
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.stop()
         self.gateway.close()
         self.keys.close()
 

@@ -32,6 +32,29 @@ class InterceptResult(BaseModel):
         return cls.model_validate(usecases.result(decision))
 
 
+class RiskEstimate(BaseModel):
+    """What the merchant's own history says about such an intercept (docs/analytics.md)."""
+
+    carrier: str
+    action: Action
+    parcel_stage: str
+    cases: int = Field(description="Past intercepts of this carrier, action and stage decided.")
+    enough_history: bool
+    success_probability: float | None = Field(
+        description="Succeeded / decided; null without enough history."
+    )
+    likely_fee_minor: int | None = Field(
+        description="Average fees of a decided case, minor units; null without enough history."
+    )
+    note: str | None = None
+
+
+class RequestResult(InterceptResult):
+    """A request's answer: the intercept, and the risk estimate read before recording it."""
+
+    risk: RiskEstimate
+
+
 class PolicyView(BaseModel):
     merchant_id: str
     min_amount_minor: int
@@ -39,6 +62,11 @@ class PolicyView(BaseModel):
     carriers: list[CarrierCode]
     updated_by: str
     version: int
+    auto_intercept: list[AfterSaleStatus] = Field(
+        default_factory=list, description="Statuses the automatic rule acts on; empty: off."
+    )
+    accept_within_minutes: int | None = None
+    outcome_within_minutes: int | None = None
 
     @classmethod
     def of(cls, policy: InterceptPolicy) -> "PolicyView":
@@ -49,6 +77,9 @@ class PolicyView(BaseModel):
             carriers=list(policy.carriers),
             updated_by=policy.updated_by,
             version=policy.version,
+            auto_intercept=list(policy.auto_intercept),
+            accept_within_minutes=policy.accept_within_minutes,
+            outcome_within_minutes=policy.outcome_within_minutes,
         )
 
 
@@ -105,7 +136,7 @@ class InterceptRow(BaseModel):
     flags: str | None = Field(
         default=None,
         description="Comma-separated flags to look at (carrier_unreachable, likely_to_fail, "
-        "fee_without_success), sorted; empty when none.",
+        "fee_without_success, after_sale_withdrawn, stalled), sorted; empty when none.",
     )
     recipient_name: str | None = None
     recipient_phone: str | None = None
@@ -113,6 +144,11 @@ class InterceptRow(BaseModel):
     recipient_city: str | None = None
     recipient_district: str | None = None
     recipient_address: str | None = None
+    parcel_stage: str | None = Field(
+        default=None,
+        description="Where the parcel was at the request, as the merchant said; null for rows "
+        "projected before it was kept.",
+    )
 
 
 class InterceptPage(BaseModel):
@@ -205,3 +241,83 @@ class ErasureView(BaseModel):
     keys_destroyed: int
     evidence_files_deleted: int
     erased_recorded: int
+
+
+class AfterSaleView(BaseModel):
+    """An after-sale record and what the automatic intercept rule did with it."""
+
+    after_sale_id: str
+    merchant_id: str
+    order_id: str
+    tracking_no: str
+    carrier: CarrierCode
+    amount_minor: int
+    currency: str
+    status: AfterSaleStatus
+    parcel_stage: str
+    reports: int = Field(description="Reports recorded (a repeated one is not counted).")
+    auto_rule: Literal["requested", "declined", "pending"] = Field(
+        description="requested: the rule requested `intercept_id`; declined: `stopped_by` "
+        "names the rule that stopped it; pending: not decided yet."
+    )
+    stopped_by: str | None
+    message: str | None
+    intercept_id: UUID | None
+    version: int
+
+
+class AfterSaleResult(BaseModel):
+    outcome: Outcome = Field(description="recorded, or unchanged for a report already recorded.")
+    after_sale: AfterSaleView
+
+
+class AfterSaleRow(AfterSaleView):
+    reported_at: str = Field(description=TIME)
+    updated_at: str = Field(description=TIME)
+
+
+class AfterSalePage(BaseModel):
+    after_sales: list[AfterSaleRow]
+
+
+class WebhookEndpointView(BaseModel):
+    endpoint_id: str
+    merchant_id: str
+    url: str
+    events: list[str]
+    status: Literal["enabled", "disabled", "removed"]
+    disabled_reason: str | None = Field(
+        description="Why the engine disabled it (failing for the whole retry horizon)."
+    )
+    created_at: str = Field(description=TIME)
+
+
+class NewWebhookEndpoint(WebhookEndpointView):
+    secret: str = Field(description="The signing secret (`whsec_` + base64). Shown only now.")
+
+
+class WebhookEndpoints(BaseModel):
+    endpoints: list[WebhookEndpointView]
+
+
+class WebhookDelivery(BaseModel):
+    delivery_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
+    endpoint_id: str
+    merchant_id: str
+    intercept_id: UUID
+    event_id: UUID
+    event_type: str
+    position: int
+    status: Literal["pending", "delivered"]
+    attempts: int
+    next_attempt_at: str
+    first_attempt_at: str | None
+    last_attempt_at: str | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: str | None
+    created_at: str
+
+
+class WebhookDeliveries(BaseModel):
+    deliveries: list[WebhookDelivery]

@@ -15,10 +15,11 @@ from pathlib import Path
 import typer
 
 from bench import cli, commands, growth, http, kafka, latency, machine, rebuild, report
+from bench import stats as stats_scenario
 from bench.backends import BACKENDS, Backend
 from bench.targets import check, ratios
 
-SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth", "http", "cli")
+SCENARIOS = ("commands", "rebuild", "kafka", "latency", "growth", "http", "cli", "stats")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def main(
     backend: str = typer.Option("sqlite", help=f"Storage: {' or '.join(BACKENDS)}."),
     only: str = typer.Option(",".join(SCENARIOS), help="Scenarios to run, comma-separated."),
     growth_sizes: str = typer.Option("10000,100000,1000000", help="Intercepts per growth run."),
+    stats_size: int = typer.Option(1_000_000, help="Intercepts behind the statistics scenario."),
     bootstrap: str = typer.Option(
         None, help="A running loopback Kafka broker (default: start Tansu)."
     ),
@@ -112,7 +114,7 @@ def main(
             f"{backend!r} is not one of {', '.join(BACKENDS)}", param_hint="--backend"
         )
     if quick:
-        chosen = [s for s in chosen if s != "growth"]
+        chosen = [s for s in chosen if s not in ("growth", "stats")]
     try:
         sizes = [int(s) for s in growth_sizes.split(",") if s.strip()]
     except ValueError:
@@ -130,6 +132,9 @@ def main(
     }
     with Backend(backend) as storage:
         _run(chosen, plan, storage, results, sizes, bootstrap)
+        if "stats" in chosen:
+            _say(f"stats over {stats_size:,} intercepts ...")
+            results["stats"] = stats_scenario.run(storage, stats_size)
     results["seconds"] = time.perf_counter() - started
     md, js = report.write(results, out)
     _say(report.markdown(results))

@@ -93,6 +93,18 @@ def _cli_table(cli: dict) -> list[str]:
     return lines
 
 
+def _stats_table(stats: dict) -> list[str]:
+    return [
+        "| intercepts | daily cells | latency cells | answer s | one merchant by day s | "
+        "`intercept stats` command s | grouped scan of the rows s | scan vs answer |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {stats['intercepts']:,} | {stats['daily_cells']:,} | {stats['latency_cells']:,} | "
+        f"{stats['answer_seconds']:.3f} | {stats['merchant_by_day_seconds']:.3f} | "
+        f"{stats['command_seconds']:.2f} | {stats['scan_seconds']:.3f} | "
+        f"{stats['scan_vs_answer']:.1f} |",
+    ]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -134,6 +146,8 @@ def markdown(results: dict) -> str:
         lines += ["", "## 6. HTTP", "", *_http_table(results["http"])]
     if "cli" in results:
         lines += ["", "## 7. CLI start", "", *_cli_table(results["cli"])]
+    if "stats" in results:
+        lines += ["", "## 8. Statistics", "", *_stats_table(results["stats"])]
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ clock and the actor come in as data, so deciding never reads the clock.
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -29,9 +29,11 @@ from domain.vocabulary import (
     AfterSaleStatus,
     CancelReason,
     CarrierReport,
+    Deadline,
     EvidenceKind,
     FailureReason,
     FeeKind,
+    Flag,
     ParcelStage,
     Payer,
     RejectionCode,
@@ -82,16 +84,35 @@ class Command(BaseModel):
         return again == self
 
 
+DeadlineMinutes = Annotated[int, Field(ge=1, le=60 * 24 * 90)]
+"""A policy deadline in minutes: at least one, at most ninety days."""
+
+NOT_AN_AUTO_STATUS = frozenset({AfterSaleStatus.NONE, AfterSaleStatus.CLOSED})
+"""After-sale statuses an automatic rule may not list: nothing asks for the parcel back."""
+
+
 class SetPolicy(Command):
     merchant_id: Code
     min_amount_minor: MinorAmount
     max_amount_minor: MinorAmount
     carriers: frozenset[CarrierCode] = Field(min_length=1)
+    auto_intercept: frozenset[AfterSaleStatus] = Field(
+        default=frozenset(),
+        description="After-sale statuses that make the engine request the intercept itself; "
+        "empty (the default) turns the automatic rule off.",
+    )
+    accept_within_minutes: DeadlineMinutes | None = None
+    outcome_within_minutes: DeadlineMinutes | None = None
 
     @model_validator(mode="after")
     def _interval_ordered(self) -> Self:
         if self.min_amount_minor > self.max_amount_minor:
             raise ValueError("the minimum amount must not exceed the maximum amount")
+        if self.auto_intercept & NOT_AN_AUTO_STATUS:
+            raise ValueError(
+                "auto_intercept takes refund_requested, return_requested or refunded: "
+                "none and closed never start an intercept"
+            )
         return self
 
 
@@ -216,3 +237,46 @@ class ChangeAfterSaleStatus(InterceptCommand):
     records = MappingProxyType({"after_sale_status": "after_sale_status"})
 
     after_sale_status: AfterSaleStatus
+
+
+class FlagIntercept(InterceptCommand):
+    """Raise a flag for the merchant to look at; a flag already raised records nothing."""
+
+    records = MappingProxyType({"flag": "flag", "note": "note"})
+
+    flag: Flag
+    note: Text | None = None
+
+
+class MarkStalled(InterceptCommand):
+    """Record that a policy deadline passed with the intercept still waiting on the carrier."""
+
+    records = MappingProxyType({"deadline": "deadline", "limit_minutes": "limit_minutes"})
+
+    deadline: Deadline
+    limit_minutes: DeadlineMinutes
+
+
+class ReportAfterSale(Command):
+    """The platform's after-sale record, with the shipment it concerns.
+
+    Idempotent by (merchant, after-sale id): the same record again records nothing; a
+    new status (or parcel stage) records a new report on the same after-sale.
+    """
+
+    merchant_id: Code
+    after_sale_id: Code
+    order_id: Code
+    tracking_no: Code
+    carrier: CarrierCode
+    amount_minor: MinorAmount
+    currency: Currency = "CNY"
+    status: AfterSaleStatus
+    parcel_stage: ParcelStage = ParcelStage.IN_TRANSIT
+
+
+class ApplyAutoRule(Command):
+    """The automatic rule's turn on an after-sale's reports not yet decided (process manager)."""
+
+    merchant_id: Code
+    after_sale_id: Code

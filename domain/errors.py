@@ -65,3 +65,9 @@ class NotPickedUp(DomainError):
 
 class AlreadySigned(DomainError):
     rule = "no_intercept_after_signing"
+
+
+class AfterSaleFactsFixed(DomainError):
+    """An after-sale record reported again with another order, parcel or amount."""
+
+    rule = "after_sale_same_shipment"

@@ -38,9 +38,11 @@ from domain.vocabulary import (
     CancelReason,
     CarrierReport,
     Conflict,
+    Deadline,
     EvidenceKind,
     FailureReason,
     FeeKind,
+    Flag,
     ParcelStage,
     Payer,
     RejectionCode,
@@ -279,6 +281,26 @@ class Erased(InterceptEvent):
         NotPersonal("a one-way derived id of the data subject"),
         Field(pattern=SUBJECT_ID_PATTERN),
     ]
+
+
+class InterceptFlagged(InterceptEvent):
+    """A flag raised for the merchant (`after_sale_withdrawn`: the buyer withdrew the
+    after-sale while the automatic intercept was open; the engine never cancels on its own)."""
+
+    flag: Flag
+    note: Annotated[
+        Text | None, NotPersonal("the engine's own words about the flag, naming no person")
+    ] = None
+
+
+class InterceptStalled(InterceptEvent):
+    """A policy deadline passed with the intercept still waiting on the carrier; raises the
+    `stalled` flag. Recorded by the deadline process, which reads the clock; replay never does."""
+
+    deadline: Deadline
+    limit_minutes: int = Field(
+        ge=1, le=60 * 24 * 90, description="The policy's deadline, in minutes."
+    )
 
 
 # Declared above, registered by their declaration: this only reads the registry.

@@ -27,3 +27,8 @@ def parcel_id(carrier: str, tracking_no: str) -> UUID:
 
 def event_id(originator_id: UUID, version: int) -> UUID:
     return uuid5(NAMESPACE, f"event/{originator_id}/{version}")
+
+
+@_cached
+def after_sale_id(merchant_id: str, after_sale: str) -> UUID:
+    return uuid5(NAMESPACE, f"after-sale/{merchant_id}/{after_sale}")

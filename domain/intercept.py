@@ -6,6 +6,7 @@ moves the state along what an event says. Replay never reads a clock.
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,7 +19,9 @@ from domain.commands import (
     ChargeFee,
     Command,
     EraseSubject,
+    FlagIntercept,
     InterceptCommand,
+    MarkStalled,
     RecordCarrierUnreachable,
     ReportCarrierOutcome,
     RequestIntercept,
@@ -41,6 +44,8 @@ from domain.events import (
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
+    InterceptFlagged,
+    InterceptStalled,
     Requested,
 )
 from domain.parcel import admit_request
@@ -50,6 +55,7 @@ from domain.vocabulary import (
     AfterSaleStatus,
     CarrierReport,
     Conflict,
+    Deadline,
     Flag,
     RejectionCode,
     Status,
@@ -76,6 +82,7 @@ class InterceptRequest:
     flags: frozenset[Flag] = frozenset()
     succeeded: bool = False
     """Whether any carrier report so far said the parcel was stopped (`lifecycle.is_success`)."""
+    stalled: tuple[Deadline, ...] = ()
 
     @property
     def merchant_id(self) -> str:
@@ -201,6 +208,41 @@ def change_after_sale_status(
     return _record(state, AfterSaleStatusChanged, command, now)
 
 
+def flag(
+    state: InterceptRequest, command: FlagIntercept, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], InterceptFlagged)
+    if command.flag in state.flags:
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, InterceptFlagged, command, now)
+
+
+def still_waiting(state: InterceptRequest, deadline: Deadline) -> bool:
+    """Whether the carrier still owes what `deadline` waits for: an acceptance (or any
+    report) for ACCEPTANCE, an outcome for OUTCOME."""
+    if not lifecycle.is_open(state.status):
+        return False
+    return state.carrier_stage is None if deadline is Deadline.ACCEPTANCE else True
+
+
+def mark_stalled(
+    state: InterceptRequest, command: MarkStalled, now: Moment
+) -> Decision[InterceptRequest]:
+    """Once per deadline, and only while the carrier still owes it and the deadline, counted
+    from the request, has passed at the command's time (the live process's clock)."""
+    if command.key is not None and command.key in state.keys:
+        return _repeat(state, command, state.keys[command.key], InterceptStalled)
+    due = state.request.occurred_at + timedelta(minutes=command.limit_minutes)
+    if (
+        command.deadline in state.stalled
+        or not still_waiting(state, command.deadline)
+        or command.occurred_at < due
+    ):
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, InterceptStalled, command, now)
+
+
 Decide = Callable[[InterceptRequest, C, Moment], Decision[InterceptRequest]]
 
 
@@ -220,6 +262,8 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         AttachEvidence: attach_evidence,
         ChangeAfterSaleStatus: change_after_sale_status,
         EraseSubject: erase,
+        FlagIntercept: flag,
+        MarkStalled: mark_stalled,
         RecordCarrierUnreachable: record_unreachable,
     }
 )
@@ -334,6 +378,17 @@ def _erased(s: InterceptRequest, e: Erased) -> dict[str, Any]:
     return {"erased": s.erased | {e.subject}}
 
 
+def _flagged(s: InterceptRequest, e: InterceptFlagged) -> dict[str, Any]:
+    return {"flags": s.flags | {e.flag}}
+
+
+def _stalled(s: InterceptRequest, e: InterceptStalled) -> dict[str, Any]:
+    return {
+        "stalled": (*s.stalled, e.deadline),
+        "flags": s.flags | {Flag.STALLED},
+    }
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str, Any]]] = (
     MappingProxyType(
         {
@@ -343,6 +398,8 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             EvidenceAttached: _evidence,
             AfterSaleStatusChanged: _after_sale,
             Erased: _erased,
+            InterceptFlagged: _flagged,
+            InterceptStalled: _stalled,
             CarrierUnreachable: _unreachable,
         }
     )

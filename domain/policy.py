@@ -9,6 +9,7 @@ from domain.decision import Decision, Outcome
 from domain.errors import AmountOutsidePolicy, CarrierNotEnabled, NoPolicy
 from domain.event import Event
 from domain.types import CarrierCode, Code, MinorAmount, Moment
+from domain.vocabulary import AfterSaleStatus, Deadline
 
 
 class PolicySet(Event):
@@ -18,6 +19,10 @@ class PolicySet(Event):
     carriers: tuple[CarrierCode, ...]
     actor: Code
     occurred_at: Moment
+    # Added later, optional: policies set before them have no automatic rule, no deadline.
+    auto_intercept: tuple[AfterSaleStatus, ...] = ()
+    accept_within_minutes: int | None = None
+    outcome_within_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,17 @@ class InterceptPolicy:
     max_amount_minor: int
     carriers: tuple[CarrierCode, ...]
     updated_by: str
+    auto_intercept: tuple[AfterSaleStatus, ...] = ()
+    accept_within_minutes: int | None = None
+    outcome_within_minutes: int | None = None
+
+    def deadlines(self) -> dict[Deadline, int]:
+        """The deadlines this policy sets, in minutes."""
+        found = {
+            Deadline.ACCEPTANCE: self.accept_within_minutes,
+            Deadline.OUTCOME: self.outcome_within_minutes,
+        }
+        return {deadline: m for deadline, m in found.items() if m is not None}
 
     def admits(self, command: RequestIntercept) -> None:
         """Raise the rule a request breaks, if any."""
@@ -63,11 +79,22 @@ def set_policy(
     policy: InterceptPolicy | None, command: SetPolicy, *, policy_id: UUID, now: Moment
 ) -> Decision[InterceptPolicy | None]:
     carriers = tuple(sorted(command.carriers))
+    auto = tuple(sorted(command.auto_intercept))
     if policy is not None and (
         policy.min_amount_minor,
         policy.max_amount_minor,
         policy.carriers,
-    ) == (command.min_amount_minor, command.max_amount_minor, carriers):
+        policy.auto_intercept,
+        policy.accept_within_minutes,
+        policy.outcome_within_minutes,
+    ) == (
+        command.min_amount_minor,
+        command.max_amount_minor,
+        carriers,
+        auto,
+        command.accept_within_minutes,
+        command.outcome_within_minutes,
+    ):
         return Decision((), Outcome.UNCHANGED, policy)
     event = PolicySet(
         originator_id=policy_id,
@@ -79,6 +106,9 @@ def set_policy(
         carriers=carriers,
         actor=command.actor,
         occurred_at=command.occurred_at,
+        auto_intercept=auto,
+        accept_within_minutes=command.accept_within_minutes,
+        outcome_within_minutes=command.outcome_within_minutes,
     )
     return Decision((event,), Outcome.RECORDED, evolve(policy, event))
 
@@ -93,6 +123,9 @@ def evolve(policy: InterceptPolicy | None, event: PolicySet) -> InterceptPolicy:
             max_amount_minor=event.max_amount_minor,
             carriers=event.carriers,
             updated_by=event.actor,
+            auto_intercept=event.auto_intercept,
+            accept_within_minutes=event.accept_within_minutes,
+            outcome_within_minutes=event.outcome_within_minutes,
         )
     return replace(
         policy,
@@ -101,6 +134,9 @@ def evolve(policy: InterceptPolicy | None, event: PolicySet) -> InterceptPolicy:
         max_amount_minor=event.max_amount_minor,
         carriers=event.carriers,
         updated_by=event.actor,
+        auto_intercept=event.auto_intercept,
+        accept_within_minutes=event.accept_within_minutes,
+        outcome_within_minutes=event.outcome_within_minutes,
     )
 
 

@@ -127,8 +127,18 @@ class Conflict(StrEnum):
 
 
 class Flag(StrEnum):
-    """Things the merchant must look at that are not contradictions."""
+    """Things the merchant must look at that are not conflicts: nothing contradicts, but
+    someone has to decide. The row's `flags` column lists the raised ones, sorted."""
 
     CARRIER_UNREACHABLE = "carrier_unreachable"
     LIKELY_TO_FAIL = "likely_to_fail"
     FEE_WITHOUT_SUCCESS = "fee_without_success"
+    AFTER_SALE_WITHDRAWN = "after_sale_withdrawn"
+    STALLED = "stalled"
+
+
+class Deadline(StrEnum):
+    """A policy's deadline for an open intercept (docs/automation.md)."""
+
+    ACCEPTANCE = "acceptance"  # no carrier acceptance (or outcome) yet
+    OUTCOME = "outcome"  # no carrier outcome yet

@@ -3,18 +3,19 @@
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain import policy as policies
+from domain.after_sale import AfterSale, project_after_sale
 from domain.commands import Command, InterceptCommand, RequestIntercept, SetPolicy
 from domain.decision import Decision
 from domain.errors import ConcurrencyConflict, DomainError
 from domain.event import Event
-from domain.ids import policy_id
+from domain.ids import after_sale_id, policy_id
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine.batch import PendingBatch, Read
@@ -87,6 +88,19 @@ class InterceptApplication(Application[UUID]):
         """Cancel, carrier report, fee, evidence or after-sale change on one intercept."""
         return self._deciding(command)
 
+    def execute_tracked(self, command: Command, tracking: tuple[str, int]) -> Decision:
+        """Decide and record, writing a log reader's position (reader, position) in the
+        events' own transaction: a process manager's effect and its progress are one."""
+
+        def attempt() -> tuple[Sequence[Event], Decision]:
+            decision = self.decide(command, self._batch([command]).read)
+            return decision.events, decision
+
+        return self._recording(attempt, tracking=tracking)
+
+    def after_sale(self, merchant_id: str, after_sale: str) -> AfterSale | None:
+        return self._get(after_sale_id(merchant_id, after_sale), project_after_sale)
+
     def decide(self, command: Command, read: Read) -> Decision:
         """Decide one command against the state `read` gives; records nothing."""
         return handler_for(command).decide(command, read, self.clock)
@@ -158,13 +172,13 @@ class InterceptApplication(Application[UUID]):
 
         return self._recording(attempt)
 
-    def record(self, events: Sequence[Event]) -> None:
+    def record(self, events: Sequence[Event], **put: Any) -> None:
         """Put decided events in the store, all in one transaction."""
         # Straight to the event store: the library's save() would only add aggregate
         # collection, snapshots and notifications, none of which this engine uses.
         if self.seals is not None:
             events = self.seals.seal_events(events, self._order_of)
-        self.events.put(events)
+        self.events.put(events, **put)
 
     def _order_of(self, intercept_id: UUID) -> str | None:
         """An intercept's order id, from its first stored event (its request)."""
@@ -175,13 +189,13 @@ class InterceptApplication(Application[UUID]):
         fields = self.mapper.fields_of(s.topic, s.originator_id, s.originator_version, s.state)
         return fields.get("order_id")
 
-    def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]]) -> R:
+    def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]], **put: Any) -> R:
         for attempt in range(self.max_retries):
             events, result = decide()
             if not events:
                 return result
             try:
-                self.record(events)
+                self.record(events, **put)
             except IntegrityError:
                 time.sleep(min(0.002 * 2**attempt, 0.2))
                 continue

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from domain.commands import Command
+from domain.commands import Command, ReportAfterSale
 from domain.decision import Decision
 from domain.errors import DomainError
 from domain.event import Event
@@ -118,12 +118,37 @@ class Engine:
     db: Database
     projector: Projector
     seals: Seals
+    _auto_rule: Any = None
 
     def execute(self, command: Command) -> Decision:
         decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
+            if self.settings.automation_inline and isinstance(command, ReportAfterSale):
+                # Embedded, the automatic rule runs in process: the report's answer then
+                # already says what the rule did.
+                self.auto_rule().run_until_idle()
             self._catch_up_after_recording()
         return decision
+
+    def auto_rule(self):
+        """The automatic intercept rule over this engine's event store (engine/automation.py)."""
+        if self._auto_rule is None:
+            from engine.automation import AutoRule
+            from engine.store.positions import ProcessPositions
+
+            self._auto_rule = AutoRule(
+                self.app, ProcessPositions(event_store_db(self.settings)), self.app.clock
+            )
+        return self._auto_rule
+
+    def after_sale(self, merchant_id: str, after_sale_id: str):
+        """An after-sale record as the write side holds it; None when never reported."""
+        return self.app.after_sale(merchant_id, after_sale_id)
+
+    def catch_up_after_sales(self) -> int:
+        from projections import after_sales
+
+        return retry_busy(lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of))
 
     def execute_many(
         self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
@@ -131,6 +156,11 @@ class Engine:
         """Many commands in one transaction, each answered by its decision or its refusal."""
         results = self.app.execute_many(commands, checks)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
+            if self.settings.automation_inline and any(
+                isinstance(c, ReportAfterSale) and isinstance(r, Decision) and r.events
+                for c, r in zip(commands, results, strict=True)
+            ):
+                self.auto_rule().run_until_idle()
             self._catch_up_after_recording()
         return results
 
@@ -158,9 +188,11 @@ class Engine:
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
-        return retry_busy(
+        seen = retry_busy(
             lambda: catch_up(self.projector, self.read_intercept_log, on_batch=on_batch)
         )
+        self.catch_up_after_sales()
+        return seen
 
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         return self.app.event_log.read_log(after, limit)
@@ -329,3 +361,61 @@ def build_metrics_server(settings: Settings, metrics, port: int, max_lag: int, r
         refresh_lags(metrics, observer, readiness.lock, stop, relay)
 
     return server, lags
+
+
+def webhook_store(settings: Settings):
+    """The webhook endpoints and delivery log, beside the events (engine/webhooks/store.py)."""
+    from engine.webhooks.store import WebhookStore
+
+    return WebhookStore(event_store_db(settings))
+
+
+def build_dispatcher(settings: Settings, engine: Engine, clock: Clock = system_clock):
+    """The webhook dispatcher over this engine's event store (engine/webhooks/dispatcher.py)."""
+    from engine.webhooks.dispatcher import Dispatcher
+
+    return Dispatcher(engine.app, webhook_store(settings), settings, clock)
+
+
+def build_automation(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock = system_clock,
+    *,
+    webhooks: bool = True,
+    rules: bool = True,
+):
+    """The steps of the automation loop: the automatic rule, the after-sales table, the
+    deadlines and the webhook dispatcher, as asked (engine/automation.py)."""
+    from engine.automation import Deadlines
+
+    steps = []
+    if rules:
+        deadlines = Deadlines(engine, clock)
+        steps += [
+            engine.auto_rule().run_once,
+            engine.catch_up_after_sales,
+            _every(30.0, deadlines.run_once),
+        ]
+        if settings.embedded:
+            steps.append(engine.catch_up)
+    if webhooks:
+        steps.append(build_dispatcher(settings, engine, clock).run_once)
+    return steps
+
+
+def _every(seconds: float, step):
+    """`step` at most once every `seconds` (the deadlines need no faster look)."""
+    import time
+
+    last = [float("-inf")]
+
+    def maybe() -> int:
+        now = time.monotonic()
+        if now - last[0] < seconds:
+            return 0
+        last[0] = now
+        step()
+        return 0  # its work never makes the loop spin
+
+    return maybe

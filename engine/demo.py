@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from domain.after_sale import auto_key
 from domain.commands import (
     AttachEvidence,
     CancelIntercept,
     ChangeAfterSaleStatus,
     ChargeFee,
     Command,
+    ReportAfterSale,
     ReportCarrierOutcome,
     RequestIntercept,
     SetPolicy,
@@ -68,6 +70,8 @@ class DemoReport:
     steps: int = 0
     outcomes: Counter = field(default_factory=Counter)
     refusals: Counter = field(default_factory=Counter)
+    after_sales: Counter = field(default_factory=Counter)
+    """What the automatic rule did: `requested`, or the rule that stopped it."""
 
 
 def span(orders: int, seed: int) -> timedelta:
@@ -85,9 +89,14 @@ def plan(orders: int, seed: int, start: datetime) -> list[Step]:
         steps.append(Step(moment, len(steps), command))
 
     merchants: dict[str, list[Carrier]] = {}
+    automatic: set[str] = set()
     for n in range(1, max(2, orders // 80) + 2):
         merchant = f"m-{n:03d}"
         merchants[merchant] = sorted(rng.sample(list(Carrier), k=rng.randint(3, 6)))
+        # Every other merchant lets refund and return requests start intercepts.
+        auto = frozenset(_AUTO) if n % 2 else frozenset()
+        if auto:
+            automatic.add(merchant)
         at(
             start + timedelta(seconds=n),
             SetPolicy(
@@ -95,6 +104,9 @@ def plan(orders: int, seed: int, start: datetime) -> list[Step]:
                 min_amount_minor=100,
                 max_amount_minor=500_000,
                 carriers=frozenset(merchants[merchant]),
+                auto_intercept=auto,
+                accept_within_minutes=120,
+                outcome_within_minutes=48 * 60,
                 actor="ops-admin",
                 occurred_at=start,
             ),
@@ -103,8 +115,51 @@ def plan(orders: int, seed: int, start: datetime) -> list[Step]:
         merchant = rng.choice(sorted(merchants))
         # Now and then a merchant picks a carrier its policy does not enable.
         carrier = rng.choice(merchants[merchant] if rng.random() < 0.93 else list(Carrier))
-        _plan_order(rng, at, seed, i, merchant, carrier, start + timedelta(minutes=5 + i * 7))
+        from_after_sale = merchant in automatic and rng.random() < 0.4
+        _plan_order(
+            rng,
+            at,
+            seed,
+            i,
+            merchant,
+            carrier,
+            start + timedelta(minutes=5 + i * 7),
+            from_after_sale,
+        )
     return sorted(steps)
+
+
+_AUTO = (AfterSaleStatus.REFUND_REQUESTED, AfterSaleStatus.RETURN_REQUESTED)
+
+
+def _plan_after_sale(
+    rng: random.Random, at: Callable, seed: int, i: int, request: RequestIntercept
+) -> str:
+    """The platform reports an after-sale instead of the merchant asking: the automatic
+    rule requests the intercept (or says why not). Returns the key it requests under."""
+    after_sale_id = f"AS{seed:02d}{i:07d}"
+    status = rng.choice([*_AUTO, AfterSaleStatus.REFUNDED])  # refunded: not a listed status
+    report = ReportAfterSale(
+        merchant_id=request.merchant_id,
+        after_sale_id=after_sale_id,
+        order_id=request.order_id,
+        tracking_no=request.tracking_no,
+        carrier=request.carrier,
+        amount_minor=request.amount_minor,
+        status=status,
+        actor="platform",
+        occurred_at=request.occurred_at,
+    )
+    at(request.occurred_at, report)
+    if rng.random() < 0.1:  # the platform repeats itself: recorded once
+        at(request.occurred_at + timedelta(seconds=20), report)
+    if status in _AUTO and rng.random() < 0.15:  # the buyer withdraws: flagged, never cancelled
+        later = request.occurred_at + timedelta(minutes=rng.randint(2, 30))
+        at(
+            later,
+            report.model_copy(update={"status": AfterSaleStatus.CLOSED, "occurred_at": later}),
+        )
+    return auto_key(after_sale_id)
 
 
 def _plan_order(
@@ -115,9 +170,9 @@ def _plan_order(
     merchant: str,
     carrier: Carrier,
     t0: datetime,
+    from_after_sale: bool = False,
 ) -> None:
     key = f"demo-{seed}-{i}"
-    iid = intercept_id(merchant, key)
     amount = rng.randint(990, 60_000_00) if rng.random() < 0.05 else rng.randint(990, 4_000_00)
     request = RequestIntercept(
         merchant_id=merchant,
@@ -137,9 +192,13 @@ def _plan_order(
         actor=f"{merchant}-staff",
         occurred_at=t0,
     )
-    at(t0, request)
-    if rng.random() < 0.1:  # a client retry with the same key: recorded once
-        at(t0 + timedelta(seconds=30), request)
+    if from_after_sale:
+        key = _plan_after_sale(rng, at, seed, i, request)
+    else:
+        at(t0, request)
+        if rng.random() < 0.1:  # a client retry with the same key: recorded once
+            at(t0 + timedelta(seconds=30), request)
+    iid = intercept_id(merchant, key)
 
     def report(moment: datetime, kind: CarrierReport, reason: FailureReason | None = None) -> None:
         at(
@@ -225,8 +284,14 @@ def run(
     execute: Callable[[Command], Decision],
     clock: SimulatedClock,
     on_step: Callable[[], None] | None = None,
+    after_report: Callable[[ReportAfterSale], object] | None = None,
 ) -> DemoReport:
-    """Execute the plan in time order; refusals are expected and counted, not fatal."""
+    """Execute the plan in time order; refusals are expected and counted, not fatal.
+
+    `after_report` runs the automatic rule after each after-sale report (embedded, the
+    engine has run it already and this finds nothing to do), so that the carrier's
+    reports on an automatic intercept find it there; it answers the intercept the rule
+    requested, or None when the rule did not."""
     report = DemoReport()
     refused: set = set()  # intercepts whose request was refused: their later steps are moot
     for step in steps:
@@ -239,6 +304,9 @@ def run(
         try:
             decision = execute(command)
             report.outcomes[f"{type(command).__name__}:{decision.outcome.value}"] += 1
+            if isinstance(command, ReportAfterSale) and after_report is not None:
+                if after_report(command) is None:  # declined: its carrier steps are moot
+                    refused.add(intercept_id(command.merchant_id, auto_key(command.after_sale_id)))
         except DomainError as error:
             report.refusals[error.rule] += 1
             if isinstance(command, RequestIntercept):

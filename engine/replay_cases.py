@@ -151,6 +151,7 @@ def _run(
                 _verified(report, check.verdict)
             return
         from engine.composition import build_engine
+        from projections import after_sales
 
         engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
         try:
@@ -168,6 +169,8 @@ def _run(
 
             if cutoff is None:
                 rebuild.from_store(db, read, report, lambda n: None, engine.seals)
+                # The after-sales table too: its events are in the store only, not on Kafka.
+                after_sales.catch_up(db, engine.app.event_log.read_log_of)
             else:
                 rebuild.as_of(db, read, cutoff, report, lambda n: None, keys=engine.seals)
             if verify:

@@ -37,6 +37,12 @@ class Settings(BaseModel):
     master_keys: SecretStr | None = None
     # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
     carriers_file: Path | None = None
+    # Automation (docs/automation.md).
+    automation_inline: bool = True  # embedded: the automatic rule runs after each report
+    webhooks_allow_private: bool = False  # tests' loopback receivers need it
+    webhooks_retry_base: float = Field(default=5.0, gt=0, le=3600)  # first retry, seconds
+    webhooks_horizon: float = Field(default=86400.0, gt=0, le=7 * 86400)  # then disabled
+    webhooks_timeout: float = Field(default=10.0, gt=0, le=60)  # every call to an endpoint
 
     @field_validator("event_store")
     @classmethod
@@ -112,6 +118,11 @@ ENV_NAMES = {
     "subject_keys": "INTERCEPT_SUBJECT_KEYS",
     "master_keys": "INTERCEPT_MASTER_KEYS",
     "carriers_file": "INTERCEPT_CARRIERS_FILE",
+    "automation_inline": "INTERCEPT_AUTOMATION_INLINE",
+    "webhooks_allow_private": "INTERCEPT_WEBHOOKS_ALLOW_PRIVATE",
+    "webhooks_retry_base": "INTERCEPT_WEBHOOKS_RETRY_BASE",
+    "webhooks_horizon": "INTERCEPT_WEBHOOKS_HORIZON",
+    "webhooks_timeout": "INTERCEPT_WEBHOOKS_TIMEOUT",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

@@ -27,6 +27,8 @@ from engine.settings import Settings
 from projections import point_in_time, queries
 from projections.personal import Keys
 from projections.point_in_time import Cutoff
+from projections.statistics import MIN_CASES, risk_of
+from projections.stats_store import Where
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
@@ -122,10 +124,9 @@ class ListRequest:
     cursor: str | None = None
 
 
-def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
-    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+def _filters(request: ListRequest, now: datetime) -> queries.Filters:
     since, until = window(request.days, request.since, request.until, now)
-    filters = queries.Filters(
+    return queries.Filters(
         merchant_id=request.merchant_id,
         since=since,
         until=until,
@@ -136,9 +137,20 @@ def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page
         tracking_no=request.tracking_no,
         conflicts_only=request.conflicts_only,
     )
+
+
+def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
+    """The package center, newest first; `BadCursor` for a cursor it did not issue."""
+    filters = _filters(request, now)
     return engine.read(
         lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
     )
+
+
+def count_intercepts(engine: Engine, request: ListRequest, now: datetime) -> int:
+    """How many rows the package center's filters select (all pages together)."""
+    filters = _filters(request, now)
+    return engine.read(lambda db: queries.count_intercepts(db, filters))
 
 
 def cancellable(status: str) -> bool:
@@ -294,6 +306,111 @@ def summary(engine: Engine, merchant_id: str | None = None) -> dict[str, Any]:
     return engine.read(lambda db: queries.summary(db, merchant_id))
 
 
+STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
+"""What `--by` / `by=` may group the statistics by, and the column each one is."""
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """The package center's filters, for statistics: whole UTC days of request."""
+
+    merchant_id: str | None = None
+    days: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    carrier: str | None = None
+    after_sale_status: str | None = None
+    by: str | None = None  # carrier, day or merchant
+
+
+def stats_days(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """The whole UTC days a window covers: [since's day, the day `until` ends in)."""
+    first = since.astimezone(UTC).date().isoformat() if since else None
+    last = None
+    if until is not None:
+        utc = until.astimezone(UTC)
+        day = utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+        last = day.isoformat()
+    return first, last
+
+
+def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str, Any]:
+    """The package center's statistics over a window and filters, from the statistics
+    projection (never a scan of the rows): counts by status, cancel and success rates,
+    reasons, conflicts, fees, latency percentiles per carrier, and the per-day series.
+
+    The window is counted in whole UTC days (`stats_days`); `ValueError` for an unknown
+    `by`. The answer is plain JSON-ready data, the same for the CLI, the API and the page.
+    """
+    if request.by is not None and request.by not in STATS_GROUPS:
+        raise ValueError(f"by must be one of {', '.join(STATS_GROUPS)}, not {request.by!r}")
+    since, until = window(request.days, request.since, request.until, now)
+    first, last = stats_days(since, until)
+    where = Where(
+        since_day=first,
+        until_day=last,
+        merchant_id=request.merchant_id,
+        carrier=request.carrier,
+        after_sale_status=request.after_sale_status,
+    )
+    by = STATS_GROUPS[request.by] if request.by else None
+    figures = engine.read(lambda db: queries.statistics(db, where, by))
+    if by == "merchant_id":
+        figures["by_merchant"] = figures.pop("by_merchant_id")
+    return {
+        "window": {
+            "since_day": first,
+            "until_day": last,
+            "merchant_id": request.merchant_id,
+            "carrier": request.carrier,
+            "after_sale_status": request.after_sale_status,
+        },
+        **figures,
+    }
+
+
+MIN_RISK_CASES = MIN_CASES
+
+
+def risk_table(engine: Engine, merchant_id: str, carrier: str | None = None) -> list[dict]:
+    """The merchant's own history by (carrier, action, parcel stage): how many intercepts,
+    how many the carrier decided, the success rate and the fee of a decided one, with
+    "not enough history" below `MIN_RISK_CASES` decided cases."""
+    return engine.read(lambda db: queries.risk(db, merchant_id, carrier))
+
+
+def risk_estimate(
+    engine: Engine, merchant_id: str, carrier: str, action: str, parcel_stage: str
+) -> dict[str, Any]:
+    """Before acting: how likely an intercept is to succeed and what it is likely to cost,
+    from the merchant's own decided intercepts of this carrier, action and parcel stage."""
+    found = risk_of(None)
+    for bucket in risk_table(engine, merchant_id, carrier):
+        if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
+            # Decided cases only: the request itself (and a retry of it) changes nothing.
+            found = {k: v for k, v in bucket.items() if k in found}
+    return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
+
+
+def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
+    """The risk estimate a request (a `RequestIntercept`) is answered with (`risk_estimate`):
+    read at the time of the answer, so a retry answers the same unless the carrier decided
+    more of the merchant's intercepts meanwhile."""
+    return risk_estimate(
+        engine,
+        command.merchant_id,
+        str(command.carrier),
+        command.action.value,
+        command.parcel_stage.value,
+    )
+
+
+def request_intercept(engine: Engine, command: Any) -> tuple[Decision, dict[str, Any]]:
+    """Record a request, answered with its risk estimate (`request_risk`)."""
+    estimate = request_risk(engine, command)
+    return engine.execute(command), estimate
+
+
 class Unreadable(Exception):
     """A stored event cannot be read back; `intercept audit verify` says which and why."""
 
@@ -363,3 +480,35 @@ def consumer_lag(consumer: Any) -> str | None:
             return None
         total += max(0, high - kafka.position(tp))
     return str(total)
+
+
+# ---- after-sale records ---------------------------------------------------------
+
+
+class AfterSales(Protocol):
+    def execute(self, command: Command) -> Decision: ...
+
+    def after_sale(self, merchant_id: str, after_sale_id: str) -> Any: ...
+
+
+def report_after_sale(engine: AfterSales, command: Any) -> dict[str, Any]:
+    """Record a platform's after-sale report; the answer says what the automatic rule did
+    (embedded, it has run by then; otherwise `auto_rule` may still be `pending`)."""
+    decision = engine.execute(command)
+    found = engine.after_sale(command.merchant_id, command.after_sale_id)
+    state = found if found is not None else decision.state
+    return {"outcome": decision.outcome.value, "after_sale": state.as_dict()}
+
+
+def after_sale(engine: AfterSales, merchant_id: str, after_sale_id: str) -> dict[str, Any] | None:
+    found = engine.after_sale(merchant_id, after_sale_id)
+    return None if found is None else found.as_dict()
+
+
+def list_after_sales(
+    engine: Engine, merchant_id: str | None, auto_rule: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The package center's after-sale records, newest first, with what the rule did."""
+    from projections import after_sales
+
+    return engine.read(lambda db: after_sales.list_after_sales(db, merchant_id, limit, auto_rule))

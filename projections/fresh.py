@@ -21,12 +21,13 @@ from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.schema import migrate
+from projections.stats_store import TABLES as STATS_TABLES
 from storage.database import BUSY_TIMEOUT_MS, Cursor, Database
 from storage.dialect import POSTGRESQL, SQLITE
 
 _ROLL_FORWARD_BATCH = 1000
 
-OWNED_TABLES = ("intercepts", "intercept_events", "pending_events")
+OWNED_TABLES = ("intercepts", "intercept_events", "pending_events", *STATS_TABLES)
 """The tables the intercept projection writes; `checkpoints` is swapped for its rows only."""
 
 

@@ -22,6 +22,8 @@ from domain.events import (
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
+    InterceptFlagged,
+    InterceptStalled,
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
@@ -93,6 +95,7 @@ def _requested(_: Row, e: Requested) -> Row:
             f"recipient_{part}": getattr(e.recipient, part) if e.recipient else None
             for part in RECIPIENT_PARTS
         },
+        "parcel_stage": e.parcel_stage.value,
     }
 
 
@@ -151,6 +154,14 @@ def _erased(row: Row, e: Erased) -> Row:
     return {c: ERASED for c in columns if row.get(c) is not None}
 
 
+def _flagged(row: Row, e: InterceptFlagged) -> Row:
+    return {"flags": lifecycle.flags_text(_flags(row) | {e.flag})}
+
+
+def _stalled(row: Row, e: InterceptStalled) -> Row:
+    return {"flags": lifecycle.flags_text(_flags(row) | {Flag.STALLED})}
+
+
 _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     **dict.fromkeys(CARRIER_EVENTS.values(), _carrier),
     Cancelled: _cancelled,
@@ -158,6 +169,8 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
     Erased: _erased,
+    InterceptFlagged: _flagged,
+    InterceptStalled: _stalled,
     CarrierUnreachable: _unreachable,
 }
 

@@ -17,6 +17,7 @@ from typing import Literal
 from uuid import UUID
 
 from domain.events import InterceptEvent, Requested
+from projections import stats_store
 from projections.intercepts import Row, row_after
 from projections.personal import NO_KEYS, Keys, opened, timeline_data
 from projections.store import Tables
@@ -82,11 +83,12 @@ def write_batch(db: Database, events: Sequence[InterceptEvent], keys: Keys = NO_
     with db.transaction() as cur:
         tables = Tables(cur)
         rows: dict[str, Row | None] = {}
+        before: dict[str, Row | None] = {}
         timeline = []
         for event in events:
             key = str(event.originator_id)
             if key not in rows:
-                rows[key] = tables.row_of(key)
+                rows[key] = before[key] = tables.row_of(key)
             rows[key] = row_after(rows[key], opened(event, keys))
             entry = timeline_entry(event)
             timeline.append(
@@ -102,3 +104,5 @@ def write_batch(db: Database, events: Sequence[InterceptEvent], keys: Keys = NO_
             )
         tables.replace_rows(rows.values())  # type: ignore[arg-type]
         tables.append_timeline(timeline)
+        # A view as of a past time answers `intercept stats` too: its statistics are its rows'.
+        stats_store.record_changes(cur, ((before[k], r) for k, r in rows.items()))  # type: ignore[misc]

@@ -14,6 +14,7 @@ from domain.events import Erased
 from projections.intercepts import Row, row_after
 from projections.personal import NO_KEYS, Keys, erased_data, opened, timeline_data
 from projections.recorded import Recorded
+from projections.stats_store import record_changes
 from projections.store import Tables, positions, reset_positions
 from projections.timefmt import stamp
 from storage.database import Cursor, Database
@@ -117,11 +118,14 @@ class _Batch:
         keyed = [(str(e.intercept_id), e) for e in envelopes]
         # The current rows of every intercept in the batch, a few queries for all of them.
         self.rows.update(self.tables.rows_of({key for key, _ in keyed}))
+        before = dict(self.rows)
         for key, envelope in keyed:
             self._offer(key, envelope)
         # In key order: each index page is then visited once per batch, not at random.
         self.tables.update_rows(self.rows[i] for i in sorted(self.changed))  # type: ignore[misc]
         self.tables.append_timeline(sorted(self.timeline), redelivered=True)
+        # The statistics move with the rows, in the same transaction: a sum over rows.
+        record_changes(self.tables.cur, ((before[k], self.rows[k]) for k in self.changed))  # type: ignore[misc]
         return self.result
 
     def _offer(self, key: str, envelope: Delivered) -> None:

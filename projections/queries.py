@@ -6,7 +6,8 @@ from datetime import datetime
 
 import orjson
 
-from projections import store
+from projections import statistics as stats
+from projections import stats_store, store
 from projections.personal import NO_KEYS, Keys, revealed_data
 from storage.database import Database, Row
 
@@ -78,6 +79,10 @@ def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None
     return store.intercept_ids(db, column, value, merchant_id)
 
 
+def count_intercepts(db: Database, filters: Filters) -> int:
+    return store.count_intercepts(db, filters)
+
+
 def summary(db: Database, merchant_id: str | None = None) -> dict:
     by_status, conflicts, totals = store.counts(db, Filters(merchant_id=merchant_id))
     return {
@@ -86,3 +91,61 @@ def summary(db: Database, merchant_id: str | None = None) -> dict:
         "by_status": {r["status"]: r["n"] for r in by_status},
         "conflicts": {r["conflict"]: r["n"] for r in conflicts},
     }
+
+
+def statistics(db: Database, where: "stats_store.Where", by: str | None = None) -> dict:
+    """The figures of the statistics projection over `where`: overall, per carrier, the
+    per-day series and, with `by` (carrier, day or merchant_id), per group.
+
+    Read from the aggregates alone, however many intercepts: the counters in one query
+    per (carrier, day), the latency histograms in one per carrier, read in key order.
+    """
+    per_carrier: dict[str, dict[str, int]] = {}
+    per_day: dict[str, dict[str, int]] = {}
+    for r in stats_store.daily_sums(db, where, ("day", "carrier")):
+        carrier, day = r.pop("carrier"), r.pop("day")
+        stats.add_counters(per_carrier.setdefault(carrier, {}), r)
+        stats.add_counters(per_day.setdefault(day, {}), r)
+    carrier_latency: dict[str, list[Row]] = {}
+    for r in stats_store.latency_sums(db, where, "carrier"):
+        carrier_latency.setdefault(r["carrier"], []).append(r)
+    overall: dict[str, int] = {}
+    for counters in per_carrier.values():
+        stats.add_counters(overall, counters)
+    overall_latency = stats.latency_series([r for rs in carrier_latency.values() for r in rs])
+    result = stats.figures(overall, overall_latency)
+    result["by_carrier"] = {
+        carrier: stats.figures(counters, stats.latency_series(carrier_latency.get(carrier, [])))
+        for carrier, counters in sorted(per_carrier.items())
+        if counters.get("intercepts")
+    }
+    result["series"] = [
+        stats.series_point(day, counters)
+        for day, counters in sorted(per_day.items())
+        if counters.get("intercepts")
+    ]
+    if where.since_day is not None:
+        result["calibration"] = stats.calibration(
+            stats_store.risk_sums(db, where.merchant_id, until_day=where.since_day),
+            stats_store.risk_sums(db, where.merchant_id, where.since_day, where.until_day),
+        )
+    if by is not None and by != "carrier":
+        group_latency: dict[str, list[Row]] = {}
+        for r in stats_store.latency_sums(db, where, by):
+            group_latency.setdefault(r[by], []).append(r)
+        counters_by = (
+            per_day
+            if by == "day"
+            else {r.pop(by): r for r in stats_store.daily_sums(db, where, (by,))}
+        )
+        result[f"by_{by}"] = {
+            group: stats.figures(counters, stats.latency_series(group_latency.get(group, [])))
+            for group, counters in sorted(counters_by.items())
+            if counters.get("intercepts")
+        }
+    return result
+
+
+def risk(db: Database, merchant_id: str, carrier: str | None = None) -> list[dict]:
+    """The merchant's whole history as a table of rates by bucket."""
+    return stats.risk_table(stats_store.risk_sums(db, merchant_id, carrier=carrier))

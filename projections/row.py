@@ -133,6 +133,15 @@ ROW: tuple[Column, ...] = (
         )
         for part in RECIPIENT_PARTS
     ),
+    Column(
+        "parcel_stage",
+        "TEXT",
+        nullable=True,
+        fixed_at_request=True,
+        description="where the parcel was at the request, as the merchant said (the risk "
+        "estimates' buckets); NULL for rows projected before schema version 3, until rebuilt",
+        since=3,
+    ),
 )
 PRIMARY_KEY = "intercept_id"
 

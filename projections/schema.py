@@ -4,11 +4,15 @@
 current one and does nothing when already there.
 """
 
-from projections import store
+from projections import after_sales, stats_store, store
 from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
-SCHEMA_VERSION = max(c.since for c in ROW)
+_TABLES = {4: after_sales.DDL}
+"""Tables beside the intercepts row, by the schema version that added them. A column added
+later takes `since=` the next version after `SCHEMA_VERSION`, not after its row's last."""
+
+SCHEMA_VERSION = max(*(c.since for c in ROW), *_TABLES)
 _MIGRATION_LOCK = 0x1A7E_5C4E  # any fixed number, the same in every process
 
 _V1 = [
@@ -43,7 +47,10 @@ _V1 = [
 
 # A later version adds the columns projections/row.py declares with `since=N`; a version
 # that needs more (an index, a backfill) appends its statements to its entry here.
-_MIGRATIONS = {1: _V1, **{v: added_in(v) for v in range(2, SCHEMA_VERSION + 1)}}
+_MIGRATIONS = {
+    1: _V1,
+    **{v: [*added_in(v), *_TABLES.get(v, [])] for v in range(2, SCHEMA_VERSION + 1)},
+}
 
 
 def migrate(db: Database) -> int:
@@ -54,4 +61,6 @@ def migrate(db: Database) -> int:
 def upgrade(db: Database) -> tuple[int, int]:
     """Create or upgrade the tables, all in one transaction: (version before, version after)."""
     current = store.upgrade(db, _MIGRATIONS, SCHEMA_VERSION, _MIGRATION_LOCK)
+    # Derived from the rows: (re)built from them whenever what it counts changed.
+    stats_store.ensure(db)
     return current, SCHEMA_VERSION

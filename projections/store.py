@@ -271,6 +271,12 @@ def counts(db: Database, filters: "Filters") -> tuple[list[Row], list[Row], Row]
     return by_status, conflicts, totals
 
 
+def count_intercepts(db: Database, filters: "Filters") -> int:
+    where, params = _where(filters)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return db.read(f"SELECT COUNT(*) AS n FROM intercepts{clause}", params)[0]["n"]
+
+
 def intercept_ids(db: Database, column: str, value: str, merchant_id: str | None) -> list[str]:
     """Ids of the intercepts whose `order_id` or `tracking_no` is `value`, oldest first."""
     if column not in ("order_id", "tracking_no"):

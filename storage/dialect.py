@@ -21,6 +21,8 @@ class Dialect:
     """Whether `SELECT ... FOR UPDATE` exists (SQLite has one writer at a time anyway)."""
     events_position: str
     """The column holding an event's position in the library's events table."""
+    without_rowid: str = ""
+    """What ends a table kept in its key's order (SQLite's clustered tables)."""
 
     def sql(self, text: str) -> str:
         """`text`, written with `?` placeholders, in this dialect."""
@@ -54,6 +56,7 @@ SQLITE = Dialect(
     serial_key="INTEGER PRIMARY KEY",
     row_locks=False,
     events_position="rowid",
+    without_rowid=" WITHOUT ROWID",
 )
 POSTGRESQL = Dialect(
     name="postgresql",

@@ -138,6 +138,11 @@ def events_of(cls) -> st.SearchStrategy:
     for name, strategy in (
         ("carrier_ref", st.none() | codes),
         ("tracking_no", codes),
+        ("currency", currencies),
+        ("order_id", codes),
+        ("after_sale_id", codes),
+        ("amount_minor", amounts),
+        ("rule", codes),
         ("min_amount_minor", st.just(0)),
         ("max_amount_minor", amounts),
         ("carrier", carrier_codes),
@@ -147,6 +152,8 @@ def events_of(cls) -> st.SearchStrategy:
     ):
         if name in cls.model_fields:
             fields[name] = strategy
+    if "message" in cls.model_fields and cls.model_fields["message"].is_required():
+        fields["message"] = texts
     return st.builds(cls, **fields)
 
 

@@ -9,7 +9,7 @@ from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBod
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
 from api.services import Services, refused_carrier, services
-from api.views import BatchResult, InterceptResult
+from api.views import BatchResult, InterceptResult, RequestResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
@@ -35,9 +35,9 @@ RequiredIdempotencyKey = Annotated[
 @router.post(
     "",
     status_code=201,
-    response_model=InterceptResult,
+    response_model=RequestResult,
     responses={
-        200: {"model": InterceptResult, "description": "A retry: nothing new recorded."},
+        200: {"model": RequestResult, "description": "A retry: nothing new recorded."},
         **problems(401, 403, 409, 422),
     },
 )
@@ -47,8 +47,9 @@ async def request_intercept(
     idempotency_key: RequiredIdempotencyKey,
     key: ApiKey = Depends(_merchant),
     svc: Services = Depends(services),
-) -> InterceptResult:
-    """Ask the carrier to intercept a parcel for the key's merchant."""
+) -> RequestResult:
+    """Ask the carrier to intercept a parcel for the key's merchant, with the risk estimate
+    its own history gives (success probability and likely fee, or not enough history)."""
     assert key.merchant_id is not None  # a merchant key names its merchant (engine/grant.py)
     command = RequestIntercept(
         **body.model_dump(),
@@ -61,11 +62,12 @@ async def request_intercept(
         svc.carriers.admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
+    risk = usecases.request_risk(svc.gateway, command)
     decision = await svc.gateway.execute_one(command)
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
-    return InterceptResult.of(decision)
+    return RequestResult.model_validate({**usecases.result(decision), "risk": risk})
 
 
 @router.post(

@@ -1,5 +1,6 @@
 """GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
 
+from dataclasses import replace
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query
@@ -37,7 +38,7 @@ def _instant(value: Any) -> Any:
 Cutoff = Annotated[Moment, BeforeValidator(_instant)]
 
 
-class ListQuery(BaseModel):
+class FilterQuery(BaseModel):
     """The filters of `intercept list`, as query parameters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -68,10 +69,6 @@ class ListQuery(BaseModel):
     conflicts: QueryBool = Field(
         default=False, description="`true`: only intercepts with a conflict."
     )
-    limit: QueryInt = Field(default=20, ge=1, le=1000)
-    cursor: str | None = Field(
-        default=None, max_length=512, description="A previous page's `next_cursor`."
-    )
 
     @model_validator(mode="after")
     def _one_window(self) -> Self:
@@ -90,9 +87,19 @@ class ListQuery(BaseModel):
             order_id=self.order_id,
             tracking_no=self.tracking_no,
             conflicts_only=self.conflicts,
-            limit=self.limit,
-            cursor=self.cursor,
         )
+
+
+class ListQuery(FilterQuery):
+    """The filters of `intercept list` and its page, as query parameters."""
+
+    limit: QueryInt = Field(default=20, ge=1, le=1000)
+    cursor: str | None = Field(
+        default=None, max_length=512, description="A previous page's `next_cursor`."
+    )
+
+    def request(self, merchant_id: str | None) -> usecases.ListRequest:
+        return replace(super().request(merchant_id), limit=self.limit, cursor=self.cursor)
 
 
 @router.get("", response_model=InterceptPage, responses=problems(401, 403, 422))

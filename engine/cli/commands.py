@@ -67,6 +67,20 @@ def _result(decision, json: bool, what: str, extra: dict | None = None) -> None:
     console.print(line(*parts, sep=" "))
 
 
+def _risk_line(risk: dict) -> str:
+    said = f"from {risk['cases']} decided case(s) of {risk['carrier']} {risk['action']} "
+    said += f"({risk['parcel_stage']}): "
+    if not risk["enough_history"]:
+        return "risk " + said + "not enough history yet"
+    fee = risk["likely_fee_minor"]
+    return (
+        "risk "
+        + said
+        + f"{risk['success_probability'] * 100:.0f}% succeeded, likely fee "
+        + f"{fee // 100}.{fee % 100:02d}"
+    )
+
+
 def request(
     merchant: str = typer.Option(..., help="Merchant id."),
     order: str = typer.Option(..., help="Order id."),
@@ -128,7 +142,10 @@ def request(
         context.catalog().admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise context.refused_carrier(refused) from None
-    _result(context.engine().execute(command), json, f"intercept request for order {order}")
+    decision, risk = usecases.request_intercept(context.engine(), command)
+    _result(decision, json, f"intercept request for order {order}", {"risk": risk})
+    if not json:
+        console.print(_risk_line(risk))
 
 
 def _recipient(**parts: str | None) -> Any:

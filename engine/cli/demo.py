@@ -107,7 +107,13 @@ def demo_command(
             transient=True,
         ) as progress:
             task = progress.add_task("steps", total=len(steps))
-            report = demo.run(steps, engine.execute, clock, on_step=lambda: progress.advance(task))
+            report = demo.run(
+                steps,
+                engine.execute,
+                clock,
+                on_step=lambda: progress.advance(task),
+                after_report=lambda report: _automatic(engine, report),
+            )
         if pipeline:
             pipeline.wait_until_projected(engine)
         else:
@@ -116,6 +122,9 @@ def demo_command(
         if pipeline:
             pipeline.close()
     summary = usecases.summary(engine)
+    engine.catch_up_after_sales()
+    for record in usecases.list_after_sales(engine, None, limit=1_000_000):
+        report.after_sales[record["stopped_by"] or record["auto_rule"]] += 1
     conflicts = usecases.list_intercepts(
         engine,
         usecases.ListRequest(since=begin, conflicts_only=True, limit=SHOWN_CONFLICTS),
@@ -135,11 +144,18 @@ def demo_command(
                 "steps": report.steps,
                 "summary": summary,
                 "refusals": dict(report.refusals),
+                "after_sales": dict(report.after_sales),
                 "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
                 "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
     _print(report, summary, conflicts, where, begin)
+
+
+def _automatic(engine, report) -> object:
+    """The automatic rule's turn after a report: the intercept it requested, or None."""
+    engine.auto_rule().run_until_idle()
+    return engine.after_sale(report.merchant_id, report.after_sale_id).intercept_id
 
 
 def _three_days_ago() -> datetime:
@@ -184,6 +200,20 @@ def _print(
             "refused by rule",
             ["rule", "commands"],
             [[r, n] for r, n in sorted(report.refusals.items())],
+        )
+    )
+    automatic = report.after_sales.get("requested", 0)
+    console.print(
+        table(
+            f"after-sale reports: {sum(report.after_sales.values())}, "
+            f"automatic intercepts: {automatic}",
+            ["automatic rule", "after-sales"],
+            [["requested", automatic]]
+            + [
+                [f"stopped by {r}", n]
+                for r, n in sorted(report.after_sales.items())
+                if r != "requested"
+            ],
         )
     )
     total = sum(summary["conflicts"].values())

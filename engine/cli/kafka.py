@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from engine import usecases
+from engine.automation import run_loop
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import (
+    build_automation,
     build_engine,
     build_leader_lock,
     build_metrics_server,
@@ -258,7 +260,11 @@ def run(
     log_format: LogFormat = LOG_FORMAT,
     ready_max_lag: int = READY_MAX_LAG,
 ) -> None:
-    """Relay and consumer in one process."""
+    """Relay, consumer, automation and webhooks in one process.
+
+    The automation is the automatic intercept rule and the policy deadlines
+    (docs/automation.md).
+    """
     settings = _kafka_settings(bootstrap, topic, group, partitions)
     _log_to_stderr("run", log_format)
     metrics = _metrics()("run")
@@ -269,8 +275,22 @@ def run(
     workers = {
         "relay": _relay_worker(settings, metrics),
         "consumer": _consumer_worker(settings, consumer),
+        "automation": loop_worker(
+            build_automation(settings, build_engine(settings)), "automation and webhooks"
+        ),
     }
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
+
+
+def loop_worker(steps, name: str) -> Callable[[threading.Event], None]:
+    """A worker running the automation's steps in turn until stopped (engine/automation.py)."""
+
+    def work(stop: threading.Event) -> None:
+        log.info("%s started", name)
+        run_loop(steps, stop)
+        log.info("%s stopped", name)
+
+    return work
 
 
 def _consumer_worker(settings, consumer) -> Callable[[threading.Event], None]:

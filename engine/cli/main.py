@@ -16,19 +16,24 @@ from typer._click.exceptions import ClickException, UsageError
 
 from domain.errors import DomainError
 from engine.cli import (
+    after_sales,
     audit,
     commands,
     context,
     erase,
+    export,
     kafka,
     keys,
     migrate,
     policy,
     queries,
     replay,
+    risk,
     schemas,
     serve,
+    stats,
     status,
+    webhooks,
 )
 from engine.cli.demo import demo_command
 from engine.cli.output import emit_json, errors
@@ -67,7 +72,9 @@ app.command()(commands.cancel)
 app.command()(commands.carrier)
 app.command()(commands.fee)
 app.command()(commands.evidence)
-app.command("after-sale")(commands.after_sale)
+app.add_typer(after_sales.app, name="after-sale")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(webhooks.automation, name="automation")
 app.command("list")(queries.list_)
 app.command()(queries.show)
 app.command("demo")(demo_command)
@@ -84,6 +91,9 @@ app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
 app.command("erase")(erase.erase)
 app.command("rewrap-keys")(erase.rewrap_keys)
+app.command("stats")(stats.stats)
+app.command("export")(export.export)
+app.command("risk")(risk.risk)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
@@ -120,6 +130,12 @@ _FLAGS = {
     "actor": "--by",
     "carrier_ref": "--ref",
     "quoted_fee_minor": "--quoted-fee",
+    "after_sale_id": "--after-sale-id",
+    "status": "--status",
+    "parcel_stage": "--stage",
+    "accept_within_minutes": "--accept-within",
+    "outcome_within_minutes": "--outcome-within",
+    "auto_intercept": "--auto-intercept",
     "event_store": "--event-store / INTERCEPT_EVENT_STORE",
     "projections": "--projections / INTERCEPT_PROJECTIONS",
     "home": "--home / INTERCEPT_HOME",

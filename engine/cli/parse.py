@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from domain.text import input_text
+from domain.vocabulary import AfterSaleStatus
 from engine import usecases
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
@@ -75,3 +76,33 @@ def text(value: str | None) -> str | None:
         return input_text(value)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+
+
+def after_sale_statuses(text: str, what: str) -> frozenset[AfterSaleStatus]:
+    """'refund_requested,return_requested' -> the statuses; empty text is none."""
+    found = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            found.add(AfterSaleStatus(part))
+        except ValueError:
+            known = ", ".join(AfterSaleStatus)
+            raise typer.BadParameter(
+                f"{what}: {part!r} is not an after-sale status ({known})"
+            ) from None
+    return frozenset(found)
+
+
+_DURATION = re.compile(r"(\d{1,6})([mhd])")
+_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+
+
+def minutes(text: str | None, what: str) -> int | None:
+    """'2h' -> 120, '90m' -> 90, '2d' -> 2880; None when not given."""
+    if text is None:
+        return None
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise typer.BadParameter(f"{what} {text!r} is not a duration like 90m, 2h or 2d")
+    return int(match.group(1)) * _MINUTES[match.group(2)]

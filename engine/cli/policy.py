@@ -20,7 +20,21 @@ def _describe(policy) -> dict:
         "carriers": list(policy.carriers),
         "updated_by": policy.updated_by,
         "version": policy.version,
+        "auto_intercept": list(policy.auto_intercept),
+        "accept_within_minutes": policy.accept_within_minutes,
+        "outcome_within_minutes": policy.outcome_within_minutes,
     }
+
+
+def _rules(p: dict) -> str:
+    said = []
+    if p["auto_intercept"]:
+        said.append(f"auto-intercept on {','.join(p['auto_intercept'])}")
+    if p["accept_within_minutes"]:
+        said.append(f"acceptance within {p['accept_within_minutes']} min")
+    if p["outcome_within_minutes"]:
+        said.append(f"outcome within {p['outcome_within_minutes']} min")
+    return f"; {'; '.join(said)}" if said else ""
 
 
 @app.command("set")
@@ -29,10 +43,25 @@ def set_(
     min_amount: str = typer.Option("0", help="Smallest order amount that may be intercepted."),
     max_amount: str = typer.Option(..., help="Largest order amount that may be intercepted."),
     carriers: str = typer.Option(..., help="Comma-separated carrier codes, e.g. ZTO,SF."),
+    auto_intercept: str = typer.Option(
+        "",
+        "--auto-intercept",
+        help="After-sale statuses that request the intercept automatically, e.g. "
+        "refund_requested,return_requested (default: none, the rule is off).",
+    ),
+    accept_within: str = typer.Option(
+        None, "--accept-within", help="Deadline for the carrier's acceptance, e.g. 2h or 90m."
+    ),
+    outcome_within: str = typer.Option(
+        None, "--outcome-within", help="Deadline for the carrier's outcome, e.g. 48h."
+    ),
     by: str = typer.Option("operator", help="Who sets the policy."),
     json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     command = SetPolicy(
+        auto_intercept=parse.after_sale_statuses(auto_intercept, "--auto-intercept"),
+        accept_within_minutes=parse.minutes(accept_within, "--accept-within"),
+        outcome_within_minutes=parse.minutes(outcome_within, "--outcome-within"),
         merchant_id=merchant,
         min_amount_minor=parse.minor_units(min_amount, "--min-amount"),
         max_amount_minor=parse.minor_units(max_amount, "--max-amount"),
@@ -51,7 +80,7 @@ def set_(
     p = _describe(decision.state)
     console.print(
         f"policy for {merchant}: {p['min_amount']}..{p['max_amount']} via "
-        f"{','.join(p['carriers'])} ({decision.outcome.value})"
+        f"{','.join(p['carriers'])}{_rules(p)} ({decision.outcome.value})"
     )
 
 
@@ -72,5 +101,6 @@ def show(
         return emit_json(result)
     console.print(
         f"policy for {merchant}: {result['min_amount']}..{result['max_amount']} via "
-        f"{','.join(result['carriers'])}, set by {result['updated_by']} (v{result['version']})"
+        f"{','.join(result['carriers'])}{_rules(result)}, set by {result['updated_by']} "
+        f"(v{result['version']})"
     )

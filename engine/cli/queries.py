@@ -64,6 +64,8 @@ def list_(
         ]
         if r["conflict"]:
             parts += [conflict(f"CONFLICT {r['conflict']}")]
+        if r.get("flags"):
+            parts += [conflict(f"FLAGS {r['flags']}")]
         console.print(line(*parts))
     console.print(f"{len(page.rows)} shown", style="dim")
     if page.next_cursor:

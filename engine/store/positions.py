@@ -100,3 +100,32 @@ class RelayPositions:
                 "record_offset = excluded.record_offset, event_id = excluded.event_id",
                 (topic, position, *mark),
             )
+
+
+class ProcessPositions:
+    """Where each process manager over the log got to (`process_positions`).
+
+    A reader whose effects are events (the automatic rule) writes its position in the
+    events' own transaction (engine/store/recorders.py, `tracking=`); `set` is for a
+    step that recorded nothing, where there is no effect to keep it with.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with db.ddl(DDL_LOCK) as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS process_positions (reader TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL)"
+            )
+
+    def get(self, reader: str) -> int:
+        rows = self.db.read("SELECT position FROM process_positions WHERE reader = ?", (reader,))
+        return rows[0]["position"] if rows else 0
+
+    def set(self, reader: str, position: int) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
+                "ON CONFLICT (reader) DO UPDATE SET position = excluded.position",
+                (reader, position),
+            )

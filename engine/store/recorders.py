@@ -141,6 +141,13 @@ _PREVIOUS = (
     "WHERE e.originator_id = ? AND e.originator_version = ?"
 )
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
+_TRACK = (
+    "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
+    "ON CONFLICT (reader) DO UPDATE SET position = excluded.position"
+)
+"""A reader of the log that records events (the automatic rule) keeps its position in the
+events' own transaction: `put(events, tracking=(reader, position))`. The table is made by
+engine/store/positions.py's ProcessPositions before any such reader runs."""
 
 
 def _values(link: ChainLink) -> tuple:
@@ -197,6 +204,9 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             self.plain_state,
         )
         c.executemany(self._sql(_INSERT), [_values(k) for k in links])
+        tracking = kwargs.get("tracking")
+        if tracking is not None:
+            c.execute(self._sql(_TRACK), tracking)
         return positions
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -259,6 +269,9 @@ def _postgres_class():
                 self.plain_state,
             )
             curs.executemany(self._sql(_INSERT), [_values(k) for k in links])
+            tracking = kwargs.get("tracking")
+            if tracking is not None:
+                curs.execute(self._sql(_TRACK), tracking)
             return positions
 
         def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:

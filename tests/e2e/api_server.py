@@ -59,10 +59,10 @@ class ApiServer:
             self.process.wait()
 
 
-def start(home: Path, timeout: float = 30) -> ApiServer:
+def start(home: Path, timeout: float = 30, env: dict[str, str] | None = None) -> ApiServer:
     home.mkdir(parents=True, exist_ok=True)
     log = home / "serve.log"
-    env = {**os.environ, "INTERCEPT_HOME": str(home)}
+    env = {**os.environ, "INTERCEPT_HOME": str(home), **(env or {})}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 
 from api.bodies import (
     AfterSaleBody,
+    AfterSaleReportBody,
     BatchCancelBody,
     CancelBody,
     CarrierCallback,
     FeeBody,
     InterceptRequestBody,
     PolicyBody,
+    WebhookBody,
 )
 from engine.grant import KeyGrant
 from tests.e2e.api_server import signed, start
@@ -71,6 +73,16 @@ def _endpoints(iid: str) -> dict:
     return {
         "policy": (PolicyBody, "PUT", "/v1/merchants/m1/policy", "merchant", {
             "min_amount_minor": 100, "max_amount_minor": 500_000, "carriers": ["ZTO"],
+            "auto_intercept": ["refund_requested"], "accept_within_minutes": 120,
+            "outcome_within_minutes": 2880,
+        }),
+        "report": (AfterSaleReportBody, "POST", "/v1/after-sales", "merchant", {
+            "merchant_id": "m1", "after_sale_id": "AS-1", "order_id": "o9",
+            "tracking_no": "ZTSTRICT9", "carrier": "ZTO", "amount_minor": 19_900,
+            "currency": "CNY", "status": "refund_requested", "parcel_stage": "in_transit",
+        }),
+        "webhook": (WebhookBody, "POST", "/v1/webhooks", "merchant", {
+            "merchant_id": "m1", "url": "https://shop.example/hooks", "events": ["Requested"],
         }),
         "request": (InterceptRequestBody, "POST", "/v1/intercepts", "merchant", {
             "order_id": "o2", "tracking_no": "ZTSTRICT2", "carrier": "ZTO",

@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from domain import catalog
 from domain import event as event_module
 from domain import intercept as rules
+from domain.after_sale import AfterSaleEvent
 from domain.commands import Command, InterceptCommand
 from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope, UnknownEventType
 from domain.errors import DomainError
-from domain.event import Event, event_class
+from domain.event import Event, event_class, event_classes
 from domain.events import CARRIER_EVENTS, INTERCEPT_EVENTS, InterceptEvent, Requested
 from domain.parcel import InterceptOpened
 from domain.past_events import RequestedV1
@@ -75,7 +76,13 @@ def test_the_public_lists_are_read_from_the_registry():
     }
     assert INTERCEPT_EVENT_TYPES == intercept_types
     assert list(INTERCEPT_EVENTS) == list(intercept_types.values())
-    assert set(catalog.EVENT_TYPES.values()) == {*INTERCEPT_EVENTS, PolicySet, InterceptOpened}
+    after_sales = set(event_classes(AfterSaleEvent))
+    assert set(catalog.EVENT_TYPES.values()) == {
+        *INTERCEPT_EVENTS,
+        *after_sales,
+        PolicySet,
+        InterceptOpened,
+    }
     assert {cls.report for cls in CARRIER_EVENTS.values()} == set(CarrierReport)
 
 

@@ -1,0 +1,1 @@
+"""Merchant webhooks: endpoints, the dispatcher and its delivery log (docs/automation.md)."""

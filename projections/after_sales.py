@@ -1,0 +1,199 @@
+"""The package center's after-sale records: what each platform report said, and what the
+automatic intercept rule did with it (`auto_rule`, and `stopped_by`: the rule that kept it
+from requesting).
+
+Caught up from the event store's log (after-sale events are not published to Kafka) with
+its own position in `checkpoints`, written in the rows' transaction. A pure row function
+of the row and the event; an event not the row's next version is skipped, so a replayed
+batch changes nothing.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from domain.after_sale import (
+    AfterSaleEvent,
+    AfterSaleReported,
+    AutoInterceptDeclined,
+    AutoInterceptFollowed,
+    AutoInterceptRequested,
+)
+from domain.event import Event, event_classes
+from projections.timefmt import stamp
+from storage.database import Database
+
+PROJECTION = "after_sales"
+SOURCE = "eventstore"
+TOPICS = tuple(cls.event_type() for cls in event_classes(AfterSaleEvent))
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS after_sales (
+        after_sale_key TEXT PRIMARY KEY,
+        merchant_id TEXT NOT NULL,
+        after_sale_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        tracking_no TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parcel_stage TEXT NOT NULL,
+        reports INTEGER NOT NULL,
+        auto_rule TEXT NOT NULL,
+        stopped_by TEXT,
+        message TEXT,
+        intercept_id TEXT,
+        reported_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS after_sales_merchant ON after_sales (merchant_id, reported_at)",
+]
+COLUMNS = (
+    "after_sale_key",
+    "merchant_id",
+    "after_sale_id",
+    "order_id",
+    "tracking_no",
+    "carrier",
+    "amount_minor",
+    "currency",
+    "status",
+    "parcel_stage",
+    "reports",
+    "auto_rule",
+    "stopped_by",
+    "message",
+    "intercept_id",
+    "reported_at",
+    "updated_at",
+    "version",
+)
+Row = dict[str, Any]
+
+
+def _reported(row: Row | None, e: AfterSaleReported) -> Row:
+    base = row or {
+        "after_sale_key": str(e.originator_id),
+        "merchant_id": e.merchant_id,
+        "after_sale_id": e.after_sale_id,
+        "reports": 0,
+        "stopped_by": None,
+        "message": None,
+        "intercept_id": None,
+        "reported_at": stamp(e.occurred_at),
+    }
+    return {
+        **base,
+        "order_id": e.order_id,
+        "tracking_no": e.tracking_no,
+        "carrier": str(e.carrier),
+        "amount_minor": e.amount_minor,
+        "currency": e.currency,
+        "status": e.status.value,
+        "parcel_stage": e.parcel_stage.value,
+        "reports": base["reports"] + 1,
+        # A later report on an after-sale the rule already requested for keeps its answer.
+        "auto_rule": "requested" if base["intercept_id"] else "pending",
+    }
+
+
+def _requested(row: Row, e: AutoInterceptRequested) -> Row:
+    return {**row, "auto_rule": "requested", "intercept_id": str(e.intercept_id)}
+
+
+def _declined(row: Row, e: AutoInterceptDeclined) -> Row:
+    return {**row, "auto_rule": "declined", "stopped_by": e.rule, "message": e.message}
+
+
+def _followed(row: Row, e: AutoInterceptFollowed) -> Row:
+    return {**row, "auto_rule": "requested"}
+
+
+_APPLY: dict[type[Event], Callable[[Any, Any], Row]] = {
+    AfterSaleReported: _reported,
+    AutoInterceptRequested: _requested,
+    AutoInterceptDeclined: _declined,
+    AutoInterceptFollowed: _followed,
+}
+
+
+def row_after(row: Row | None, event: Event) -> Row | None:
+    """The row once `event` applies; None-or-unchanged when it is not the next version."""
+    current = row["version"] if row else 0
+    if event.originator_version != current + 1:
+        return row
+    if row is None and not isinstance(event, AfterSaleReported):
+        return None
+    new = _APPLY[type(event)](row, event)
+    new["updated_at"] = stamp(event.recorded_at)
+    new["version"] = event.originator_version
+    return new
+
+
+def position(db: Database) -> int:
+    rows = db.read(
+        "SELECT position FROM checkpoints WHERE projection = ? AND source = ? AND partition = 0",
+        (PROJECTION, SOURCE),
+    )
+    return rows[0]["position"] if rows else 0
+
+
+def apply(db: Database, batch: Sequence[tuple[int, Event]]) -> None:
+    """Apply a batch read from the log and move the position over it, in one transaction."""
+    if not batch:
+        return
+    with db.transaction() as cur:
+        keys = sorted({str(e.originator_id) for _, e in batch})
+        marks = ", ".join("?" * len(keys))
+        found = cur.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM after_sales WHERE after_sale_key IN ({marks})",
+            keys,
+        ).all()
+        rows: dict[str, Row | None] = {r["after_sale_key"]: dict(r) for r in found}
+        for _, event in batch:
+            key = str(event.originator_id)
+            rows[key] = row_after(rows.get(key), event)
+        cur.execute("DELETE FROM after_sales WHERE after_sale_key IN (" + marks + ")", keys)
+        cur.executemany(
+            f"INSERT INTO after_sales ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [tuple(r[c] for c in COLUMNS) for r in rows.values() if r is not None],
+        )
+        cur.execute(
+            "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, 0, ?) "
+            "ON CONFLICT (projection, source, partition) DO UPDATE SET position = excluded.position",
+            (PROJECTION, SOURCE, batch[-1][0]),
+        )
+
+
+def catch_up(
+    db: Database, read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]]
+) -> int:
+    seen = 0
+    while True:
+        batch = read(position(db), 500, TOPICS)
+        apply(db, batch)
+        seen += len(batch)
+        if len(batch) < 500:
+            return seen
+
+
+def list_after_sales(
+    db: Database, merchant_id: str | None, limit: int = 50, auto_rule: str | None = None
+) -> list[Row]:
+    where, params = [], []
+    if merchant_id is not None:
+        where.append("merchant_id = ?")
+        params.append(merchant_id)
+    if auto_rule is not None:
+        where.append("auto_rule = ?")
+        params.append(auto_rule)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM after_sales"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [
+        dict(r)
+        for r in db.read(
+            sql + " ORDER BY reported_at DESC, after_sale_key LIMIT ?", (*params, limit)
+        )
+    ]
