@@ -21,6 +21,7 @@ from api.routes import (
     callbacks,
     carrier_protocols,
     commands,
+    erasures,
     evidence,
     keys,
     policy,
@@ -86,6 +87,7 @@ def create_app(
         carrier_protocols,
         keys,
         webhooks,
+        erasures,
     ):
         app.include_router(module.router)
     operations.install(

@@ -10,8 +10,9 @@ which would take `"199.00"`, `true` or `1e3` for an amount and quietly make it
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
+from domain.personal import SUBJECT_ID_PATTERN
 from domain.text import INPUT_TEXT_PATTERN
 from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Phone, Text
 from domain.vocabulary import (
@@ -152,6 +153,22 @@ class CarrierCallback(Body):
 
 class AfterSaleBody(Body):
     after_sale_status: AfterSaleStatus = Field(description="The order's after-sale status now.")
+
+
+class ErasureBody(BaseModel):
+    """Whom to erase: an order's buyer and recipients, or one data subject."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: Code | None = None
+    merchant_id: Code | None = Field(default=None, description="Only this merchant's order.")
+    subject: str | None = Field(default=None, pattern=SUBJECT_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "ErasureBody":
+        if (self.order_id is None) == (self.subject is None):
+            raise ValueError("name exactly one of order_id and subject")
+        return self
 
 
 class AfterSaleReportBody(Body):

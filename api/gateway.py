@@ -34,7 +34,9 @@ from domain.decision import Decision
 from domain.errors import DomainError, UnknownIntercept
 from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
+from engine import erasure
 from engine.composition import Check, Database, Engine
+from engine.privacy import Seals
 from storage.database import DatabaseBusy
 
 T = TypeVar("T")
@@ -278,7 +280,9 @@ class Gateway:
             first = app.recorder.select_events(intercept_id, lte=1, limit=1)
             if not first:
                 return None
-            event = app.mapper.to_domain_event(first[0])
+            s = first[0]
+            # Left sealed: whose it is needs no personal field opened.
+            event = app.mapper.event_of(s.topic, s.originator_id, s.originator_version, s.state)
         carrier = getattr(event, "carrier", None)
         merchant = getattr(event, "merchant_id", None)
         if carrier is None or merchant is None:
@@ -305,6 +309,16 @@ class Gateway:
         if self._engine.settings.embedded:
             with self._lock:
                 self._engine.catch_up()
+
+    @property
+    def seals(self) -> Seals:
+        """Opens sealed personal fields, for the readers allowed to see them."""
+        return self._engine.seals
+
+    def erase(self, evidence, **target) -> "erasure.ErasureReport":
+        """An erasure (engine/erasure.py), under the lock as every other use of the engine."""
+        with self._lock:
+            return erasure.erase(self._engine, evidence, **target)
 
     def close(self) -> None:
         """Answer every queued command, then close the engine."""

@@ -233,6 +233,16 @@ class EvidenceResult(InterceptResult):
     size: int = Field(description="The file's size in bytes.")
 
 
+class ErasureView(BaseModel):
+    """What an erasure did (docs/privacy.md)."""
+
+    subjects: list[str]
+    intercepts: list[str]
+    keys_destroyed: int
+    evidence_files_deleted: int
+    erased_recorded: int
+
+
 class AfterSaleView(BaseModel):
     """An after-sale record and what the automatic intercept rule did with it."""
 

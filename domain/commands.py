@@ -11,6 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.personal import SUBJECT_ID_PATTERN
 from domain.rule_schemas import require_note_for_other, require_redirect_recipient
 from domain.types import (
     CarrierCode,
@@ -221,6 +222,15 @@ class AttachEvidence(InterceptCommand):
     sha256: Sha256
     uri: Text = Field(min_length=1)
     note: Text | None = None
+
+
+class EraseSubject(InterceptCommand):
+    """Record that a data subject's personal data in this intercept was erased (its key is
+    destroyed first, by the engine: docs/privacy.md)."""
+
+    records = MappingProxyType({"subject": "subject"})
+
+    subject: str = Field(pattern=SUBJECT_ID_PATTERN)
 
 
 class ChangeAfterSaleStatus(InterceptCommand):

@@ -1,25 +1,34 @@
 """The events of an intercept request. Their type names are a published contract."""
 
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
 from domain.event import Event, event_classes
-from domain.past_events import FeeChargedV1, RequestedV1, RequestedV2
+from domain.past_events import (
+    CancelledV1,
+    EvidenceAttachedV1,
+    FeeChargedV1,
+    RequestedV1,
+    RequestedV2,
+    RequestedV3,
+)
+from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, NotPersonal
 from domain.rule_schemas import (
-    OTHER_CANCEL_HAS_NOTE,
+    OTHER_CANCEL_HAS_SEALED_NOTE,
     REDIRECT_HAS_RECIPIENT,
     require_note_for_other,
     require_redirect_recipient,
 )
 from domain.types import (
+    BuyerText,
     CarrierCode,
     Code,
     Currency,
     IdempotencyKey,
     MinorAmount,
     Moment,
-    Recipient,
+    RecordedRecipient,
     Sha256,
     Text,
 )
@@ -46,39 +55,45 @@ UNKNOWN_PHONE = "00000"
 
 
 class InterceptEvent(Event, abstract=True):
-    """Something that happened to one intercept request."""
+    """Something that happened to one intercept request.
 
-    merchant_id: Code
-    actor: Code
+    Every text field says whether it is personal data (domain/personal.py); a test
+    refuses a text field that says neither.
+    """
+
+    merchant_id: Annotated[Code, IDENTIFIER]
+    actor: Annotated[Code, IDENTIFIER]
     occurred_at: Moment
-    idempotency_key: IdempotencyKey | None = None
+    idempotency_key: Annotated[IdempotencyKey | None, IDENTIFIER] = None
 
 
 class Requested(InterceptEvent):
     """Version 2 added the carrier's quoted fee and the parcel's stage; version 3 names the
     carrier by its code in the carrier catalog and the redirect's recipient field by field
-    (see docs/events.md)."""
+    (see docs/events.md); version 4 records the recipient and the note sealed
+    (docs/privacy.md)."""
 
     model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_RECIPIENT)
-    class_version = 3
-    past_payloads = {1: RequestedV1, 2: RequestedV2}
+    class_version = 4
+    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3}
 
-    order_id: Code
-    tracking_no: Code
-    carrier: CarrierCode = Field(
+    order_id: Annotated[Code, IDENTIFIER]
+    tracking_no: Annotated[Code, IDENTIFIER]
+    carrier: Annotated[CarrierCode, IDENTIFIER] = Field(
         description="The carrier's code in the engine's carrier catalog, e.g. ZTO. Since "
         "version 3 an open set: carriers are configuration."
     )
     amount_minor: MinorAmount
-    currency: Currency
+    currency: Annotated[Currency, IDENTIFIER]
     action: Action
-    recipient: Recipient | None = Field(
+    recipient: RecordedRecipient | None = Field(
         default=None,
         description="Whom and where a redirect goes: required when `action` is `redirect`, "
-        "null otherwise. Personal data. Since version 3 (replaces `new_address`).",
+        "null otherwise. Personal data, each part sealed since version 4. Since version 3 "
+        "(replaces `new_address`).",
     )
-    request_reason: Code
-    note: Text | None = None
+    request_reason: Annotated[Code, IDENTIFIER]
+    note: BuyerText | None = None
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = Field(
         default=None,
@@ -120,6 +135,10 @@ class Requested(InterceptEvent):
             }
         )
 
+    @classmethod
+    def upcast_v3_v4(cls, state: dict[str, Any]) -> None:
+        """A version 3 recipient and note stay the plain text they were recorded as."""
+
 
 class CarrierEvent(InterceptEvent, abstract=True):
     """A carrier's report; `occurred_at` is the carrier's own event time.
@@ -131,7 +150,7 @@ class CarrierEvent(InterceptEvent, abstract=True):
 
     report: ClassVar[CarrierReport]
 
-    carrier_ref: Code | None = None
+    carrier_ref: Annotated[Code | None, IDENTIFIER] = None
     conflict: Conflict | None = None
 
 
@@ -163,7 +182,9 @@ class CarrierRejected(CarrierEvent):
     report = CarrierReport.REJECTED
 
     code: RejectionCode
-    message: Text | None = None
+    message: Annotated[
+        Text | None, NotPersonal("the carrier's words about the request, not about a person")
+    ] = None
 
 
 class ParcelReturning(CarrierEvent):
@@ -188,19 +209,27 @@ class CarrierUnreachable(InterceptEvent):
     """The engine could not reach the carrier after `attempts` tries: the merchant should call it."""
 
     attempts: int = Field(ge=1, le=10**6)
-    last_error: Text
+    last_error: Annotated[Text, NotPersonal("how the connection to the carrier failed")]
 
 
 class Cancelled(InterceptEvent):
-    model_config = ConfigDict(json_schema_extra=OTHER_CANCEL_HAS_NOTE)
+    """Version 2 records the note sealed (docs/privacy.md)."""
+
+    model_config = ConfigDict(json_schema_extra=OTHER_CANCEL_HAS_SEALED_NOTE)
+    class_version = 2
+    past_payloads = {1: CancelledV1}
 
     reason: CancelReason
-    note: Text | None = None
+    note: BuyerText | None = None
 
     @model_validator(mode="after")
     def _other_needs_note(self) -> Self:
         require_note_for_other(self.reason, self.note)
         return self
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        """A version 1 note stays the plain text it was recorded as."""
 
 
 class FeeCharged(InterceptEvent):
@@ -211,7 +240,7 @@ class FeeCharged(InterceptEvent):
 
     kind: FeeKind
     amount_minor: MinorAmount
-    currency: Currency
+    currency: Annotated[Currency, IDENTIFIER]
     payer: Payer
 
     @classmethod
@@ -221,14 +250,37 @@ class FeeCharged(InterceptEvent):
 
 
 class EvidenceAttached(InterceptEvent):
+    """Version 2 records the note sealed; the file itself is the buyer's too (docs/privacy.md)."""
+
+    class_version = 2
+    past_payloads = {1: EvidenceAttachedV1}
+
     kind: EvidenceKind
-    sha256: Sha256
-    uri: Text
-    note: Text | None = None
+    sha256: Annotated[Sha256, DIGEST]
+    uri: Annotated[Text, DIGEST]
+    note: BuyerText | None = None
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        """A version 1 note stays the plain text it was recorded as."""
 
 
 class AfterSaleStatusChanged(InterceptEvent):
     after_sale_status: AfterSaleStatus
+
+
+class Erased(InterceptEvent):
+    """A data subject's personal data in this intercept was erased: its key destroyed.
+
+    Holds no personal data: the subject id is derived, one way, from the order or the
+    intercept (domain/personal.py). Its sealed values stay in history, unreadable.
+    """
+
+    subject: Annotated[
+        str,
+        NotPersonal("a one-way derived id of the data subject"),
+        Field(pattern=SUBJECT_ID_PATTERN),
+    ]
 
 
 class InterceptFlagged(InterceptEvent):
@@ -236,7 +288,9 @@ class InterceptFlagged(InterceptEvent):
     after-sale while the automatic intercept was open; the engine never cancels on its own)."""
 
     flag: Flag
-    note: Text | None = None
+    note: Annotated[
+        Text | None, NotPersonal("the engine's own words about the flag, naming no person")
+    ] = None
 
 
 class InterceptStalled(InterceptEvent):

@@ -18,6 +18,7 @@ from domain.commands import (
     ChangeAfterSaleStatus,
     ChargeFee,
     Command,
+    EraseSubject,
     FlagIntercept,
     InterceptCommand,
     MarkStalled,
@@ -39,6 +40,7 @@ from domain.events import (
     CarrierEvent,
     CarrierRejected,
     CarrierUnreachable,
+    Erased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
@@ -74,6 +76,8 @@ class InterceptRequest:
     fees_minor: int
     evidence: tuple[str, ...]
     keys: Mapping[str, InterceptEvent]
+    erased: frozenset[str] = frozenset()
+    """The data subjects whose personal data in this intercept was erased."""
     rejection_code: RejectionCode | None = None
     flags: frozenset[Flag] = frozenset()
     succeeded: bool = False
@@ -241,6 +245,15 @@ def mark_stalled(
 
 Decide = Callable[[InterceptRequest, C, Moment], Decision[InterceptRequest]]
 
+
+def erase(
+    state: InterceptRequest, command: EraseSubject, now: Moment
+) -> Decision[InterceptRequest]:
+    if command.subject in state.erased:
+        return Decision((), Outcome.UNCHANGED, state)
+    return _record(state, Erased, command, now)
+
+
 DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
     {
         CancelIntercept: cancel,
@@ -248,6 +261,7 @@ DECIDERS: Mapping[type[InterceptCommand], Decide[Any]] = MappingProxyType(
         ChargeFee: charge_fee,
         AttachEvidence: attach_evidence,
         ChangeAfterSaleStatus: change_after_sale_status,
+        EraseSubject: erase,
         FlagIntercept: flag,
         MarkStalled: mark_stalled,
         RecordCarrierUnreachable: record_unreachable,
@@ -360,6 +374,10 @@ def _after_sale(s: InterceptRequest, e: AfterSaleStatusChanged) -> dict[str, Any
     return {"after_sale_status": e.after_sale_status}
 
 
+def _erased(s: InterceptRequest, e: Erased) -> dict[str, Any]:
+    return {"erased": s.erased | {e.subject}}
+
+
 def _flagged(s: InterceptRequest, e: InterceptFlagged) -> dict[str, Any]:
     return {"flags": s.flags | {e.flag}}
 
@@ -379,6 +397,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[InterceptRequest, Any], dict[str
             FeeCharged: _fee,
             EvidenceAttached: _evidence,
             AfterSaleStatusChanged: _after_sale,
+            Erased: _erased,
             InterceptFlagged: _flagged,
             InterceptStalled: _stalled,
             CarrierUnreachable: _unreachable,

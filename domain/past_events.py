@@ -11,9 +11,27 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.rule_schemas import REDIRECT_HAS_ADDRESS, require_redirect_address
-from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Text
-from domain.vocabulary import Action, AfterSaleStatus, Carrier, FeeKind
+from domain.rule_schemas import (
+    OTHER_CANCEL_HAS_NOTE,
+    REDIRECT_HAS_ADDRESS,
+    REDIRECT_HAS_RECIPIENT,
+    require_note_for_other,
+    require_redirect_address,
+    require_redirect_recipient,
+)
+from domain.types import (
+    CarrierCode,
+    Code,
+    Currency,
+    IdempotencyKey,
+    MinorAmount,
+    Moment,
+    Recipient,
+    Sha256,
+    Text,
+)
+from domain.vocabulary import Action, AfterSaleStatus, CancelReason, Carrier, EvidenceKind, FeeKind
+from domain.vocabulary import ParcelStage as ParcelStageV3
 
 
 class RequestedV1(BaseModel):
@@ -108,3 +126,80 @@ class FeeChargedV1(BaseModel):
     amount_minor: MinorAmount
     currency: Currency
     payer: Payer
+
+
+# `Cancelled` version 1: its note recorded as plain text.
+class CancelledV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=OTHER_CANCEL_HAS_NOTE)
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    reason: CancelReason
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _other_needs_note(self) -> Self:
+        require_note_for_other(self.reason, self.note)
+        return self
+
+
+# `EvidenceAttached` version 1: its note recorded as plain text.
+class EvidenceAttachedV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    kind: EvidenceKind
+    sha256: Sha256
+    uri: Text
+    note: Text | None = None
+
+
+# `Requested` version 3: the recipient and the note recorded as plain text.
+class RequestedV3(BaseModel):
+    """Version 2 added the carrier's quoted fee and the parcel's stage; version 3 names the
+    carrier by its code in the carrier catalog and the redirect's recipient field by field
+    (see docs/events.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=REDIRECT_HAS_RECIPIENT)
+
+    merchant_id: Code
+    actor: Code
+    occurred_at: Moment
+    idempotency_key: IdempotencyKey | None = None
+    order_id: Code
+    tracking_no: Code
+    carrier: CarrierCode = Field(
+        description="The carrier's code in the engine's carrier catalog, e.g. ZTO. Since "
+        "version 3 an open set: carriers are configuration."
+    )
+    amount_minor: MinorAmount
+    currency: Currency
+    action: Action
+    recipient: Recipient | None = Field(
+        default=None,
+        description="Whom and where a redirect goes: required when `action` is `redirect`, "
+        "null otherwise. Personal data. Since version 3 (replaces `new_address`).",
+    )
+    request_reason: Code
+    note: Text | None = None
+    after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
+    quoted_fee_minor: MinorAmount | None = Field(
+        default=None,
+        description="The fee the carrier quoted before the request, in minor "
+        "units; null when it quoted none. Since version 2.",
+    )
+    parcel_stage: ParcelStageV3 = Field(
+        default=ParcelStageV3.UNKNOWN,
+        description="Where the parcel was when the intercept was "
+        "requested; `unknown` for every version 1 event. Since version 2.",
+    )
+
+    @model_validator(mode="after")
+    def _redirect_has_recipient(self) -> Self:
+        require_redirect_recipient(self.action, self.recipient)
+        return self

@@ -19,8 +19,10 @@ def require_redirect_recipient(action: Action, recipient: object | None) -> None
         raise ValueError("a redirect needs a recipient, and only a redirect takes one")
 
 
-def require_note_for_other(reason: CancelReason, note: str | None) -> None:
-    if reason is CancelReason.OTHER and not (note or "").strip():
+def require_note_for_other(reason: CancelReason, note: object) -> None:
+    # A sealed note (docs/privacy.md) was checked as text before it was sealed.
+    blank = note is None or (isinstance(note, str) and not note.strip())
+    if reason is CancelReason.OTHER and blank:
         raise ValueError("a cancel for reason 'other' needs a note saying why")
 
 
@@ -46,3 +48,9 @@ OTHER_CANCEL_HAS_NOTE: dict[str, Any] = {
     "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": "\\S"}}},
 }
 """A cancel for reason `other` needs a note that is not blank."""
+
+OTHER_CANCEL_HAS_SEALED_NOTE: dict[str, Any] = {
+    "if": {"properties": {"reason": {"const": "other"}}, "required": ["reason"]},
+    "then": {"required": ["note"], "properties": {"note": {"type": "object"}}},
+}
+"""A cancel for reason `other` needs a note: sealed, so its text was checked when recorded."""

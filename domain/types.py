@@ -5,9 +5,20 @@ unbounded, empty or carrying control characters is ever recorded.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from domain.personal import SEALED_SCHEMA, Personal, Sealed, Subject
 
 Code = Annotated[
     str,
@@ -38,6 +49,13 @@ Phone = Annotated[
     StringConstraints(pattern=r"^\+?[0-9]{1,4}(-?[0-9]{2,8}){1,4}$", min_length=5, max_length=20),
 ]
 """A telephone number: digits, an optional leading +, single hyphens between groups."""
+# Plain text between the decision and the recording only: the published contract is
+# the sealed form, so that is what the schemas say.
+BuyerText = Annotated[Text | Sealed, Personal(Subject.BUYER), WithJsonSchema(SEALED_SCHEMA)]
+"""Free text about the buyer's order (notes): personal data of the order's buyer."""
+
+RecipientText = Annotated[Text | Sealed, Personal(Subject.RECIPIENT), WithJsonSchema(SEALED_SCHEMA)]
+"""The redirect recipient's name, phone or address: personal data of the recipient."""
 
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
@@ -68,7 +86,14 @@ Moment = Annotated[AwareDatetime, AfterValidator(_plausible), _PLAUSIBLE_YEAR]
 class Recipient(BaseModel):
     """Whom and where a redirected parcel goes to. Personal data: it lives in these fields only."""
 
+    # An event records it as `RecordedRecipient`, sealed (docs/privacy.md).
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_model(cls, value: Any) -> Any:
+        return _fields_of_a_model(value)
 
     name: PersonText
     phone: Phone
@@ -83,3 +108,33 @@ class Recipient(BaseModel):
         ),
     ]
     """The detail line (street, building, room); newlines allowed, blank refused."""
+
+
+def _fields_of_a_model(value: Any) -> Any:
+    # A recipient is the same whichever side holds it: the command's plaintext one or the
+    # event's (sealed, or opened for reading).
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+# Checked as a `Recipient` when commanded (or as its past version when upcast): recorded,
+# a part is that text, sealed, or `[erased]`.
+_RecordedPart = Annotated[str | Sealed, Personal(Subject.RECIPIENT), WithJsonSchema(SEALED_SCHEMA)]
+
+
+class RecordedRecipient(BaseModel):
+    """A `Recipient` as an event records it: each part personal data of the recipient,
+    sealed when recorded and published (docs/privacy.md); `[erased]` once erased."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: _RecordedPart
+    phone: _RecordedPart
+    province: _RecordedPart
+    city: _RecordedPart
+    district: _RecordedPart
+    address: _RecordedPart
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_model(cls, value: Any) -> Any:
+        return _fields_of_a_model(value)

@@ -20,6 +20,7 @@ from domain.intercept import InterceptRequest
 from domain.policy import InterceptPolicy
 from engine.batch import PendingBatch, Read
 from engine.handlers import handler_for, intercept
+from engine.privacy import Seals
 from engine.store.log import EventLog
 from engine.store.mapper import EventMapper, OrjsonTranscoder
 from engine.store.recorders import with_chain
@@ -36,11 +37,24 @@ class InterceptApplication(Application[UUID]):
     name = "intercept"
     mapper: EventMapper  # what construct_mapper() builds
 
-    def __init__(self, env: dict[str, str], *, clock: Clock, max_retries: int = 8) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        clock: Clock,
+        max_retries: int = 8,
+        seals: Seals | None = None,
+    ) -> None:
         super().__init__(env)
         self.event_log = EventLog(self.recorder, self.mapper)
         self.clock = clock
         self.max_retries = max_retries
+        # Personal fields are sealed before they are recorded and opened when read back
+        # for deciding and for history (docs/privacy.md). The composition root always
+        # sets it; without it (some tests) they are recorded as given.
+        self.seals = seals
+        if seals is not None:
+            self.mapper.opener = seals.open_state
 
     def construct_mapper(self) -> EventMapper:
         # Through the library's factory: its COMPRESSOR_TOPIC and CIPHER_TOPIC/CIPHER_KEY apply.
@@ -162,7 +176,18 @@ class InterceptApplication(Application[UUID]):
         """Put decided events in the store, all in one transaction."""
         # Straight to the event store: the library's save() would only add aggregate
         # collection, snapshots and notifications, none of which this engine uses.
+        if self.seals is not None:
+            events = self.seals.seal_events(events, self._order_of)
         self.events.put(events, **put)
+
+    def _order_of(self, intercept_id: UUID) -> str | None:
+        """An intercept's order id, from its first stored event (its request)."""
+        first = self.recorder.select_events(intercept_id, lte=1, limit=1)
+        if not first:
+            return None
+        s = first[0]
+        fields = self.mapper.fields_of(s.topic, s.originator_id, s.originator_version, s.state)
+        return fields.get("order_id")
 
     def _recording(self, decide: Callable[[], tuple[Sequence[Event], R]], **put: Any) -> R:
         for attempt in range(self.max_retries):

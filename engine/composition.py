@@ -17,6 +17,7 @@ from engine.application import Read as Read  # what a Check is given, for the fr
 from engine.carrier_catalog import CarrierCatalog, load_catalog
 from engine.evidence_store import EvidenceStore
 from engine.keystore import KeyStore
+from engine.privacy import DatabaseSubjectKeys, Seals, open_subject_keys
 from engine.settings import Settings
 from projections.catchup import catch_up
 from projections.projector import Projector
@@ -118,6 +119,7 @@ class Engine:
     app: InterceptApplication
     db: Database
     projector: Projector
+    seals: Seals
     carriers: Any = None
     """Embedded mode with a carrier connected: the carrier gateway, driven after each
     command like the projections' catch-up (`with_carriers`)."""
@@ -240,6 +242,15 @@ class Engine:
             self.carriers.close()
         self.db.close()
         self.app.close()
+        self.seals.keys.close()
+
+
+def subject_keys(settings: Settings) -> DatabaseSubjectKeys:
+    """The subject key store (docs/privacy.md): apart from the event store, always."""
+    if settings.subject_keys is None:
+        private_home(settings)
+    secret = settings.master_keys.get_secret_value() if settings.master_keys else None
+    return open_subject_keys(settings.subject_keys, settings.home, secret)
 
 
 def carrier_catalog(settings: Settings) -> CarrierCatalog:
@@ -347,15 +358,22 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
         # At once and with the server's reason, before the library's pool would retry.
         check_reachable(settings.event_store, "event store", settings.db_timeout)
+    seals = Seals(subject_keys(settings))
     app = InterceptApplication(
-        event_store_env(settings), clock=clock, max_retries=settings.max_retries
+        event_store_env(settings), clock=clock, max_retries=settings.max_retries, seals=seals
     )
     if settings.event_store is not None:
         from engine.postgres_env import create_tables_once
 
         create_tables_once(settings.event_store, app.event_log.create_tables)
     db = projections_db(settings)
-    return Engine(settings=settings, app=app, db=db, projector=Projector(db))
+    return Engine(
+        settings=settings,
+        app=app,
+        db=db,
+        projector=Projector(db, seals, scrub_erased=True),
+        seals=seals,
+    )
 
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:

@@ -15,6 +15,7 @@ from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
 from projections import store as projection_store
 from projections.catchup import catch_up
+from projections.personal import NO_KEYS, Keys
 from projections.point_in_time import Cutoff, write_batch
 from projections.projector import BatchResult, Projector
 from storage.database import Database
@@ -75,10 +76,12 @@ def verify_read(log, read_up_to: int) -> Verdict:
     return verdict
 
 
-def from_store(db: Database, read_log, report: ReplayReport, on_batch: Progress) -> None:
+def from_store(
+    db: Database, read_log, report: ReplayReport, on_batch: Progress, keys: Keys = NO_KEYS
+) -> None:
     """Everything in the event store, through the projector the live projections use."""
     started = time.perf_counter()
-    projector = Projector(db)
+    projector = Projector(db, keys)
     report.read = catch_up(projector, read_log, on_batch=on_batch)
     report.applied = _count(db)
     report.seconds = time.perf_counter() - started
@@ -91,13 +94,14 @@ def from_topic(
     report: ReplayReport,
     on_batch: Progress,
     check: TopicCheck | None = None,
+    keys: Keys = NO_KEYS,
 ) -> None:
     """Every record of the topic, as the projection consumer would apply them.
 
     With `check`, every record read is also verified, as `audit verify --from kafka` does.
     """
     started = time.perf_counter()
-    projector = Projector(db)
+    projector = Projector(db, keys)
     totals = BatchResult()
     for batch in batches:
         envelopes, offsets = [], {}
@@ -130,13 +134,14 @@ def as_of(
     report: ReplayReport,
     on_batch: Progress,
     batch_size: int = 1000,
+    keys: Keys = NO_KEYS,
 ) -> None:
     """The event store cut at a moment, folded into a point-in-time database."""
     started = time.perf_counter()
     position = 0
     while batch := read_log(position, batch_size):
         kept = [e for _, e in batch if isinstance(e, InterceptEvent) and cutoff.keeps(e)]
-        write_batch(db, kept)
+        write_batch(db, kept, keys)
         position = batch[-1][0]
         report.read += len(batch)
         report.applied += len(kept)

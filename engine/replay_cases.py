@@ -117,7 +117,9 @@ def rebuild_live(
             if verify and not report.verified:
                 raise Refused(report, "swapped in")  # the rebuild is discarded
             # From the store, what live catch-ups projected meanwhile is carried over.
-            fresh.swap_in(read=store.read_intercept_log if source == STORE else None)
+            fresh.swap_in(
+                read=store.read_intercept_log if source == STORE else None, keys=store.seals
+            )
             report.swapped = True
         if source == STORE and settings.embedded:
             store.catch_up()  # events recorded during the rebuild
@@ -166,11 +168,11 @@ def _run(
                 return batch
 
             if cutoff is None:
-                rebuild.from_store(db, read, report, lambda n: None)
+                rebuild.from_store(db, read, report, lambda n: None, engine.seals)
                 # The after-sales table too: its events are in the store only, not on Kafka.
                 after_sales.catch_up(db, engine.app.event_log.read_log_of)
             else:
-                rebuild.as_of(db, read, cutoff, report, lambda n: None)
+                rebuild.as_of(db, read, cutoff, report, lambda n: None, keys=engine.seals)
             if verify:
                 progress.update(task, description="verifying")
                 _verified(report, rebuild.verify_read(engine.app.event_log, read_up_to[0]))
@@ -187,14 +189,24 @@ def _verified(report: ReplayReport, verdict: Verdict) -> None:
 def _from_kafka(settings: Settings, db: Database, report: ReplayReport, advance, check) -> None:
     from consumers.topic_reader import read_from_start
     from engine import kafka_clients
+    from engine.composition import subject_keys
+    from engine.privacy import Seals
 
     consumer = kafka_clients.consumer(settings, group_id=None)
+    seals = Seals(subject_keys(settings))
     try:
         rebuild.from_topic(
-            db, settings.topic, read_from_start(consumer, settings.topic), report, advance, check
+            db,
+            settings.topic,
+            read_from_start(consumer, settings.topic),
+            report,
+            advance,
+            check,
+            keys=seals,
         )
     finally:
         consumer.close(autocommit=False)
+        seals.keys.close()
 
 
 def masked(url: str) -> str:

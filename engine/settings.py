@@ -5,7 +5,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from engine.postgres_env import as_uri, same_postgres_database
 
@@ -30,6 +30,11 @@ class Settings(BaseModel):
     ready_max_lag: int = Field(default=1000, ge=0)
     # None: tracing off and never imported (engine/tracing.py); needs the `otel` extra.
     tracing: str | None = None
+    # The subject key store (docs/privacy.md): a URL, or None for subject-keys.db under home.
+    subject_keys: str | None = None
+    # Master keys wrapping the subject keys, base64, comma-separated, the current one first;
+    # None: a development key made once in home/master.key. Never printed (SecretStr).
+    master_keys: SecretStr | None = None
     # None: the eight carriers built in (engine/carrier_catalog.py), with no connection.
     carriers_file: Path | None = None
     # Automation (docs/automation.md).
@@ -65,6 +70,13 @@ class Settings(BaseModel):
             return url
         return as_uri(url)
 
+    @field_validator("subject_keys")
+    @classmethod
+    def _subject_keys_url(cls, url: str | None) -> str | None:
+        if url is None or url.startswith("sqlite:///"):
+            return url
+        return as_uri(url)
+
     @model_validator(mode="after")
     def _separate_databases(self) -> "Settings":
         # On PostgreSQL both sides name a table `intercept_events`: one database cannot hold both.
@@ -96,7 +108,7 @@ class Settings(BaseModel):
     def as_env(self) -> dict[str, str]:
         """These settings as the environment `from_env` reads back: for a child process."""
         return {
-            name: str(value)
+            name: value.get_secret_value() if isinstance(value, SecretStr) else str(value)
             for field, name in ENV_NAMES.items()
             if (value := getattr(self, field)) is not None
         }
@@ -117,6 +129,8 @@ ENV_NAMES = {
     "ready_max_lag": "INTERCEPT_READY_MAX_LAG",
     "tracing": "INTERCEPT_TRACING",
     "timezone": "INTERCEPT_TIMEZONE",
+    "subject_keys": "INTERCEPT_SUBJECT_KEYS",
+    "master_keys": "INTERCEPT_MASTER_KEYS",
     "carriers_file": "INTERCEPT_CARRIERS_FILE",
     "automation_inline": "INTERCEPT_AUTOMATION_INLINE",
     "webhooks_allow_private": "INTERCEPT_WEBHOOKS_ALLOW_PRIVATE",
@@ -130,14 +144,16 @@ ENV_NAMES = {
 _URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\[\]]*:)[^@\s]*(?=@)")
 _KEYWORD_PASSWORD = re.compile(r"(?P<keep>\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 _QUERY_PASSWORD = re.compile(r"(?P<keep>[?&]password=)[^&\s]*", re.I)
+_MASTER_KEYS = re.compile(r"(?P<keep>\b(?:INTERCEPT_)?MASTER_KEYS?\s*[=:]\s*)\S+", re.I)
 
 
 def masked(text: str) -> str:
-    """Text with every password in it (URL, keyword or query form) replaced by ***.
+    """Text with every password in it (URL, keyword or query form) and any master key
+    setting (`INTERCEPT_MASTER_KEYS=...`) replaced by ***.
 
     Everything the engine prints or logs that may hold a connection string goes
     through here: a password never reaches a terminal, a log file or --json.
     """
-    for pattern in (_URL_PASSWORD, _QUERY_PASSWORD, _KEYWORD_PASSWORD):
+    for pattern in (_URL_PASSWORD, _QUERY_PASSWORD, _KEYWORD_PASSWORD, _MASTER_KEYS):
         text = pattern.sub(lambda m: m.group("keep") + "***", text)
     return text

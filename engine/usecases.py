@@ -26,6 +26,7 @@ from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
 from projections import point_in_time, queries
+from projections.personal import Keys
 from projections.point_in_time import Cutoff
 from projections.statistics import MIN_CASES, risk_of
 from projections.stats_store import Where
@@ -56,6 +57,11 @@ class Engine(Protocol):
     def execute(self, command: Command) -> Decision: ...
 
     def read(self, query: Callable[[Database], T]) -> T: ...
+
+    @property
+    def seals(self) -> Keys:
+        """Opens sealed personal fields for the readers allowed to see them."""
+        ...
 
 
 class BadInstant(ValueError):
@@ -194,7 +200,7 @@ def show_intercept(
         row = queries.get_intercept(db, intercept_id)
         if row is None or not visible(row):
             return None, []
-        return row, queries.timeline(db, intercept_id)
+        return row, queries.timeline(db, intercept_id, engine.seals)
 
     return detail(*engine.read(both))
 

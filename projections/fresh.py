@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from domain.events import InterceptEvent
 from projections.catchup import EVENT_STORE, ReadLog
+from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.schema import migrate
@@ -56,7 +57,7 @@ class FreshProjections:
     def __exit__(self, *_) -> None:
         self.discard()
 
-    def swap_in(self, read: ReadLog | None = None) -> None:
+    def swap_in(self, read: ReadLog | None = None, keys: Keys = NO_KEYS) -> None:
         """Replace the live projection's rows and positions with the fresh ones, atomically.
 
         `read`: the event store's log the rebuild was read from. Live catch-ups went on
@@ -67,9 +68,9 @@ class FreshProjections:
         """
         self.db.close()
         if self.live.postgres:
-            self._swap_postgres(read)
+            self._swap_postgres(read, keys)
         else:
-            self._swap_sqlite(read)
+            self._swap_sqlite(read, keys)
 
     def discard(self) -> None:
         self.db.close()
@@ -80,14 +81,14 @@ class FreshProjections:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
-    def _swap_sqlite(self, read: ReadLog | None) -> None:
+    def _swap_sqlite(self, read: ReadLog | None, keys: Keys) -> None:
         conn = sqlite3.connect(self.live.url.removeprefix("sqlite:///"), isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("ATTACH DATABASE ? AS fresh", (str(self.path),))
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _swap(conn, "fresh", read, postgres=False)
+                _swap(conn, "fresh", read, postgres=False, keys=keys)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -96,7 +97,7 @@ class FreshProjections:
         finally:
             conn.close()
 
-    def _swap_postgres(self, read: ReadLog | None) -> None:
+    def _swap_postgres(self, read: ReadLog | None, keys: Keys) -> None:
         import psycopg
 
         with psycopg.connect(self.live.url) as conn:  # one transaction, committed on exit
@@ -105,11 +106,11 @@ class FreshProjections:
             # and a batch waiting here then sees the swapped-in position, not the one it
             # read before.
             conn.execute("LOCK TABLE checkpoints IN EXCLUSIVE MODE")
-            _swap(conn, f'"{self.schema}"', read, postgres=True)
+            _swap(conn, f'"{self.schema}"', read, postgres=True, keys=keys)
             conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
 
 
-def _swap(conn, source: str, read: ReadLog | None, postgres: bool) -> None:
+def _swap(conn, source: str, read: ReadLog | None, postgres: bool, keys: Keys) -> None:
     cur = Cursor(conn.cursor(), POSTGRESQL if postgres else SQLITE)
     live = _position(cur, "checkpoints")
     _copy(conn, source)
@@ -121,7 +122,7 @@ def _swap(conn, source: str, read: ReadLog | None, postgres: bool) -> None:
         if not batch:
             break
         entries = [Recorded(e, p) for p, e in batch if isinstance(e, InterceptEvent)]
-        apply_within(cur, entries, {(EVENT_STORE, 0): batch[-1][0]})
+        apply_within(cur, entries, {(EVENT_STORE, 0): batch[-1][0]}, keys)
         position = batch[-1][0]
 
 

@@ -18,6 +18,7 @@ from domain.events import (
     CarrierFailed,
     CarrierRejected,
     CarrierUnreachable,
+    Erased,
     EvidenceAttached,
     FeeCharged,
     InterceptEvent,
@@ -26,11 +27,13 @@ from domain.events import (
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
+from domain.personal import ERASED, subject_kind
 from domain.vocabulary import Conflict, FeeKind, Flag, Payer, RejectionCode, Status
 from projections.row import (
     COLUMNS,
     FIXED_AT_REQUEST,
     MUTABLE,
+    PERSONAL,
     RECIPIENT_PARTS,
     UNSET,
     fee_by_kind,
@@ -146,6 +149,11 @@ def _after_sale(row: Row, e: AfterSaleStatusChanged) -> Row:
     return {"after_sale_status": e.after_sale_status.value}
 
 
+def _erased(row: Row, e: Erased) -> Row:
+    columns = PERSONAL.get(subject_kind(e.subject).value, ())
+    return {c: ERASED for c in columns if row.get(c) is not None}
+
+
 def _flagged(row: Row, e: InterceptFlagged) -> Row:
     return {"flags": lifecycle.flags_text(_flags(row) | {e.flag})}
 
@@ -160,6 +168,7 @@ _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {
     FeeCharged: _fee,
     EvidenceAttached: _evidence,
     AfterSaleStatusChanged: _after_sale,
+    Erased: _erased,
     InterceptFlagged: _flagged,
     InterceptStalled: _stalled,
     CarrierUnreachable: _unreachable,

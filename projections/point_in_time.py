@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-import orjson
-
 from domain.events import InterceptEvent, Requested
 from projections import stats_store
 from projections.intercepts import Row, row_after
+from projections.personal import NO_KEYS, Keys, opened, timeline_data
 from projections.store import Tables
 from projections.timefmt import stamp
 from storage.database import Database
@@ -77,7 +76,7 @@ def intercept_as_of(
     return row, timeline
 
 
-def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
+def write_batch(db: Database, events: Sequence[InterceptEvent], keys: Keys = NO_KEYS) -> None:
     """Fold events (already cut, in log order) into a point-in-time database."""
     if not events:
         return
@@ -90,7 +89,7 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
             key = str(event.originator_id)
             if key not in rows:
                 rows[key] = before[key] = tables.row_of(key)
-            rows[key] = row_after(rows[key], event)
+            rows[key] = row_after(rows[key], opened(event, keys))
             entry = timeline_entry(event)
             timeline.append(
                 (
@@ -100,7 +99,7 @@ def write_batch(db: Database, events: Sequence[InterceptEvent]) -> None:
                     entry["occurred_at"],
                     entry["recorded_at"],
                     entry["actor"],
-                    orjson.dumps(entry["data"]).decode(),
+                    timeline_data(event, keys),
                 )
             )
         tables.replace_rows(rows.values())  # type: ignore[arg-type]

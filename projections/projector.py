@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.envelope import Envelope
+from domain.events import Erased
 from projections.intercepts import Row, row_after
+from projections.personal import NO_KEYS, Keys, erased_data, opened, timeline_data
 from projections.recorded import Recorded
 from projections.stats_store import record_changes
 from projections.store import Tables, positions, reset_positions
@@ -21,6 +23,8 @@ Delivered = Envelope | Recorded
 """An event as the projector reads it: published, or typed with its log position."""
 
 PROJECTION = "intercepts"
+ERASABLE = ("intercepts", "intercept_events", "pending_events")
+"""The tables an erasure rewrites, scrubbed after it (storage.database.Database.scrub)."""
 
 
 class PositionMoved(RuntimeError):
@@ -33,11 +37,16 @@ class BatchResult:
     duplicates: int = 0
     held: int = 0
     released: int = 0
+    erased: int = 0
 
 
 class Projector:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keys: Keys = NO_KEYS, scrub_erased: bool = False) -> None:
         self.db = db
+        self.keys = keys
+        # The live projections: once a batch has rewritten personal data to [erased],
+        # no old copy of it may stay in the database's files (docs/privacy.md).
+        self.scrub_erased = scrub_erased
 
     def positions(self, source: str) -> dict[int, int]:
         return positions(self.db, PROJECTION, source)
@@ -65,7 +74,10 @@ class Projector:
             self._take_turns(tables, checkpoints)
             if read_after is not None:
                 _unmoved(tables, read_after)
-            return apply_within(cur, envelopes, checkpoints)
+            result = apply_within(cur, envelopes, checkpoints, self.keys)
+        if result.erased and self.scrub_erased:
+            self.db.scrub(ERASABLE)
+        return result
 
     def _take_turns(self, tables: Tables, checkpoints: Mapping[tuple[str, int], int]) -> None:
         """Two consumers may briefly own one partition during a rebalance, and two
@@ -74,11 +86,14 @@ class Projector:
 
 
 def apply_within(
-    cur: Cursor, envelopes: Sequence[Delivered], checkpoints: Mapping[tuple[str, int], int]
+    cur: Cursor,
+    envelopes: Sequence[Delivered],
+    checkpoints: Mapping[tuple[str, int], int],
+    keys: Keys = NO_KEYS,
 ) -> BatchResult:
     """Apply in a transaction the caller already holds (a replay's swap), with the positions."""
     tables = Tables(cur)
-    result = _Batch(tables).run(envelopes)
+    result = _Batch(tables, keys).run(envelopes)
     tables.advance(PROJECTION, [(src, part, pos) for (src, part), pos in checkpoints.items()])
     return result
 
@@ -90,8 +105,9 @@ def _unmoved(tables: Tables, read_after: Mapping[tuple[str, int], int]) -> None:
 
 
 class _Batch:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, keys: Keys) -> None:
         self.tables = tables
+        self.keys = keys
         self.rows: dict[str, Row | None] = {}
         self.changed: set[str] = set()
         self.timeline: list[tuple] = []
@@ -125,8 +141,11 @@ class _Batch:
 
     def _apply(self, key: str, row: Row | None, envelope: Delivered) -> None:
         event = envelope.event()
-        self.rows[key] = row_after(row, event)
+        self.rows[key] = row_after(row, opened(event, self.keys))
         self.changed.add(key)
+        if isinstance(event, Erased):
+            self._erase_timeline(key, event.subject)
+            self.result.erased += 1
         self.timeline.append(
             (
                 key,
@@ -135,10 +154,18 @@ class _Batch:
                 stamp(envelope.occurred_at),
                 stamp(envelope.recorded_at),
                 envelope.actor,
-                event.payload_json(),
+                timeline_data(event, self.keys),
             )
         )
         self.result.applied += 1
+
+    def _erase_timeline(self, key: str, subject: str) -> None:
+        """The subject's sealed values in this intercept's timeline become `[erased]`, in
+        the lines already written and in those of this batch."""
+        self.tables.erase_timeline(key, subject)
+        for i, line in enumerate(self.timeline):
+            if line[0] == key and (data := erased_data(line[6], subject)) is not None:
+                self.timeline[i] = (*line[:6], data)
 
     def _hold(self, key: str, envelope: Delivered) -> None:
         self.tables.hold(key, envelope.version, envelope.model_dump_json())

@@ -8,6 +8,7 @@ import orjson
 
 from projections import statistics as stats
 from projections import stats_store, store
+from projections.personal import NO_KEYS, Keys, revealed_data
 from storage.database import Database, Row
 
 
@@ -63,10 +64,13 @@ def get_intercept(db: Database, intercept_id: str) -> Row | None:
     return store.intercept(db, intercept_id)
 
 
-def timeline(db: Database, intercept_id: str) -> list[Row]:
+def timeline(db: Database, intercept_id: str, keys: Keys = NO_KEYS) -> list[Row]:
+    """An intercept's timeline; with `keys`, its sealed personal fields opened for a reader
+    allowed to see them (the intercept's merchant, an auditor: docs/privacy.md)."""
     rows = store.timeline(db, intercept_id)
     for row in rows:
-        row["data"] = orjson.loads(row["data"])
+        data = row["data"] if keys is NO_KEYS else revealed_data(row["data"], keys)
+        row["data"] = orjson.loads(data)
     return rows
 
 

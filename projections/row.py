@@ -10,6 +10,7 @@ and that version's migration is derived from it.
 from dataclasses import dataclass
 from typing import Literal
 
+from domain.personal import Subject
 from domain.vocabulary import FeeKind, Payer
 
 SqlType = Literal["TEXT", "BIGINT", "INTEGER"]
@@ -26,6 +27,9 @@ class Column:
     description: str
     since: int = 1
     """The projection schema version that added the column."""
+    personal: str | None = None
+    """The data subject (domain.personal.Subject) whose personal data the column holds, in
+    the clear: an `Erased` of that subject sets it to `[erased]` (docs/privacy.md)."""
 
     def ddl(self) -> str:
         return f"{self.name} {self.sql}" + ("" if self.nullable else " NOT NULL")
@@ -50,10 +54,18 @@ def _when(name: str, since: int = 1) -> Column:
     )
 
 
-def _added(name: str, sql: SqlType, description: str, *, fixed: bool = False) -> Column:
+def _added(
+    name: str, sql: SqlType, description: str, *, fixed: bool = False, personal: str | None = None
+) -> Column:
     """A column of schema version 2 (the carrier's answers, the fees in detail, the recipient)."""
     return Column(
-        name, sql, nullable=True, fixed_at_request=fixed, description=description, since=2
+        name,
+        sql,
+        nullable=True,
+        fixed_at_request=fixed,
+        description=description,
+        since=2,
+        personal=personal,
     )
 
 
@@ -112,7 +124,13 @@ ROW: tuple[Column, ...] = (
     ),
     _added("flags", "TEXT", "comma-separated flags to look at, sorted; empty when none"),
     *(
-        _added(f"recipient_{part}", "TEXT", f"a redirect's recipient: {part}", fixed=True)
+        # Set by the request, and by an Erased of the recipient (`[erased]`): not fixed.
+        _added(
+            f"recipient_{part}",
+            "TEXT",
+            f"a redirect's recipient: {part}; `[erased]` once erased (docs/privacy.md)",
+            personal=Subject.RECIPIENT.value,
+        )
         for part in RECIPIENT_PARTS
     ),
     Column(
@@ -131,6 +149,11 @@ COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW)
 FIXED_AT_REQUEST: frozenset[str] = frozenset(c.name for c in ROW if c.fixed_at_request)
 MUTABLE: tuple[str, ...] = tuple(c.name for c in ROW if not c.fixed_at_request)
 UNSET: dict[str, None] = {c.name: None for c in ROW if c.nullable}
+PERSONAL: dict[str, tuple[str, ...]] = {
+    subject: tuple(c.name for c in ROW if c.personal == subject)
+    for subject in {c.personal for c in ROW if c.personal}
+}
+"""The columns holding each data subject's personal data."""
 """A new row's columns that nothing has set yet."""
 
 

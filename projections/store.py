@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from projections.intercepts import COLUMNS, MUTABLE, Row
+from projections.personal import erased_data
 from projections.timefmt import stamp
 from storage.database import Cursor, Database
 
@@ -95,6 +96,19 @@ class Tables:
         if redelivered:
             sql += " ON CONFLICT (intercept_id, version) DO NOTHING"
         self.cur.executemany(sql, entries)
+
+    def erase_timeline(self, key: str, subject: str) -> None:
+        """Rewrite the intercept's timeline lines holding `subject`'s sealed values."""
+        lines = self.cur.execute(
+            "SELECT version, data FROM intercept_events WHERE intercept_id = ?", (key,)
+        ).all()
+        for line in lines:
+            data = erased_data(line["data"], subject)
+            if data is not None:
+                self.cur.execute(
+                    "UPDATE intercept_events SET data = ? WHERE intercept_id = ? AND version = ?",
+                    (data, key, line["version"]),
+                )
 
     # ---- events waiting for their predecessor ----------------------------
 

@@ -91,6 +91,9 @@ class Database:
         # Checkpoint the log every ~40 MiB instead of SQLite's 4 MiB: each checkpoint
         # syncs the file, and a catch-up far behind spent a tenth of its time on them.
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        # Rewritten personal data (an erasure, docs/privacy.md) is overwritten with zeros
+        # in the file, not merely unlinked from the b-tree.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     @contextmanager
@@ -175,6 +178,24 @@ class Database:
             raise DatabaseBusy(
                 f"the database is busy or the connection dropped: {_first_line(error)}"
             ) from error
+
+    def scrub(self, tables: Sequence[str]) -> None:
+        """Leave no old version of these tables' rows in any file (docs/privacy.md).
+
+        SQLite (secure_delete on every connection) zeroes freed space as it goes; VACUUM
+        rebuilds the file and a TRUNCATE checkpoint empties the write-ahead log, which
+        still holds the pages as they were. PostgreSQL keeps a row's old version in its
+        page until VACUUM FULL writes the table anew (plain VACUUM frees the space
+        without clearing it).
+        """
+        with self._busy_as_error():
+            conn = self._connection()
+            if self.postgres:
+                for table in tables:
+                    conn.execute(f"VACUUM FULL {table}")
+                return
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._conn.close()

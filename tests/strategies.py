@@ -4,8 +4,16 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from domain.events import Cancelled, CarrierFailed, EvidenceAttached, FeeCharged, Requested
-from domain.types import Recipient
+from domain.events import (
+    Cancelled,
+    CarrierFailed,
+    Erased,
+    EvidenceAttached,
+    FeeCharged,
+    Requested,
+)
+from domain.personal import Sealed
+from domain.types import Recipient, RecordedRecipient
 from domain.vocabulary import Action, CancelReason, CarrierReport, ParcelStage
 
 codes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,20}\Z")
@@ -20,6 +28,14 @@ moments = st.datetimes(
 amounts = st.integers(min_value=0, max_value=10**12)
 currencies = st.from_regex(r"\A[A-Z]{3}\Z")
 digests = st.from_regex(r"\A[0-9a-f]{64}\Z")
+subjects = st.from_regex(r"\A(buyer|recipient)-[0-9a-f]{32}\Z")
+sealed = st.builds(
+    Sealed,
+    subject=subjects,
+    key_id=st.from_regex(r"\Ak_[0-9a-f]{32}\Z"),
+    ciphertext=st.from_regex(r"\A[A-Za-z0-9_-]{38,80}\Z"),
+)
+"""A personal field as recorded and published (docs/privacy.md)."""
 
 _COMMON = dict(
     merchant_id=codes,
@@ -45,12 +61,22 @@ recipients = st.builds(
     district=_lines,
     address=_lines,
 )
+sealed_recipients = st.builds(
+    RecordedRecipient,
+    name=sealed,
+    phone=sealed,
+    province=sealed,
+    city=sealed,
+    district=sealed,
+    address=sealed,
+)
+"""A recipient as recorded and published: every part sealed (docs/privacy.md)."""
 carrier_codes = st.from_regex(r"\A[A-Z][A-Z0-9]{1,15}\Z")
 
 
 def _requested() -> st.SearchStrategy:
     redirect = st.builds(
-        Requested, action=st.just(Action.REDIRECT), recipient=recipients, **_fields()
+        Requested, action=st.just(Action.REDIRECT), recipient=sealed_recipients, **_fields()
     )
     other = st.builds(
         Requested,
@@ -70,7 +96,7 @@ def _fields() -> dict:
         amount_minor=amounts,
         currency=currencies,
         request_reason=codes,
-        note=st.none() | texts,
+        note=st.none() | sealed,
         quoted_fee_minor=st.none() | amounts,
         parcel_stage=st.sampled_from(ParcelStage),
     )
@@ -80,13 +106,13 @@ def _cancelled() -> st.SearchStrategy:
     with_note = st.builds(
         Cancelled,
         reason=st.just(CancelReason.OTHER),
-        note=texts.filter(lambda t: bool(t.strip())),
+        note=sealed,
         **_COMMON,
     )
     plain = st.builds(
         Cancelled,
         reason=st.sampled_from([r for r in CancelReason if r is not CancelReason.OTHER]),
-        note=st.none() | texts,
+        note=st.none() | sealed,
         **_COMMON,
     )
     return with_note | plain
@@ -97,8 +123,9 @@ SPECIAL = {
     Cancelled: _cancelled,
     FeeCharged: lambda: st.builds(FeeCharged, amount_minor=amounts, currency=currencies, **_COMMON),
     EvidenceAttached: lambda: st.builds(
-        EvidenceAttached, sha256=digests, uri=texts, note=st.none() | texts, **_COMMON
+        EvidenceAttached, sha256=digests, uri=texts, note=st.none() | sealed, **_COMMON
     ),
+    Erased: lambda: st.builds(Erased, subject=subjects, **_COMMON),
     CarrierFailed: lambda: st.builds(CarrierFailed, carrier_ref=st.none() | codes, **_COMMON),
 }
 

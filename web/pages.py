@@ -75,6 +75,10 @@ class _Acting:
     def read(self, query: Any) -> Any:
         return self.gateway.read(query)
 
+    @property
+    def seals(self) -> Any:
+        return self.gateway.seals
+
 
 @dataclass
 class Page:

@@ -21,6 +21,7 @@ from engine.cli import (
     carriers,
     commands,
     context,
+    erase,
     export,
     kafka,
     keys,
@@ -91,6 +92,8 @@ app.add_typer(schemas.app, name="schemas")
 app.command("status")(status.status)
 app.add_typer(carriers.app, name="carriers")
 app.command("check")(carriers.check)
+app.command("erase")(erase.erase)
+app.command("rewrap-keys")(erase.rewrap_keys)
 app.command("stats")(stats.stats)
 app.command("export")(export.export)
 app.command("risk")(risk.risk)

@@ -5,6 +5,7 @@ the cipher the settings name (COMPRESSOR_TOPIC, CIPHER_TOPIC / CIPHER_KEY). With
 the stored bytes are the JSON itself, as they always were.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -21,6 +22,8 @@ from domain.catalog import stored_event_class
 from domain.event import Event
 
 _IDENTITY = {"originator_id", "originator_version"}
+
+Opener = Callable[[type[Event], dict[str, Any]], dict[str, Any]]
 
 
 class OrjsonTranscoder(Transcoder):
@@ -45,6 +48,9 @@ class EventMapper(Mapper):
         cipher: Cipher | None = None,
     ) -> None:
         super().__init__(OrjsonTranscoder(), compressor=compressor, cipher=cipher)
+        self.opener: Opener | None = None
+        """Opens sealed personal fields (docs/privacy.md) of the events the write side and
+        the history read; the log reads for the feed leave them sealed."""
 
     @property
     def sealed(self) -> bool:
@@ -83,6 +89,7 @@ class EventMapper(Mapper):
             stored_event.originator_id,
             stored_event.originator_version,
             stored_event.state,
+            opened=True,
         )
 
     def fields_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Any:
@@ -96,13 +103,20 @@ class EventMapper(Mapper):
                 f"cannot be read: {error}"
             ) from error
 
-    def event_of(self, topic: str, originator_id: Any, version: int, state: bytes) -> Event:
-        """The event from its stored columns; the id may be a UUID or its text."""
+    def event_of(
+        self, topic: str, originator_id: Any, version: int, state: bytes, opened: bool = False
+    ) -> Event:
+        """The event from its stored columns; the id may be a UUID or its text.
+
+        `opened`: its sealed personal fields opened (or `[erased]`), when an opener is set.
+        """
         cls = stored_event_class(topic)  # UnknownEventType, not a KeyError
         fields = self.fields_of(topic, originator_id, version, state)
         stored_version = fields.pop("class_version", 1)
         if stored_version != cls.class_version:
             cls.upcast(fields, stored_version)
+        if opened and self.opener is not None:
+            fields = self.opener(cls, fields)
         fields["originator_id"] = originator_id
         fields["originator_version"] = version
         return cls.model_validate(fields)

@@ -44,6 +44,7 @@ TABLE = {
     "create_key": (401, 401, 403, 403, 403, 403, 403, 201),
     "list_keys": (401, 401, 403, 403, 403, 403, 403, 200),
     "revoke_key": (401, 401, 403, 403, 403, 403, 403, 200),
+    "erase": (401, 401, 403, 403, 403, 403, 403, 200),
 }
 POLICY = {"min_amount_minor": 0, "max_amount_minor": 500_000, "carriers": ["SF", "ZTO"]}
 
@@ -132,6 +133,8 @@ def _call(endpoint: str, client, key, iid: str, spare_key_id: str):
         "create_key": lambda: client.post("/v1/keys", json={"role": "auditor"}),
         "list_keys": lambda: client.get("/v1/keys"),
         "revoke_key": lambda: client.post(f"/v1/keys/{spare_key_id}/revoke"),
+        # A subject nobody has data of: allowed, and nothing to erase or record.
+        "erase": lambda: client.post("/v1/erasures", json={"subject": f"buyer-{uuid.uuid4().hex}"}),
     }
     return calls[endpoint]()
 

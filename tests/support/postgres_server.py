@@ -208,6 +208,11 @@ class PostgresServer:
                         )
                     )
 
+    @property
+    def data_dir(self) -> Path | None:
+        """The server's data directory; None for an external server (not ours to read)."""
+        return self._tmp / "data" if self._tmp is not None else None
+
     def create_database(self, name: str) -> str:
         """Create an empty database and return its URL.
 

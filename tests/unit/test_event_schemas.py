@@ -129,6 +129,10 @@ def test_instances_of_requested_v1_validate_against_its_schema(data):
     payload = data.draw(events_of(Requested)).payload()
     kept = {k: v for k, v in payload.items() if k in RequestedV1.model_fields}
     address = payload["recipient"]["address"] if payload["recipient"] else None
+    # Recorded today, the note and the recipient are sealed; version 1 held them as text.
+    address = "1 Wensan Road" if isinstance(address, dict) else address
+    if isinstance(kept.get("note"), dict):
+        kept["note"] = "a note"
     # Version 1 knew the eight built-in carriers and an address as one text.
     old = RequestedV1.model_validate({**kept, "carrier": "ZTO", "new_address": address})
     schema = committed(event_file("Requested", 1))
