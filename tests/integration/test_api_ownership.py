@@ -106,7 +106,9 @@ def test_a_foreign_intercepts_timeline_is_not_read(world, monkeypatch):
     engine.catch_up()
     timelines = []
     read = queries.timeline
-    monkeypatch.setattr(queries, "timeline", lambda db, i: timelines.append(i) or read(db, i))
+    monkeypatch.setattr(
+        queries, "timeline", lambda db, i, *more: timelines.append(i) or read(db, i, *more)
+    )
     with pytest.raises(NotFound):
         route.show_intercept(iid, key=stranger, svc=svc)
     assert timelines == []
