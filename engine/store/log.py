@@ -38,9 +38,14 @@ class EventLog:
         )
 
     def read_log(self, after: int, limit: int) -> list[tuple[int, Event]]:
-        """Typed events with their positions, after position `after`."""
+        """Typed events with their positions, after position `after`, as the feed carries
+        them: personal fields stay sealed (only aggregates and history are opened)."""
         entries = self.select_notifications(after, limit, inclusive_of_start=False)
-        return [(n.id, self.mapper.to_domain_event(n)) for n in entries]
+        event_of = self.mapper.event_of
+        return [
+            (n.id, event_of(n.topic, n.originator_id, n.originator_version, n.state))
+            for n in entries
+        ]
 
     def read_log_of(self, after: int, limit: int, topics: Sequence[str]) -> list[tuple[int, Event]]:
         """Like `read_log`, only events of these types: the store skips the rest unread."""

@@ -27,7 +27,7 @@ def rebuilt(engine, source=replay.from_store, meanwhile=lambda: None):
     """A rebuild into fresh projections, swapped into the live ones."""
     report = replay.ReplayReport("store")
     with FreshProjections(engine.db) as target:
-        source(target.db, engine.read_log, report, lambda n: None)
+        source(target.db, engine.read_log, report, lambda n: None, engine.seals)
         before_swap = tables(target.db)
         meanwhile()
         target.swap_in()
@@ -216,6 +216,7 @@ def test_a_whole_view_at_a_time_holds_each_intercept_as_show_gives_it(tmp_path, 
             Cutoff(at, clock_name),
             replay.ReplayReport("store"),
             lambda n: None,
+            keys=engine.seals,  # the recipients open as `show` opens them
         )
         rows = {r["intercept_id"]: r for r in view.read("SELECT * FROM intercepts")}
         from uuid import UUID
