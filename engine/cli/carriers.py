@@ -5,7 +5,8 @@ import threading
 
 import typer
 
-from domain.vocabulary import Action
+from domain.vocabulary import Action, ParcelStage
+from engine import usecases
 from engine.cli import context
 from engine.cli.kafka import LOG_FORMAT, _log_to_stderr, _run_threads, gateway_worker
 from engine.cli.output import console, emit_json, table
@@ -113,9 +114,15 @@ def check(
     carrier: str = typer.Option(..., help="Carrier code, e.g. ZTO."),
     tracking: str = typer.Option(..., help="Tracking number."),
     action: Action = typer.Option(Action.RETURN_TO_SENDER, help="What the carrier would do."),
+    merchant: str = typer.Option(
+        None, help="Also estimate success and fee from this merchant's own history."
+    ),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Ask the carrier whether a parcel can be intercepted now: stage, verdict, quoted fee.
+
+    With --merchant, the answer carries the risk estimate `intercept risk` gives for the
+    carrier, the action and the stage the carrier reported (docs/analytics.md).
 
     Exit 0 when it can, 3 when a rule or the carrier refuses it, 1 when the carrier has
     no connection to ask.
@@ -137,9 +144,13 @@ def check(
                 found = desk.eligibility(code, tracking, action.value)
             finally:
                 desk.close()
+        risk = None
+        if merchant is not None:
+            stage = found.stage if found.stage in {s.value for s in ParcelStage} else "unknown"
+            risk = usecases.risk_estimate(engine, merchant, code, action.value, stage)
     finally:
         engine.close()
-    said = found.as_dict()
+    said = found.as_dict() | ({"risk": risk} if risk is not None else {})
     if json:
         emit_json(said)
     else:
@@ -153,6 +164,16 @@ def check(
         )
         if said["message"] and found.allowed is not True:
             console.print(said["message"], markup=False)
+        if risk is not None:
+            console.print(
+                f"{merchant}'s history ({risk['cases']} decided case(s)): "
+                + (
+                    f"success probability {risk['success_probability'] * 100:.1f}%"
+                    if risk["enough_history"]
+                    else risk["note"]
+                ),
+                markup=False,
+            )
     if found.allowed is None:
         raise typer.Exit(1)
     if not found.allowed:

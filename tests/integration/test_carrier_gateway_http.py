@@ -344,6 +344,21 @@ def test_callbacks_are_verified_per_protocol_and_eligibility_is_asked(
             env=the_rig.env(),
         )
         assert checked.code == 3 and checked.json()["stage"] == "signed"
+        with_history = intercept(
+            home,
+            "check",
+            "--carrier",
+            carrier,
+            "--tracking",
+            f"{carrier}T9",
+            "--merchant",
+            "m1",
+            "--json",
+            env=the_rig.env(),
+        )
+        risk = with_history.json()["risk"]
+        assert with_history.code == 0 and risk["parcel_stage"] == "out_for_delivery"
+        assert risk["enough_history"] is False and risk["cases"] == 0
     finally:
         server.stop()
         the_rig.stop()
