@@ -475,6 +475,12 @@ def run_with_carriers(
                 raise _RefusedAtCheck()
             command = found
         decision = world.execute(command)
+        if isinstance(command, ReportAfterSale) and after_report is not None:
+            # The rule's turn comes at the report's moment, before the clock moves on:
+            # embedded, the engine ran it inside the report's command; through Kafka it
+            # runs here, and its intercept must carry the same time either way.
+            if after_report(command) is None:  # declined: its later steps are moot
+                refused.add(intercept_id(command.merchant_id, auto_key(command.after_sale_id)))
         clock.current += timedelta(seconds=1)  # the gateway sends a moment after the command
         world.gateway.step()
         return decision
@@ -491,8 +497,6 @@ def run_with_carriers(
             decision = execute(command)
             report.outcomes[f"{type(command).__name__}:{decision.outcome.value}"] += 1
             if isinstance(command, ReportAfterSale) and after_report is not None:
-                if after_report(command) is None:  # declined: its later steps are moot
-                    refused.add(intercept_id(command.merchant_id, auto_key(command.after_sale_id)))
                 world.gateway.step()  # the automatic request goes out like any other
         except (DomainError, _RefusedAtCheck) as error:
             if isinstance(error, DomainError):
