@@ -119,7 +119,10 @@ _DECIDED_OUTCOMES = frozenset({"outcome__succeeded", "outcome__failed"})
 def outcome_of(row: Row) -> str:
     """What became of an intercept: stopped, not stopped, cancelled, or not decided yet."""
     status = row["status"]
-    if status in _SUCCEEDED or (status in _DECIDED and row.get("rejection_code") in SUCCESS_CODES):
+    # A refusal counts as stopped only when it decided the intercept: a late one after a
+    # failure is a contradiction (its conflict says so), not a success.
+    refused_as_stopped = status == Status.REJECTED and row.get("rejection_code") in SUCCESS_CODES
+    if status in _SUCCEEDED or refused_as_stopped:
         return "succeeded"
     if status in _DECIDED:
         return "failed"
