@@ -10,13 +10,19 @@ test cases (tests/integration/test_library_recorder_cases.py).
 from its mapper when the settings compress or encrypt (docs/audit.md).
 """
 
+import sqlite3
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.persistence import InterfaceError, StoredEvent
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+)
 from eventsourcing.utils import Environment
 
 from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend
@@ -161,9 +167,60 @@ def _values(link: ChainLink) -> tuple:
     )
 
 
+_STATEMENTS = 64
+"""Compiled statements each event-store connection keeps. The library opens its SQLite
+connections with `cached_statements=True`, a cache of one: a command's reads, inserts,
+chain head and links would each be compiled again on every command."""
+
+
+class _StatementCachingPool(SQLiteConnectionPool):
+    """The library's pool, its connections made exactly as the library makes them but
+    for the size of their statement cache."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: the library issues BEGIN itself
+                cached_statements=_STATEMENTS,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            cursor = c.cursor()
+            cursor.execute("PRAGMA journal_mode;")
+            if cursor.fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+def _caching_statements(datastore: Any) -> None:
+    """Give the datastore the statement-caching pool, while it has no connection yet."""
+    pool = datastore.pool
+    if type(pool) is not SQLiteConnectionPool or pool.num_in_use or pool.num_in_pool:
+        return
+    datastore.pool = _StatementCachingPool(
+        db_name=pool.db_name,
+        lock_timeout=pool.lock_timeout,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.pool_timeout,
+        max_age=pool.max_age,
+        pre_ping=pool.pre_ping,
+    )
+    pool.close()
+
+
 class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def __init__(self, datastore, events_table_name: str = "stored_events") -> None:
         self.chain_table = f"{events_table_name}_chain"
+        _caching_statements(datastore)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
