@@ -57,12 +57,15 @@ def link(
     The event hash covers the event's JSON (what subscribers can recompute from the
     topic), the log hash the bytes as stored, compressed or encrypted as they may be.
     """
+    fields = getattr(record, "fields", None)
     document = stored_document(
         record.topic,
         record.originator_id,
         record.originator_version,
-        plain(record.state),
+        # Encoded just now (engine/store/mapper.py): its JSON object is at hand.
+        record.state if fields is not None else plain(record.state),
         position,
+        fields,
     )
     this = event_hash(prev_hash, document)
     raw = record_digest(record.topic, record.originator_id, record.originator_version, record.state)

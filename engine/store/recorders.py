@@ -55,6 +55,18 @@ class ChainReads:
     """Reading the chain: the same SQL on SQLite and PostgreSQL."""
 
     plain_state: Plain = staticmethod(as_stored)
+    _rendered: dict[str, Any]
+
+    def _sql(self, template: str) -> Any:
+        """The statement for a template, rendered once per recorder: every command runs the
+        same few."""
+        statement = self._rendered.get(template)
+        if statement is None:
+            statement = self._rendered[template] = self._render(template)
+        return statement
+
+    def _render(self, template: str) -> Any:
+        raise NotImplementedError
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
@@ -220,6 +232,7 @@ def _caching_statements(datastore: Any) -> None:
 class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def __init__(self, datastore, events_table_name: str = "stored_events") -> None:
         self.chain_table = f"{events_table_name}_chain"
+        self._rendered = {}
         _caching_statements(datastore)
         super().__init__(datastore, events_table_name)
 
@@ -229,7 +242,7 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             _TABLE.format(table=self.chain_table, key=SQLITE.serial_key),
         ]
 
-    def _sql(self, template: str) -> str:
+    def _render(self, template: str) -> str:
         return template.format(
             table=self.chain_table,
             events=self.events_table_name,
@@ -281,6 +294,7 @@ def _postgres_class():
 
     class ChainedPostgresRecorder(ChainReads, PostgresApplicationRecorder):
         def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:
+            self._rendered = {}
             super().__init__(datastore, events_table_name=events_table_name)
             if self.datastore.enable_db_functions:
                 # That path inserts through a stored function and would skip the links.
@@ -298,7 +312,7 @@ def _postgres_class():
         def _qualified(self):
             return Identifier(self.datastore.schema, self.chain_table)
 
-        def _sql(self, template: str):
+        def _render(self, template: str):
             return SQL(POSTGRESQL.sql(template)).format(
                 table=self._qualified(),
                 position=SQL(POSTGRESQL.events_position),
