@@ -79,6 +79,19 @@ def link(
     )
 
 
+def stored_predecessors(records: Iterable[tuple[int, StoredRecord]]) -> list[tuple[UUID, int]]:
+    """The (aggregate, version) of each stored event `extend` will ask `previous_hash`
+    about for these records: a recorder reads them all in one query."""
+    wanted: list[tuple[UUID, int]] = []
+    latest: dict[UUID, int] = {}
+    for _, record in sorted(records, key=lambda pair: pair[0]):
+        version = record.originator_version
+        if version != 1 and latest.get(record.originator_id) != version - 1:
+            wanted.append((record.originator_id, version - 1))
+        latest[record.originator_id] = version
+    return wanted
+
+
 def extend(
     records: Iterable[tuple[int, StoredRecord]],
     previous_hash: Callable[[UUID, int], str | None],

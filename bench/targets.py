@@ -34,15 +34,15 @@ def _million_seconds(results: dict) -> float | None:
 TARGETS = [
     Target(
         "requests, engine vs raw eventsourcing",
-        ">= 0.8",
+        ">= 0.9",
         lambda r: _get(r, "commands", "ratios", "engine_vs_raw_requests"),
-        lambda v: v >= 0.8,
+        lambda v: v >= 0.9,
     ),
     Target(
         "cancels, engine vs raw eventsourcing",
-        ">= 0.8",
+        ">= 0.9",
         lambda r: _get(r, "commands", "ratios", "engine_vs_raw_cancels"),
-        lambda v: v >= 0.8,
+        lambda v: v >= 0.9,
     ),
     Target(
         "requests, embedded (with projection) vs raw",

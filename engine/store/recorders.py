@@ -25,7 +25,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment
 
-from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend
+from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend, stored_predecessors
 from storage.dialect import POSTGRESQL, SQLITE
 
 _COLUMNS = "notification_id, aggregate_id, version, prev_hash, event_hash, log_hash"
@@ -70,6 +70,22 @@ class ChainReads:
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
+
+    def _previous_hashes(self, cursor: Any, wanted: Sequence[tuple[UUID, int]]) -> dict:
+        """The stored event hashes of these (aggregate, version)s, read in the insert's
+        transaction, a batch's in one query (per 250)."""
+        found: dict[tuple[UUID, int], str] = {}
+        for first in range(0, len(wanted), _PAIRS_PER_QUERY):
+            chunk = wanted[first : first + _PAIRS_PER_QUERY]
+            cursor.execute(
+                self._sql(_PREVIOUS + " OR ".join([_ONE_PREVIOUS] * len(chunk))),
+                [p for aggregate, version in chunk for p in (self._stored_id(aggregate), version)],
+            )
+            for row in cursor.fetchall():
+                stored = row["aggregate_id"]
+                aggregate = stored if isinstance(stored, UUID) else UUID(stored)
+                found[aggregate, int(row["version"])] = row["event_hash"]
+        return found
 
     def chain_links(self, after: int, limit: int) -> list[ChainLink]:
         """Links in position order, after position `after`."""
@@ -154,10 +170,12 @@ class ChainReads:
 _INSERT = f"INSERT INTO {{table}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 # Found through the events' own primary key: one index fewer to write with every event.
 _PREVIOUS = (
-    "SELECT c.event_hash FROM {events} e JOIN {table} c "
-    "ON c.notification_id = e.{position} "
-    "WHERE e.originator_id = ? AND e.originator_version = ?"
+    "SELECT e.originator_id AS aggregate_id, e.originator_version AS version, c.event_hash "
+    "FROM {events} e JOIN {table} c ON c.notification_id = e.{position} WHERE "
 )
+_ONE_PREVIOUS = "(e.originator_id = ? AND e.originator_version = ?)"
+"""One term per event whose predecessor is stored: each a search of the primary key."""
+_PAIRS_PER_QUERY = _IDS_PER_QUERY // 2
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
 _TRACK = (
     "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
@@ -259,17 +277,12 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         # The events' INSERT holds the write lock: no other writer can move the head now.
         c.execute(self._sql(_HEAD))
         head = c.fetchone()
-
-        def previous(aggregate: UUID, version: int) -> str | None:
-            c.execute(self._sql(_PREVIOUS), (self._stored_id(aggregate), version))
-            row = c.fetchone()
-            return row[0] if row else None
-
         # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
-        records = cast(Sequence[StoredRecord], stored_events)
+        records = list(zip(positions, cast(Sequence[StoredRecord], stored_events), strict=True))
+        previous = self._previous_hashes(c, stored_predecessors(records))
         links = extend(
-            zip(positions, records, strict=True),
-            previous,
+            records,
+            lambda aggregate, version: previous.get((aggregate, version)),
             head[0] if head else None,
             self.plain_state,
         )
@@ -327,15 +340,11 @@ def _postgres_class():
             # Still inside the insert's transaction, under its EXCLUSIVE lock on the events.
             curs.execute(self._sql(_HEAD))
             head = curs.fetchone()
-
-            def previous(aggregate: UUID, version: int) -> str | None:
-                curs.execute(self._sql(_PREVIOUS), (aggregate, version))
-                row = curs.fetchone()
-                return row["event_hash"] if row else None
-
+            records = list(zip(positions, stored_events, strict=True))
+            previous = self._previous_hashes(curs, stored_predecessors(records))
             links = extend(
-                zip(positions, stored_events, strict=True),
-                previous,
+                records,
+                lambda aggregate, version: previous.get((aggregate, version)),
                 head["log_hash"] if head else None,
                 self.plain_state,
             )
