@@ -62,8 +62,10 @@ async def request_intercept(
         svc.carriers.admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
-    risk = usecases.request_risk(svc.gateway, command)
-    decision = await svc.gateway.execute_one(command)
+    # Read by the writer right after the batch: the loop never waits for the writer's lock.
+    decision, risk = await svc.gateway.execute_then(
+        command, lambda engine: usecases.request_risk(engine, command)
+    )
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
