@@ -71,7 +71,7 @@ class ChainReads:
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
 
-    def _previous_hashes(self, cursor: Any, wanted: Sequence[tuple[UUID, int]]) -> dict:
+    def _predecessor_hashes(self, cursor: Any, wanted: Sequence[tuple[UUID, int]]) -> dict:
         """The stored event hashes of these (aggregate, version)s, read in the insert's
         transaction, a batch's in one query (per 250)."""
         found: dict[tuple[UUID, int], str] = {}
@@ -176,6 +176,13 @@ _PREVIOUS = (
 _ONE_PREVIOUS = "(e.originator_id = ? AND e.originator_version = ?)"
 """One term per event whose predecessor is stored: each a search of the primary key."""
 _PAIRS_PER_QUERY = _IDS_PER_QUERY // 2
+_PREVIOUS_MANY = (
+    "SELECT e.originator_id, e.originator_version, c.event_hash FROM {events} e JOIN {table} c "
+    "ON c.notification_id = e.{position} "
+    "WHERE (e.originator_id, e.originator_version) IN "
+    "(SELECT * FROM unnest(?::uuid[], ?::bigint[]))"
+)
+"""PostgreSQL: the previous hashes of many (aggregate, version) pairs in one query."""
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
 _TRACK = (
     "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
@@ -279,7 +286,7 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         head = c.fetchone()
         # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
         records = list(zip(positions, cast(Sequence[StoredRecord], stored_events), strict=True))
-        previous = self._previous_hashes(c, stored_predecessors(records))
+        previous = self._predecessor_hashes(c, stored_predecessors(records))
         links = extend(
             records,
             lambda aggregate, version: previous.get((aggregate, version)),
@@ -335,13 +342,36 @@ def _postgres_class():
         def _stored_id(self, aggregate_id: UUID) -> UUID:
             return aggregate_id
 
+        def insert_events(self, stored_events, **kwargs):
+            # Every writer of the log waits for the one holding the events' EXCLUSIVE lock
+            # (taken by the library before its INSERT, held until commit): two servers on
+            # one database take turns there. What can be read before it is: the previous
+            # hash of each aggregate was committed before this batch read the aggregate
+            # (or is in the batch), so one query here replaces one round trip per event
+            # under the lock; only the head of the log must be read once it is held.
+            previous = self._previous_hashes(stored_events)
+            return super().insert_events(stored_events, chain_previous=previous, **kwargs)
+
+        def _previous_hashes(self, stored_events) -> dict[tuple[UUID, int], str]:
+            wanted = {(e.originator_id, e.originator_version - 1) for e in stored_events}
+            wanted -= {(e.originator_id, e.originator_version) for e in stored_events}
+            wanted = {(a, v) for a, v in wanted if v >= 1}
+            if not wanted:
+                return {}
+            ids, versions = zip(*wanted, strict=True)
+            rows = self._chain_query(_PREVIOUS_MANY, (list(ids), list(versions)))
+            return {(r["originator_id"], r["originator_version"]): r["event_hash"] for r in rows}
+
         def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
             positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             # Still inside the insert's transaction, under its EXCLUSIVE lock on the events.
             curs.execute(self._sql(_HEAD))
             head = curs.fetchone()
             records = list(zip(positions, stored_events, strict=True))
-            previous = self._previous_hashes(curs, stored_predecessors(records))
+            # What the read before the lock did not find is read now, in one query.
+            previous = dict(kwargs.get("chain_previous") or {})
+            missing = [p for p in stored_predecessors(records) if p not in previous]
+            previous.update(self._predecessor_hashes(curs, missing))
             links = extend(
                 records,
                 lambda aggregate, version: previous.get((aggregate, version)),
