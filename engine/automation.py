@@ -15,6 +15,7 @@ facts it recorded and never the clock.
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,18 +143,36 @@ def _name(step: Callable[[], int]) -> str:
     return getattr(step, "__qualname__", None) or type(step).__name__
 
 
-def background_worker(
-    make_steps: Callable[[], list[Callable[[], int]]],
-) -> Callable[[threading.Event], None]:
+@dataclass
+class Loop:
+    """The automation's steps, and the leaderships (engine/leader.py) some of them run under."""
+
+    steps: list[Callable[[], int]] = field(default_factory=list)
+    leaderships: list[Any] = field(default_factory=list)
+
+    def led(self, leadership: Any) -> Any:
+        self.leaderships.append(leadership)
+        return leadership
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
+        """Run until stopped, then give up the locks: a standby takes over at once."""
+        try:
+            run_loop(self.steps, stop, idle_wait)
+        finally:
+            for leadership in self.leaderships:
+                leadership.release()
+
+
+def background_worker(make_loop: Callable[[], Loop]) -> Callable[[threading.Event], None]:
     """The automation loop as a worker of `intercept serve` (embedded mode), run until stopped."""
 
     def work(stop: threading.Event) -> None:
         # Built on the worker's thread: the server listens without waiting for a second engine.
         try:
-            steps = make_steps()
+            loop = make_loop()
         except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
             log.exception("the automation loop could not start")
             return
-        run_loop(steps, stop)
+        loop.run(stop)
 
     return work
