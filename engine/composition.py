@@ -519,6 +519,13 @@ def build_dispatcher(settings: Settings, engine: Engine, clock: Clock = system_c
     return Dispatcher(engine.app, webhook_store(settings), settings, clock)
 
 
+def deadline_watch(settings: Settings):
+    """When each intercept's deadlines fall due, beside the events (engine/store/deadlines.py)."""
+    from engine.store.deadlines import DeadlineWatch
+
+    return DeadlineWatch(event_store_db(settings))
+
+
 def build_automation(
     settings: Settings,
     engine: Engine,
@@ -535,7 +542,7 @@ def build_automation(
 
     loop = Loop()
     if rules:
-        deadlines = Deadlines(engine, clock)
+        deadlines = Deadlines(engine, deadline_watch(settings), clock)
         deciding = loop.led(build_leadership(settings, "automation"))
         loop.steps += [
             deciding.guard(engine.auto_rule().run_once),
