@@ -15,6 +15,7 @@ it recorded and never the clock.
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +89,8 @@ class Deadlines:
     ) -> None:
         self.engine, self.watch, self.clock = engine, watch, clock
         self.limit, self.batch = limit, batch
+        self.recorded: Counter[str] = Counter()
+        """The deadlines this process recorded, by deadline."""
 
     def follow(self) -> int:
         read = 0
@@ -119,6 +122,7 @@ class Deadlines:
         )
         try:
             recorded = 1 if self.engine.execute(command).events else 0
+            self.recorded[due.deadline.value] += recorded
         except DomainError as refusal:  # the intercept is gone its own way: nothing owed
             log.info("deadline %s on %s not recorded: %s", due.deadline, due.intercept_id, refusal)
             recorded = 0
