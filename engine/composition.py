@@ -99,6 +99,7 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
     """The tables the relay and tracing keep beside the events, made by their own code so
     that `intercept migrate` leaves nothing for a first relay or traced server to create."""
     from engine import tracing
+    from engine.store.deadlines import DeadlineWatch
     from engine.store.outbound import OutboundStore
     from engine.store.positions import RelayPositions
 
@@ -107,6 +108,7 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
         RelayPositions(db)  # relay_positions, relay_partition_ends
         tracing.EventTraces(db)  # event_traces
         OutboundStore(db)  # carrier_gateway_positions, carrier_outbound
+        DeadlineWatch(db)  # deadline_watch, deadline_limits, process_positions
     finally:
         db.close()
 
