@@ -59,14 +59,9 @@ def run(sizes: list[int], repeats: int) -> dict:
             assert len(watch.due(NOW, 1000)) == DUE_ROWS
             limit_ms = int(NOW.timestamp() * 1000)
             assert len(db.read(SCAN, (limit_ms, 1000))) == DUE_ROWS
-            results.append(
-                {
-                    "open": size,
-                    "due_read_ms": _median(lambda: watch.due(NOW, 1000), repeats) * 1000,
-                    "scan_read_ms": _median(lambda: db.read(SCAN, (limit_ms, 1000)), repeats)
-                    * 1000,
-                }
-            )
+            due = _median(lambda w=watch: w.due(NOW, 1000), repeats)
+            scan = _median(lambda d=db, at=limit_ms: d.read(SCAN, (at, 1000)), repeats)
+            results.append({"open": size, "due_read_ms": due * 1000, "scan_read_ms": scan * 1000})
             db.close()
     first, last = results[0], results[-1]
     return {
