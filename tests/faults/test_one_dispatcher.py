@@ -1,11 +1,13 @@
-"""Two webhook dispatchers on one store: one delivers, the other stands by, and takes over
-when the first is SIGKILLed.
+"""Two webhook dispatchers on one store, and two automation loops: one acts, the other
+stands by, and takes over when the first is SIGKILLed.
 
 Two `intercept webhooks run` processes are started together on one event store with
 endpoints of two merchants. Every event reaches its merchant's receiver exactly once
 (no webhook-id twice: the second process never delivers while the first leads); the
 leader, named by the lock file, is then killed, and what is recorded afterwards is
-delivered by the other, again once each, to its own merchant only.
+delivered by the other, again once each, to its own merchant only. Likewise two
+`intercept automation run`: after the leader is killed the other decides the reports
+that follow, one automatic request per report in all.
 """
 
 import os
@@ -125,4 +127,79 @@ def test_one_dispatcher_delivers_and_the_other_takes_over_when_it_is_killed(tmp_
             event = orjson.loads(got.body)
             assert event["merchant_id"] == merchant, "delivered to another merchant"
             assert got.headers["webhook-id"] == hooks.webhook_id(endpoint, event["event_id"])
+    engine.close()
+
+
+def _reports(engine, first: int, count: int) -> list[tuple[str, str]]:
+    from domain.commands import ReportAfterSale
+
+    made = []
+    for i in range(first, first + count):
+        engine.execute(
+            ReportAfterSale(
+                merchant_id="m1",
+                after_sale_id=f"A{i}",
+                order_id=f"o{i}",
+                tracking_no=f"ZT{i:05d}",
+                carrier="ZTO",
+                amount_minor=19_900,
+                status="refund_requested",
+                actor="platform",
+                occurred_at=datetime.now(UTC),
+            )
+        )
+        made.append(("m1", f"A{i}"))
+    return made
+
+
+@pytest.mark.timeout(120)
+def test_one_automation_loop_decides_and_the_other_takes_over_when_it_is_killed(tmp_path):
+    home = tmp_path / "var"
+    # Not inline: only the automation processes decide the reports.
+    settings = Settings(home=home, automation_inline=False)
+    engine = build_engine(settings)
+    engine.execute(
+        builders.policy(
+            "m1", carriers=frozenset({"ZTO"}), auto_intercept=frozenset({"refund_requested"})
+        )
+    )
+    env = {**os.environ, "INTERCEPT_HOME": str(home), "INTERCEPT_AUTOMATION_INLINE": "0"}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    lock = home / f"automation-{settings.topic}.lock"
+
+    def decided(reports) -> bool:
+        return all(not engine.after_sale(m, a).undecided for m, a in reports)
+
+    first = _reports(engine, 0, 10)
+    processes = [
+        subprocess.Popen(
+            [INTERCEPT, "automation", "run", "--no-webhooks"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _wait(lambda: decided(first), 40, "the first reports decided")
+        leader = _leader_pid(lock)
+        by_pid = {p.pid: p for p in processes}
+        assert leader in by_pid
+        by_pid[leader].send_signal(signal.SIGKILL)
+        by_pid[leader].wait()
+        (standby,) = [p for p in processes if p.pid != leader]
+        second = _reports(engine, 10, 10)
+        _wait(lambda: decided(second), 40, "the next reports, decided by the standby")
+        assert standby.poll() is None and _leader_pid(lock) == standby.pid
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=15)
+    made = [
+        e.order_id
+        for _, e in engine.read_intercept_log(0, 100_000)
+        if e.event_type() == "Requested" and e.actor == "auto-rule"
+    ]
+    assert sorted(made) == sorted(f"o{i}" for i in range(20))  # one request per report
     engine.close()
