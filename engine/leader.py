@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,7 +94,7 @@ class AdvisoryLock:
             )
             got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except psycopg.Error as error:
-            log.warning("relay lock: database unreachable: %s", str(error).splitlines()[0])
+            log.warning("leader lock: database unreachable: %s", str(error).splitlines()[0])
             return False
         if got and got[0]:
             self._conn = conn
@@ -113,7 +114,7 @@ class AdvisoryLock:
             if row and row[0]:
                 return True
         except Exception as error:  # noqa: BLE001 - a broken session holds nothing
-            log.warning("relay lock: session lost: %s", str(error).splitlines()[0])
+            log.warning("leader lock: session lost: %s", str(error).splitlines()[0])
         self.release()
         return False
 
@@ -141,8 +142,6 @@ def run_as_leader(
     `republish`: start over from the first event, once, when the lock is first ours; never
     while another relay leads, whose position it would pull back under it.
     """
-    import time
-
     standing_by_said = False
     try:
         while not stop.is_set():
@@ -209,8 +208,6 @@ class Leadership:
         retry_every: float = 0.5,
         renew_every: float = 1.0,
     ) -> None:
-        import time
-
         self.lock, self.role, self.on_leading = lock, role, on_leading
         self.retry_every, self.renew_every = retry_every, renew_every
         self._now = time.monotonic
