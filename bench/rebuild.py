@@ -13,7 +13,9 @@ from contextlib import closing
 from bench import workload
 from bench.backends import Backend
 from bench.measure import Rate, ratio, timed
+from engine import replay
 from engine.composition import build_engine
+from projections import after_sales
 
 BATCH = 1000
 
@@ -50,6 +52,15 @@ def rebuild(backend: Backend, settings, label: str) -> tuple[int, float]:
     fresh = backend.fresh_projections(settings, label)
     with closing(build_engine(fresh, clock=workload.StepClock())) as engine:
         return timed(engine.catch_up)
+
+
+def fill(engine) -> int:
+    """What `intercept replay` builds before its swap: the whole log into the engine's
+    (empty) projections, the after-sales table too; returns intercept events read."""
+    report = replay.ReplayReport("store")
+    replay.from_store(engine.db, engine.read_intercept_log, report, lambda n: None, engine.seals)
+    after_sales.catch_up(engine.db, engine.app.event_log.read_log_of)
+    return report.read
 
 
 def run(backend: Backend, intercepts: int, repeats: int) -> dict:
