@@ -86,8 +86,7 @@ def run(backend: Backend, intercepts: int, repeats: int) -> dict:
                 count, seconds = way(backend, settings, f"{name}{r}")
                 if count != history.intercept_events:
                     raise RuntimeError(
-                        f"{name} projected {count} events, "
-                        f"the store has {history.intercept_events}"
+                        f"{name} projected {count} events, the store has {history.intercept_events}"
                     )
                 rates[name].add(history.events, seconds)
     return {

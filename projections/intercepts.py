@@ -133,9 +133,7 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
     if e.conflict is not None:
         changes["conflict"] = _with_conflict(row["conflict"], e.conflict)
     succeeded = _succeeded({**row, **changes})
-    changes["flags"] = _flags_text(
-        lifecycle.flags_after_report(_flags(row), succeeded=succeeded)
-    )
+    changes["flags"] = _flags_text(lifecycle.flags_after_report(_flags(row), succeeded=succeeded))
     return changes
 
 
