@@ -319,7 +319,7 @@ def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
 
 def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
     """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
-    from engine.carrier_gateway import Backoff, CarrierGateway
+    from engine.carrier_gateway import CarrierGateway
     from engine.store.outbound import OutboundStore
 
     return CarrierGateway(
@@ -327,8 +327,20 @@ def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rn
         OutboundStore(event_store_db(settings)),
         carrier_links(settings, engine.app.clock),
         engine.app.clock,
-        backoff or Backoff(),
+        backoff or retry_schedule(settings),
         rng,
+    )
+
+
+def retry_schedule(settings: Settings):
+    """The gateway's backoff, from the `carrier_retry_*` settings."""
+    from engine.carrier_gateway import Backoff
+
+    return Backoff(
+        first=settings.carrier_retry_base,
+        cap=settings.carrier_retry_cap,
+        attempts=settings.carrier_retry_attempts,
+        within=settings.carrier_retry_horizon,
     )
 
 
