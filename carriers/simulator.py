@@ -129,6 +129,8 @@ class Task:
     decided_due: datetime | None = None
     """When the callback with the carrier's decision goes out: the return journey's
     callbacks follow it, as a carrier reports its own steps in order."""
+    overtaken: bool = False
+    """Its confirmation's callback goes out after the return journey's first step."""
 
 
 @dataclass(order=True)
@@ -332,6 +334,7 @@ class Simulator:
             and self._rng(task.request_id, "overtaken").random() < self.timing.overtaken
         )
         if overtaken:
+            task.overtaken = True
             # Past the journey's first step however long that one's own lag or hold is.
             lag += self.timing.returning_after + self.timing.lag[1] + self.timing.hold
         due = at + timedelta(seconds=lag)

@@ -149,16 +149,12 @@ def _journey(draw):
         parcel_history=(),
         now=T0,
     ).state
-    steps = [
-        (report, T0 + timedelta(hours=n + 1)) for n, report in enumerate(_JOURNEYS[action])
-    ]
+    steps = [(report, T0 + timedelta(hours=n + 1)) for n, report in enumerate(_JOURNEYS[action])]
     head = ["accepted"] if draw(st.booleans()) else []
     cancel_at = draw(st.none() | st.integers(0, len(head)))
     in_order = [(r, T0 + timedelta(minutes=1)) for r in head] + steps
     again = draw(st.lists(st.sampled_from(steps), max_size=3))
-    arrival = [(r, T0 + timedelta(minutes=1)) for r in head] + draw(
-        st.permutations(steps + again)
-    )
+    arrival = [(r, T0 + timedelta(minutes=1)) for r in head] + draw(st.permutations(steps + again))
     keyed = draw(st.booleans())
     return iid, state, in_order, arrival, cancel_at, keyed
 
