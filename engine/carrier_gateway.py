@@ -9,9 +9,10 @@ after a crash is the same request to the carrier, and each answer is recorded as
 command under a key derived from that id, so recording it again records nothing.
 
 Timeouts, connection errors and 5xx are tried again with exponential backoff and
-jitter (`Backoff`); a definite answer (a rejection, refused credentials) never is.
-After `Backoff.attempts` tries, or `Backoff.within` seconds, the gateway records
-`CarrierUnreachable`, which flags the intercept for the merchant.
+jitter (`Backoff`, built from the `carrier_retry_*` settings); a definite answer (a
+rejection, refused credentials) never is. After `Backoff.attempts` tries, or
+`Backoff.within` seconds, the gateway records `CarrierUnreachable`, which flags the
+intercept for the merchant.
 """
 
 import logging
@@ -56,7 +57,8 @@ FEED_TOPICS = (Requested.event_type(), Cancelled.event_type())
 @dataclass(frozen=True)
 class Backoff:
     """When to try a carrier again: `first` seconds, doubling up to `cap`, each delay
-    drawn in its upper half (equal jitter) so many intercepts do not retry in step."""
+    drawn in its upper half (equal jitter) so many intercepts do not retry in step. The
+    defaults are the settings' (engine/settings.py `carrier_retry_*`)."""
 
     first: float = 1.0
     factor: float = 2.0
