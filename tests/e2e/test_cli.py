@@ -1,5 +1,7 @@
 """The CLI as a merchant, a carrier and an operator use it, on SQLite and on PostgreSQL."""
 
+import re
+
 import pytest
 
 from tests.e2e.cli import intercept
@@ -230,6 +232,31 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
     assert out["summary"]["intercepts"] > 100
     assert out["summary"]["conflicts"].get("intercepted_after_cancel", 0) >= 1
     assert out["refusals"].get("cancel_only_while_open", 0) >= 1
+    # The carriers' callbacks came over HTTP, to the port the carriers file names.
+    carriers_file = (tmp_path / "demo" / "carriers.toml").read_text()
+    assert re.search(
+        r'callback_url = "http://127\.0\.0\.1:\d+/v1/carriers/ZTO/callback"', carriers_file
+    )
+    assert out["carriers"]["callbacks"] > 100
+    from engine.demo import demo_secrets
+
+    connected = {"INTERCEPT_CARRIERS_FILE": str(tmp_path / "demo" / "carriers.toml")}
+    rows = intercept(
+        tmp_path / "demo",
+        *("list", "--limit", "1000", "--since", "2026-01-01T00:00:00Z", "--json"),
+        env={**connected, **demo_secrets()},
+    ).json()["intercepts"]
+    # Some parcels' way back was reported before the carrier's success, which it stood for.
+    assert any(r["returning_at"] and r["confirmed_at"] == r["returning_at"] for r in rows)
+    assert (
+        {"accepted", "rejected"}
+        <= {r["dispatch"] for r in rows}
+        <= {
+            "accepted",
+            "rejected",
+            "withdrawn",
+        }
+    )
 
 
 def test_demo_is_deterministic(tmp_path):
