@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from engine.demo import demo_secrets
 from tests.e2e.cli import intercept, request_args
 
 
@@ -191,8 +192,6 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
         r'callback_url = "http://127\.0\.0\.1:\d+/v1/carriers/ZTO/callback"', carriers_file
     )
     assert out["carriers"]["callbacks"] > 100
-    from engine.demo import demo_secrets
-
     connected = {"INTERCEPT_CARRIERS_FILE": str(tmp_path / "demo" / "carriers.toml")}
     rows = intercept(
         tmp_path / "demo",
@@ -201,15 +200,8 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
     ).json()["intercepts"]
     # Some parcels' way back was reported before the carrier's success, which it stood for.
     assert any(r["returning_at"] and r["confirmed_at"] == r["returning_at"] for r in rows)
-    assert (
-        {"accepted", "rejected"}
-        <= {r["dispatch"] for r in rows}
-        <= {
-            "accepted",
-            "rejected",
-            "withdrawn",
-        }
-    )
+    dispatched = {r["dispatch"] for r in rows}
+    assert {"accepted", "rejected"} <= dispatched <= {"accepted", "rejected", "withdrawn"}
 
 
 def test_demo_is_deterministic(tmp_path):
