@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 
 
 def build_api(
-    settings: Settings, clock: Clock = system_clock, background: bool = True
+    settings: Settings, clock: Clock = system_clock, background: bool = True, pages: bool = True
 ) -> "FastAPI":
-    """The API and the web pages. `background=False` leaves out the automation loop and
-    the carrier gateway beside the server: `intercept demo` serves the app on its
-    simulated clock and drives those itself, so its history stays deterministic."""
+    """The API and the web pages. `intercept demo` serves the app for its carriers'
+    callbacks with `background=False`, leaving out the automation loop and the carrier
+    gateway beside the server (it runs on the demo's simulated clock and drives those
+    itself, so its history stays deterministic), and `pages=False`: nobody browses it."""
     # The web stack is loaded only by what serves: `intercept keys` does without it.
     from api.app import create_app
     from api.operations import ApiMetrics, MeteredGateway
@@ -54,6 +55,8 @@ def build_api(
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     app = create_app(services, metrics, readiness.check, tracing)
+    if not pages:
+        return app
     # The package center's pages, on the same app and the same services (web/).
     from web.app import install
     from web.session import secret_in

@@ -223,9 +223,10 @@ class _CallbackServer:
         from uvicorn.importer import import_from_string
 
         build_api = import_from_string("api.composition:build_api")
-        app = build_api(settings, clock, background=False)
+        app = build_api(settings, clock, background=False, pages=False)
         self.listening = listening
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [listening]}, daemon=True
         )
