@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
+def build_api(
+    settings: Settings, clock: Clock = system_clock, background: bool = True, pages: bool = True
+) -> "FastAPI":
+    """The API and the web pages. `intercept demo` serves the app for its carriers'
+    callbacks with `background=False`, leaving out the automation loop and the carrier
+    gateway beside the server (it runs on the demo's simulated clock and drives those
+    itself, so its history stays deterministic), and `pages=False`: nobody browses it."""
     # The web stack is loaded only by what serves: `intercept keys` does without it.
     from api.app import create_app
     from api.operations import ApiMetrics, MeteredGateway
@@ -43,10 +49,14 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         webhooks=webhook_store(settings),
         webhooks_allow_private=settings.webhooks_allow_private,
         carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
-        background=_automation(settings, clock) + _carrier_gateway(settings, clock),
+        background=(_automation(settings, clock) + _carrier_gateway(settings, clock))
+        if background
+        else (),
     )
     readiness = Readiness(build_observer(settings), settings.embedded, settings.ready_max_lag)
     app = create_app(services, metrics, readiness.check, tracing)
+    if not pages:
+        return app
     # The package center's pages, on the same app and the same services (web/).
     from web.app import install
     from web.session import secret_in

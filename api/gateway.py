@@ -373,6 +373,10 @@ class Gateway:
         with self._lock:
             return query(self._engine.db)
 
+    def dispatch_states(self, rows):
+        with self._lock:
+            return self._engine.dispatch_states(rows)
+
     def catch_up(self) -> None:
         if self._engine.settings.embedded:
             with self._lock:

@@ -8,7 +8,14 @@ from pydantic import BaseModel, Field
 from domain.decision import Decision, Outcome
 from domain.policy import InterceptPolicy
 from domain.types import CarrierCode
-from domain.vocabulary import Action, AfterSaleStatus, Conflict, RejectionCode, Status
+from domain.vocabulary import (
+    Action,
+    AfterSaleStatus,
+    Conflict,
+    DispatchState,
+    RejectionCode,
+    Status,
+)
 from engine import usecases
 from engine.keystore import ApiKey, IssuedKey
 from engine.roles import Role
@@ -148,6 +155,14 @@ class InterceptRow(BaseModel):
         default=None,
         description="Where the parcel was at the request, as the merchant said; null for rows "
         "projected before it was kept.",
+    )
+    dispatch: DispatchState = Field(
+        description="Where the engine's request to the carrier stands (not a projection "
+        "column: the carrier gateway's own table). not_connected: the carrier has no "
+        "connection configured, nothing is sent and its reports come by hand; pending: not "
+        "sent yet; sent: tried, no answer yet; accepted; rejected; unreachable: the engine "
+        "gave up for now, call the carrier's service; withdrawn: cancelled before it was "
+        "ever sent."
     )
 
 

@@ -83,9 +83,13 @@ class Timing:
     """The share of callbacks sent twice."""
     reorder: float = 0.1
     """The share of callbacks held back past the next one (`hold` seconds more). A carrier's
-    decision (confirmed, failed, released) is not held back behind the return journey that
-    follows it: that order is the carrier's own, not the network's."""
+    decision (confirmed, failed, released) is not held back by this behind the return
+    journey that follows it; `overtaken` is the share whose confirmation is."""
     hold: float = 3 * 3600.0
+    overtaken: float = 0.1
+    """The share of successes whose confirmation arrives after the first step of the return
+    journey (held back past it): carriers' callbacks come from different systems, and the
+    engine takes the journey step as the success."""
 
     def scaled(self, factor: float) -> "Timing":
         return Timing(
@@ -98,6 +102,7 @@ class Timing:
             repeat=self.repeat,
             reorder=self.reorder,
             hold=self.hold * factor,
+            overtaken=self.overtaken,
         )
 
 
@@ -124,6 +129,8 @@ class Task:
     decided_due: datetime | None = None
     """When the callback with the carrier's decision goes out: the return journey's
     callbacks follow it, as a carrier reports its own steps in order."""
+    overtaken: bool = False
+    """Its confirmation's callback goes out after the return journey's first step."""
 
 
 @dataclass(order=True)
@@ -321,8 +328,17 @@ class Simulator:
         lag = rng.uniform(*self.timing.lag)
         if rng.random() < self.timing.reorder and report not in _DECISIONS:
             lag += self.timing.hold  # held back: a later event overtakes it
+        overtaken = (
+            report == "confirmed"
+            # Its own draw, so the other callbacks' times stay what the seed gave them before.
+            and self._rng(task.request_id, "overtaken").random() < self.timing.overtaken
+        )
+        if overtaken:
+            task.overtaken = True
+            # Past the journey's first step however long that one's own lag or hold is.
+            lag += self.timing.returning_after + self.timing.lag[1] + self.timing.hold
         due = at + timedelta(seconds=lag)
-        if report in _DECISIONS:
+        if report in _DECISIONS and not overtaken:
             task.decided_due = due
         elif report != "accepted" and task.decided_due is not None:
             due = max(due, task.decided_due + timedelta(seconds=1))

@@ -42,11 +42,15 @@ _TRANSITIONS: Final[Mapping[Move, Mapping[Status, Status]]] = MappingProxyType(
         # A release lets the parcel go on: it ends a cancel, it never changes the status.
         Move.RELEASED: {},
         Move.REJECTED: {Status.REQUESTED: Status.REJECTED, Status.ACCEPTED: Status.REJECTED},
-        # The return journey follows a success; a cancelled intercept the carrier stopped
+        # The return journey follows a success. Carriers reorder their callbacks, and a step
+        # of the journey proves the parcel was stopped: on an open intercept it implies the
+        # success it follows (`implies_success`). A cancelled intercept the carrier stopped
         # anyway makes the same journey in its columns, its status staying cancelled.
-        Move.RETURNING: {_INTERCEPTED: Status.RETURNING},
-        Move.RETURNED: {_INTERCEPTED: Status.RETURNED, Status.RETURNING: Status.RETURNED},
-        Move.DELIVERED_TO_NEW_ADDRESS: {_INTERCEPTED: Status.DELIVERED_TO_NEW_ADDRESS},
+        Move.RETURNING: dict.fromkeys(OPEN | {_INTERCEPTED}, Status.RETURNING),
+        Move.RETURNED: dict.fromkeys(OPEN | {_INTERCEPTED, Status.RETURNING}, Status.RETURNED),
+        Move.DELIVERED_TO_NEW_ADDRESS: dict.fromkeys(
+            OPEN | {_INTERCEPTED}, Status.DELIVERED_TO_NEW_ADDRESS
+        ),
         Move.CANCEL: {Status.REQUESTED: Status.CANCELLED, Status.ACCEPTED: Status.CANCELLED},
     }
 )
@@ -71,6 +75,9 @@ _JOURNEY: Final[Mapping[CarrierReport, int]] = MappingProxyType(
 
 SUCCESS_REPORTS: Final = frozenset(_JOURNEY)
 """The reports that say the carrier stopped the parcel."""
+
+DECISIONS: Final = _OUTCOMES | SUCCESS_REPORTS
+"""The reports that say what the carrier did with the request (all but the acceptance)."""
 
 
 def move_of(report: CarrierReport) -> Move:
@@ -116,17 +123,35 @@ def ignored_report(
     return None
 
 
+def implies_success(decided: bool, report: CarrierReport) -> bool:
+    """Whether `report` is a step of the return journey the carrier sent before its success.
+
+    `decided`: whether a report of `DECISIONS` was recorded before this one. Carriers
+    reorder callbacks, and `returning` before `confirmed` still proves the parcel was
+    stopped: with no decision of the carrier's before it, the step stands for the success
+    too. The intercepted time is then the step's own, the latest moment the parcel can
+    have been stopped and the only one the engine knows; the confirmation arriving after
+    it is stale (`ignored_report`) and records nothing, so that time stays. After a
+    failure, a refusal or a release a journey step is a contradiction (`conflict_of`) and
+    implies nothing.
+    """
+    return not decided and report in _JOURNEY and report is not CarrierReport.CONFIRMED
+
+
 def conflict_of(
     status: Status, stage: CarrierReport | None, report: CarrierReport
 ) -> Conflict | None:
     """The contradiction a new carrier report raises, given what was said before it.
 
-    A step of the return journey needs a success before it: `returned` with no
-    confirmation, or after a failure, contradicts what the carrier said.
+    A step of the return journey needs a success before it, reported or implied: after a
+    failure, a refusal or a release it contradicts what the carrier said. One that
+    implies the success (`implies_success`) raises what the success would have.
     """
     if report is CarrierReport.ACCEPTED:
         return None
-    if report in _JOURNEY and report is not CarrierReport.CONFIRMED:
+    if implies_success(stage in DECISIONS, report):
+        report = CarrierReport.CONFIRMED
+    elif report in _JOURNEY and report is not CarrierReport.CONFIRMED:
         followed = stage is not None and 0 < _JOURNEY.get(stage, 0) < _JOURNEY[report]
         return None if followed else Conflict.CONTRADICTORY_CARRIER_REPORTS
     if stage in _OUTCOMES or stage in _JOURNEY:

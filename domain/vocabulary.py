@@ -126,6 +126,26 @@ class Conflict(StrEnum):
     CONTRADICTORY_CARRIER_REPORTS = "contradictory_carrier_reports"
 
 
+class DispatchState(StrEnum):
+    """Where the engine's own request to the carrier stands (the carrier gateway's words).
+
+    Not the intercept's status: what the engine did about telling the carrier, which the
+    carrier's reports then follow."""
+
+    NOT_CONNECTED = "not_connected"
+    """The carrier has no connection configured: nothing is sent; reports come by hand."""
+    PENDING = "pending"
+    """Not sent yet: the gateway has not tried."""
+    SENT = "sent"
+    """Tried, no answer yet: the call is under way or waits to be tried again."""
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+    """The gateway gave up for now (`CarrierUnreachable`): call the carrier's service."""
+    WITHDRAWN = "withdrawn"
+    """Cancelled before it was ever sent: the carrier never heard of it."""
+
+
 class Flag(StrEnum):
     """Things the merchant must look at that are not conflicts: nothing contradicts, but
     someone has to decide. The row's `flags` column lists the raised ones, sorted."""

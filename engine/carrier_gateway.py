@@ -9,9 +9,10 @@ after a crash is the same request to the carrier, and each answer is recorded as
 command under a key derived from that id, so recording it again records nothing.
 
 Timeouts, connection errors and 5xx are tried again with exponential backoff and
-jitter (`Backoff`); a definite answer (a rejection, refused credentials) never is.
-After `Backoff.attempts` tries, or `Backoff.within` seconds, the gateway records
-`CarrierUnreachable`, which flags the intercept for the merchant.
+jitter (`Backoff`, built from the `carrier_retry_*` settings); a definite answer (a
+rejection, refused credentials) never is. After `Backoff.attempts` tries, or
+`Backoff.within` seconds, the gateway records `CarrierUnreachable`, which flags the
+intercept for the merchant.
 """
 
 import logging
@@ -42,7 +43,7 @@ from domain.errors import DomainError
 from domain.event import Event
 from domain.events import Cancelled, Requested
 from domain.ids import carrier_request_id
-from domain.vocabulary import ParcelStage
+from domain.vocabulary import DispatchState, ParcelStage
 from engine import carrier_reports
 from engine.store.outbound import CancelSeen, Dispatch, OutboundStore, PositionMoved
 from engine.store.outbound import Requested as RequestSeen
@@ -56,7 +57,8 @@ FEED_TOPICS = (Requested.event_type(), Cancelled.event_type())
 @dataclass(frozen=True)
 class Backoff:
     """When to try a carrier again: `first` seconds, doubling up to `cap`, each delay
-    drawn in its upper half (equal jitter) so many intercepts do not retry in step."""
+    drawn in its upper half (equal jitter) so many intercepts do not retry in step. The
+    defaults are the settings' (engine/settings.py `carrier_retry_*`)."""
 
     first: float = 1.0
     factor: float = 2.0
@@ -170,11 +172,17 @@ class CarrierGateway:
         link = self.links.get(d.carrier or "")
         if link is None:
             # No connection configured: nothing is sent, manual reports go on as ever.
-            self.store.settle(d.intercept_id, request_state="not_connected", **_no_cancel(d))
+            self.store.settle(
+                d.intercept_id, request_state=DispatchState.NOT_CONNECTED.value, **_no_cancel(d)
+            )
             return
         if d.action == "request" and d.cancel_seen and d.first_attempt_ms is None:
             # Cancelled before it ever left: the carrier never needs to hear of it.
-            self.store.settle(d.intercept_id, request_state="withdrawn", cancel_state="not_needed")
+            self.store.settle(
+                d.intercept_id,
+                request_state=DispatchState.WITHDRAWN.value,
+                cancel_state="not_needed",
+            )
             return
         if d.first_attempt_ms is None:
             # Marked before the call: killed during it, the request may have reached the
@@ -224,7 +232,7 @@ class CarrierGateway:
         if d.action == "request" and answer.report == "accepted":
             self.store.settle(
                 d.intercept_id,
-                request_state="accepted",
+                request_state=DispatchState.ACCEPTED.value,
                 carrier_ref=answer.carrier_ref,
                 attempts=0,
                 first_attempt_ms=None,  # the cancel, if one comes, counts its own tries
@@ -233,7 +241,10 @@ class CarrierGateway:
             )
         elif d.action == "request":
             self.store.settle(
-                d.intercept_id, request_state="rejected", last_error=answer.message, **_no_cancel(d)
+                d.intercept_id,
+                request_state=DispatchState.REJECTED.value,
+                last_error=answer.message,
+                **_no_cancel(d),
             )
         else:
             self.store.settle(d.intercept_id, cancel_state="done", last_error=None)
@@ -279,7 +290,7 @@ class CarrierGateway:
         if d.action == "request":
             self.store.settle(
                 d.intercept_id,
-                request_state="unreachable",
+                request_state=DispatchState.UNREACHABLE.value,
                 attempts=attempts,
                 last_error=error,
                 **_no_cancel(d),

@@ -12,6 +12,7 @@ from domain.errors import DomainError
 from domain.event import Event
 from domain.events import INTERCEPT_EVENTS
 from domain.policy import InterceptPolicy
+from domain.vocabulary import DispatchState
 from engine.application import Check, Clock, InterceptApplication
 from engine.application import Read as Read  # what a Check is given, for the front doors
 from engine.carrier_catalog import CarrierCatalog, load_catalog
@@ -126,6 +127,7 @@ class Engine:
     """Embedded mode with a carrier connected: the carrier gateway, driven after each
     command like the projections' catch-up (`with_carriers`)."""
     _auto_rule: Any = None
+    _dispatches: Any = None
 
     def execute(self, command: Command) -> Decision:
         decision: Decision[Any] = self.app.execute(command)
@@ -148,6 +150,26 @@ class Engine:
                 self.app, ProcessPositions(event_store_db(self.settings)), self.app.clock
             )
         return self._auto_rule
+
+    def dispatch_states(self, rows: Sequence[dict[str, Any]]) -> dict[str, DispatchState]:
+        """Each row's dispatch to its carrier, by intercept id, from the carrier gateway's
+        table; `not_connected` for a carrier with no connection configured, `pending` for
+        a request the gateway has not read yet."""
+        if self._dispatches is None:
+            from engine.store.outbound import OutboundStore
+
+            connected = frozenset(carrier_links(self.settings, self.app.clock))
+            store = OutboundStore(event_store_db(self.settings)) if connected else None
+            self._dispatches = (connected, store)
+        connected, store = self._dispatches
+        ids = [r["intercept_id"] for r in rows if r["carrier"] in connected]
+        known = store.states(ids) if ids else {}
+        return {
+            r["intercept_id"]: known.get(r["intercept_id"], DispatchState.PENDING)
+            if r["carrier"] in connected
+            else DispatchState.NOT_CONNECTED
+            for r in rows
+        }
 
     def after_sale(self, merchant_id: str, after_sale_id: str):
         """An after-sale record as the write side holds it; None when never reported."""
@@ -321,7 +343,7 @@ def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
 
 def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
     """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
-    from engine.carrier_gateway import Backoff, CarrierGateway
+    from engine.carrier_gateway import CarrierGateway
     from engine.store.outbound import OutboundStore
 
     return CarrierGateway(
@@ -329,8 +351,20 @@ def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rn
         OutboundStore(event_store_db(settings)),
         carrier_links(settings, engine.app.clock),
         engine.app.clock,
-        backoff or Backoff(),
+        backoff or retry_schedule(settings),
         rng,
+    )
+
+
+def retry_schedule(settings: Settings):
+    """The gateway's backoff, from the `carrier_retry_*` settings."""
+    from engine.carrier_gateway import Backoff
+
+    return Backoff(
+        first=settings.carrier_retry_base,
+        cap=settings.carrier_retry_cap,
+        attempts=settings.carrier_retry_attempts,
+        within=settings.carrier_retry_horizon,
     )
 
 

@@ -43,6 +43,12 @@ class Settings(BaseModel):
     webhooks_retry_base: float = Field(default=5.0, gt=0, le=3600)  # first retry, seconds
     webhooks_horizon: float = Field(default=86400.0, gt=0, le=7 * 86400)  # then disabled
     webhooks_timeout: float = Field(default=10.0, gt=0, le=60)  # every call to an endpoint
+    # The carrier gateway's retry schedule (docs/carriers.md, "The retry schedule"): a first
+    # wait of `base` seconds doubling up to `cap`, until `attempts` tries or `horizon` seconds.
+    carrier_retry_attempts: int = Field(default=8, ge=1, le=1000)
+    carrier_retry_horizon: float = Field(default=600.0, gt=0, le=7 * 86400)
+    carrier_retry_base: float = Field(default=1.0, gt=0, le=3600)
+    carrier_retry_cap: float = Field(default=60.0, gt=0, le=86400)
     # The zone the web pages show times in (an IANA name); stored times stay UTC.
     timezone: str = "Asia/Shanghai"
 
@@ -83,6 +89,16 @@ class Settings(BaseModel):
         if same_postgres_database(self.event_store, self.projections):
             raise ValueError(
                 "the event store and the projections need two different PostgreSQL databases"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retry_schedule(self) -> "Settings":
+        if self.carrier_retry_cap < self.carrier_retry_base:
+            raise ValueError(
+                f"{ENV_NAMES['carrier_retry_cap']} ({self.carrier_retry_cap:g} s) is below "
+                f"{ENV_NAMES['carrier_retry_base']} ({self.carrier_retry_base:g} s): the longest "
+                "wait between two tries cannot be shorter than the first"
             )
         return self
 
@@ -137,6 +153,10 @@ ENV_NAMES = {
     "webhooks_retry_base": "INTERCEPT_WEBHOOKS_RETRY_BASE",
     "webhooks_horizon": "INTERCEPT_WEBHOOKS_HORIZON",
     "webhooks_timeout": "INTERCEPT_WEBHOOKS_TIMEOUT",
+    "carrier_retry_attempts": "INTERCEPT_CARRIER_RETRY_ATTEMPTS",
+    "carrier_retry_horizon": "INTERCEPT_CARRIER_RETRY_HORIZON",
+    "carrier_retry_base": "INTERCEPT_CARRIER_RETRY_BASE",
+    "carrier_retry_cap": "INTERCEPT_CARRIER_RETRY_CAP",
 }
 """Each setting's environment variable: one table for reading and for handing on."""
 

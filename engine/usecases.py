@@ -20,7 +20,7 @@ from domain.decision import Decision
 from domain.errors import DomainError, UnknownIntercept
 from domain.event import Event
 from domain.events import InterceptEvent
-from domain.vocabulary import CancelReason, EvidenceKind, Status
+from domain.vocabulary import CancelReason, DispatchState, EvidenceKind, Status
 from engine.evidence_store import EvidenceStore, Staged
 from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
@@ -61,6 +61,10 @@ class Engine(Protocol):
     @property
     def seals(self) -> Keys:
         """Opens sealed personal fields for the readers allowed to see them."""
+        ...
+
+    def dispatch_states(self, rows: Sequence[dict[str, Any]]) -> dict[str, DispatchState]:
+        """Each row's dispatch to its carrier, by intercept id (`DispatchState`)."""
         ...
 
 
@@ -143,9 +147,17 @@ def _filters(request: ListRequest, now: datetime) -> queries.Filters:
 def list_intercepts(engine: Engine, request: ListRequest, now: datetime) -> Page:
     """The package center, newest first; `BadCursor` for a cursor it did not issue."""
     filters = _filters(request, now)
-    return engine.read(
+    page = engine.read(
         lambda db: queries.list_intercepts(db, filters, limit=request.limit, cursor=request.cursor)
     )
+    return replace(page, rows=with_dispatch(engine, page.rows))
+
+
+def with_dispatch(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with `dispatch`: where the engine's request to the carrier stands, as the
+    carrier gateway keeps it (`not_connected` when the carrier has no connection)."""
+    states = engine.dispatch_states(rows)
+    return [{**row, "dispatch": states[row["intercept_id"]].value} for row in rows]
 
 
 def status_counts(engine: Engine, request: ListRequest, now: datetime) -> dict[str, int]:
@@ -202,7 +214,8 @@ def show_intercept(
             return None, []
         return row, queries.timeline(db, intercept_id, engine.seals)
 
-    return detail(*engine.read(both))
+    row, timeline = engine.read(both)
+    return detail(None if row is None else with_dispatch(engine, [row])[0], timeline)
 
 
 def result(decision: Decision) -> dict[str, Any]:

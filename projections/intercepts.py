@@ -68,6 +68,10 @@ _NO_FEES = {
 # code, what `lifecycle.is_success` reads, so the row knows what the aggregate's `succeeded` is.
 _SUCCESS_COLUMNS = tuple(f"{r.value}_at" for r in lifecycle.SUCCESS_REPORTS)
 _OTHER_CHANNEL = RejectionCode.ALREADY_INTERCEPTED_OTHER_CHANNEL.value
+# A decision's column set is the row's way of knowing the aggregate's stage is past the
+# acceptance: what `lifecycle.implies_success` asks.
+_DECISION_COLUMNS = tuple(f"{r.value}_at" for r in lifecycle.DECISIONS)
+_CONFIRMED_AT = f"{CarrierReport.CONFIRMED.value}_at"
 
 
 # A rebuild turns the same few flag texts into sets and back millions of times; the
@@ -90,6 +94,10 @@ def _succeeded(row: Row) -> bool:
     return row["rejection_code"] == _OTHER_CHANNEL or any(
         row[c] is not None for c in _SUCCESS_COLUMNS
     )
+
+
+def _decided(row: Row) -> bool:
+    return any(row[c] is not None for c in _DECISION_COLUMNS)
 
 
 def _requested(_: Row, e: Requested) -> Row:
@@ -126,6 +134,8 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
         f"{e.report.value}_at": stamp(e.occurred_at),
         "status": _NEXT[row["status"], _MOVES[e.report]],
     }
+    if lifecycle.implies_success(_decided(row), e.report):
+        changes[_CONFIRMED_AT] = changes[f"{e.report.value}_at"]
     if isinstance(e, CarrierFailed):
         changes["failure_reason"] = e.reason.value
     if isinstance(e, CarrierRejected):

@@ -27,7 +27,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from domain.lifecycle import OPEN, Move, is_success, move_of, status_after
+from domain.lifecycle import OPEN, Move, implies_success, is_success, move_of, status_after
 from domain.vocabulary import (
     Action,
     CancelReason,
@@ -134,9 +134,13 @@ def outcome_of(row: Row) -> str:
 OUTCOME_REPORTS: tuple[CarrierReport, ...] = tuple(
     r
     for r in CarrierReport
-    if f"{r.value}_at" in COLUMNS and any(status_after(s, move_of(r)) in DECIDED for s in OPEN)
+    if f"{r.value}_at" in COLUMNS
+    and any(status_after(s, move_of(r)) in DECIDED for s in OPEN)
+    and not implies_success(False, r)
 )
-"""The reports that decide an intercept; the earliest one's time is its outcome time."""
+"""The reports that decide an intercept; the earliest one's time is its outcome time. A step
+of the return journey that came before the success stands for it in the success's own
+column (`lifecycle.implies_success`), so the success's time is the one read."""
 
 LATENCIES: Mapping[str, tuple[str, ...]] = {
     "to_acceptance": (f"{CarrierReport.ACCEPTED.value}_at",),

@@ -75,6 +75,9 @@ class _Acting:
     def read(self, query: Any) -> Any:
         return self.gateway.read(query)
 
+    def dispatch_states(self, rows: Any) -> Any:
+        return self.gateway.dispatch_states(rows)
+
     @property
     def seals(self) -> Any:
         return self.gateway.seals

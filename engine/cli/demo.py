@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import socket
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,8 +62,9 @@ def demo_command(
 
     Merchants request, cancel and charge; the carrier gateway sends each request and
     cancel to a carrier simulator on loopback (every protocol family is spoken), whose
-    signed callbacks come back through the callback desk: what carriers said comes from
-    the protocols, not from commands the demo writes.
+    signed callbacks come back over HTTP to the engine's callback endpoints (the API on a
+    loopback port of its own): what carriers said comes from the protocols, not from
+    commands the demo writes.
 
     The demo writes only into its own home, on SQLite, whatever event store and
     projections are configured. On the embedded default unless --kafka is given;
@@ -113,14 +117,18 @@ def demo_command(
     simulator = Simulator({}, clock, seed=seed, timing=demo.DEMO_TIMING)
     server = SimulatorServer(simulator).start()
     os.environ.update(demo.demo_secrets())
+    callbacks = _loopback_socket()
     carriers_file = home / "carriers.toml"
-    carriers_file.write_text(demo.carriers_toml(server.port, "http://127.0.0.1"))
+    carriers_file.write_text(
+        demo.carriers_toml(server.port, f"http://127.0.0.1:{callbacks.getsockname()[1]}")
+    )
     settings = settings.model_copy(update={"carriers_file": carriers_file})
     simulator.carriers.update(simulated_carriers(settings, clock))
     engine = build_engine(settings, clock=clock)
     (home / MARK).write_text("made by `intercept demo`; the next demo empties this folder\n")
     gateway = build_carrier_gateway(settings, engine, rng=random.Random(seed))
     desk = build_carrier_desk(settings, engine.parcel_intercepts, clock)
+    api = _CallbackServer(settings, clock, callbacks).start()
     world = demo.CarrierWorld(gateway, desk, simulator, clock, engine.execute)
     deadlines = Deadlines(engine, deadline_watch(settings), clock)
     pipeline = Pipeline(settings).start() if kafka else None
@@ -150,6 +158,7 @@ def demo_command(
     finally:
         if pipeline:
             pipeline.close()
+        api.stop()
         server.stop()
         gateway.close()
         if desk is not None:
@@ -160,7 +169,7 @@ def demo_command(
         "dispatched": dispatched,
         "checked": world.report.checked,
         "refused_at_check": dict(world.report.refused_at_check),
-        "callbacks": world.report.callbacks,
+        "callbacks": world.callbacks_taken,
         **journey,
     }
     summary = usecases.summary(engine)
@@ -196,6 +205,50 @@ def demo_command(
     _print(report, summary, conflicts, where, begin)
     _print_stalled(deadlines.recorded)
     _print_carriers(carriers, summary)
+
+
+def _loopback_socket() -> socket.socket:
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    return listening
+
+
+class _CallbackServer:
+    """The engine's HTTP API, where the simulated carriers push their signed callbacks:
+    the app `intercept serve` runs, under uvicorn on a thread, on a free loopback port.
+
+    It runs on the demo's simulated clock and with no background work of its own (the
+    demo drives the gateway and the automatic rule), so the history stays the seed's.
+    The app is named, not imported, as `serve` names it: the CLI does not depend on the
+    API. A callback is posted while the demo waits for its answer, so the two engines
+    (the demo's and the API's, one database) never write at the same time.
+    """
+
+    def __init__(self, settings, clock, listening: socket.socket) -> None:
+        import uvicorn
+        from uvicorn.importer import import_from_string
+
+        build_api = import_from_string("api.composition:build_api")
+        app = build_api(settings, clock, background=False, pages=False)
+        self.listening = listening
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [listening]}, daemon=True
+        )
+
+    def start(self) -> _CallbackServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the demo's callback endpoints did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.listening.close()
 
 
 def _automatic(engine, report) -> object:

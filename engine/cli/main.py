@@ -142,6 +142,10 @@ _FLAGS = {
     "event_store": "--event-store / INTERCEPT_EVENT_STORE",
     "projections": "--projections / INTERCEPT_PROJECTIONS",
     "home": "--home / INTERCEPT_HOME",
+    "carrier_retry_attempts": "INTERCEPT_CARRIER_RETRY_ATTEMPTS",
+    "carrier_retry_horizon": "INTERCEPT_CARRIER_RETRY_HORIZON",
+    "carrier_retry_base": "INTERCEPT_CARRIER_RETRY_BASE",
+    "carrier_retry_cap": "INTERCEPT_CARRIER_RETRY_CAP",
 }
 _CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]*$"
 

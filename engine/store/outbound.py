@@ -7,11 +7,13 @@ position is still the one the batch was read after; absorbing the same event twi
 or a cancel before its request, leaves the same rows.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from domain.vocabulary import DispatchState
 from storage.database import Database
 from storage.dialect import DDL_LOCK
 
@@ -22,10 +24,15 @@ class PositionMoved(RuntimeError):
     """Another gateway moved the position since the batch was read: nothing was written."""
 
 
+_STORED: frozenset[DispatchState] = frozenset(DispatchState) - {DispatchState.SENT}
+"""The `request_state` words the table holds: a `DispatchState` each; `sent` is not stored
+but read from a pending request's attempts (`Dispatch.state`)."""
+
+
 @dataclass(frozen=True)
 class Dispatch:
-    """One intercept as the gateway keeps it. `request_state`: pending, accepted, rejected,
-    unreachable, withdrawn (cancelled before it was ever sent) or not_connected.
+    """One intercept as the gateway keeps it. `request_state`: one of `_STORED` (pending,
+    accepted, rejected, unreachable, withdrawn or not_connected).
     `cancel_state`: none, pending, done or not_needed."""
 
     intercept_id: str
@@ -45,7 +52,20 @@ class Dispatch:
     @property
     def action(self) -> str:
         """What is due: the request itself, or the cancel of an accepted request."""
-        return "request" if self.request_state == "pending" else "cancel"
+        return "request" if self.request_state == DispatchState.PENDING else "cancel"
+
+    @property
+    def state(self) -> DispatchState:
+        return dispatch_state(self.request_state, self.attempts)
+
+
+def dispatch_state(request_state: str, attempts: int) -> DispatchState:
+    """The request's dispatch as the front doors show it: a pending request the gateway
+    has tried is `sent` (under way, or waiting to be tried again)."""
+    state = DispatchState(request_state)
+    if state is DispatchState.PENDING and attempts > 0:
+        return DispatchState.SENT
+    return state
 
 
 _COLUMNS = (
@@ -197,6 +217,18 @@ class OutboundStore:
                 f"UPDATE carrier_outbound SET {assigns} WHERE intercept_id = ?",
                 (*(changes[n] for n in names), intercept_id),
             )
+
+    def states(self, intercept_ids: Sequence[str]) -> dict[str, DispatchState]:
+        """The dispatch of each of these intercepts the gateway has read; one query."""
+        if not intercept_ids:
+            return {}
+        marks = ", ".join("?" for _ in intercept_ids)
+        rows = self.db.read(
+            "SELECT intercept_id, request_state, attempts FROM carrier_outbound "
+            f"WHERE intercept_id IN ({marks})",
+            tuple(intercept_ids),
+        )
+        return {r["intercept_id"]: dispatch_state(r["request_state"], r["attempts"]) for r in rows}
 
     def counts(self) -> dict[str, int]:
         rows = self.db.read(

@@ -1,7 +1,10 @@
 """The CLI as a merchant, a carrier and an operator use it, on SQLite and on PostgreSQL."""
 
+import re
+
 import pytest
 
+from engine.demo import demo_secrets
 from tests.e2e.cli import intercept, request_args
 
 
@@ -187,6 +190,22 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
     assert out["stalled"].get("outcome", 0) >= 1
     assert out["carriers"]["flags"].get("stalled") == sum(out["stalled"].values())
     assert out["after_sales"].get("requested", 0) >= 1  # automatic intercepts
+    # The carriers' callbacks came over HTTP, to the port the carriers file names.
+    carriers_file = (tmp_path / "demo" / "carriers.toml").read_text()
+    assert re.search(
+        r'callback_url = "http://127\.0\.0\.1:\d+/v1/carriers/ZTO/callback"', carriers_file
+    )
+    assert out["carriers"]["callbacks"] > 100
+    connected = {"INTERCEPT_CARRIERS_FILE": str(tmp_path / "demo" / "carriers.toml")}
+    rows = intercept(
+        tmp_path / "demo",
+        *("list", "--limit", "1000", "--since", "2026-01-01T00:00:00Z", "--json"),
+        env={**connected, **demo_secrets()},
+    ).json()["intercepts"]
+    # Some parcels' way back was reported before the carrier's success, which it stood for.
+    assert any(r["returning_at"] and r["confirmed_at"] == r["returning_at"] for r in rows)
+    dispatched = {r["dispatch"] for r in rows}
+    assert {"accepted", "rejected"} <= dispatched <= {"accepted", "rejected", "withdrawn"}
 
 
 def test_demo_is_deterministic(tmp_path):

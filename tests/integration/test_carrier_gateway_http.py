@@ -8,6 +8,7 @@ reordered) take each intercept along its journey.
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,12 +23,13 @@ from domain.events import (
     CarrierRejected,
     CarrierReleased,
     ParcelReturned,
+    ParcelReturning,
 )
 from domain.vocabulary import CancelReason, Conflict
 from engine.composition import build_carrier_gateway, build_engine
 from tests.e2e import api_server
 from tests.e2e.cli import intercept
-from tests.support.carriers import PROTOCOL_OF, rig
+from tests.support.carriers import FAST, PROTOCOL_OF, rig
 
 
 def now() -> datetime:
@@ -164,7 +166,8 @@ def test_requests_answers_cancels_and_callbacks_over_http(protocol, tmp_path, mo
         [acceptance] = only(tracking, CarrierAccepted)  # resent or repeated: recorded once
         assert acceptance.carrier_ref == task.task_no
         if task.outcome == "confirmed":
-            assert len(only(tracking, CarrierConfirmed)) == 1
+            # Overtaken by the journey, the confirmation is stale: the step stood for it.
+            assert len(only(tracking, CarrierConfirmed)) == (0 if task.overtaken else 1)
             assert len(only(tracking, ParcelReturned)) == 1
     # Each event once: versions are 1..n without gaps on every intercept.
     for events in history.values():
@@ -363,3 +366,100 @@ def test_callbacks_are_verified_per_protocol_and_eligibility_is_asked(
         server.stop()
         the_rig.stop()
         gateway.close()
+
+
+JOURNEY = (ParcelReturning, ParcelReturned)
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOL_OF))
+def test_the_journey_before_the_carriers_success_is_the_success(protocol, tmp_path, monkeypatch):
+    """Every confirmation overtaken by the parcel's way back, over HTTP into a real API: the
+    journey step stands for the success, the late confirmation records nothing."""
+    carrier = PROTOCOL_OF[protocol]
+    home = tmp_path / "var"
+    parcels = [f"{carrier}T-J{n}" for n in range(3)]
+    the_rig = rig(
+        tmp_path,
+        monkeypatch,
+        stages=dict.fromkeys(parcels, "in_transit"),
+        timing=replace(FAST, overtaken=1.0),
+    )
+    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
+    engine = build_engine(the_rig.settings(home))
+    gateway = build_carrier_gateway(the_rig.settings(home), build_engine(the_rig.settings(home)))
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=gateway.run, args=(stop, 0.05), daemon=True),
+        threading.Thread(target=push_callbacks, args=(the_rig.simulator, stop), daemon=True),
+    ]
+    try:
+        for t in threads:
+            t.start()
+        engine.execute(
+            SetPolicy(
+                merchant_id="m1",
+                min_amount_minor=0,
+                max_amount_minor=10**6,
+                carriers=frozenset({carrier}),
+                actor="ops",
+                occurred_at=now(),
+            )
+        )
+        ids = {
+            tracking: engine.execute(
+                RequestIntercept(
+                    merchant_id="m1",
+                    order_id=f"o-{tracking}",
+                    tracking_no=tracking,
+                    carrier=carrier,
+                    amount_minor=1000,
+                    request_reason="buyer_refund",
+                    key=f"k-{tracking}",
+                    actor="m1-staff",
+                    occurred_at=now(),
+                )
+            ).state.id
+            for tracking in parcels
+        }
+        sim = the_rig.simulator
+        wait_for(lambda: len(sim.parcels) == len(parcels), what="the requests at the carrier")
+        wait_for(lambda: not sim.outbox, what="the last callbacks")
+        stopped = [t for t in parcels if sim.parcels[(carrier, t)].outcome == "confirmed"]
+        assert stopped, "the seed stops at least one parcel"
+        reports = {
+            t: [
+                d["report"]
+                for d in sim.delivered
+                if d["task_no"] == sim.parcels[(carrier, t)].task_no
+            ]
+            for t in stopped
+        }
+        with server.client(server.key("merchant", "m1")) as client:
+            wait_for(
+                lambda: all(
+                    client.get(f"/v1/intercepts/{ids[t]}").json()["intercept"]["status"]
+                    == "returned"
+                    for t in stopped
+                ),
+                what="the rows to show the journey",
+            )
+            rows = {t: client.get(f"/v1/intercepts/{ids[t]}").json()["intercept"] for t in stopped}
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        server.stop()
+        the_rig.stop()
+        gateway.close()
+    assert all(d["status"] == 200 for d in the_rig.simulator.delivered)
+    for tracking in stopped:
+        sent = reports[tracking]
+        assert sent.index("returning") < sent.index("confirmed")  # the order the test is about
+        history = engine.history(ids[tracking])
+        assert not [e for e in history if isinstance(e, CarrierConfirmed)]  # stale: nothing
+        assert all(e.conflict is None for e in history if isinstance(e, JOURNEY))
+        state = engine.app.intercept(ids[tracking])
+        assert state.status.value == "returned" and state.succeeded and state.conflicts == ()
+        row = rows[tracking]
+        first = next(r for r in sent if r != "accepted")  # the step that stood for the success
+        assert row["conflict"] is None and row["confirmed_at"] == row[f"{first}_at"]

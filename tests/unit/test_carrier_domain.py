@@ -89,12 +89,32 @@ def test_the_return_journey_follows_a_success():
     assert redirect.status is Status.DELIVERED_TO_NEW_ADDRESS
 
 
-def test_returned_without_a_success_is_a_contradiction():
-    state = _after(_requested(), "returned")
-    assert state.conflicts == (Conflict.CONTRADICTORY_CARRIER_REPORTS,)
-    assert state.status is Status.REQUESTED
+@pytest.mark.parametrize("before", [(), ("accepted",)])
+@pytest.mark.parametrize("step", ["returning", "returned"])
+def test_a_journey_step_before_the_success_implies_it(before, step):
+    """Carriers reorder callbacks: the step proves the parcel was stopped."""
+    state = _after(_requested(), *before, step)
+    assert state.status is Status(step) and state.conflicts == ()
+    assert state.succeeded and state.was_intercepted
+    late = rules.decide(state, b.carrier(state.id, "confirmed"), T0)
+    assert late.outcome.value == "stale" and late.events == ()
+
+
+def test_a_journey_step_after_a_failure_is_a_contradiction():
     failed = _after(_requested(), "failed", "returned")
-    assert Conflict.CONTRADICTORY_CARRIER_REPORTS in failed.conflicts
+    assert failed.conflicts == (Conflict.CONTRADICTORY_CARRIER_REPORTS,)
+    assert failed.status is Status.FAILED
+    refused = _after(_after(_requested(), "rejected", code="conditions_not_met"), "returning")
+    assert refused.conflicts == (Conflict.CONTRADICTORY_CARRIER_REPORTS,)
+
+
+def test_a_journey_step_before_the_success_on_a_cancelled_intercept_crossed_the_cancel():
+    cancelled = rules.decide(_requested(), b.cancel(IID), T0).state
+    state = _after(cancelled, "returning", "confirmed", "returned")
+    assert state.status is Status.CANCELLED
+    assert state.conflicts == (Conflict.INTERCEPTED_AFTER_CANCEL,)
+    released = _after(cancelled, "released", "returning")
+    assert released.conflicts == (Conflict.CONTRADICTORY_CARRIER_REPORTS,)
 
 
 def test_a_step_back_on_the_journey_is_stale():

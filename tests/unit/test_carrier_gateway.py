@@ -242,3 +242,16 @@ def test_a_batch_read_after_a_position_that_moved_writes_nothing():
     with pytest.raises(PositionMoved):
         store.absorb([fact_of(FEED[1][1])], 0, 2, 0)
     assert store.position() == 1 and len(store.all()) == 1
+
+
+def test_the_dispatch_state_is_the_stored_word_and_a_tried_pending_request_is_sent():
+    from domain.vocabulary import DispatchState
+    from engine.store.outbound import _STORED, dispatch_state
+
+    assert dispatch_state("pending", 0) is DispatchState.PENDING
+    assert dispatch_state("pending", 3) is DispatchState.SENT
+    for word in _STORED - {DispatchState.PENDING}:
+        assert dispatch_state(word.value, 2) is word
+    assert {dispatch_state(w.value, 1) for w in _STORED} | {DispatchState.PENDING} == set(
+        DispatchState
+    )
