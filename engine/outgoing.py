@@ -12,9 +12,12 @@ recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gi
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import StoredEvent
 
 from audit.chain import ChainLink, Plain, as_stored
 from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope, envelope_fields
@@ -45,12 +48,19 @@ def published(fields: dict[str, Any]) -> Outgoing:
         event_id=fields["event_id"],
         key=fields["intercept_id"].encode(),
         value=orjson.dumps(fields),
-        headers=[
-            ("event_type", fields["event_type"].encode()),
-            ("schema_version", str(fields["schema_version"]).encode()),
-            ("content-type", b"application/json"),
-        ],
+        headers=_headers(fields["event_type"], fields["schema_version"]),
     )
+
+
+@cache
+def _headers(event_type: str, schema_version: int) -> list[tuple[str, bytes]]:
+    """One list per type and version, shared by its records: nothing appends to it (a
+    traced record gets a new list, `with_traces`)."""
+    return [
+        ("event_type", event_type.encode()),
+        ("schema_version", str(schema_version).encode()),
+        ("content-type", b"application/json"),
+    ]
 
 
 def stored_envelope(
@@ -85,25 +95,69 @@ def reader(app) -> ReadOutgoing:
 
     def read(after: int, limit: int) -> tuple[int, list[Outgoing]]:
         log = app.event_log
-        stored = log.select_notifications(after, limit, inclusive_of_start=False, topics=_TOPICS)
-        if not stored:
+        rows = log.published_rows(after, limit, _TOPICS)
+        if rows is None:  # a store without a chain
+            return _read_notifications(log, after, limit)
+        if not rows:
             return after, []
-        links = {k.position: k for k in log.chain_links_between(stored[0].id, stored[-1].id)}
         to_event, plain = log.event, log.plain_state
-        return stored[-1].id, [_outgoing(n, links.get(n.id), to_event, plain) for n in stored]
+        return rows[-1]["position"], [_from_row(r, to_event, plain) for r in rows]
 
     return read
 
 
+def _from_row(row, to_event: Callable[[Any], Any], plain: Plain) -> Outgoing:
+    """The record for one row of `select_published`: the stored JSON and its hashes."""
+    position, version, topic = row["position"], row["originator_version"], row["topic"]
+    intercept = _id_text(row["originator_id"])
+    try:
+        state = orjson.loads(plain(bytes(row["state"])))
+        fields = envelope_fields(topic, intercept, version, position, state)
+    except Exception:  # noqa: BLE001 - not JSON, refused by the cipher, lacking a field
+        fields = None
+    if fields is None or row["event_hash"] is None:
+        stored = StoredEvent(UUID(intercept), version, topic, bytes(row["state"]))
+        link = None
+        if row["event_hash"] is not None:
+            link = ChainLink(
+                position,
+                stored.originator_id,
+                version,
+                row["prev_hash"],
+                row["event_hash"],
+                row["log_hash"],
+            )
+        return _outgoing(stored, position, link, to_event, plain)
+    fields["event_hash"] = row["event_hash"]
+    fields["prev_hash"] = row["prev_hash"]
+    fields["log_hash"] = row["log_hash"]
+    return published(fields)
+
+
+def _id_text(stored: Any) -> str:
+    """An originator id as stored (a UUID, or SQLite's 32 hex digits) in canonical text."""
+    if isinstance(stored, str) and len(stored) == 32:
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    return str(stored)
+
+
+def _read_notifications(log, after: int, limit: int) -> tuple[int, list[Outgoing]]:
+    stored = log.select_notifications(after, limit, inclusive_of_start=False, topics=_TOPICS)
+    if not stored:
+        return after, []
+    to_event, plain = log.event, log.plain_state
+    return stored[-1].id, [_outgoing(n, n.id, None, to_event, plain) for n in stored]
+
+
 def _outgoing(
-    notification, link: ChainLink | None, to_event: Callable[[Any], Any], plain: Plain
+    record, position: int, link: ChainLink | None, to_event: Callable[[Any], Any], plain: Plain
 ) -> Outgoing:
-    fields = stored_envelope(notification, notification.id, link, plain)
+    fields = stored_envelope(record, position, link, plain)
     if fields is None:
         # Damaged in the store: published as the engine reads it, unsealed; verify names it.
-        event = to_event(notification)
+        event = to_event(record)
         assert isinstance(event, InterceptEvent)
-        fields = Envelope.of(event, notification.id).model_dump(mode="json")
+        fields = Envelope.of(event, position).model_dump(mode="json")
     return published(fields)
 
 

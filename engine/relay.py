@@ -82,7 +82,8 @@ class Relay:
         last, records = self.read(position, self.batch_size)
         if last == position:
             return 0
-        futures = [(self.producer.send(self.topic, **r.record()), r) for r in records]
+        send, topic = self.producer.send, self.topic
+        futures = [(send(topic, r.value, r.key, r.headers), r) for r in records]
         self.producer.flush(timeout=self.ack_timeout)
         # Each get() raises unless the broker acknowledged that record.
         acked = [(f.get(timeout=self.ack_timeout), r) for f, r in futures]
