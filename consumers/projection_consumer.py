@@ -130,9 +130,12 @@ class ProjectionConsumer:
         self.dead_lettered += len(letters)
 
     def _hint_kafka(self, next_offsets: dict[TopicPartition, int]) -> None:
+        # Not waited for: the database already has the positions, and a round trip to the
+        # broker per poll would cost every batch its latency.
         try:
-            self.consumer.commit(
-                {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()}
+            self.consumer.commit_async(
+                {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()},
+                callback=_hinted,
             )
         except KafkaError as error:  # a rebalance in progress: the database already has it
             log.info("advisory offset commit skipped: %s", error)
@@ -168,6 +171,11 @@ class ProjectionConsumer:
                     }
                 },
             )
+
+
+def _hinted(_offsets, response) -> None:
+    if isinstance(response, Exception):
+        log.info("advisory offset commit failed: %s", response)
 
 
 def _traced(received) -> list[tuple[str, str, int]]:

@@ -11,9 +11,8 @@ recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gi
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -27,8 +26,7 @@ _TOPICS = tuple(INTERCEPT_EVENT_TYPES)
 _HASHES = ("event_hash", "prev_hash", "log_hash")
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """One Kafka record to send, and what the relay remembers of it."""
 
     position: int
@@ -100,45 +98,48 @@ def reader(app) -> ReadOutgoing:
             return _read_notifications(log, after, limit)
         if not rows:
             return after, []
-        to_event, plain = log.event, log.plain_state
-        return rows[-1]["position"], [_from_row(r, to_event, plain) for r in rows]
+        to_event, plain = log.event, log.plain_state if log.transforms_state else None
+        return rows[-1][0], [_from_row(r, to_event, plain) for r in rows]
 
     return read
 
 
-def _from_row(row, to_event: Callable[[Any], Any], plain: Plain) -> Outgoing:
+def _from_row(row: tuple, to_event: Callable[[Any], Any], plain: Plain | None) -> Outgoing:
     """The record for one row of `select_published`: the stored JSON and its hashes."""
-    position, version, topic = row["position"], row["originator_version"], row["topic"]
-    intercept = _id_text(row["originator_id"])
+    position, stored_id, version, topic, state, prev_hash, event_hash, log_hash = row
+    if type(stored_id) is str and len(stored_id) == 32:  # SQLite's hex digits
+        s = stored_id
+        intercept = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+    else:
+        intercept = str(stored_id)
     try:
-        state = orjson.loads(plain(bytes(row["state"])))
-        fields = envelope_fields(topic, intercept, version, position, state)
+        fields = envelope_fields(
+            topic,
+            intercept,
+            version,
+            position,
+            orjson.loads(state if plain is None else plain(bytes(state))),
+        )
     except Exception:  # noqa: BLE001 - not JSON, refused by the cipher, lacking a field
         fields = None
-    if fields is None or row["event_hash"] is None:
-        stored = StoredEvent(UUID(intercept), version, topic, bytes(row["state"]))
+    if fields is None or event_hash is None:
+        stored = StoredEvent(UUID(intercept), version, topic, bytes(state))
         link = None
-        if row["event_hash"] is not None:
+        if event_hash is not None:
             link = ChainLink(
-                position,
-                stored.originator_id,
-                version,
-                row["prev_hash"],
-                row["event_hash"],
-                row["log_hash"],
+                position, stored.originator_id, version, prev_hash, event_hash, log_hash
             )
-        return _outgoing(stored, position, link, to_event, plain)
-    fields["event_hash"] = row["event_hash"]
-    fields["prev_hash"] = row["prev_hash"]
-    fields["log_hash"] = row["log_hash"]
-    return published(fields)
-
-
-def _id_text(stored: Any) -> str:
-    """An originator id as stored (a UUID, or SQLite's 32 hex digits) in canonical text."""
-    if isinstance(stored, str) and len(stored) == 32:
-        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
-    return str(stored)
+        return _outgoing(stored, position, link, to_event, plain or as_stored)
+    fields["event_hash"] = event_hash
+    fields["prev_hash"] = prev_hash
+    fields["log_hash"] = log_hash
+    return Outgoing(
+        position,
+        fields["event_id"],
+        intercept.encode(),
+        orjson.dumps(fields),
+        _headers(topic, fields["schema_version"]),
+    )
 
 
 def _read_notifications(log, after: int, limit: int) -> tuple[int, list[Outgoing]]:

@@ -78,6 +78,11 @@ class EventLog:
     def plain_state(self, stored: bytes) -> bytes:
         return self.mapper.plain_state(stored)
 
+    @property
+    def transforms_state(self) -> bool:
+        """Whether stored bytes are compressed or encrypted (else they are the JSON)."""
+        return bool(self.mapper.cipher or self.mapper.compressor)
+
     # ---- aggregates ----------------------------------------------------
 
     def history(self, aggregate_id: UUID) -> list[Event]:
