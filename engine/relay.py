@@ -21,6 +21,11 @@ from engine.store.positions import Landmark, RelayPositions
 log = logging.getLogger(__name__)
 
 
+CHAIN_SECONDS = 0.5
+"""No further batch is chained after this long, however slow the machine: the leader looks
+at its lock (renewed every second) between calls."""
+
+
 class TopicLost(RuntimeError):
     """The topic is gone although events were published to it: the broker lost them."""
 
@@ -84,8 +89,9 @@ class Relay:
             )
 
     def publish_once(self) -> int:
-        """Publish what is waiting, up to `chain` batches; returns how many log entries it
-        moved past. Every batch is acknowledged and its position recorded before it returns.
+        """Publish what is waiting, up to `chain` batches and `CHAIN_SECONDS`; returns how
+        many log entries it moved past. Every batch is acknowledged and its position recorded
+        before it returns.
 
         The next batch is read and sent before the previous one is waited for, so the store
         is read while the broker acknowledges: one batch in flight beyond the one settled.
@@ -94,8 +100,11 @@ class Relay:
         """
         position = self.positions.get(self.topic)
         moved, inflight = 0, None
+        began = time.monotonic()
         for _ in range(self.chain):
             started = time.monotonic()
+            if started - began > CHAIN_SECONDS:
+                break
             last, records = self.read(position, self.batch_size)
             if last == position:
                 break
