@@ -123,12 +123,11 @@ def _from_row(row: tuple, to_event: Callable[[Any], Any], plain: Plain | None) -
     except Exception:  # noqa: BLE001 - not JSON, refused by the cipher, lacking a field
         fields = None
     if fields is None or event_hash is None:
-        stored = StoredEvent(UUID(intercept), version, topic, bytes(state))
+        aggregate = UUID(intercept)
+        stored = StoredEvent(aggregate, version, topic, bytes(state))
         link = None
         if event_hash is not None:
-            link = ChainLink(
-                position, stored.originator_id, version, prev_hash, event_hash, log_hash
-            )
+            link = ChainLink(position, aggregate, version, prev_hash, event_hash, log_hash)
         return _outgoing(stored, position, link, to_event, plain or as_stored)
     fields["event_hash"] = event_hash
     fields["prev_hash"] = prev_hash
