@@ -98,7 +98,7 @@ def reader(app) -> ReadOutgoing:
             return _read_notifications(log, after, limit)
         if not rows:
             return after, []
-        to_event, plain = log.event, log.plain_state if log.transforms_state else None
+        to_event, plain = log.event, log.plain_state if log.sealed else None
         return rows[-1][0], [_from_row(r, to_event, plain) for r in rows]
 
     return read

@@ -79,9 +79,9 @@ class EventLog:
         return self.mapper.plain_state(stored)
 
     @property
-    def transforms_state(self) -> bool:
-        """Whether stored bytes are compressed or encrypted (else they are the JSON)."""
-        return bool(self.mapper.cipher or self.mapper.compressor)
+    def sealed(self) -> bool:
+        """Whether stored bytes differ from the JSON (compressed or encrypted)."""
+        return self.mapper.sealed
 
     # ---- aggregates ----------------------------------------------------
 
