@@ -51,7 +51,7 @@ def receive(value: bytes | None) -> Recorded:
 # are the payload's own, validating the event validates them too, and the envelope
 # is left only its own fields to check, with its own declarations.
 _REPEATED = ("merchant_id", "occurred_at", "actor")
-_IDENTITY = {"intercept_id": "originator_id", "version": "originator_version"}
+_IDENTITY = ("intercept_id", "version", "recorded_at")
 _FIELDS = frozenset(Envelope.model_fields)
 _REQUIRED = frozenset(n for n, f in Envelope.model_fields.items() if f.is_required())
 _OwnFields = create_model(
@@ -59,7 +59,7 @@ _OwnFields = create_model(
     **{
         name: (field.annotation, field)
         for name, field in Envelope.model_fields.items()
-        if name not in {*_REPEATED, *_IDENTITY, "recorded_at", "payload"}
+        if name not in {*_REPEATED, *_IDENTITY, "payload"}
     },
 )  # type: ignore[call-overload]
 
