@@ -40,12 +40,12 @@ def _on_topic(settings, label: str):
 def _relay(settings, engine) -> tuple[int, float]:
     relay = build_relay(settings, engine)
     relay.check_topic()  # creates the topic, as on a first start
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while relay.publish_once():
         pass
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     relay.producer.close()
-    return relay.published, seconds
+    return relay.published, seconds, cpu
 
 
 def _records(engine) -> list[dict]:
@@ -58,35 +58,38 @@ def _records(engine) -> list[dict]:
         out += [r.record() for r in batch]
 
 
-def _raw_produce(settings, records: list[dict]) -> tuple[int, float]:
+def _raw_produce(settings, records: list[dict]) -> tuple[int, float, float]:
     kafka_clients.ensure_topics(settings, [settings.topic])
     producer = kafka_clients.producer(settings)
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         futures = [producer.send(settings.topic, **r) for r in records]
         producer.flush(timeout=120)
         for future in futures:
             future.get(timeout=120)
-        return len(futures), time.perf_counter() - started
+        return len(futures), time.perf_counter() - started, time.process_time() - cpu
     finally:
         producer.close()
 
 
-def _count_until(expected: int, poll, timeout: float = 300) -> tuple[int, float]:
-    """Poll until `expected` records are handled; the clock starts at the first record."""
+def _count_until(expected: int, poll, timeout: float = 300) -> tuple[int, float, float]:
+    """Poll until `expected` records are handled: (records, seconds, CPU seconds of this
+    process, its client threads included); the clocks start at the first record."""
     deadline = time.monotonic() + timeout
-    done, started = 0, None
+    done, started, cpu = 0, None, 0.0
     while done < expected:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {done} of {expected} records arrived in {timeout:.0f}s")
         got = poll()
         if got and started is None:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
         done += got
-    return done, time.perf_counter() - (started or time.perf_counter())
+    if started is None:
+        return done, 0.0, 0.0
+    return done, time.perf_counter() - started, time.process_time() - cpu
 
 
-def _raw_consume(settings, expected: int) -> tuple[int, float]:
+def _raw_consume(settings, expected: int) -> tuple[int, float, float]:
     consumer = kafka_clients.consumer(settings, group_id=None)
     try:
         partitions = [
@@ -102,20 +105,20 @@ def _raw_consume(settings, expected: int) -> tuple[int, float]:
         consumer.close(autocommit=False)
 
 
-def _project(backend: Backend, settings, expected: int, label: str) -> tuple[int, float]:
+def _project(backend: Backend, settings, expected: int, label: str) -> tuple[int, float, float]:
     fresh = backend.fresh_projections(settings, label)
     with closing(build_engine(fresh)) as engine:
         consumer = build_projection_consumer(fresh, engine)
         consumer.start()
         try:
-            count, seconds = _count_until(expected, lambda: consumer.poll_once(POLL_MS))
+            count, seconds, cpu = _count_until(expected, lambda: consumer.poll_once(POLL_MS))
         finally:
             consumer.consumer.close(autocommit=False)
             consumer.dlq_producer.close()
         applied = consumer.totals.applied
         if applied != expected:
             raise RuntimeError(f"the consumer applied {applied} of {expected} events")
-        return count, seconds
+        return count, seconds, cpu
 
 
 def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict:
@@ -123,23 +126,37 @@ def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict
     base = base.model_copy(update={"kafka_bootstrap": bootstrap})
     names = ("relay", "raw_produce", "project", "raw_consume")
     rates = {name: Rate("events/s") for name in names}
+    # Events per second of this process's CPU (all its threads): on a shared machine the
+    # wall clock also counts the neighbours' turns, the CPU time much less so.
+    per_cpu = {name: Rate("events/CPU-s") for name in names}
+
+    def add(name: str, measured: tuple[int, float, float]) -> None:
+        count, seconds, cpu = measured
+        rates[name].add(count, seconds)
+        per_cpu[name].add(count, cpu)
+
     with closing(build_engine(base)) as engine:
         records = _records(engine)
         sizes = sorted(len(r["value"]) for r in records)
         for r in range(repeats):
             settings = _on_topic(base, f"r{r}")
-            rates["relay"].add(*_relay(settings, engine))
-            rates["raw_produce"].add(*_raw_produce(_on_topic(base, f"p{r}"), records))
-            rates["raw_consume"].add(*_raw_consume(settings, len(records)))
-            rates["project"].add(*_project(backend, settings, len(records), f"consume{r}"))
+            add("relay", _relay(settings, engine))
+            add("raw_produce", _raw_produce(_on_topic(base, f"p{r}"), records))
+            add("raw_consume", _raw_consume(settings, len(records)))
+            add("project", _project(backend, settings, len(records), f"consume{r}"))
     return {
         "intercepts": intercepts,
         "messages": len(records),
         "message_bytes_median": sizes[len(sizes) // 2],
         "repeats": repeats,
-        "rates": {k: v.as_dict() for k, v in rates.items()},
+        "rates": {
+            **{k: v.as_dict() for k, v in rates.items()},
+            **{f"{k}_cpu": v.as_dict() for k, v in per_cpu.items()},
+        },
         "ratios": {
             "relay_vs_raw_producer": ratio(rates["relay"], rates["raw_produce"]),
             "consumer_vs_raw_consumer": ratio(rates["project"], rates["raw_consume"]),
+            "relay_vs_raw_producer_cpu": ratio(per_cpu["relay"], per_cpu["raw_produce"]),
+            "consumer_vs_raw_consumer_cpu": ratio(per_cpu["project"], per_cpu["raw_consume"]),
         },
     }

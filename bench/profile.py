@@ -193,7 +193,7 @@ def _consume(storage, size, out, bootstrap):
     with _broker(bootstrap) as servers:
         settings = kafka._on_topic(settings.model_copy(update={"kafka_bootstrap": servers}), "pc")
         with closing(build_engine(settings)) as engine:
-            published, _ = kafka._relay(settings, engine)
+            published, _, _ = kafka._relay(settings, engine)
         with _sampled("consume", out):
             kafka._project(storage, settings, published, "profiled")
 

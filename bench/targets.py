@@ -77,9 +77,9 @@ TARGETS = [
     Target("1M intercepts rebuilt", "< 45 s", _million_seconds, lambda v: v < 45, "s"),
     Target(
         "relay vs raw kafka-python producer",
-        ">= 0.5",
+        ">= 0.8",
         lambda r: _get(r, "kafka", "ratios", "relay_vs_raw_producer"),
-        lambda v: v >= 0.5,
+        lambda v: v >= 0.8,
     ),
     Target(
         "projection consumer vs raw kafka-python consumer",

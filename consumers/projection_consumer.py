@@ -69,13 +69,18 @@ class ProjectionConsumer:
         if not batches:
             return 0
         started, started_ns = time.monotonic(), time.time_ns()
-        envelopes, letters, next_offsets = [], [], {}
+        tracing = self.tracing is not None and self.tracing.enabled
+        envelopes, letters, next_offsets, traced = [], [], {}, []
         for tp, records in batches.items():
             for record in records:
                 try:
-                    envelopes.append(receive(record.value))
+                    recorded = receive(record.value)  # each message decoded once
                 except Poison as poison:
                     letters.append(from_record(record, poison))
+                    continue
+                envelopes.append(recorded)
+                if tracing and record.headers:
+                    traced.append((record.headers, recorded))
             next_offsets[tp] = records[-1].offset + 1
         self._dead_letter(letters)
         positions = {(tp.topic, tp.partition): o for tp, o in next_offsets.items()}
@@ -91,8 +96,8 @@ class ProjectionConsumer:
         self._add(result)
         self._hint_kafka(next_offsets)
         handled = sum(len(r) for r in batches.values())
-        if self.tracing is not None and self.tracing.enabled:
-            self.tracing.applied(_traced(batches), started_ns)
+        if tracing:
+            self.tracing.applied(_traced(traced), started_ns)
         if self.metrics is not None:
             for _ in range(attempts - 1):
                 self.metrics.retried("projection_batch")
@@ -125,9 +130,12 @@ class ProjectionConsumer:
         self.dead_lettered += len(letters)
 
     def _hint_kafka(self, next_offsets: dict[TopicPartition, int]) -> None:
+        # Not waited for: the database already has the positions, and a round trip to the
+        # broker per poll would cost every batch its latency.
         try:
-            self.consumer.commit(
-                {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()}
+            self.consumer.commit_async(
+                {tp: OffsetAndMetadata(o, "", -1) for tp, o in next_offsets.items()},
+                callback=_hinted,
             )
         except KafkaError as error:  # a rebalance in progress: the database already has it
             log.info("advisory offset commit skipped: %s", error)
@@ -165,16 +173,17 @@ class ProjectionConsumer:
             )
 
 
-def _traced(batches) -> list[tuple[str, str, int]]:
-    """(traceparent, intercept id, version) of each record that carries a trace context."""
+def _hinted(_offsets, response) -> None:
+    if isinstance(response, Exception):
+        log.info("advisory offset commit failed: %s", response)
+
+
+def _traced(received) -> list[tuple[str, str, int]]:
+    """(traceparent, intercept id, version) of each applied record that carries a trace
+    context, from its headers and its decoded event."""
     found = []
-    for records in batches.values():
-        for record in records:
-            parent = dict(record.headers or ()).get("traceparent")
-            if parent:
-                try:
-                    envelope = receive(record.value)
-                except Poison:
-                    continue
-                found.append((parent.decode(), str(envelope.intercept_id), envelope.version))
+    for headers, recorded in received:
+        parent = dict(headers).get("traceparent")
+        if parent:
+            found.append((parent.decode(), str(recorded.intercept_id), recorded.version))
     return found

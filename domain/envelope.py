@@ -31,11 +31,12 @@ def envelope_fields(
     """
     schema_version = state.pop("class_version", 1)
     recorded_at = state.pop("recorded_at")
+    intercept = str(intercept_id)
     return {
-        "event_id": event_id_text(intercept_id, version),
+        "event_id": event_id_text(intercept, version),
         "event_type": event_type,
         "schema_version": schema_version,
-        "intercept_id": str(intercept_id),
+        "intercept_id": intercept,
         "merchant_id": state["merchant_id"],
         "version": version,
         "position": position,

@@ -33,9 +33,12 @@ def event_id(originator_id: UUID, version: int) -> UUID:
 _NAMESPACE_BYTES = NAMESPACE.bytes
 
 
-def event_id_text(originator_id: UUID, version: int) -> str:
-    """`str(event_id(originator_id, version))`, without making the UUID: every event's
-    envelope and chain link carries it."""
+def event_id_text(originator_id: UUID | str, version: int) -> str:
+    """`str(event_id(originator_id, version))`, the id given as a UUID or its canonical text.
+
+    Every event's envelope and chain link carries it; built straight from the digest, without
+    the two UUID objects uuid5 makes, it costs a third.
+    """
     digest = bytearray(
         sha1(_NAMESPACE_BYTES + f"event/{originator_id}/{version}".encode()).digest()[:16]
     )

@@ -448,10 +448,11 @@ def build_relay(settings: Settings, engine: Engine, metrics=None, tracing=None):
     read = reader(engine.app)
     if tracing is not None and tracing.enabled:
         read = with_traces(read, tracing.headers_for)
+    producer = kafka_clients.producer(settings)
     return Relay(
         # Intercept events only, sealed with their chain links (docs/audit.md).
         read,
-        kafka_clients.producer(settings),
+        producer,
         RelayPositions(event_store_db(settings)),
         settings.topic,
         topic_exists=lambda: settings.topic in kafka_clients.existing_topics(settings),
@@ -461,6 +462,7 @@ def build_relay(settings: Settings, engine: Engine, metrics=None, tracing=None):
         ),
         batch_size=settings.relay_batch,
         on_batch=metrics.relay_batch if metrics is not None else None,
+        partitions=kafka_clients.keyed_partitions(producer),
     )
 
 

@@ -11,10 +11,12 @@ recorded the event. The bytes are the ones `message(Envelope.of(event, ...))` gi
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import StoredEvent
 
 from audit.chain import ChainLink, Plain, as_stored
 from domain.envelope import INTERCEPT_EVENT_TYPES, Envelope, envelope_fields
@@ -24,8 +26,7 @@ _TOPICS = tuple(INTERCEPT_EVENT_TYPES)
 _HASHES = ("event_hash", "prev_hash", "log_hash")
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """One Kafka record to send, and what the relay remembers of it."""
 
     position: int
@@ -45,12 +46,19 @@ def published(fields: dict[str, Any]) -> Outgoing:
         event_id=fields["event_id"],
         key=fields["intercept_id"].encode(),
         value=orjson.dumps(fields),
-        headers=[
-            ("event_type", fields["event_type"].encode()),
-            ("schema_version", str(fields["schema_version"]).encode()),
-            ("content-type", b"application/json"),
-        ],
+        headers=_headers(fields["event_type"], fields["schema_version"]),
     )
+
+
+@cache
+def _headers(event_type: str, schema_version: int) -> list[tuple[str, bytes]]:
+    """One list per type and version, shared by its records: nothing appends to it (a
+    traced record gets a new list, `with_traces`)."""
+    return [
+        ("event_type", event_type.encode()),
+        ("schema_version", str(schema_version).encode()),
+        ("content-type", b"application/json"),
+    ]
 
 
 def stored_envelope(
@@ -85,25 +93,71 @@ def reader(app) -> ReadOutgoing:
 
     def read(after: int, limit: int) -> tuple[int, list[Outgoing]]:
         log = app.event_log
-        stored = log.select_notifications(after, limit, inclusive_of_start=False, topics=_TOPICS)
-        if not stored:
+        rows = log.published_rows(after, limit, _TOPICS)
+        if rows is None:  # a store without a chain
+            return _read_notifications(log, after, limit)
+        if not rows:
             return after, []
-        links = {k.position: k for k in log.chain_links_between(stored[0].id, stored[-1].id)}
-        to_event, plain = log.event, log.plain_state
-        return stored[-1].id, [_outgoing(n, links.get(n.id), to_event, plain) for n in stored]
+        to_event, plain = log.event, log.plain_state if log.sealed else None
+        return rows[-1][0], [_from_row(r, to_event, plain) for r in rows]
 
     return read
 
 
+def _from_row(row: tuple, to_event: Callable[[Any], Any], plain: Plain | None) -> Outgoing:
+    """The record for one row of `select_published`: the stored JSON and its hashes."""
+    position, stored_id, version, topic, state, prev_hash, event_hash, log_hash = row
+    if type(stored_id) is str and len(stored_id) == 32:  # SQLite's hex digits
+        s = stored_id
+        intercept = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+    else:
+        intercept = str(stored_id)
+    try:
+        fields = envelope_fields(
+            topic,
+            intercept,
+            version,
+            position,
+            orjson.loads(state if plain is None else plain(bytes(state))),
+        )
+    except Exception:  # noqa: BLE001 - not JSON, refused by the cipher, lacking a field
+        fields = None
+    if fields is None or event_hash is None:
+        aggregate = UUID(intercept)
+        stored = StoredEvent(aggregate, version, topic, bytes(state))
+        link = None
+        if event_hash is not None:
+            link = ChainLink(position, aggregate, version, prev_hash, event_hash, log_hash)
+        return _outgoing(stored, position, link, to_event, plain or as_stored)
+    fields["event_hash"] = event_hash
+    fields["prev_hash"] = prev_hash
+    fields["log_hash"] = log_hash
+    return Outgoing(
+        position,
+        fields["event_id"],
+        intercept.encode(),
+        orjson.dumps(fields),
+        _headers(topic, fields["schema_version"]),
+    )
+
+
+def _read_notifications(log, after: int, limit: int) -> tuple[int, list[Outgoing]]:
+    stored = log.select_notifications(after, limit, inclusive_of_start=False, topics=_TOPICS)
+    if not stored:
+        return after, []
+    to_event, plain = log.event, log.plain_state
+    return stored[-1].id, [_outgoing(n, n.id, None, to_event, plain) for n in stored]
+
+
 def _outgoing(
-    notification, link: ChainLink | None, to_event: Callable[[Any], Any], plain: Plain
+    record, position: int, link: ChainLink | None, to_event: Callable[[Any], Any], plain: Plain
 ) -> Outgoing:
-    fields = stored_envelope(notification, notification.id, link, plain)
+    fields = stored_envelope(record, position, link, plain)
     if fields is None:
         # Damaged in the store: published as the engine reads it, unsealed; verify names it.
-        event = to_event(notification)
+        event = to_event(record)
         assert isinstance(event, InterceptEvent)
-        fields = Envelope.of(event, notification.id).model_dump(mode="json")
+        fields = Envelope.of(event, position).model_dump(mode="json")
     return published(fields)
 
 

@@ -21,6 +21,11 @@ from engine.store.positions import Landmark, RelayPositions
 log = logging.getLogger(__name__)
 
 
+CHAIN_SECONDS = 0.5
+"""No further batch is chained after this long, however slow the machine: the leader looks
+at its lock (renewed every second) between calls."""
+
+
 class TopicLost(RuntimeError):
     """The topic is gone although events were published to it: the broker lost them."""
 
@@ -43,6 +48,8 @@ class Relay:
         batch_size: int = 1000,
         ack_timeout: float = 60.0,
         on_batch: Callable[[int, int, float], None] | None = None,
+        chain: int = 8,
+        partitions: Callable[[str], Callable[[bytes], int]] | None = None,
     ) -> None:
         self.read = read
         self.producer = producer
@@ -54,6 +61,12 @@ class Relay:
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.published = 0
+        # Batches one publish_once chains, so that a leader checks its lock and a stop
+        # is seen between them.
+        self.chain = chain
+        # topic -> (key -> partition), the default partitioner's choice made cheaper; None
+        # leaves it to the producer.
+        self.partitions = partitions
         # (log entries read, records published, seconds): the process's metrics, if any.
         self.on_batch = on_batch
 
@@ -76,16 +89,44 @@ class Relay:
             )
 
     def publish_once(self) -> int:
-        """Publish the next batch; returns how many log entries it moved past."""
-        started = time.monotonic()
+        """Publish what is waiting, up to `chain` batches and `CHAIN_SECONDS`; returns how
+        many log entries it moved past. Every batch is acknowledged and its position recorded
+        before it returns.
+
+        The next batch is read and sent before the previous one is waited for, so the store
+        is read while the broker acknowledges: one batch in flight beyond the one settled.
+        The producer keeps them in order (one request in flight), and a position is
+        recorded only once every record up to it was acknowledged.
+        """
         position = self.positions.get(self.topic)
-        last, records = self.read(position, self.batch_size)
-        if last == position:
-            return 0
-        futures = [(self.producer.send(self.topic, **r.record()), r) for r in records]
-        self.producer.flush(timeout=self.ack_timeout)
+        moved, inflight = 0, None
+        began = time.monotonic()
+        for _ in range(self.chain):
+            started = time.monotonic()
+            if started - began > CHAIN_SECONDS:
+                break
+            last, records = self.read(position, self.batch_size)
+            if last == position:
+                break
+            send, topic = self.producer.send, self.topic
+            if self.partitions is None:
+                sent = [(send(topic, r.value, r.key, r.headers), r) for r in records]
+            else:
+                place = self.partitions(topic)
+                sent = [(send(topic, r.value, r.key, r.headers, place(r.key)), r) for r in records]
+            if inflight is not None:
+                moved += self._settle(*inflight)
+            inflight = (last, sent, started)
+            position = last
+        if inflight is not None:
+            self.producer.flush(timeout=self.ack_timeout)
+            moved += self._settle(*inflight)
+        return moved
+
+    def _settle(self, last: int, sent: list, started: float) -> int:
+        """Wait for a batch's acknowledgements, then record the position after it."""
         # Each get() raises unless the broker acknowledged that record.
-        acked = [(f.get(timeout=self.ack_timeout), r) for f, r in futures]
+        acked = [(f.get(timeout=self.ack_timeout), r) for f, r in sent]
         landmark = None
         ends: dict[int, int] = {}
         if acked:
@@ -94,10 +135,10 @@ class Relay:
             for meta, _ in acked:
                 ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
         self.positions.set(self.topic, last, landmark, ends)
-        self.published += len(futures)
+        self.published += len(sent)
         if self.on_batch is not None:
-            self.on_batch(len(records), len(futures), time.monotonic() - started)
-        return len(records)
+            self.on_batch(len(sent), len(sent), time.monotonic() - started)
+        return len(sent)
 
     def republish(self) -> None:
         """Start over from the first event: after the broker lost the topic."""

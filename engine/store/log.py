@@ -64,12 +64,24 @@ class EventLog:
         """The stored rows of `read_log_of`, undecoded: for counting and reading times cheaply."""
         return self.recorder.select_log(after, limit, topics)
 
+    def published_rows(self, after: int, limit: int, topics: Sequence[str]) -> list[Any] | None:
+        """`log_rows_of` with each entry's chain hashes, in one read; None when the store
+        keeps no chain."""
+        if not self.chained:
+            return None
+        return self.recorder.select_published(after, limit, topics)
+
     def event(self, stored: Any) -> Event:
         """The typed event of a stored record (a notification or a stored event)."""
         return self.mapper.to_domain_event(stored)
 
     def plain_state(self, stored: bytes) -> bytes:
         return self.mapper.plain_state(stored)
+
+    @property
+    def sealed(self) -> bool:
+        """Whether stored bytes differ from the JSON (compressed or encrypted)."""
+        return self.mapper.sealed
 
     # ---- aggregates ----------------------------------------------------
 

@@ -131,6 +131,24 @@ class ChainReads:
             [after, *topics, limit],
         )
 
+    def select_published(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:
+        """`select_log`'s entries, each with its chain link's three hashes (NULL when an
+        entry has none): rows of (position, originator_id, originator_version, topic, state,
+        prev_hash, event_hash, log_hash), in one statement.
+
+        What the relay publishes; the links come from the same snapshot as the events.
+        Rows are plain tuples, in that order, on either database.
+        """
+        rows = self._chain_query(
+            "SELECT e.{position} AS position, e.originator_id, e.originator_version, e.topic, "
+            "e.state, c.prev_hash, c.event_hash, c.log_hash "
+            "FROM {events} e LEFT JOIN {table} c ON c.notification_id = e.{position} "
+            f"WHERE e.{{position}} > ? AND e.topic IN ({', '.join('?' * len(topics))}) "
+            "ORDER BY e.{position} LIMIT ?",
+            [after, *topics, limit],
+        )
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
+
     def select_events_of(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of several aggregates in one query, each in version order.
 

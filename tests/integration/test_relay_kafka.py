@@ -10,6 +10,7 @@ from datetime import UTC
 import pytest
 
 from domain.envelope import INTERCEPT_EVENT_TYPES
+from engine import kafka_clients
 from engine.composition import build_engine, build_relay
 from engine.pipeline import count_intercept_events
 from engine.relay import TopicLost
@@ -63,11 +64,25 @@ def assert_complete_and_ordered(settings, engine) -> int:
 
 def test_the_relay_publishes_every_intercept_event_keyed_and_in_order(kafka_settings):
     engine = seed_history(kafka_settings)
-    relay = build_relay(kafka_settings, engine)
+    # Small batches: one publish_once chains several, each sent before the last is acked.
+    relay = build_relay(kafka_settings.model_copy(update={"relay_batch": 7}), engine)
     relay.check_topic()
+    positions = [
+        r["position"]
+        for r in engine.app.event_log.log_rows_of(0, 10**9, tuple(INTERCEPT_EVENT_TYPES))
+    ]
+    calls = 0
     while relay.publish_once():
-        pass
+        calls += 1
+        # Everything a call moved past is acknowledged and recorded when it returns.
+        assert relay.positions.get(kafka_settings.topic) == positions[relay.published - 1]
+    assert calls < len(positions) / 7  # batches were chained
     assert relay.published == count_intercept_events(engine)
+    placed = kafka_clients.keyed_partitions(relay.producer)(kafka_settings.topic)
+    for partition, found in read_topic(
+        kafka_settings.kafka_bootstrap, kafka_settings.topic
+    ).items():
+        assert all(placed(r.key) == partition for r in found)  # the default partitioner's
     assert assert_complete_and_ordered(kafka_settings, engine) == 0
     records = read_topic(kafka_settings.kafka_bootstrap, kafka_settings.topic)
     assert len(records) == kafka_settings.partitions  # created by the relay, not auto-created
