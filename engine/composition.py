@@ -1,27 +1,15 @@
 """The composition root: the only place infrastructure is built, from settings."""
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
-from domain.commands import Command, ReportAfterSale
-from domain.decision import Decision
-from domain.errors import DomainError
-from domain.event import Event
-from domain.events import INTERCEPT_EVENTS
-from domain.policy import InterceptPolicy
-from engine.application import Check, Clock, InterceptApplication
-from engine.application import Read as Read  # what a Check is given, for the front doors
-from engine.carrier_catalog import CarrierCatalog, load_catalog
-from engine.evidence_store import EvidenceStore
-from engine.keystore import KeyStore
-from engine.privacy import DatabaseSubjectKeys, Seals, open_subject_keys
 from engine.settings import Settings
-from projections.catchup import catch_up
-from projections.projector import Projector
-from projections.schema import migrate, upgrade
 from storage.database import (
     Database,
     DatabaseBusy,
@@ -30,10 +18,47 @@ from storage.database import (
     retry_busy,
 )
 
+if TYPE_CHECKING:
+    from domain.commands import Command
+    from domain.decision import Decision
+    from domain.errors import DomainError
+    from domain.event import Event
+    from domain.policy import InterceptPolicy
+    from engine.application import Check, Clock, InterceptApplication
+    from engine.carrier_catalog import CarrierCatalog
+    from engine.evidence_store import EvidenceStore
+    from engine.keystore import KeyStore
+    from engine.privacy import DatabaseSubjectKeys, Seals
+    from projections.projector import Projector
+
+# Only what a command uses is imported (docs/performance.md, "The CLI starts light"):
+# building the write side (the domain's models, the event store's library, the ciphers)
+# is the builders' work, not this module's. What the front doors type their calls with
+# is named here and imported when first asked for.
+_NAMED_HERE = {
+    "Check": "engine.application",
+    "Clock": "engine.application",
+    "Read": "engine.application",  # what a Check is given, for the front doors
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMED_HERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_NAMED_HERE[name]), name)
+
+
 T = TypeVar("T")
 
-# The event store keeps each event under its type name (engine/store/mapper.py).
-_INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
+
+@cache
+def _intercept_topics() -> tuple[str, ...]:
+    """The event store keeps each event under its type name (engine/store/mapper.py)."""
+    from domain.events import INTERCEPT_EVENTS
+
+    return tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
 
 
 def system_clock() -> datetime:
@@ -66,6 +91,8 @@ def private_home(settings: Settings) -> None:
 
 
 def projections_db(settings: Settings) -> Database:
+    from projections.schema import migrate
+
     db = _open_projections_db(settings)
     migrate(db)
     return db
@@ -85,6 +112,8 @@ def _open_projections_db(settings: Settings) -> Database:
 
 def migrate_storage(settings: Settings) -> dict:
     """Create or upgrade every table the engine uses; running it again changes nothing."""
+    from projections.schema import upgrade
+
     db = _open_projections_db(settings)
     try:
         before, after = upgrade(db)
@@ -126,6 +155,8 @@ class Engine:
     _auto_rule: Any = None
 
     def execute(self, command: Command) -> Decision:
+        from domain.commands import ReportAfterSale
+
         decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
             if self.settings.automation_inline and isinstance(command, ReportAfterSale):
@@ -175,6 +206,9 @@ class Engine:
         self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
     ) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
+        from domain.commands import ReportAfterSale
+        from domain.decision import Decision
+
         results = self.app.execute_many(commands, checks)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             if self.settings.automation_inline and any(
@@ -210,6 +244,8 @@ class Engine:
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
+        from projections.catchup import catch_up
+
         seen = retry_busy(
             lambda: catch_up(self.projector, self.read_intercept_log, on_batch=on_batch)
         )
@@ -221,7 +257,7 @@ class Engine:
 
     def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
+        return self.app.event_log.read_log_of(after, limit, _intercept_topics())
 
     def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
         """The intercepts ever opened on one parcel, oldest first (its registry)."""
@@ -249,12 +285,16 @@ def subject_keys(settings: Settings) -> DatabaseSubjectKeys:
     """The subject key store (docs/privacy.md): apart from the event store, always."""
     if settings.subject_keys is None:
         private_home(settings)
+    from engine.privacy import open_subject_keys
+
     secret = settings.master_keys.get_secret_value() if settings.master_keys else None
     return open_subject_keys(settings.subject_keys, settings.home, secret)
 
 
 def carrier_catalog(settings: Settings) -> CarrierCatalog:
     """The carriers the settings configure (a TOML file, or the eight built in)."""
+    from engine.carrier_catalog import load_catalog
+
     return load_catalog(settings.carriers_file)
 
 
@@ -317,7 +357,7 @@ def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
     return Simulator(simulated_carriers(settings, clock), clock, **options)
 
 
-def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
+def build_carrier_gateway(settings: Settings, engine: Engine, backoff=None, rng=None):
     """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
     from engine.carrier_gateway import Backoff, CarrierGateway
     from engine.store.outbound import OutboundStore
@@ -358,6 +398,10 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
         # At once and with the server's reason, before the library's pool would retry.
         check_reachable(settings.event_store, "event store", settings.db_timeout)
+    from engine.application import InterceptApplication
+    from engine.privacy import Seals
+    from projections.projector import Projector
+
     seals = Seals(subject_keys(settings))
     app = InterceptApplication(
         event_store_env(settings), clock=clock, max_retries=settings.max_retries, seals=seals
@@ -378,11 +422,15 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
     """The API keys, shared by `intercept keys` and `intercept serve` under one home."""
+    from engine.keystore import KeyStore
+
     return KeyStore(settings.home / "keys.db", clock)
 
 
 def evidence_store(settings: Settings) -> EvidenceStore:
     """Evidence files, the same store for `intercept evidence` and the HTTP upload."""
+    from engine.evidence_store import EvidenceStore
+
     return EvidenceStore(settings.home / "evidence")
 
 
@@ -469,6 +517,7 @@ def build_observer(settings: Settings):
     Its own connections: the lag readings and health checks run on other threads than
     the relay's and the consumer's, whose transactions must not interleave with them.
     """
+    from engine.application import InterceptApplication
     from engine.observe import Observer
     from engine.store.positions import RelayPositions
 

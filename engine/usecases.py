@@ -5,7 +5,6 @@ results into its output (text, JSON, a response model); no rule lives in an
 adapter, so the two front doors cannot drift apart.
 """
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -22,6 +21,7 @@ from domain.event import Event
 from domain.events import InterceptEvent
 from domain.vocabulary import CancelReason, EvidenceKind, Status
 from engine.evidence_store import EvidenceStore, Staged
+from engine.instants import DEFAULT_DAYS, BadInstant, instant, one_window, window
 from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
@@ -33,6 +33,11 @@ from projections.stats_store import Where
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
+    "DEFAULT_DAYS",
+    "BadInstant",
+    "instant",
+    "one_window",
+    "window",
     "Cutoff",
     "DatabaseBusy",
     "DatabaseUnavailable",
@@ -41,14 +46,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_DAYS = 90
-"""The package center's window when neither days nor since/until are given."""
-
 BadCursor = queries.BadCursor
 """A cursor this engine did not issue."""
 Page = queries.Page
-
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Engine(Protocol):
@@ -62,51 +62,6 @@ class Engine(Protocol):
     def seals(self) -> Keys:
         """Opens sealed personal fields for the readers allowed to see them."""
         ...
-
-
-class BadInstant(ValueError):
-    """A time a person typed that is not one; the message says what is expected."""
-
-
-def instant(text: str) -> datetime:
-    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in UTC.
-
-    A naive time is refused rather than guessed: the same wall-clock time is eight
-    hours apart in Shanghai and in UTC. A date alone has one reading people expect.
-    """
-    text = text.strip()
-    if _DATE_ONLY.fullmatch(text):
-        try:
-            day = datetime.fromisoformat(text).date()
-        except ValueError:
-            raise BadInstant(f"{text!r} is not a date like 2026-11-01") from None
-        return datetime.combine(day, time(0), tzinfo=UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadInstant(
-            f"{text!r} is not an ISO 8601 time like 2026-11-26T10:00:00+08:00 or a date "
-            "like 2026-11-01"
-        ) from None
-    if moment.tzinfo is None:
-        raise BadInstant(f"{text!r} needs a timezone, e.g. +08:00 or Z")
-    return moment
-
-
-def one_window(days: int | None, since: datetime | None, until: datetime | None) -> None:
-    """A window is given one way: `ValueError` for days together with since/until."""
-    if days is not None and (since is not None or until is not None):
-        raise ValueError("use either days or since/until, not both")
-
-
-def window(
-    days: int | None, since: datetime | None, until: datetime | None, now: datetime
-) -> tuple[datetime | None, datetime | None]:
-    """The requested-at window: explicit bounds, or the last `days` (default 90) up to now."""
-    one_window(days, since, until)
-    if since is None and until is None:
-        since = now - timedelta(days=days or DEFAULT_DAYS)
-    return since, until
 
 
 @dataclass(frozen=True)
