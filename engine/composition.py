@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -242,6 +243,17 @@ class Engine:
                 f"date ({error}); the next command catches them up"
             ) from error
 
+    def catch_up_and_mark(self) -> int:
+        """`catch_up`, noting where the log stood before it: a read that finds the log still
+        there then reads the projections alone (`fresh_read_side`)."""
+        from projections.store import mark_caught_up
+
+        head = event_log_head(self.settings)
+        seen = self.catch_up()
+        if head is not None:
+            retry_busy(lambda: mark_caught_up(self.db, head))
+        return seen
+
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
         from projections.catchup import catch_up
@@ -279,6 +291,68 @@ class Engine:
         self.db.close()
         self.app.close()
         self.seals.keys.close()
+
+
+@dataclass
+class ReadSide:
+    """The projections alone, for the queries: no event store, no command models, and the
+    subject keys only when a sealed field is opened (docs/performance.md)."""
+
+    settings: Settings
+    db: Database
+    _seals: Seals | None = None
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        return query(self.db)
+
+    @property
+    def seals(self) -> Seals:
+        if self._seals is None:
+            from engine.privacy import Seals
+
+            self._seals = Seals(subject_keys(self.settings))
+        return self._seals
+
+    def close(self) -> None:
+        self.db.close()
+        if self._seals is not None:
+            self._seals.keys.close()
+
+
+def build_read_side(settings: Settings) -> ReadSide:
+    """The projections as they are, read as the engine would read them."""
+    return ReadSide(settings, projections_db(settings))
+
+
+def fresh_read_side(settings: Settings) -> ReadSide | None:
+    """Embedded: the projections alone, when they hold everything the event store has;
+    None when something may be left to project (the engine then catches them up)."""
+    head = event_log_head(settings)
+    if head is None:
+        return None
+    from projections.store import caught_up_head
+
+    side = build_read_side(settings)
+    if caught_up_head(side.db) == head:
+        return side
+    side.close()
+    return None
+
+
+def event_log_head(settings: Settings) -> int | None:
+    """The embedded SQLite event store's last position; None when there is no such store
+    yet (or it is PostgreSQL, whose tables the event store library names)."""
+    if settings.event_store is not None or not settings.event_store_path.exists():
+        return None
+    from engine.store.positions import log_head
+
+    db = event_store_db(settings)
+    try:
+        return log_head(db)
+    except (DatabaseBusy, sqlite3.Error):
+        return None  # no answer (busy, or not made yet) proves nothing: catch up as before
+    finally:
+        db.close()
 
 
 def subject_keys(settings: Settings) -> DatabaseSubjectKeys:

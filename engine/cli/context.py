@@ -7,12 +7,19 @@ from typing import TYPE_CHECKING
 from typer._click.exceptions import UsageError
 
 from engine.cli.output import console, errors, fail
-from engine.composition import DatabaseBusy, build_engine, carrier_catalog, with_carriers
+from engine.composition import (
+    DatabaseBusy,
+    build_engine,
+    carrier_catalog,
+    fresh_read_side,
+    with_carriers,
+)
 from engine.settings import Settings
 
 if TYPE_CHECKING:
     from engine.carrier_catalog import CarrierCatalog, CarrierRefused
     from engine.composition import Engine
+    from engine.reading import Reads
 
 _overrides: dict = {}
 
@@ -67,11 +74,23 @@ def reader(**more) -> "Engine":
     built = build_engine(settings(**more))  # reading sends nothing to carriers
     if built.settings.embedded and "projections" not in _overrides:
         try:
-            built.catch_up()
+            built.catch_up_and_mark()
         except DatabaseBusy as error:
             # Reading what is there beats failing: say it may lag, then show it.
             errors.print(f"warning: the projections may lag ({error})")
     return built
+
+
+def read_side(**more) -> "Reads":
+    """What the queries (list, show, stats) read: in embedded mode, when the projections
+    already hold everything the event store has, the projections alone, without building
+    the write side; otherwise `reader`'s engine, caught up first."""
+    chosen = settings(**more)
+    if chosen.embedded and "projections" not in _overrides:
+        fresh = fresh_read_side(chosen)
+        if fresh is not None:
+            return fresh
+    return reader(**more)
 
 
 def confirm(question: str, yes: bool, declined: str, json: bool = False) -> None:
