@@ -175,3 +175,69 @@ def test_every_command_of_the_command_modules_is_registered():
             ):
                 missing.append(f"{module.__name__}:{attribute}")
     assert not missing, f"commands not in engine/cli/main.py COMMANDS: {missing}"
+
+
+def _recorded_elsewhere(home, order: str) -> None:
+    """An intercept recorded in the event store and not projected: as another process
+    whose catch-up failed would leave it."""
+    from contextlib import closing
+    from datetime import UTC, datetime
+
+    from domain.commands import RequestIntercept
+    from engine.composition import build_engine
+    from engine.settings import Settings
+
+    with closing(build_engine(Settings(home=home))) as engine:
+        engine.app.execute(
+            RequestIntercept(
+                merchant_id="m1",
+                order_id=order,
+                tracking_no=f"ZT{order}",
+                carrier="ZTO",
+                amount_minor=1000,
+                request_reason="buyer_refund",
+                actor="ops",
+                occurred_at=datetime.now(UTC),
+                key=order,
+            )
+        )
+
+
+def _orders(home) -> list[str]:
+    from tests.e2e.cli import intercept
+
+    listed = intercept(home, "list", "--json")
+    assert listed.code == 0, listed.err
+    return sorted(r["order_id"] for r in listed.json()["intercepts"])
+
+
+def test_a_read_with_nothing_left_to_project_builds_no_write_side(tmp_path):
+    from tests.e2e.cli import intercept
+
+    home = tmp_path / "var"
+    assert (
+        intercept(home, "policy", "set", "m1", "--max-amount", "100", "--carriers", "ZTO").code == 0
+    )
+    _recorded_elsewhere(home, "100000001")
+    assert _orders(home) == ["100000001"]  # caught up, and where the log stood noted
+    for argv in (("list",), ("stats",), ("list", "--json")):
+        modules = _modules(home.parent, *argv)
+        assert not _within(modules, WRITE_SIDE), (argv, _within(modules, WRITE_SIDE))
+
+
+def test_what_another_process_recorded_is_read_all_the_same(tmp_path):
+    from tests.e2e.cli import intercept
+
+    # The light read must never show a stale package center: anything recorded after the
+    # noted position sends the read through the catch-up, as before.
+    home = tmp_path / "var"
+    assert (
+        intercept(home, "policy", "set", "m1", "--max-amount", "100", "--carriers", "ZTO").code == 0
+    )
+    _recorded_elsewhere(home, "200000001")
+    assert _orders(home) == ["200000001"]
+    assert _orders(home) == ["200000001"]  # now read light
+    _recorded_elsewhere(home, "200000002")
+    assert _orders(home) == ["200000001", "200000002"]
+    modules = _modules(home.parent, "stats")
+    assert not _within(modules, WRITE_SIDE)
