@@ -227,7 +227,7 @@ class Engine:
 
     def history(self, aggregate_id: UUID) -> Sequence[Event]:
         """Every stored event of one aggregate, oldest first, from the event store itself."""
-        return [cast(Event, e) for e in self.app.events.get(aggregate_id)]
+        return [cast("Event", e) for e in self.app.events.get(aggregate_id)]
 
     def read(self, query: Callable[[Database], T]) -> T:
         """A query on the projections, as the use cases ask the API's gateway too."""
