@@ -86,10 +86,11 @@ def _http_table(http: dict) -> list[str]:
 
 
 def _cli_table(cli: dict) -> list[str]:
-    lines = ["| command | median wall s | runs |", "|---|---:|---|"]
+    lines = ["| command | median wall s | median CPU s | runs (wall s) |", "|---|---:|---:|---|"]
     for name, row in cli["commands"].items():
         runs = ", ".join(f"{s:.3f}" for s in row["samples"])
-        lines.append(f"| `{name}` | {row['median']:.3f} | {runs} |")
+        cpu = f"{row['cpu_median']:.3f}" if "cpu_median" in row else "-"
+        lines.append(f"| `{name}` | {row['median']:.3f} | {cpu} | {runs} |")
     return lines
 
 

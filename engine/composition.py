@@ -1,28 +1,16 @@
 """The composition root: the only place infrastructure is built, from settings."""
 
+from __future__ import annotations
+
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
-from domain.commands import Command, ReportAfterSale
-from domain.decision import Decision
-from domain.errors import DomainError
-from domain.event import Event
-from domain.events import INTERCEPT_EVENTS
-from domain.policy import InterceptPolicy
-from domain.vocabulary import DispatchState
-from engine.application import Check, Clock, InterceptApplication
-from engine.application import Read as Read  # what a Check is given, for the front doors
-from engine.carrier_catalog import CarrierCatalog, load_catalog
-from engine.evidence_store import EvidenceStore
-from engine.keystore import KeyStore
-from engine.privacy import DatabaseSubjectKeys, Seals, open_subject_keys
 from engine.settings import Settings
-from projections.catchup import catch_up
-from projections.projector import Projector
-from projections.schema import migrate, upgrade
 from storage.database import (
     Database,
     DatabaseBusy,
@@ -31,10 +19,49 @@ from storage.database import (
     retry_busy,
 )
 
+if TYPE_CHECKING:
+    from domain.commands import Command
+    from domain.decision import Decision
+    from domain.errors import DomainError
+    from domain.event import Event
+    from domain.policy import InterceptPolicy
+    from domain.vocabulary import DispatchState
+    from engine.application import Check, Clock, InterceptApplication
+    from engine.carrier_catalog import CarrierCatalog
+    from engine.evidence_store import EvidenceStore
+    from engine.keystore import KeyStore
+    from engine.privacy import DatabaseSubjectKeys, Seals
+    from engine.store.outbound import OutboundStore
+    from projections.projector import Projector
+
+# Only what a command uses is imported (docs/performance.md, "The CLI starts light"):
+# building the write side (the domain's models, the event store's library, the ciphers)
+# is the builders' work, not this module's. What the front doors type their calls with
+# is named here and imported when first asked for.
+_NAMED_HERE = {
+    "Check": "engine.application",
+    "Clock": "engine.application",
+    "Read": "engine.application",  # what a Check is given, for the front doors
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMED_HERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_NAMED_HERE[name]), name)
+
+
 T = TypeVar("T")
 
-# The event store keeps each event under its type name (engine/store/mapper.py).
-_INTERCEPT_TOPICS = tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
+
+@cache
+def _intercept_topics() -> tuple[str, ...]:
+    """The event store keeps each event under its type name (engine/store/mapper.py)."""
+    from domain.events import INTERCEPT_EVENTS
+
+    return tuple(cls.event_type() for cls in INTERCEPT_EVENTS)
 
 
 def system_clock() -> datetime:
@@ -67,6 +94,8 @@ def private_home(settings: Settings) -> None:
 
 
 def projections_db(settings: Settings) -> Database:
+    from projections.schema import migrate
+
     db = _open_projections_db(settings)
     migrate(db)
     return db
@@ -86,6 +115,8 @@ def _open_projections_db(settings: Settings) -> Database:
 
 def migrate_storage(settings: Settings) -> dict:
     """Create or upgrade every table the engine uses; running it again changes nothing."""
+    from projections.schema import upgrade
+
     db = _open_projections_db(settings)
     try:
         before, after = upgrade(db)
@@ -114,6 +145,40 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
         db.close()
 
 
+@dataclass(frozen=True)
+class Dispatches:
+    """Where each row's request to its carrier stands, from the carrier gateway's table:
+    `not_connected` for a carrier with no connection configured, `pending` for a request
+    the gateway has not read yet. Read the same by the engine and by the read side."""
+
+    connected: frozenset[str]
+    store: OutboundStore | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Dispatches:
+        catalog = carrier_catalog(settings)
+        connected = frozenset(
+            code for code, entry in catalog.entries.items() if entry.adapter and entry.connection
+        )
+        if not connected:
+            return cls(connected, None)
+        from engine.store.outbound import OutboundStore
+
+        return cls(connected, OutboundStore(event_store_db(settings)))
+
+    def states(self, rows: Sequence[dict[str, Any]]) -> dict[str, DispatchState]:
+        from domain.vocabulary import DispatchState
+
+        ids = [r["intercept_id"] for r in rows if r["carrier"] in self.connected]
+        known = self.store.states(ids) if self.store is not None and ids else {}
+        return {
+            r["intercept_id"]: known.get(r["intercept_id"], DispatchState.PENDING)
+            if r["carrier"] in self.connected
+            else DispatchState.NOT_CONNECTED
+            for r in rows
+        }
+
+
 @dataclass
 class Engine:
     """Commands in, projections kept current (embedded mode) or left to the consumers."""
@@ -127,9 +192,11 @@ class Engine:
     """Embedded mode with a carrier connected: the carrier gateway, driven after each
     command like the projections' catch-up (`with_carriers`)."""
     _auto_rule: Any = None
-    _dispatches: Any = None
+    _dispatches: Dispatches | None = None
 
     def execute(self, command: Command) -> Decision:
+        from domain.commands import ReportAfterSale
+
         decision: Decision[Any] = self.app.execute(command)
         if self.settings.embedded and decision.events:
             if self.settings.automation_inline and isinstance(command, ReportAfterSale):
@@ -152,24 +219,9 @@ class Engine:
         return self._auto_rule
 
     def dispatch_states(self, rows: Sequence[dict[str, Any]]) -> dict[str, DispatchState]:
-        """Each row's dispatch to its carrier, by intercept id, from the carrier gateway's
-        table; `not_connected` for a carrier with no connection configured, `pending` for
-        a request the gateway has not read yet."""
         if self._dispatches is None:
-            from engine.store.outbound import OutboundStore
-
-            connected = frozenset(carrier_links(self.settings, self.app.clock))
-            store = OutboundStore(event_store_db(self.settings)) if connected else None
-            self._dispatches = (connected, store)
-        connected, store = self._dispatches
-        ids = [r["intercept_id"] for r in rows if r["carrier"] in connected]
-        known = store.states(ids) if ids else {}
-        return {
-            r["intercept_id"]: known.get(r["intercept_id"], DispatchState.PENDING)
-            if r["carrier"] in connected
-            else DispatchState.NOT_CONNECTED
-            for r in rows
-        }
+            self._dispatches = Dispatches.of(self.settings)
+        return self._dispatches.states(rows)
 
     def after_sale(self, merchant_id: str, after_sale_id: str):
         """An after-sale record as the write side holds it; None when never reported."""
@@ -199,6 +251,9 @@ class Engine:
         self, commands: Sequence[Command], checks: Sequence[Check | None] = ()
     ) -> list[Decision | DomainError]:
         """Many commands in one transaction, each answered by its decision or its refusal."""
+        from domain.commands import ReportAfterSale
+        from domain.decision import Decision
+
         results = self.app.execute_many(commands, checks)
         if self.settings.embedded and any(isinstance(r, Decision) and r.events for r in results):
             if self.settings.automation_inline and any(
@@ -216,7 +271,7 @@ class Engine:
 
     def history(self, aggregate_id: UUID) -> Sequence[Event]:
         """Every stored event of one aggregate, oldest first, from the event store itself."""
-        return [cast(Event, e) for e in self.app.events.get(aggregate_id)]
+        return [cast("Event", e) for e in self.app.events.get(aggregate_id)]
 
     def read(self, query: Callable[[Database], T]) -> T:
         """A query on the projections, as the use cases ask the API's gateway too."""
@@ -232,8 +287,21 @@ class Engine:
                 f"date ({error}); the next command catches them up"
             ) from error
 
+    def catch_up_and_mark(self) -> int:
+        """`catch_up`, noting where the log stood before it: a read that finds the log still
+        there then reads the projections alone (`fresh_read_side`)."""
+        from projections.store import mark_caught_up
+
+        head = event_log_head(self.settings)
+        seen = self.catch_up()
+        if head is not None:
+            retry_busy(lambda: mark_caught_up(self.db, head))
+        return seen
+
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Embedded mode: project everything the event store has that the projections lack."""
+        from projections.catchup import catch_up
+
         seen = retry_busy(
             lambda: catch_up(self.projector, self.read_intercept_log, on_batch=on_batch)
         )
@@ -245,7 +313,7 @@ class Engine:
 
     def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        return self.app.event_log.read_log_of(after, limit, _INTERCEPT_TOPICS)
+        return self.app.event_log.read_log_of(after, limit, _intercept_topics())
 
     def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
         """The intercepts ever opened on one parcel, oldest first (its registry)."""
@@ -269,16 +337,88 @@ class Engine:
         self.seals.keys.close()
 
 
+@dataclass
+class ReadSide:
+    """The projections alone, for the queries: no event store, no command models, and the
+    subject keys only when a sealed field is opened (docs/performance.md)."""
+
+    settings: Settings
+    db: Database
+    _seals: Seals | None = None
+    _dispatches: Dispatches | None = None
+
+    def read(self, query: Callable[[Database], T]) -> T:
+        return query(self.db)
+
+    @property
+    def seals(self) -> Seals:
+        if self._seals is None:
+            from engine.privacy import Seals
+
+            self._seals = Seals(subject_keys(self.settings))
+        return self._seals
+
+    def dispatch_states(self, rows: Sequence[dict[str, Any]]) -> dict[str, DispatchState]:
+        if self._dispatches is None:
+            self._dispatches = Dispatches.of(self.settings)
+        return self._dispatches.states(rows)
+
+    def close(self) -> None:
+        self.db.close()
+        if self._seals is not None:
+            self._seals.keys.close()
+
+
+def build_read_side(settings: Settings) -> ReadSide:
+    """The projections as they are, read as the engine would read them."""
+    return ReadSide(settings, projections_db(settings))
+
+
+def fresh_read_side(settings: Settings) -> ReadSide | None:
+    """Embedded: the projections alone, when they hold everything the event store has;
+    None when something may be left to project (the engine then catches them up)."""
+    head = event_log_head(settings)
+    if head is None:
+        return None
+    from projections.store import caught_up_head
+
+    side = build_read_side(settings)
+    if caught_up_head(side.db) == head:
+        return side
+    side.close()
+    return None
+
+
+def event_log_head(settings: Settings) -> int | None:
+    """The embedded SQLite event store's last position; None when there is no such store
+    yet (or it is PostgreSQL, whose tables the event store library names)."""
+    if settings.event_store is not None or not settings.event_store_path.exists():
+        return None
+    from engine.store.positions import log_head
+
+    db = event_store_db(settings)
+    try:
+        return log_head(db)
+    except (DatabaseBusy, sqlite3.Error):
+        return None  # no answer (busy, or not made yet) proves nothing: catch up as before
+    finally:
+        db.close()
+
+
 def subject_keys(settings: Settings) -> DatabaseSubjectKeys:
     """The subject key store (docs/privacy.md): apart from the event store, always."""
     if settings.subject_keys is None:
         private_home(settings)
+    from engine.privacy import open_subject_keys
+
     secret = settings.master_keys.get_secret_value() if settings.master_keys else None
     return open_subject_keys(settings.subject_keys, settings.home, secret)
 
 
 def carrier_catalog(settings: Settings) -> CarrierCatalog:
     """The carriers the settings configure (a TOML file, or the eight built in)."""
+    from engine.carrier_catalog import load_catalog
+
     return load_catalog(settings.carriers_file)
 
 
@@ -341,7 +481,7 @@ def build_simulator(settings: Settings, clock: Clock = system_clock, **options):
     return Simulator(simulated_carriers(settings, clock), clock, **options)
 
 
-def build_carrier_gateway(settings: Settings, engine: "Engine", backoff=None, rng=None):
+def build_carrier_gateway(settings: Settings, engine: Engine, backoff=None, rng=None):
     """The carrier gateway over `engine` (engine/carrier_gateway.py), with its own tables."""
     from engine.carrier_gateway import CarrierGateway
     from engine.store.outbound import OutboundStore
@@ -394,6 +534,10 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
         # At once and with the server's reason, before the library's pool would retry.
         check_reachable(settings.event_store, "event store", settings.db_timeout)
+    from engine.application import InterceptApplication
+    from engine.privacy import Seals
+    from projections.projector import Projector
+
     seals = Seals(subject_keys(settings))
     app = InterceptApplication(
         event_store_env(settings), clock=clock, max_retries=settings.max_retries, seals=seals
@@ -414,11 +558,15 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> Engine:
 
 def open_key_store(settings: Settings, clock: Clock = system_clock) -> KeyStore:
     """The API keys, shared by `intercept keys` and `intercept serve` under one home."""
+    from engine.keystore import KeyStore
+
     return KeyStore(settings.home / "keys.db", clock)
 
 
 def evidence_store(settings: Settings) -> EvidenceStore:
     """Evidence files, the same store for `intercept evidence` and the HTTP upload."""
+    from engine.evidence_store import EvidenceStore
+
     return EvidenceStore(settings.home / "evidence")
 
 
@@ -517,6 +665,7 @@ def build_observer(settings: Settings):
     Its own connections: the lag readings and health checks run on other threads than
     the relay's and the consumer's, whose transactions must not interleave with them.
     """
+    from engine.application import InterceptApplication
     from engine.observe import Observer
     from engine.store.positions import RelayPositions
 

@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.application import Clock
 from engine.grant import KeyGrant
 from engine.roles import Role
 from projections.timefmt import stamp
+
+if TYPE_CHECKING:
+    from engine.application import Clock
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
@@ -88,7 +91,7 @@ def _digest(key: str) -> str:
 
 
 class KeyStore:
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: "Clock") -> None:
         self.path = path
         self.clock = clock
         # One connection, opened once: requests come from uvicorn's thread pool, so

@@ -26,29 +26,8 @@ PROJECTION = "after_sales"
 SOURCE = "eventstore"
 TOPICS = tuple(cls.event_type() for cls in event_classes(AfterSaleEvent))
 
-DDL = [
-    """CREATE TABLE IF NOT EXISTS after_sales (
-        after_sale_key TEXT PRIMARY KEY,
-        merchant_id TEXT NOT NULL,
-        after_sale_id TEXT NOT NULL,
-        order_id TEXT NOT NULL,
-        tracking_no TEXT NOT NULL,
-        carrier TEXT NOT NULL,
-        amount_minor BIGINT NOT NULL,
-        currency TEXT NOT NULL,
-        status TEXT NOT NULL,
-        parcel_stage TEXT NOT NULL,
-        reports INTEGER NOT NULL,
-        auto_rule TEXT NOT NULL,
-        stopped_by TEXT,
-        message TEXT,
-        intercept_id TEXT,
-        reported_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        version INTEGER NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS after_sales_merchant ON after_sales (merchant_id, reported_at)",
-]
+# The table itself (its DDL) is declared with the other projection tables, in
+# projections/schema.py: migrating builds none of the events applied here.
 COLUMNS = (
     "after_sale_key",
     "merchant_id",

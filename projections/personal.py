@@ -7,13 +7,17 @@ ever takes keys away: applying the same events again, in any order, after any
 erasure, gives the same rows.
 """
 
+from __future__ import annotations
+
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from domain.events import InterceptEvent
 from domain.personal import ERASED, Sealed, map_personal, personal_paths
+
+if TYPE_CHECKING:
+    from domain.events import InterceptEvent
 
 
 class Keys(Protocol):

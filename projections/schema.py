@@ -4,11 +4,34 @@
 current one and does nothing when already there.
 """
 
-from projections import after_sales, stats_store, store
+from projections import stats_store, store
 from projections.row import ROW, added_in, create_table
 from storage.database import Database
 
-_TABLES = {4: after_sales.DDL}
+_AFTER_SALES = [  # the package center's after-sale records (projections/after_sales.py)
+    """CREATE TABLE IF NOT EXISTS after_sales (
+        after_sale_key TEXT PRIMARY KEY,
+        merchant_id TEXT NOT NULL,
+        after_sale_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        tracking_no TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL,
+        parcel_stage TEXT NOT NULL,
+        reports INTEGER NOT NULL,
+        auto_rule TEXT NOT NULL,
+        stopped_by TEXT,
+        message TEXT,
+        intercept_id TEXT,
+        reported_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS after_sales_merchant ON after_sales (merchant_id, reported_at)",
+]
+_TABLES = {4: _AFTER_SALES}
 """Tables beside the intercepts row, by the schema version that added them. A column added
 later takes `since=` the next version after `SCHEMA_VERSION`, not after its row's last."""
 

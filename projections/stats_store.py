@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.intercepts import Row
 from projections.statistics import (
     BUCKETS,
     CANCELLED,
@@ -36,7 +35,7 @@ from projections.statistics import (
     Cells,
     bucket_floor,
 )
-from storage.database import Cursor, Database
+from storage.database import Cursor, Database, Row
 
 TABLES = (
     "stats_daily",

@@ -9,10 +9,10 @@ call these and hold no SQL of their own.
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from projections.intercepts import COLUMNS, MUTABLE, Row
 from projections.personal import erased_data
+from projections.row import COLUMNS, MUTABLE
 from projections.timefmt import stamp
-from storage.database import Cursor, Database
+from storage.database import Cursor, Database, Row
 
 if TYPE_CHECKING:
     from projections.queries import Filters
@@ -182,6 +182,22 @@ def positions(db: Database, projection: str, source: str) -> dict[int, int]:
         (projection, source),
     )
     return {r["partition"]: r["position"] for r in rows}
+
+
+# Where the event store's log stood when every reader of these projections had read it
+# all (the embedded CLI's catch-up): a read finding the log still there needs no catch-up.
+_CAUGHT_UP = ("caught_up", "eventstore_head", 0)
+
+
+def caught_up_head(db: Database) -> int | None:
+    """The log position the projections were last wholly caught up to; None if never."""
+    return positions(db, *_CAUGHT_UP[:2]).get(_CAUGHT_UP[2])
+
+
+def mark_caught_up(db: Database, head: int) -> None:
+    """Every event up to `head` is projected (read before the catch-up that projected it)."""
+    with db.transaction() as cur:
+        cur.execute(_UPSERT_CHECKPOINT, (*_CAUGHT_UP, head))
 
 
 def secondary_indexes(db: Database) -> list[tuple[str, str]]:

@@ -1,12 +1,15 @@
 """`intercept show ID --as-of TIME | --occurred-as-of TIME`: one intercept at a moment."""
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import typer
 
-from engine import usecases
 from engine.cli import context, parse
 from engine.cli.output import fail
+
+if TYPE_CHECKING:
+    from engine.usecases import Cutoff
 
 AS_OF = typer.Option(
     None,
@@ -22,9 +25,15 @@ OCCURRED_AS_OF = typer.Option(
 )
 
 
-def cutoff(as_of: str | None, occurred_as_of: str | None) -> usecases.Cutoff | None:
+def cutoff(as_of: str | None, occurred_as_of: str | None) -> "Cutoff | None":
     if as_of and occurred_as_of:
         raise typer.BadParameter("use either --as-of or --occurred-as-of, not both")
+    if not (as_of or occurred_as_of):
+        return None
+    # A moment in the past is read from the event store's own history: only then is the
+    # write side built (`show` without a cutoff reads the projections alone).
+    from engine import usecases
+
     if as_of:
         return usecases.Cutoff(parse.instant(as_of, "--as-of"), "recorded")
     if occurred_as_of:
@@ -33,9 +42,11 @@ def cutoff(as_of: str | None, occurred_as_of: str | None) -> usecases.Cutoff | N
 
 
 def intercept_at(
-    intercept: str, at: usecases.Cutoff, json: bool = False
+    intercept: str, at: "Cutoff", json: bool = False
 ) -> tuple[dict | None, list[dict]]:
     """The row and timeline at the cutoff, folded from the event store's own history."""
+    from engine import usecases
+
     try:
         iid = UUID(intercept)
     except ValueError:

@@ -2,14 +2,24 @@
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from typer._click.exceptions import UsageError
 
-from engine.carrier_catalog import CarrierCatalog, CarrierRefused, CatalogError
 from engine.cli.output import console, errors, fail
-from engine.composition import Engine, build_engine, carrier_catalog, with_carriers
+from engine.composition import (
+    DatabaseBusy,
+    build_engine,
+    carrier_catalog,
+    fresh_read_side,
+    with_carriers,
+)
 from engine.settings import Settings
-from engine.usecases import DatabaseBusy
+
+if TYPE_CHECKING:
+    from engine.carrier_catalog import CarrierCatalog, CarrierRefused
+    from engine.composition import Engine
+    from engine.reading import Reads
 
 _overrides: dict = {}
 
@@ -33,26 +43,28 @@ def settings(**more) -> Settings:
     return Settings.from_env(**{**_overrides, **more})
 
 
-def engine(**more) -> Engine:
+def engine(**more) -> "Engine":
     """The engine a command runs on; embedded, it also sends to connected carriers."""
     return with_carriers(build_engine(settings(**more)))
 
 
-def catalog() -> CarrierCatalog:
+def catalog() -> "CarrierCatalog":
     """The configured carriers; a carriers file that cannot be read stops the command (exit 2)."""
+    from engine.carrier_catalog import CatalogError
+
     try:
         return carrier_catalog(settings())
     except CatalogError as error:
         raise UsageError(str(error)) from None
 
 
-def refused_carrier(error: CarrierRefused) -> UsageError:
+def refused_carrier(error: "CarrierRefused") -> UsageError:
     """A request naming a carrier or an action the catalog refuses, naming the option."""
     option = {"carrier": "--carrier", "action": "--action", "carriers": "--carriers"}
     return UsageError(f"invalid input: {option.get(error.field, error.field)}: {error.message}")
 
 
-def reader(**more) -> Engine:
+def reader(**more) -> "Engine":
     """An engine to read from: in embedded mode caught up first with what others recorded.
 
     Projections named with --projections are read as they are: that flag is how a view
@@ -62,11 +74,23 @@ def reader(**more) -> Engine:
     built = build_engine(settings(**more))  # reading sends nothing to carriers
     if built.settings.embedded and "projections" not in _overrides:
         try:
-            built.catch_up()
+            built.catch_up_and_mark()
         except DatabaseBusy as error:
             # Reading what is there beats failing: say it may lag, then show it.
             errors.print(f"warning: the projections may lag ({error})")
     return built
+
+
+def read_side(**more) -> "Reads":
+    """What the queries (list, show, stats) read: in embedded mode, when the projections
+    already hold everything the event store has, the projections alone, without building
+    the write side; otherwise `reader`'s engine, caught up first."""
+    chosen = settings(**more)
+    if chosen.embedded and "projections" not in _overrides:
+        fresh = fresh_read_side(chosen)
+        if fresh is not None:
+            return fresh
+    return reader(**more)
 
 
 def confirm(question: str, yes: bool, declined: str, json: bool = False) -> None:

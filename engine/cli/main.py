@@ -6,41 +6,128 @@ Exit codes: 0 ok, 2 usage error or invalid input, 3 refused by a domain rule, 1 
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from eventsourcing.persistence import PersistenceError
-from pydantic import ValidationError
 
 # typer carries its own click; its usage errors are these classes, not click's.
 from typer._click.exceptions import ClickException, UsageError
 
-from domain.errors import DomainError
-from engine.cli import (
-    after_sales,
-    audit,
-    carriers,
-    commands,
-    context,
-    erase,
-    export,
-    kafka,
-    keys,
-    migrate,
-    policy,
-    queries,
-    replay,
-    risk,
-    schemas,
-    serve,
-    stats,
-    status,
-    webhooks,
-)
-from engine.cli.demo import demo_command
+from engine.cli import context
+from engine.cli.lazy import Entry, lazy_group
 from engine.cli.output import emit_json, errors
-from engine.keystore import KeyStoreUnavailable
 from engine.settings import masked
-from engine.usecases import DatabaseBusy, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+# Every command, in the order `--help` lists them: where it is, and what the help says of
+# it (its own help's first paragraph; tests/e2e/test_cli_imports.py holds the two equal
+# and every command module's commands registered). Only the command run is imported.
+COMMANDS = {
+    "request": Entry(
+        "engine.cli.commands:request",
+        "Ask the carrier to intercept a parcel; prints the intercept id and status.",
+    ),
+    "cancel": Entry(
+        "engine.cli.commands:cancel",
+        "Cancel intercepts. Irreversible: a cancelled intercept can never be reopened.",
+    ),
+    "carrier": Entry(
+        "engine.cli.commands:carrier",
+        "Record a carrier's report; a report crossing a cancel is kept and flagged.",
+    ),
+    "fee": Entry("engine.cli.commands:fee", "Record a fee the intercept caused."),
+    "evidence": Entry(
+        "engine.cli.commands:evidence",
+        "Attach evidence (screenshot, chat log, call record). Evidence is append-only.",
+    ),
+    "list": Entry(
+        "engine.cli.queries:list_",
+        "The package center: intercepts newest first, filtered, paginated.",
+    ),
+    "show": Entry(
+        "engine.cli.queries:show",
+        "One intercept: its state, whether it can still be cancelled, and its whole timeline.",
+    ),
+    "demo": Entry(
+        "engine.cli.demo:demo_command",
+        "Run the simulation through the carriers and print the package center's summary.",
+    ),
+    "serve": Entry(
+        "engine.cli.serve:serve",
+        "Serve the HTTP API: merchant commands, package-center queries, carrier callbacks.",
+    ),
+    "relay": Entry(
+        "engine.cli.kafka:relay",
+        "Publish the event store's events to Kafka until stopped (SIGINT/SIGTERM).",
+    ),
+    "consume": Entry(
+        "engine.cli.kafka:consume",
+        "Feed the projections from Kafka in a consumer group until stopped.",
+    ),
+    "run": Entry(
+        "engine.cli.kafka:run",
+        "Relay, consumer, automation, webhooks and, when a carrier is connected, the carrier\n"
+        "gateway in one process.",
+    ),
+    "migrate": Entry(
+        "engine.cli.migrate:migrate",
+        "Create or upgrade the event store and projection tables. Safe to run again.",
+    ),
+    "replay": Entry(
+        "engine.cli.replay:replay",
+        "Rebuild every projection into a fresh database and swap it in atomically.",
+    ),
+    "status": Entry(
+        "engine.cli.status:status",
+        "Where every reader is and what is stuck; exit 4 when something is beyond a threshold.",
+    ),
+    "check": Entry(
+        "engine.cli.carriers:check",
+        "Ask the carrier whether a parcel can be intercepted now: stage, verdict, quoted fee.",
+    ),
+    "erase": Entry(
+        "engine.cli.erase:erase",
+        "Erase personal data: destroy the subjects' keys, delete the buyer's evidence files,\n"
+        "rewrite the projections to [erased] and record an Erased fact. Safe to run again.",
+    ),
+    "rewrap-keys": Entry(
+        "engine.cli.erase:rewrap_keys",
+        "Wrap every subject key under the current (first) master key of INTERCEPT_MASTER_KEYS.",
+    ),
+    "stats": Entry(
+        "engine.cli.stats:stats",
+        "Counts, rates, reasons, fees and latency percentiles over whole UTC days of request.",
+    ),
+    "export": Entry(
+        "engine.cli.export:export",
+        "Write the package center's rows (the list's filters), newest first, one page in memory.",
+    ),
+    "risk": Entry(
+        "engine.cli.risk:risk",
+        "The estimated success probability and likely fee of an intercept, from the merchant's\n"
+        "own decided intercepts of this carrier, action and parcel stage; or the table of rates.",
+    ),
+    "policy": Entry("engine.cli.policy:app", "Set or show a merchant's intercept policy."),
+    "after-sale": Entry(
+        "engine.cli.after_sales:app",
+        "After-sale records (report, show, list), or `after-sale ID STATUS` on an intercept.",
+    ),
+    "webhooks": Entry(
+        "engine.cli.webhooks:app", "Merchant webhooks: endpoints, deliveries, the dispatcher."
+    ),
+    "automation": Entry(
+        "engine.cli.webhooks:automation", "The automatic intercept rule and the policy deadlines."
+    ),
+    "keys": Entry("engine.cli.keys:app", "Create, list and revoke API keys for `intercept serve`."),
+    "dlq": Entry("engine.cli.kafka:dlq", "Inspect and redrive the dead-letter topic."),
+    "audit": Entry(
+        "engine.cli.audit:audit", "Verify the event history's hash chain and export histories."
+    ),
+    "schemas": Entry("engine.cli.schemas:app", "The published event contracts under schemas/."),
+    "carriers": Entry("engine.cli.carriers:app", "Dispatch to carriers, and a carrier simulator."),
+}
 
 app = typer.Typer(
     name="intercept",
@@ -48,6 +135,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=lazy_group(COMMANDS),
 )
 
 
@@ -65,38 +153,6 @@ def _global(
     kafka: str = typer.Option(None, help="Kafka bootstrap servers (default: embedded mode)."),
 ) -> None:
     context.configure(home=home, event_store=event_store, projections=projections, kafka=kafka)
-
-
-app.add_typer(policy.app, name="policy")
-app.command()(commands.request)
-app.command()(commands.cancel)
-app.command()(commands.carrier)
-app.command()(commands.fee)
-app.command()(commands.evidence)
-app.add_typer(after_sales.app, name="after-sale")
-app.add_typer(webhooks.app, name="webhooks")
-app.add_typer(webhooks.automation, name="automation")
-app.command("list")(queries.list_)
-app.command()(queries.show)
-app.command("demo")(demo_command)
-app.command("serve")(serve.serve)
-app.add_typer(keys.app, name="keys")
-app.command()(kafka.relay)
-app.command()(kafka.consume)
-app.command()(kafka.run)
-app.add_typer(kafka.dlq, name="dlq")
-app.command("migrate")(migrate.migrate)
-app.command()(replay.replay)
-app.add_typer(audit.audit, name="audit")
-app.add_typer(schemas.app, name="schemas")
-app.command("status")(status.status)
-app.add_typer(carriers.app, name="carriers")
-app.command("check")(carriers.check)
-app.command("erase")(erase.erase)
-app.command("rewrap-keys")(erase.rewrap_keys)
-app.command("stats")(stats.stats)
-app.command("export")(export.export)
-app.command("risk")(risk.risk)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
@@ -150,7 +206,7 @@ _FLAGS = {
 _CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]*$"
 
 
-def _validation_message(error: ValidationError) -> str:
+def _validation_message(error: "ValidationError") -> str:
     parts = []
     for e in error.errors():
         field = ".".join(str(p) for p in e["loc"])
@@ -187,39 +243,70 @@ def main() -> None:
         _fail(error.exit_code, "usage_error", error.format_message())
     except typer.Abort:
         _fail(1, "aborted", "aborted; nothing was changed")
-    except ValidationError as error:
-        _fail(2, "invalid_input", _validation_message(error))
-    except DomainError as error:
-        _fail(3, "refused", error.message, error.rule)
-    except DatabaseUnavailable as error:
-        _fail(1, "database_unavailable", str(error))
-    except DatabaseBusy as error:
-        _fail(1, "database_busy", f"{error}. Try again later.")
-    except KeyStoreUnavailable as error:
-        _fail(1, "key_store_unavailable", str(error))
-    except PersistenceError as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        _fail(
-            1,
-            "event_store_unavailable",  # on PostgreSQL the direct check found it reachable
-            (
-                f"the event store is busy or unreachable ({first_line}). Try again later; "
-                "repeating a command with the same --key records it at most once."
-            ),
-        )
-    except OSError as error:
+    except Exception as error:
+        if not _failed_as_known(error):
+            _unexpected(error)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _persistence(error: Exception) -> None:
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    _fail(
+        1,
+        "event_store_unavailable",  # on PostgreSQL the direct check found it reachable
+        (
+            f"the event store is busy or unreachable ({first_line}). Try again later; "
+            "repeating a command with the same --key records it at most once."
+        ),
+    )
+
+
+# The failures a command may end with, by the module and name of their class, in the order
+# they are told apart. A class whose module no command imported cannot have been raised:
+# telling them apart imports nothing (pydantic's ValidationError lives in pydantic_core).
+_KNOWN_FAILURES = (
+    (
+        "pydantic_core",
+        "ValidationError",
+        lambda e: _fail(2, "invalid_input", _validation_message(e)),
+    ),
+    ("domain.errors", "DomainError", lambda e: _fail(3, "refused", e.message, e.rule)),
+    (
+        "engine.postgres_env",
+        "DatabaseUnavailable",
+        lambda e: _fail(1, "database_unavailable", str(e)),
+    ),
+    (
+        "storage.database",
+        "DatabaseBusy",
+        lambda e: _fail(1, "database_busy", f"{e}. Try again later."),
+    ),
+    ("engine.keystore", "KeyStoreUnavailable", lambda e: _fail(1, "key_store_unavailable", str(e))),
+    ("eventsourcing.persistence", "PersistenceError", _persistence),
+)
+
+
+def _failed_as_known(error: Exception) -> bool:
+    for module, name, answer in _KNOWN_FAILURES:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(error, getattr(loaded, name)):
+            answer(error)
+            return True
+    return False
+
+
+def _unexpected(error: Exception) -> None:
+    if isinstance(error, OSError):
         what = f"cannot use {error.filename}: " if error.filename else ""
         _fail(1, "os_error", f"{what}{error.strerror or error}")
-    except Exception as error:
-        if os.environ.get("INTERCEPT_DEBUG"):
-            raise
-        # A bug, not the user's doing: one line that says so; the traceback is on request.
-        _fail(
-            1,
-            "internal_error",
-            f"unexpected {type(error).__name__}: {error} (INTERCEPT_DEBUG=1 shows the traceback)",
-        )
-    sys.exit(code if isinstance(code, int) else 0)
+    if os.environ.get("INTERCEPT_DEBUG"):
+        raise error
+    # A bug, not the user's doing: one line that says so; the traceback is on request.
+    _fail(
+        1,
+        "internal_error",
+        f"unexpected {type(error).__name__}: {error} (INTERCEPT_DEBUG=1 shows the traceback)",
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import typer
 
 from domain.text import input_text
 from domain.vocabulary import AfterSaleStatus
-from engine import usecases
+from engine import instants
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
 
@@ -39,8 +39,8 @@ def minor_units(text: str, what: str = "amount") -> int:
 def instant(text: str, what: str = "time") -> datetime:
     """An ISO 8601 time with its zone; a date alone is the start of that day in UTC."""
     try:
-        return usecases.instant(text)
-    except usecases.BadInstant as error:
+        return instants.instant(text)
+    except instants.BadInstant as error:
         raise typer.BadParameter(f"{what} {error}") from None
 
 

@@ -3,7 +3,7 @@
 import typer
 
 from domain.vocabulary import AfterSaleStatus, Status
-from engine import usecases
+from engine import reading
 from engine.cli import as_of as as_of_view
 from engine.cli import context, parse
 from engine.cli.output import conflict, console, emit_json, fail, line, money, table, when
@@ -31,7 +31,7 @@ def list_(
     """The package center: intercepts newest first, filtered, paginated."""
     if days is not None and (since or until):
         raise typer.BadParameter("use either --days or --since/--until, not both")
-    request = usecases.ListRequest(
+    request = reading.ListRequest(
         merchant_id=merchant,
         days=days,
         since=parse.instant(since, "--since") if since else None,
@@ -46,8 +46,8 @@ def list_(
         cursor=cursor,
     )
     try:
-        page = usecases.list_intercepts(context.reader(), request, system_clock())
-    except usecases.BadCursor as error:
+        page = reading.list_intercepts(context.read_side(), request, system_clock())
+    except reading.BadCursor as error:
         raise typer.BadParameter(str(error)) from None
     if json:
         return emit_json({"intercepts": page.rows, "next_cursor": page.next_cursor})
@@ -81,9 +81,9 @@ def show(
     """One intercept: its state, whether it can still be cancelled, and its whole timeline."""
     at = as_of_view.cutoff(as_of, occurred_as_of)
     if at is not None:
-        found = usecases.detail(*as_of_view.intercept_at(intercept, at, json))
+        found = reading.detail(*as_of_view.intercept_at(intercept, at, json))
     else:
-        found = usecases.show_intercept(context.reader(), intercept)
+        found = reading.show_intercept(context.read_side(), intercept)
     if found is None:
         fail(f"no intercept with id {intercept}" + (" at that time" if at else ""), json)
     row, events = found.intercept, found.timeline

@@ -6,7 +6,7 @@ from typing import Any
 import typer
 
 from domain.vocabulary import AfterSaleStatus
-from engine import usecases
+from engine import reading
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors, money, table
 from engine.composition import system_clock
@@ -30,11 +30,11 @@ def stats(
     """Counts, rates, reasons, fees and latency percentiles over whole UTC days of request."""
     if days is not None and (since or until):
         raise typer.BadParameter("use either --days or --since/--until, not both")
-    if by is not None and by not in usecases.STATS_GROUPS:
-        raise typer.BadParameter(f"--by {by}: expected one of {', '.join(usecases.STATS_GROUPS)}")
+    if by is not None and by not in reading.STATS_GROUPS:
+        raise typer.BadParameter(f"--by {by}: expected one of {', '.join(reading.STATS_GROUPS)}")
     if chart is not None:
         _check_chart(chart)
-    request = usecases.StatsRequest(
+    request = reading.StatsRequest(
         merchant_id=merchant,
         days=days,
         since=parse.instant(since, "--since") if since else None,
@@ -43,7 +43,7 @@ def stats(
         after_sale_status=after_sale_status.value if after_sale_status else None,
         by=by,
     )
-    figures = usecases.statistics(context.reader(), request, system_clock())
+    figures = reading.statistics(context.read_side(), request, system_clock())
     if chart is not None:
         from engine import charts
 

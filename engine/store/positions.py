@@ -129,3 +129,10 @@ class ProcessPositions:
                 "ON CONFLICT (reader) DO UPDATE SET position = excluded.position",
                 (reader, position),
             )
+
+
+def log_head(db: Database, events_table: str = "stored_events") -> int:
+    """The event store's last position, 0 when it holds nothing: whether anything was
+    recorded since a position, asked without reading (or decoding) a single event."""
+    rows = db.read(f"SELECT MAX({db.dialect.events_position}) AS head FROM {events_table}")
+    return int(rows[0]["head"] or 0) if rows else 0
