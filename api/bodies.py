@@ -110,6 +110,11 @@ class InterceptRequestBody(Body):
     parcel_stage: ParcelStage = Field(
         default=ParcelStage.UNKNOWN, description="Where the parcel is now, as far as known."
     )
+    picked_up_at: StrictMoment | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, with its timezone; not after the "
+        "request. The risk estimate's time since pickup; null when not known.",
+    )
 
 
 class CancelBody(Body):
@@ -188,6 +193,11 @@ class AfterSaleReportBody(Body):
     parcel_stage: ParcelStage = Field(
         default=ParcelStage.IN_TRANSIT,
         description="Where the parcel is now; the automatic rule requests only in transit.",
+    )
+    picked_up_at: StrictMoment | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, with its timezone; not after the "
+        "report. The automatic request carries it; null when not known.",
     )
 
 

@@ -149,6 +149,11 @@ class InterceptRow(BaseModel):
         description="Where the parcel was at the request, as the merchant said; null for rows "
         "projected before it was kept.",
     )
+    picked_up_at: str | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as the request said; null when "
+        "not known.",
+    )
 
 
 class InterceptPage(BaseModel):
@@ -255,6 +260,11 @@ class AfterSaleView(BaseModel):
     currency: str
     status: AfterSaleStatus
     parcel_stage: str
+    picked_up_at: str | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as reported (ISO 8601); null when "
+        "not known.",
+    )
     reports: int = Field(description="Reports recorded (a repeated one is not counted).")
     auto_rule: Literal["requested", "declined", "pending"] = Field(
         description="requested: the rule requested `intercept_id`; declined: `stopped_by` "

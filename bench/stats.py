@@ -90,7 +90,7 @@ def generate(n: int, now: datetime, seed: int = 6):
 
 
 def fill(db: Database, n: int, now: datetime) -> None:
-    cells = Cells()
+    cells = Cells(stats_store.zone_of(db))
     chunk: list[dict] = []
 
     def flush() -> None:
@@ -122,7 +122,7 @@ def run(storage, n: int = 1_000_000, repeats: int = 5) -> dict:
     settings = storage.settings("stats")
     url = settings.projections or f"sqlite:///{settings.home / 'projections.db'}"
     db = Database(url)
-    migrate(db)
+    migrate(db, settings.timezone)
     now = datetime.now(UTC)
     began = time.perf_counter()
     fill(db, n, now)

@@ -12,12 +12,14 @@ from domain.past_events import (
     RequestedV1,
     RequestedV2,
     RequestedV3,
+    RequestedV4,
 )
 from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, NotPersonal
 from domain.rule_schemas import (
     OTHER_CANCEL_HAS_SEALED_NOTE,
     REDIRECT_HAS_RECIPIENT,
     require_note_for_other,
+    require_picked_up_before,
     require_redirect_recipient,
 )
 from domain.types import (
@@ -71,11 +73,11 @@ class Requested(InterceptEvent):
     """Version 2 added the carrier's quoted fee and the parcel's stage; version 3 names the
     carrier by its code in the carrier catalog and the redirect's recipient field by field
     (see docs/events.md); version 4 records the recipient and the note sealed
-    (docs/privacy.md)."""
+    (docs/privacy.md); version 5 adds when the carrier picked the parcel up."""
 
     model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_RECIPIENT)
-    class_version = 4
-    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3}
+    class_version = 5
+    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3, 4: RequestedV4}
 
     order_id: Annotated[Code, IDENTIFIER]
     tracking_no: Annotated[Code, IDENTIFIER]
@@ -105,10 +107,17 @@ class Requested(InterceptEvent):
         description="Where the parcel was when the intercept was "
         "requested; `unknown` for every version 1 event. Since version 2.",
     )
+    picked_up_at: Moment | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as the merchant, the "
+        "platform's after-sale report or the carrier's eligibility answer said; never "
+        "after the request. Null when not known, and for every event before version 5.",
+    )
 
     @model_validator(mode="after")
     def _redirect_has_recipient(self) -> Self:
         require_redirect_recipient(self.action, self.recipient)
+        require_picked_up_before(self.picked_up_at, self.occurred_at)
         return self
 
     @classmethod
@@ -138,6 +147,11 @@ class Requested(InterceptEvent):
     @classmethod
     def upcast_v3_v4(cls, state: dict[str, Any]) -> None:
         """A version 3 recipient and note stay the plain text they were recorded as."""
+
+    @classmethod
+    def upcast_v4_v5(cls, state: dict[str, Any]) -> None:
+        # Version 4 did not ask when the parcel was picked up.
+        state["picked_up_at"] = None
 
 
 class CarrierEvent(InterceptEvent, abstract=True):

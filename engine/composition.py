@@ -67,7 +67,7 @@ def private_home(settings: Settings) -> None:
 
 def projections_db(settings: Settings) -> Database:
     db = _open_projections_db(settings)
-    migrate(db)
+    migrate(db, settings.timezone)
     return db
 
 
@@ -87,7 +87,7 @@ def migrate_storage(settings: Settings) -> dict:
     """Create or upgrade every table the engine uses; running it again changes nothing."""
     db = _open_projections_db(settings)
     try:
-        before, after = upgrade(db)
+        before, after = upgrade(db, settings.timezone)
     finally:
         db.close()
     build_engine(settings).close()  # creates the event store's tables when missing

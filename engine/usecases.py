@@ -8,9 +8,10 @@ adapter, so the two front doors cannot drift apart.
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, BinaryIO, Protocol, TypeVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -25,11 +26,18 @@ from engine.evidence_store import EvidenceStore, Staged
 from engine.postgres_env import DatabaseUnavailable
 from engine.relay import TopicLost
 from engine.settings import Settings
-from projections import point_in_time, queries
+from projections import point_in_time, queries, stats_store
 from projections.personal import Keys
 from projections.point_in_time import Cutoff
-from projections.statistics import MIN_CASES, risk_of
-from projections.stats_store import Where
+from projections.statistics import (
+    MIN_CASES,
+    SINCE_PICKUP_NAMES,
+    UNKNOWN_PICKUP,
+    estimate,
+)
+from projections.statistics import since_pickup as pickup_bucket
+from projections.stats_store import Where, zone_of
+from projections.timefmt import stamp
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
@@ -68,11 +76,13 @@ class BadInstant(ValueError):
     """A time a person typed that is not one; the message says what is expected."""
 
 
-def instant(text: str) -> datetime:
-    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in UTC.
+def instant(text: str, zone: str = "UTC") -> datetime:
+    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in
+    `zone` (the package center's, `INTERCEPT_TIMEZONE`, for a person's dates).
 
     A naive time is refused rather than guessed: the same wall-clock time is eight
-    hours apart in Shanghai and in UTC. A date alone has one reading people expect.
+    hours apart in Shanghai and in UTC. A date alone has one reading people expect: the
+    day on their calendar, the one the statistics count a request in.
     """
     text = text.strip()
     if _DATE_ONLY.fullmatch(text):
@@ -80,7 +90,7 @@ def instant(text: str) -> datetime:
             day = datetime.fromisoformat(text).date()
         except ValueError:
             raise BadInstant(f"{text!r} is not a date like 2026-11-01") from None
-        return datetime.combine(day, time(0), tzinfo=UTC)
+        return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -367,7 +377,8 @@ STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
 
 @dataclass(frozen=True)
 class StatsRequest:
-    """The package center's filters, for statistics: whole UTC days of request."""
+    """The package center's filters, for statistics: whole days of request in the zone the
+    statistics count in (the package center's)."""
 
     merchant_id: str | None = None
     days: int | None = None
@@ -378,13 +389,16 @@ class StatsRequest:
     by: str | None = None  # carrier, day or merchant
 
 
-def stats_days(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    """The whole UTC days a window covers: [since's day, the day `until` ends in)."""
-    first = since.astimezone(UTC).date().isoformat() if since else None
+def stats_days(
+    since: datetime | None, until: datetime | None, zone: str = "UTC"
+) -> tuple[str | None, str | None]:
+    """The whole days of `zone` a window covers: [since's day, the day `until` ends in)."""
+    where = ZoneInfo(zone)
+    first = since.astimezone(where).date().isoformat() if since else None
     last = None
     if until is not None:
-        utc = until.astimezone(UTC)
-        day = utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+        local = until.astimezone(where)
+        day = local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
         last = day.isoformat()
     return first, last
 
@@ -394,13 +408,15 @@ def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str
     projection (never a scan of the rows): counts by status, cancel and success rates,
     reasons, conflicts, fees, latency percentiles per carrier, and the per-day series.
 
-    The window is counted in whole UTC days (`stats_days`); `ValueError` for an unknown
+    The window is counted in whole days of the statistics' zone (`stats_days`; a request
+    counts in its calendar day there, as in the package center's list); `ValueError` for an unknown
     `by`. The answer is plain JSON-ready data, the same for the CLI, the API and the page.
     """
     if request.by is not None and request.by not in STATS_GROUPS:
         raise ValueError(f"by must be one of {', '.join(STATS_GROUPS)}, not {request.by!r}")
     since, until = window(request.days, request.since, request.until, now)
-    first, last = stats_days(since, until)
+    zone = engine.read(zone_of)
+    first, last = stats_days(since, until, zone)
     where = Where(
         since_day=first,
         until_day=last,
@@ -416,6 +432,7 @@ def statistics(engine: Engine, request: StatsRequest, now: datetime) -> dict[str
         "window": {
             "since_day": first,
             "until_day": last,
+            "zone": zone,
             "merchant_id": request.merchant_id,
             "carrier": request.carrier,
             "after_sale_status": request.after_sale_status,
@@ -428,23 +445,44 @@ MIN_RISK_CASES = MIN_CASES
 
 
 def risk_table(engine: Engine, merchant_id: str, carrier: str | None = None) -> list[dict]:
-    """The merchant's own history by (carrier, action, parcel stage): how many intercepts,
-    how many the carrier decided, the success rate and the fee of a decided one, with
-    "not enough history" below `MIN_RISK_CASES` decided cases."""
+    """The merchant's own history by (carrier, action, parcel stage, time since pickup): how
+    many intercepts, how many the carrier decided, the success rate and the fee of a decided
+    one, with "not enough history" below `MIN_RISK_CASES` decided cases."""
     return engine.read(lambda db: queries.risk(db, merchant_id, carrier))
 
 
+def since_pickup_of(picked_up_at: datetime | None, requested_at: datetime) -> str:
+    """The time-since-pickup bucket (`projections.statistics.SINCE_PICKUP`) of a request."""
+    if picked_up_at is None:
+        return UNKNOWN_PICKUP
+    return pickup_bucket(stamp(requested_at), stamp(picked_up_at))
+
+
 def risk_estimate(
-    engine: Engine, merchant_id: str, carrier: str, action: str, parcel_stage: str
+    engine: Engine,
+    merchant_id: str,
+    carrier: str,
+    action: str,
+    parcel_stage: str,
+    since_pickup: str = UNKNOWN_PICKUP,
 ) -> dict[str, Any]:
     """Before acting: how likely an intercept is to succeed and what it is likely to cost,
-    from the merchant's own decided intercepts of this carrier, action and parcel stage."""
-    found = risk_of(None)
-    for bucket in risk_table(engine, merchant_id, carrier):
-        if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
-            # Decided cases only: the request itself (and a retry of it) changes nothing.
-            found = {k: v for k, v in bucket.items() if k in found}
-    return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
+    from the merchant's own decided intercepts of this carrier, action, parcel stage and
+    time since pickup, or of every time since pickup when those are too few
+    (`projections.statistics.estimate`; `based_on` says which)."""
+    if since_pickup not in SINCE_PICKUP_NAMES:
+        raise ValueError(
+            f"since_pickup must be one of {', '.join(SINCE_PICKUP_NAMES)}, not {since_pickup!r}"
+        )
+    bucket = {
+        "carrier": carrier,
+        "action": action,
+        "parcel_stage": parcel_stage,
+        "since_pickup": since_pickup,
+    }
+    # Decided cases only: the request itself (and a retry of it) changes nothing.
+    rows = engine.read(lambda db: stats_store.risk_sums(db, merchant_id, carrier=carrier))
+    return {**bucket, **estimate(rows, bucket)}
 
 
 def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
@@ -457,6 +495,7 @@ def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
         str(command.carrier),
         command.action.value,
         command.parcel_stage.value,
+        since_pickup_of(command.picked_up_at, command.occurred_at),
     )
 
 

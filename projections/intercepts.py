@@ -96,6 +96,7 @@ def _requested(_: Row, e: Requested) -> Row:
             for part in RECIPIENT_PARTS
         },
         "parcel_stage": e.parcel_stage.value,
+        "picked_up_at": stamp(e.picked_up_at) if e.picked_up_at else None,
     }
 
 

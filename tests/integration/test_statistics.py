@@ -7,6 +7,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,9 +45,29 @@ def fresh(backend, request):
     return emptied
 
 
+ZONE = "Asia/Shanghai"
+"""The statistics' zone here: a day of its own, eight hours off UTC's."""
+
+
 def _migrated(db: Database) -> Projector:
-    migrate(db)
+    migrate(db, ZONE)
     return Projector(db)
+
+
+def local_day(stamp: str, zone: str = ZONE) -> str:
+    return datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def since_pickup(r: dict) -> str:
+    """The documented buckets of the time from pickup to request, by hand."""
+    if not r.get("picked_up_at"):
+        return "unknown"
+    waited = datetime.fromisoformat(r["requested_at"]) - datetime.fromisoformat(r["picked_up_at"])
+    if waited < timedelta(hours=24):
+        return "under_24h"
+    if waited < timedelta(days=3):
+        return "1_3_days"
+    return "over_3_days"
 
 
 # ---- an independent recomputation, straight from the rows ------------------------------
@@ -155,10 +176,11 @@ def shown(figures: dict) -> dict:
 
 
 def recomputed_risk(rows: list[dict]) -> list[dict]:
-    """The table of rates by (carrier, action, parcel stage), by hand from the rows."""
+    """The table of rates by (carrier, action, parcel stage, time since pickup), by hand
+    from the rows."""
     buckets: dict[tuple, dict] = {}
     for r in rows:
-        key = (r["carrier"], r["action"], r.get("parcel_stage") or "unknown")
+        key = (r["carrier"], r["action"], r.get("parcel_stage") or "unknown", since_pickup(r))
         b = buckets.setdefault(key, {"requests": 0, "decided": 0, "succeeded": 0, "fees": 0})
         b["requests"] += 1
         if r["status"] in DECIDED:
@@ -166,13 +188,14 @@ def recomputed_risk(rows: list[dict]) -> list[dict]:
             b["succeeded"] += succeeded(r)
             b["fees"] += r["fees_minor"]
     table = []
-    for (carrier, action, stage), b in sorted(buckets.items()):
+    for (carrier, action, stage, since), b in sorted(buckets.items()):
         enough = b["decided"] >= 20
         table.append(
             {
                 "carrier": carrier,
                 "action": action,
                 "parcel_stage": stage,
+                "since_pickup": since,
                 "requests": b["requests"],
                 "cases": b["decided"],
                 "enough_history": enough,
@@ -185,11 +208,12 @@ def recomputed_risk(rows: list[dict]) -> list[dict]:
 
 def check_against_rows(db: Database, where: stats_store.Where | None = None) -> None:
     where = where or stats_store.Where()
+    zone = db.read("SELECT zone FROM stats_schema")[0]["zone"]
     rows = [
         r
         for r in db.read("SELECT * FROM intercepts")
-        if (where.since_day is None or r["requested_at"][:10] >= where.since_day)
-        and (where.until_day is None or r["requested_at"][:10] < where.until_day)
+        if (where.since_day is None or local_day(r["requested_at"], zone) >= where.since_day)
+        and (where.until_day is None or local_day(r["requested_at"], zone) < where.until_day)
         and all(
             getattr(where, c) is None or r[c] == getattr(where, c)
             for c in ("merchant_id", "carrier", "after_sale_status")
@@ -205,7 +229,7 @@ def check_against_rows(db: Database, where: stats_store.Where | None = None) -> 
         assert shown(per) == recomputed([r for r in rows if r["carrier"] == carrier])
     by_day: dict[str, list[dict]] = {}
     for r in rows:
-        by_day.setdefault(r["requested_at"][:10], []).append(r)
+        by_day.setdefault(local_day(r["requested_at"], zone), []).append(r)
     assert [p["day"] for p in figures["series"]] == sorted(by_day)
     for point in figures["series"]:
         day = by_day[point["day"]]
@@ -239,7 +263,8 @@ def test_the_statistics_are_a_recomputation_from_the_rows_under_any_delivery(fre
     deliver(projector, messages, [])  # a replay on top changes nothing
     check_against_rows(projector.db)
     check_against_rows(projector.db, stats_store.Where(merchant_id=history[0].merchant_id))
-    days = sorted(r["requested_at"][:10] for r in projector.db.read("SELECT * FROM intercepts"))
+    rows = projector.db.read("SELECT * FROM intercepts")
+    days = sorted(local_day(r["requested_at"]) for r in rows)
     if days:
         check_against_rows(projector.db, stats_store.Where(since_day=days[-1]))
         check_against_rows(projector.db, stats_store.Where(until_day=days[0]))
@@ -267,7 +292,25 @@ def _stats_tables(db: Database) -> tuple:
             "SELECT * FROM stats_latency ORDER BY carrier, measure, bucket, day, merchant_id, "
             "after_sale_status"
         ),
+        db.read(
+            "SELECT * FROM stats_risk ORDER BY merchant_id, carrier, action, parcel_stage, "
+            "since_pickup, day"
+        ),
     )
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=5)
+@given(history=several_histories())
+def test_another_zone_rebuilds_the_statistics_on_that_zones_days(fresh, history):
+    projector = fresh()
+    deliver(projector, envelopes(history), [])
+    db = projector.db
+    assert stats_store.zone_of(db) == ZONE and not stats_store.ensure(db)
+    assert stats_store.ensure(db, "America/New_York")
+    assert stats_store.zone_of(db) == "America/New_York"
+    check_against_rows(db)
+    assert stats_store.ensure(db, ZONE) and not stats_store.ensure(db)  # None keeps it
+    check_against_rows(db)
 
 
 # ---- percentiles on generated data ---------------------------------------------------
@@ -325,7 +368,7 @@ def test_percentiles_match_a_python_reference_on_generated_data(backend, request
     migrate(db)
     rows = generated_rows(3000, seed=16)
     with db.transaction() as cur:
-        stats_store.record(cur, cells_of(rows))
+        stats_store.record(cur, cells_of(rows, stats_store.zone_of(cur)))
     for merchant in ("m1", "m2"):
         mine = [r for r in rows if r["merchant_id"] == merchant]
         table = [{k: v for k, v in b.items() if k != "note"} for b in queries.risk(db, merchant)]
