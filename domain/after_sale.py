@@ -10,10 +10,10 @@ requests: `decided_version` is what makes a replayed or redelivered report a no-
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from domain.commands import ReportAfterSale, RequestIntercept
 from domain.decision import Decision, Outcome
@@ -21,7 +21,6 @@ from domain.errors import AfterSaleFactsFixed
 from domain.event import Event
 from domain.past_events import AfterSaleReportedV1
 from domain.policy import InterceptPolicy
-from domain.rule_schemas import require_picked_up_before
 from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import AfterSaleStatus, Flag, ParcelStage
 
@@ -55,13 +54,9 @@ class AfterSaleReported(AfterSaleEvent):
     picked_up_at: Moment | None = Field(
         default=None,
         description="When the carrier picked the parcel up, as the platform said; never after "
-        "the report. Null when not known, and for every event before version 2.",
+        "the report (the command refuses it). Null when not known, and for every event "
+        "before version 2.",
     )
-
-    @model_validator(mode="after")
-    def _picked_up_before(self) -> Self:
-        require_picked_up_before(self.picked_up_at, self.occurred_at)
-        return self
 
     @classmethod
     def upcast_v1_v2(cls, state: dict[str, Any]) -> None:

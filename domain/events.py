@@ -19,7 +19,6 @@ from domain.rule_schemas import (
     OTHER_CANCEL_HAS_SEALED_NOTE,
     REDIRECT_HAS_RECIPIENT,
     require_note_for_other,
-    require_picked_up_before,
     require_redirect_recipient,
 )
 from domain.types import (
@@ -109,15 +108,15 @@ class Requested(InterceptEvent):
     )
     picked_up_at: Moment | None = Field(
         default=None,
-        description="When the carrier picked the parcel up, as the merchant, the "
-        "platform's after-sale report or the carrier's eligibility answer said; never "
-        "after the request. Null when not known, and for every event before version 5.",
+        description="When the carrier picked the parcel up, as the merchant or the "
+        "platform's after-sale report said; never after the request (the command refuses "
+        "it; JSON Schema cannot compare two times). Null when not known, and for every "
+        "event before version 5.",
     )
 
     @model_validator(mode="after")
     def _redirect_has_recipient(self) -> Self:
         require_redirect_recipient(self.action, self.recipient)
-        require_picked_up_before(self.picked_up_at, self.occurred_at)
         return self
 
     @classmethod

@@ -17,7 +17,13 @@ from projections import queries, stats_store
 from projections.projector import Projector
 from projections.row import COLUMNS
 from projections.schema import migrate
-from projections.statistics import bucket_floor, bucket_of, cells_of
+from projections.statistics import (
+    SINCE_PICKUP_NAMES,
+    bucket_floor,
+    bucket_of,
+    cells_of,
+    estimate,
+)
 from storage.database import Database
 from tests.integration.test_projector_delivery import deliver, envelopes
 from tests.strategies import timed_history
@@ -333,6 +339,8 @@ def generated_rows(n: int, seed: int) -> list[dict]:
         status = (
             "intercepted" if outcome and rng.random() < 0.7 else "failed" if outcome else "accepted"
         )
+        # Over 3 days after pickup is rare: its buckets are thin, and estimates fall back.
+        waited = rng.choices([None, 3_600, 50_000, 100_000, 300_000], [40, 25, 15, 17, 3])[0]
         rows.append(
             {
                 **dict.fromkeys(COLUMNS),
@@ -342,6 +350,9 @@ def generated_rows(n: int, seed: int) -> list[dict]:
                 "carrier": rng.choice(["ZTO", "SF", "JD"]),
                 "after_sale_status": "none",
                 "requested_at": _stamp(requested),
+                "picked_up_at": None
+                if waited is None
+                else _stamp(requested - timedelta(seconds=waited + rng.randrange(3_000))),
                 "accepted_at": _stamp(requested + timedelta(seconds=accept)) if accept else None,
                 "confirmed_at": _stamp(requested + timedelta(seconds=outcome))
                 if status == "intercepted"
@@ -392,6 +403,68 @@ def test_percentiles_match_a_python_reference_on_generated_data(backend, request
         for carrier, per in figures["by_carrier"].items():
             mine = [r for r in chosen if r["carrier"] == carrier]
             assert per["latency"] == recomputed(mine)["latency"]
+
+
+def reference_estimate(rows: list[dict], bucket: dict) -> dict:
+    """The documented rule, by hand: the finest bucket with 20 decided cases and a known
+    time since pickup, else every time since pickup of its carrier, action and stage."""
+    coarse = ("carrier", "action", "parcel_stage")
+    same = [
+        r
+        for r in rows
+        if all((r.get(k) or "unknown") == bucket[k] for k in coarse) and r["status"] in DECIDED
+    ]
+    exact = [r for r in same if since_pickup(r) == bucket["since_pickup"]]
+    for chosen, based_on in ((exact, [*coarse, "since_pickup"]), (same, list(coarse))):
+        if chosen is exact and bucket["since_pickup"] == "unknown":
+            continue
+        if len(chosen) >= 20 or chosen is same:
+            enough = len(chosen) >= 20
+            won = sum(succeeded(r) for r in chosen)
+            fees = sum(r["fees_minor"] for r in chosen)
+            return {
+                "cases": len(chosen),
+                "enough_history": enough,
+                "success_probability": round(won / len(chosen), 4) if enough else None,
+                "likely_fee_minor": round(fees / len(chosen)) if enough else None,
+                "based_on": based_on,
+            }
+    raise AssertionError("unreachable")
+
+
+def test_estimates_fall_back_over_every_time_since_pickup_when_a_bucket_is_thin(backend, request):
+    if backend == "sqlite":
+        db = Database("sqlite:///:memory:")
+    else:
+        db = Database(request.getfixturevalue("postgres_server").create_database("est"))
+    migrate(db)
+    rows = generated_rows(3000, seed=17)
+    with db.transaction() as cur:
+        stats_store.record(cur, cells_of(rows, stats_store.zone_of(cur)))
+    used = set()
+    for merchant in ("m1", "m2"):
+        mine = [r for r in rows if r["merchant_id"] == merchant]
+        history = stats_store.risk_sums(db, merchant)
+        for carrier, since in itertools.product(("ZTO", "SF", "JD", "YTO"), SINCE_PICKUP_NAMES):
+            bucket = {
+                "carrier": carrier,
+                "action": "return_to_sender",
+                "parcel_stage": "unknown",
+                "since_pickup": since,
+            }
+            found = estimate(history, bucket)
+            assert {k: v for k, v in found.items() if k != "note"} == reference_estimate(
+                mine, bucket
+            )
+            assert (found["note"] is None) == (
+                found["enough_history"]
+                and found["based_on"][-1] == "since_pickup"
+                or since == "unknown"
+                and found["enough_history"]
+            )
+            used.add((len(found["based_on"]), found["enough_history"]))
+    # Each way an estimate can be answered was met: finest, fallen back, not enough history.
+    assert used == {(4, True), (3, True), (3, False)}
 
 
 def test_a_percentile_is_at_most_a_minute_or_five_percent_below_the_exact_value():
