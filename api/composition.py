@@ -42,6 +42,7 @@ def build_api(settings: Settings, clock: Clock = system_clock) -> "FastAPI":
         carriers=carrier_catalog(settings),
         webhooks=webhook_store(settings),
         webhooks_allow_private=settings.webhooks_allow_private,
+        zone=settings.timezone,
         carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
         background=_automation(settings, clock) + _carrier_gateway(settings, clock),
     )

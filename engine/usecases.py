@@ -8,7 +8,7 @@ adapter, so the two front doors cannot drift apart.
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO, Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -101,6 +101,20 @@ def instant(text: str, zone: str = "UTC") -> datetime:
     if moment.tzinfo is None:
         raise BadInstant(f"{text!r} needs a timezone, e.g. +08:00 or Z")
     return moment
+
+
+def day_or_instant(text: str) -> date | datetime:
+    """`instant`'s reading, keeping a date alone as a day (whose zone the caller knows)."""
+    if _DATE_ONLY.fullmatch(text.strip()):
+        return instant(text).date()
+    return instant(text)
+
+
+def start_of(value: date | datetime | None, zone: str) -> datetime | None:
+    """A time as it is; a day as its start in `zone`."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
 
 
 def one_window(days: int | None, since: datetime | None, until: datetime | None) -> None:

@@ -1,6 +1,7 @@
 """GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
 
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query
@@ -25,17 +26,18 @@ _reader = allow(Role.MERCHANT, Role.AUDITOR, doing="read intercepts")
 
 
 def _instant(value: Any) -> Any:
-    # The same reading of a typed time as the CLI's --since/--until: a bare date is its
-    # start in UTC. Anything else is left to Moment, which names what is expected.
+    # The same reading of a typed time as the CLI's --since/--until: a bare date stays a
+    # day, started in the package center's zone by `request` (`usecases.start_of`).
+    # Anything else is left to Moment, which names what is expected.
     if isinstance(value, str):
         try:
-            return usecases.instant(value)
+            return usecases.day_or_instant(value)
         except usecases.BadInstant:
             return value
     return value
 
 
-Cutoff = Annotated[Moment, BeforeValidator(_instant)]
+Cutoff = Annotated[Moment | date, BeforeValidator(_instant)]
 
 
 class FilterQuery(BaseModel):
@@ -53,13 +55,13 @@ class FilterQuery(BaseModel):
     )
     since: Cutoff | None = Field(
         default=None,
-        description="Requested at or after (ISO 8601; a date alone is its start in UTC). "
-        "Not with `days`.",
+        description="Requested at or after (ISO 8601; a date alone is its start in the package "
+        "center's zone, INTERCEPT_TIMEZONE). Not with `days`.",
     )
     until: Cutoff | None = Field(
         default=None,
-        description="Requested before (ISO 8601; a date alone is its start in UTC). "
-        "Not with `days`.",
+        description="Requested before (ISO 8601; a date alone is its start in the package "
+        "center's zone, INTERCEPT_TIMEZONE). Not with `days`.",
     )
     status: Status | None = None
     carrier: CarrierCode | None = None
@@ -75,12 +77,12 @@ class FilterQuery(BaseModel):
         usecases.one_window(self.days, self.since, self.until)
         return self
 
-    def request(self, merchant_id: str | None) -> usecases.ListRequest:
+    def request(self, merchant_id: str | None, zone: str) -> usecases.ListRequest:
         return usecases.ListRequest(
             merchant_id=merchant_id,
             days=self.days,
-            since=self.since,
-            until=self.until,
+            since=usecases.start_of(self.since, zone),
+            until=usecases.start_of(self.until, zone),
             status=self.status and self.status.value,
             carrier=self.carrier,
             after_sale_status=self.after_sale_status and self.after_sale_status.value,
@@ -98,8 +100,8 @@ class ListQuery(FilterQuery):
         default=None, max_length=512, description="A previous page's `next_cursor`."
     )
 
-    def request(self, merchant_id: str | None) -> usecases.ListRequest:
-        return replace(super().request(merchant_id), limit=self.limit, cursor=self.cursor)
+    def request(self, merchant_id: str | None, zone: str) -> usecases.ListRequest:
+        return replace(super().request(merchant_id, zone), limit=self.limit, cursor=self.cursor)
 
 
 @router.get("", response_model=InterceptPage, responses=problems(401, 403, 422))
@@ -115,7 +117,9 @@ def list_intercepts(
             return InterceptPage(intercepts=[], next_cursor=None)
         merchant_id = key.merchant_id
     try:
-        page = usecases.list_intercepts(svc.gateway, query.request(merchant_id), svc.clock())
+        page = usecases.list_intercepts(
+            svc.gateway, query.request(merchant_id, svc.zone), svc.clock()
+        )
     except usecases.BadCursor as error:
         raise InvalidInput(f"invalid input: query.cursor: {error}") from None
     # The rows are the projection's dicts: the page validates them into its rows.
