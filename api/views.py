@@ -38,7 +38,15 @@ class RiskEstimate(BaseModel):
     carrier: str
     action: Action
     parcel_stage: str
-    cases: int = Field(description="Past intercepts of this carrier, action and stage decided.")
+    since_pickup: str = Field(
+        description="The time from pickup to the request, in the buckets of docs/analytics.md: "
+        "under_24h, 1_3_days, over_3_days, or unknown."
+    )
+    based_on: list[str] = Field(
+        description="The bucket the estimate rests on: carrier, action, parcel_stage and "
+        "since_pickup, or without since_pickup when that was too thin or unknown."
+    )
+    cases: int = Field(description="Past intercepts of the bucket `based_on` names decided.")
     enough_history: bool
     success_probability: float | None = Field(
         description="Succeeded / decided; null without enough history."
