@@ -42,3 +42,27 @@ def intercept(
         timeout=300,
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+ORDINARY_REQUEST = {
+    "merchant": "m1",
+    "order": "o1",
+    "tracking": "ZT1",
+    "carrier": "ZTO",
+    "amount": "199.00",
+    "reason": "buyer_refund",
+}
+
+
+def request_args(**changes: str) -> list[str]:
+    """`intercept request`'s arguments for one ordinary request, changed by option name
+    (`tracking="ZT9"`, `quoted_fee="3.50"`), so a test spells out only what it varies."""
+    options = {**ORDINARY_REQUEST, **changes}
+    return [
+        "request",
+        *[
+            part
+            for name, value in options.items()
+            for part in (f"--{name.replace('_', '-')}", value)
+        ],
+    ]

@@ -7,7 +7,7 @@ engine's clock gives differ between runs and are compared only for presence.
 import pytest
 
 from tests.e2e.api_server import signed, start
-from tests.e2e.cli import intercept
+from tests.e2e.cli import intercept, request_args
 
 CLOCK_COLUMNS = (
     "requested_at",
@@ -34,25 +34,8 @@ def by_cli(home, shot) -> tuple[list[dict], dict]:
         return done
 
     def ask(key, order, tracking, *extra):
-        return run(
-            "request",
-            "--merchant",
-            "m1",
-            "--order",
-            order,
-            "--tracking",
-            tracking,
-            "--carrier",
-            "ZTO",
-            "--amount",
-            "199.00",
-            "--reason",
-            "buyer_refund",
-            "--key",
-            key,
-            "--json",
-            *extra,
-        ).json()["intercept_id"]
+        made = run(*request_args(order=order, tracking=tracking, key=key), "--json", *extra)
+        return made.json()["intercept_id"]
 
     run(
         "policy",
@@ -77,42 +60,10 @@ def by_cli(home, shot) -> tuple[list[dict], dict]:
     d = ask("k5", "o5", "ZT5")
     run("fee", d, "--kind", "storage", "--amount", "3.50")
     run("evidence", d, "--kind", "screenshot", "--file", str(shot))
-    run(
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o9",
-        "--tracking",
-        "YT1",
-        "--carrier",
-        "YTO",
-        "--amount",
-        "10.00",
-        "--reason",
-        "x",
-        "--key",
-        "k9",
-        ok=(3,),
-    )
-    run(
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o9",
-        "--tracking",
-        "ZT9",
-        "--carrier",
-        "ZTO",
-        "--amount",
-        "-1",
-        "--reason",
-        "x",
-        "--key",
-        "k10",
-        ok=(2,),
-    )
+    refused = dict(order="o9", tracking="YT1", carrier="YTO", amount="10.00", reason="x", key="k9")
+    run(*request_args(**refused), ok=(3,))
+    invalid = dict(order="o9", tracking="ZT9", amount="-1", reason="x", key="k10")
+    run(*request_args(**invalid), ok=(2,))
     rows = run("list", "--json", "--limit", "1000").json()["intercepts"]
     timelines = {
         r["intercept_id"]: [

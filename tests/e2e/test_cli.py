@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.cli import intercept
+from tests.e2e.cli import intercept, request_args
 
 
 @pytest.fixture
@@ -29,24 +29,7 @@ def home(tmp_path, store_env, monkeypatch):
 
 
 def request(home, *extra):
-    run = intercept(
-        home,
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o1",
-        "--tracking",
-        "ZT1",
-        "--carrier",
-        "ZTO",
-        "--amount",
-        "199.00",
-        "--reason",
-        "buyer_refund",
-        "--json",
-        *extra,
-    )
+    run = intercept(home, *request_args(), "--json", *extra)
     assert run.code == 0, run.err
     return run.json()
 
@@ -118,20 +101,7 @@ def test_batch_cancel_reports_each_id_and_what_was_missed(home):
 def test_domain_refusal_exits_3_and_names_the_rule(home):
     before = events(home)
     run = intercept(
-        home,
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o9",
-        "--tracking",
-        "YT1",
-        "--carrier",
-        "YTO",
-        "--amount",
-        "10.00",
-        "--reason",
-        "x",
+        home, *request_args(order="o9", tracking="YT1", carrier="YTO", amount="10.00", reason="x")
     )
     assert run.code == 3
     assert "carrier YTO is not enabled" in run.err and "policy_carrier_enabled" in run.err
@@ -169,24 +139,7 @@ def test_same_key_twice_is_one_intercept_and_a_different_command_is_refused(home
     first = request(home, "--key", "apply-1")
     second = request(home, "--key", "apply-1")
     assert second["intercept_id"] == first["intercept_id"] and second["outcome"] == "duplicate"
-    clash = intercept(
-        home,
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o1",
-        "--tracking",
-        "ZT1",
-        "--carrier",
-        "ZTO",
-        "--amount",
-        "200.00",
-        "--reason",
-        "buyer_refund",
-        "--key",
-        "apply-1",
-    )
+    clash = intercept(home, *request_args(amount="200.00", key="apply-1"))
     assert clash.code == 3 and "idempotency_key_same_command" in clash.err
 
 

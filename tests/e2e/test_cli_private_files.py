@@ -6,23 +6,9 @@ import stat
 
 import pytest
 
-from tests.e2e.cli import intercept
+from tests.e2e.cli import intercept, request_args
 
-REQUEST = [
-    "request",
-    "--merchant",
-    "m1",
-    "--order",
-    "o1",
-    "--tracking",
-    "ZT1",
-    "--carrier",
-    "ZTO",
-    "--amount",
-    "1.00",
-    "--reason",
-    "buyer_refund",
-]
+REQUEST = request_args(amount="1.00")
 
 
 def mode(path) -> int:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.e2e.cli import intercept
+from tests.e2e.cli import intercept, request_args
 
 
 @pytest.fixture
@@ -18,25 +18,7 @@ def home(tmp_path):
 
 def test_request_records_the_quoted_fee_and_the_parcel_stage(home):
     made = intercept(
-        home,
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o1",
-        "--tracking",
-        "ZT1",
-        "--carrier",
-        "ZTO",
-        "--amount",
-        "199.00",
-        "--reason",
-        "buyer_refund",
-        "--quoted-fee",
-        "3.50",
-        "--parcel-stage",
-        "out_for_delivery",
-        "--json",
+        home, *request_args(quoted_fee="3.50", parcel_stage="out_for_delivery"), "--json"
     )
     assert made.code == 0, made.err
     shown = intercept(home, "show", made.json()["intercept_id"], "--json").json()
@@ -52,23 +34,7 @@ def test_request_records_the_quoted_fee_and_the_parcel_stage(home):
     ],
 )
 def test_a_bad_quote_or_stage_exits_2_and_records_nothing(home, args, complaint):
-    run = intercept(
-        home,
-        "request",
-        "--merchant",
-        "m1",
-        "--order",
-        "o1",
-        "--tracking",
-        "ZT1",
-        "--carrier",
-        "ZTO",
-        "--amount",
-        "1.00",
-        "--reason",
-        "r",
-        *args,
-    )
+    run = intercept(home, *request_args(amount="1.00", reason="r"), *args)
     assert run.code == 2 and complaint in run.err
     assert intercept(home, "list", "--json").json()["intercepts"] == []
 
