@@ -117,7 +117,7 @@ def start_of(value: date | datetime | None, zone: str) -> datetime | None:
     return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
 
 
-def one_window(days: int | None, since: datetime | None, until: datetime | None) -> None:
+def one_window(days: int | None, since: date | None, until: date | None) -> None:
     """A window is given one way: `ValueError` for days together with since/until."""
     if days is not None and (since is not None or until is not None):
         raise ValueError("use either days or since/until, not both")
