@@ -237,6 +237,8 @@ def check_against_rows(db: Database, where: stats_store.Where | None = None) -> 
     for r in rows:
         by_day.setdefault(local_day(r["requested_at"], zone), []).append(r)
     assert [p["day"] for p in figures["series"]] == sorted(by_day)
+    for day, per in queries.statistics(db, where, "day")["by_day"].items():
+        assert shown(per) == recomputed(by_day[day])
     for point in figures["series"]:
         day = by_day[point["day"]]
         assert point["requests"] == len(day)
