@@ -5,6 +5,7 @@ not exist, so no key learns of another merchant's intercepts or policy.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 from fastapi import Depends, Request, Security
@@ -32,7 +33,13 @@ async def caller(
     credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     svc: Services = Depends(services),
 ) -> ApiKey:
-    known = getattr(request.state, STATE_KEY, None)
+    return _authenticated(request, credentials, svc)
+
+
+def _authenticated(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, svc: Services
+) -> ApiKey:
+    known = request.scope.get("state", {}).get(STATE_KEY)
     if known is not None:  # api/guard.py checked it before the body was read
         return known
     if credentials is None:
@@ -43,14 +50,39 @@ async def caller(
     return key
 
 
+def _admit(key: ApiKey, roles: tuple[Role, ...], doing: str) -> ApiKey:
+    if key.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise Forbidden(f"{key.role.value} keys cannot {doing}; only {allowed} keys can")
+    return key
+
+
 def allow(*roles: Role, doing: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting only keys of these roles."""
 
     async def admitted(key: ApiKey = Depends(caller)) -> ApiKey:
-        if key.role not in roles:
-            allowed = " or ".join(r.value for r in roles)
-            raise Forbidden(f"{key.role.value} keys cannot {doing}; only {allowed} keys can")
-        return key
+        return _admit(key, roles, doing)
+
+    return admitted
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The admitted key and the services, from one dependency."""
+
+    key: ApiKey
+    svc: Services
+
+
+def acting(*roles: Role, doing: str) -> Callable[..., Awaitable[Acting]]:
+    """What `allow` decides, with the services, as one dependency: a command route
+    resolves it and the bearer scheme (what the OpenAPI document names), nothing more."""
+
+    async def admitted(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
+    ) -> Acting:
+        svc: Services = request.app.state.services
+        return Acting(_admit(_authenticated(request, credentials, svc), roles, doing), svc)
 
     return admitted
 

@@ -14,6 +14,12 @@ A command waits at most `max_wait` seconds for its batch to start; one still
 queued by then is dropped unrun and answered "storage busy", so a timeout never
 hides a recorded command. Closing drains the queue before the engine is closed.
 
+The event loop never waits for the writer: what a command's answer also reads
+(a request's risk estimate) is read by the writer right after the batch, under
+the lock it already holds, and a batch's answers reach the loop in one wake-up,
+not one per request: each wake-up costs the writer a system call and a turn for
+the interpreter's lock.
+
 The engine holds one projection connection whose catch-up must not interleave
 with reads, so the writer's batches and the reads share one lock.
 """
@@ -25,7 +31,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from api.faults import fault_of
@@ -66,9 +72,15 @@ class _Job:
 
     commands: Sequence[Command]
     checks: Sequence[Check | None]
+    then: "Callable[[Engine], Any] | None" = None
+    """A read for the answer, run by the writer once the batch is recorded (if no command
+    of the job was refused); its result is the job's last answer."""
     future: Future = field(default_factory=Future)
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
     """The request's, taken when it is queued: what `answered` runs in (its trace span)."""
+    loop: asyncio.AbstractEventLoop | None = None
+    waiting: "asyncio.Future | None" = None
+    """The request awaiting the job on its event loop (none for a caller on a thread)."""
 
 
 _STOP = None
@@ -83,6 +95,19 @@ def _settled(done: Future, waiting: asyncio.Future, busy: Callable[[], Exception
         waiting.set_exception(error)
     else:
         waiting.set_result(done.result())
+
+
+def _all_settled(jobs: "list[_Job]", busy: Callable[[], Exception]) -> None:
+    for job in jobs:
+        assert job.waiting is not None
+        _settled(job.future, job.waiting, busy)
+
+
+def _expired(job: "_Job", busy: Callable[[], Exception]) -> None:
+    """On the loop, `max_wait` after queueing: dropped if its batch has not begun."""
+    if job.future.cancel():  # fails once its batch has begun: then the writer answers
+        assert job.waiting is not None
+        _settled(job.future, job.waiting, busy)
 
 
 class Gateway:
@@ -107,16 +132,18 @@ class Gateway:
 
         An error that is no rule's refusal (a storage fault) is raised for the whole request.
         """
-        job = self._queue_job(commands, checks)
+        return await self._submit(commands, checks, None)
+
+    async def _submit(
+        self,
+        commands: Sequence[Command],
+        checks: Sequence[Check | None],
+        then: "Callable[[Engine], Any] | None",
+    ) -> list:
         loop = asyncio.get_running_loop()
         waiting = loop.create_future()
-
-        def arrived(done: Future) -> None:  # on the writer's thread, or on the timer's
-            loop.call_soon_threadsafe(_settled, done, waiting, self._busy)
-
-        job.future.add_done_callback(arrived)
-        # Dropped unrun if its batch has not begun by then: cancel() fails once it has.
-        timer = loop.call_later(self.max_wait, job.future.cancel)
+        job = self._queue_job(commands, checks, then, loop, waiting)
+        timer = loop.call_later(self.max_wait, _expired, job, self._busy)
         try:
             return await waiting
         finally:
@@ -128,6 +155,16 @@ class Gateway:
         if isinstance(answer, DomainError):
             raise answer
         return answer
+
+    async def execute_then(
+        self, command: Command, then: Callable[[Engine], T], check: Check | None = None
+    ) -> tuple[Decision, T]:
+        """One command, and what `then` reads from the engine once it is recorded (by the
+        writer, in the same turn of the lock): its refusal raised, and then nothing read."""
+        answer, *read = await self._submit([command], [check], then)
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer, read[0]
 
     def execute(self, command: Command, check: Check | None = None) -> Decision:
         """The same, for a caller on a thread of its own (tests, scripts)."""
@@ -150,10 +187,19 @@ class Gateway:
         """Called on the writer's thread, in the request's context, with its answers once
         they are recorded and before the request is told (metrics, tracing)."""
 
-    def _queue_job(self, commands: Sequence[Command], checks: Sequence[Check | None]) -> _Job:
+    def _queue_job(
+        self,
+        commands: Sequence[Command],
+        checks: Sequence[Check | None],
+        then: "Callable[[Engine], Any] | None" = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        waiting: "asyncio.Future | None" = None,
+    ) -> _Job:
         if self._closed:
             raise GatewayClosed("the API is shutting down; nothing was recorded")
-        job = _Job(list(commands), list(checks) or [None] * len(commands))
+        job = _Job(
+            list(commands), list(checks) or [None] * len(commands), then, loop=loop, waiting=waiting
+        )
         self._queue.put(job)
         return job
 
@@ -177,13 +223,26 @@ class Gateway:
                 size += len(jobs[-1].commands) if jobs[-1] is not None else 0
             stopping = _STOP in jobs
             live = [j for j in jobs if j is not None and j.future.set_running_or_notify_cancel()]
+            self._run_and_tell(live)
+
+    def _run_and_tell(self, jobs: list[_Job]) -> None:
+        try:
+            if jobs:
+                self._run(jobs)
+        except BaseException as error:  # the writer must outlive any batch it runs
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(error)
+        # One wake-up per event loop for the whole batch.
+        waiting: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        for job in jobs:
+            if job.loop is not None:
+                waiting.setdefault(job.loop, []).append(job)
+        for loop, theirs in waiting.items():
             try:
-                if live:
-                    self._run(live)
-            except BaseException as error:  # the writer must outlive any batch it runs
-                for job in live:
-                    if not job.future.done():
-                        job.future.set_exception(error)
+                loop.call_soon_threadsafe(_all_settled, theirs, self._busy)
+            except RuntimeError:
+                pass  # that loop is closed: nobody is waiting there any more
 
     def _run(self, jobs: list[_Job]) -> None:
         commands = [c for job in jobs for c in job.commands]
@@ -206,14 +265,23 @@ class Gateway:
                 for job in jobs:
                     self._settle(job)
                 return
-        start = 0
-        for job in jobs:
-            end = start + len(job.commands)
-            self._answer(job, answers[start:end])
-            start = end
+            start = 0
+            for job in jobs:
+                end = start + len(job.commands)
+                self._answer(job, answers[start:end])
+                start = end
 
     def _answer(self, job: _Job, answers: list[Answer]) -> None:
+        """Under the lock: `then` reads the state the batch left."""
         job.context.run(self.answered, job.commands, answers)
+        if job.then is not None and not any(isinstance(a, DomainError) for a in answers):
+            try:
+                read = job.then(self._engine)
+            except BaseException as error:
+                job.future.set_exception(error)
+                return
+            job.future.set_result([*answers, read])
+            return
         job.future.set_result(answers)
 
     def _settle(self, job: _Job) -> None:
@@ -334,7 +402,6 @@ class Gateway:
                     break
                 if job is not None and job.future.set_running_or_notify_cancel():
                     late.append(job)
-            if late:
-                self._run(late)
+            self._run_and_tell(late)
         with self._lock:
             self._engine.close()

@@ -101,7 +101,7 @@ def _raw(method: str, path: str, key: str, body: dict, idempotency: str | None =
     return "\r\n".join(lines) + "\r\n\r\n" + payload
 
 
-def _commands(key: str, run: str, connections: int, pairs: int) -> list[list[str]]:
+def commands(key: str, run: str, connections: int, pairs: int) -> list[list[str]]:
     """Per connection: `pairs` requests, each followed by its cancel (2 * pairs commands)."""
     plan = []
     for c in range(connections):
@@ -124,7 +124,7 @@ def _commands(key: str, run: str, connections: int, pairs: int) -> list[list[str
     return plan
 
 
-def _load(ports: list[int], connections: list[list[str]]) -> dict:
+def load(ports: list[int], connections: list[list[str]]) -> dict:
     plan = json.dumps({"host": "127.0.0.1", "ports": ports, "connections": connections})
     done = subprocess.run(
         [sys.executable, "-m", "bench.http_load"],
@@ -157,12 +157,26 @@ def _batch_sizes(port: int) -> tuple[float, float]:
     )
 
 
-def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
+def prepare(backend: Backend) -> tuple:
+    """Fresh storage with the merchants' policies and a merchant key: (settings, key)."""
     settings = backend.settings("http")
     key = open_key_store(settings).create(KeyGrant(role="merchant", merchant_id=MERCHANT)).key
     with closing(build_engine(settings)) as engine:
         for command in workload.policies():
             engine.execute(command)
+    return settings, key
+
+
+@contextmanager
+def engine_server(settings, log: Path):
+    """`intercept serve` on the settings, listening: (port, pid)."""
+    port, server = _engine_server(settings, log)
+    with server as process:
+        yield port, process.pid
+
+
+def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
+    settings, key = prepare(backend)
     two = backend.name == "postgresql"
     rates = {
         name: Rate("commands/s")
@@ -191,7 +205,7 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
             pids["engine_two"] = [engine_pid, stack.enter_context(second).pid]
             ports["engine_two"] = [engine_port, second_port]
         for target, at in ports.items():  # warm up: imports, connections, caches
-            _load(at, _commands(key, f"warm-{target}", 2, 20))
+            load(at, commands(key, f"warm-{target}", 2, 20))
         for repeat in range(repeats):
             for c, pairs in ((1, pairs_c1), (16, pairs_c16)):
                 order = list(ports) if repeat % 2 == 0 else list(reversed(ports))
@@ -201,7 +215,7 @@ def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
                     name = f"{target}_c{c}"
                     before = _batch_sizes(ports[target][0]) if target == "engine" else None
                     cpu = _cpu_seconds(pids[target])
-                    result = _load(ports[target], _commands(key, f"{name}-{repeat}", c, pairs))
+                    result = load(ports[target], commands(key, f"{name}-{repeat}", c, pairs))
                     server_cpu[name].append((_cpu_seconds(pids[target]) - cpu) / result["requests"])
                     if before is not None:
                         after = _batch_sizes(ports[target][0])

@@ -25,11 +25,13 @@ from bench import kafka, rebuild, workload
 from bench.backends import Backend
 from engine.composition import build_engine
 
-WORKLOADS = ("rebuild", "commands", "embedded", "batch", "relay", "consume")
+WORKLOADS = ("rebuild", "commands", "embedded", "batch", "relay", "consume", "http")
 
 
 @contextmanager
-def _sampled(name: str, out: Path, rate: int = 500):
+def _sampled(
+    name: str, out: Path, rate: int = 500, pid: int | None = None, flags: tuple[str, ...] = ()
+):
     out.mkdir(parents=True, exist_ok=True)
     raw = out / f"profile-{name}.txt"
     spy = subprocess.Popen(
@@ -37,12 +39,13 @@ def _sampled(name: str, out: Path, rate: int = 500):
             _py_spy(),
             "record",
             "--pid",
-            str(os.getpid()),
+            str(os.getpid() if pid is None else pid),
             "--format",
             "raw",
             "--rate",
             str(rate),
             "--nonblocking",
+            *flags,
             "-o",
             str(raw),
         ],
@@ -113,10 +116,11 @@ def main(
     size: int = typer.Option(20_000, help="Intercepts (rebuild, Kafka) or commands."),
     bootstrap: str = typer.Option(None, help="A running loopback Kafka broker."),
     out: Path = typer.Option(Path("bench/results")),
+    backend: str = typer.Option("sqlite", help="sqlite or postgresql."),
 ) -> None:
     if workload_name not in WORKLOADS:
         raise typer.BadParameter(f"one of {', '.join(WORKLOADS)}")
-    with Backend("sqlite") as storage:
+    with Backend(backend) as storage:
         globals()[f"_{workload_name}"](storage, size, out, bootstrap)
 
 
@@ -184,6 +188,28 @@ def _consume(storage, size, out, bootstrap):
             published, _ = kafka._relay(settings, engine)
         with _sampled("consume", out):
             kafka._project(storage, settings, published, "profiled")
+
+
+def _http(storage, size, out, _):
+    """`intercept serve` under load (size: commands per run), sampled three ways: at c=16
+    every thread, idle ones too (where the writer waits), then only the thread holding the
+    GIL; the same at c=1."""
+    from bench import http
+
+    settings, key = http.prepare(storage)
+    runs = (
+        ("http-c16", 16, ("--idle", "--threads")),
+        ("http-c16-gil", 16, ("--gil", "--threads")),
+        ("http-c1", 1, ("--idle", "--threads")),
+        ("http-c1-gil", 1, ("--gil", "--threads")),
+    )
+    with http.engine_server(settings, settings.home / "serve.log") as (port, pid):
+        http.load([port], http.commands(key, "warm", 2, 20))
+        for name, c, flags in runs:
+            plan = http.commands(key, name, c, max(size // (2 * c), 1))
+            with _sampled(name, out, rate=200, pid=pid, flags=flags):
+                result = http.load([port], plan)
+            print(f"{name}: {result['requests'] / result['seconds']:.0f} commands/s")
 
 
 if __name__ == "__main__":

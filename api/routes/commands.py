@@ -4,23 +4,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from api.access import acting_on, allow
+from api.access import Acting, acting, acting_on
 from api.bodies import BatchCancelBody, CancelBody, FeeBody, InterceptRequestBody
 from api.params import IdempotencyKeyHeader, InterceptId, RequiredIdempotencyKeyHeader
 from api.problem import problems
-from api.services import Services, refused_carrier, services
+from api.services import refused_carrier
 from api.views import BatchResult, InterceptResult, RequestResult
 from domain.commands import CancelIntercept, ChargeFee, RequestIntercept
 from domain.decision import Outcome
 from domain.types import IdempotencyKey
 from engine import usecases
 from engine.carrier_catalog import CarrierRefused
-from engine.keystore import ApiKey
 from engine.roles import Role
 
 router = APIRouter(prefix="/v1/intercepts", tags=["intercepts"])
 
-_merchant = allow(Role.MERCHANT, doing="change intercepts")
+_merchant = acting(Role.MERCHANT, doing="change intercepts")
 
 RequiredIdempotencyKey = Annotated[
     IdempotencyKey,
@@ -45,11 +44,11 @@ async def request_intercept(
     body: InterceptRequestBody,
     response: Response,
     idempotency_key: RequiredIdempotencyKey,
-    key: ApiKey = Depends(_merchant),
-    svc: Services = Depends(services),
+    who: Acting = Depends(_merchant),
 ) -> RequestResult:
     """Ask the carrier to intercept a parcel for the key's merchant, with the risk estimate
     its own history gives (success probability and likely fee, or not enough history)."""
+    key, svc = who.key, who.svc
     assert key.merchant_id is not None  # a merchant key names its merchant (engine/grant.py)
     command = RequestIntercept(
         **body.model_dump(),
@@ -62,8 +61,10 @@ async def request_intercept(
         svc.carriers.admit(command.carrier, command.action)
     except CarrierRefused as refused:
         raise refused_carrier(refused) from None
-    risk = usecases.request_risk(svc.gateway, command)
-    decision = await svc.gateway.execute_one(command)
+    # Read by the writer right after the batch: the loop never waits for the writer's lock.
+    decision, risk = await svc.gateway.execute_then(
+        command, lambda engine: usecases.request_risk(engine, command)
+    )
     if decision.outcome is not Outcome.RECORDED:
         response.status_code = 200
     response.headers["Location"] = f"/v1/intercepts/{decision.state.id}"
@@ -78,10 +79,10 @@ async def request_intercept(
 async def cancel_many(
     body: BatchCancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
-    key: ApiKey = Depends(_merchant),
-    svc: Services = Depends(services),
+    who: Acting = Depends(_merchant),
 ) -> BatchResult:
     """Cancel many intercepts (irreversible); each gets its own result, refusals included."""
+    key, svc = who.key, who.svc
     commands = usecases.cancel_commands(
         body.intercept_ids, body.reason, body.note, idempotency_key, key.actor, svc.clock()
     )
@@ -99,10 +100,10 @@ async def cancel(
     intercept_id: InterceptId,
     body: CancelBody,
     idempotency_key: IdempotencyKeyHeader = None,
-    key: ApiKey = Depends(_merchant),
-    svc: Services = Depends(services),
+    who: Acting = Depends(_merchant),
 ) -> InterceptResult:
     """Cancel an intercept. Irreversible; a repeat answers `already_cancelled`."""
+    key, svc = who.key, who.svc
     command = CancelIntercept(
         intercept_id=intercept_id,
         reason=body.reason,
@@ -123,10 +124,10 @@ async def add_fee(
     intercept_id: InterceptId,
     body: FeeBody,
     idempotency_key: RequiredIdempotencyKeyHeader,
-    key: ApiKey = Depends(_merchant),
-    svc: Services = Depends(services),
+    who: Acting = Depends(_merchant),
 ) -> InterceptResult:
     """Record a fee the intercept caused, in the order's currency."""
+    key, svc = who.key, who.svc
     command = ChargeFee(
         intercept_id=intercept_id,
         **body.model_dump(),

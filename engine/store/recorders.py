@@ -140,6 +140,13 @@ _PREVIOUS = (
     "ON c.notification_id = e.{position} "
     "WHERE e.originator_id = ? AND e.originator_version = ?"
 )
+_PREVIOUS_MANY = (
+    "SELECT e.originator_id, e.originator_version, c.event_hash FROM {events} e JOIN {table} c "
+    "ON c.notification_id = e.{position} "
+    "WHERE (e.originator_id, e.originator_version) IN "
+    "(SELECT * FROM unnest(?::uuid[], ?::bigint[]))"
+)
+"""PostgreSQL: the previous hashes of many (aggregate, version) pairs in one query."""
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
 _TRACK = (
     "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
@@ -251,13 +258,36 @@ def _postgres_class():
         def _stored_id(self, aggregate_id: UUID) -> UUID:
             return aggregate_id
 
+        def insert_events(self, stored_events, **kwargs):
+            # Every writer of the log waits for the one holding the events' EXCLUSIVE lock
+            # (taken by the library before its INSERT, held until commit): two servers on
+            # one database take turns there. What can be read before it is: the previous
+            # hash of each aggregate was committed before this batch read the aggregate
+            # (or is in the batch), so one query here replaces one round trip per event
+            # under the lock; only the head of the log must be read once it is held.
+            previous = self._previous_hashes(stored_events)
+            return super().insert_events(stored_events, chain_previous=previous, **kwargs)
+
+        def _previous_hashes(self, stored_events) -> dict[tuple[UUID, int], str]:
+            wanted = {(e.originator_id, e.originator_version - 1) for e in stored_events}
+            wanted -= {(e.originator_id, e.originator_version) for e in stored_events}
+            wanted = {(a, v) for a, v in wanted if v >= 1}
+            if not wanted:
+                return {}
+            ids, versions = zip(*wanted, strict=True)
+            rows = self._chain_query(_PREVIOUS_MANY, (list(ids), list(versions)))
+            return {(r["originator_id"], r["originator_version"]): r["event_hash"] for r in rows}
+
         def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
             positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             # Still inside the insert's transaction, under its EXCLUSIVE lock on the events.
             curs.execute(self._sql(_HEAD))
             head = curs.fetchone()
+            known = kwargs.get("chain_previous")
 
             def previous(aggregate: UUID, version: int) -> str | None:
+                if known is not None and (aggregate, version) in known:
+                    return known[(aggregate, version)]
                 curs.execute(self._sql(_PREVIOUS), (aggregate, version))
                 row = curs.fetchone()
                 return row["event_hash"] if row else None

@@ -243,3 +243,40 @@ def test_a_store_fault_that_recorded_nothing_answers_the_whole_batch_at_once(
             job.future.result(5)
     assert sum(calls) == 3  # not run again one by one, each waiting out the lock anew
     gateway.close()
+
+
+def test_a_read_after_a_command_runs_in_its_batch_and_not_after_a_refusal(tmp_path, clock):
+    """`execute_then`: the read sees the batch's own events, in the writer's turn of the
+    lock (the event loop never takes it); a refused command reads nothing."""
+    engine = build_engine(Settings(home=tmp_path / "var"), clock=clock)
+    gateway = Gateway(engine)
+    gateway.execute(b.policy())
+    reads: list[str] = []
+
+    def status(key: str):
+        def read(seen) -> str:
+            assert seen is engine and gateway._lock.locked()
+            reads.append(key)
+            rows = seen.db.read(
+                "SELECT status FROM intercepts WHERE intercept_id = ?", (str(_iid(key)),)
+            )
+            return rows[0]["status"]
+
+        return read
+
+    async def send():
+        with gateway._lock:  # both queued before the writer starts: one batch
+            first = asyncio.ensure_future(
+                gateway.execute_then(b.request("k1", tracking_no="ZT1"), status("k1"))
+            )
+            twice = asyncio.ensure_future(
+                gateway.execute_then(b.request("k2", tracking_no="ZT1"), status("k2"))
+            )
+            await asyncio.sleep(0)
+        return await first, await asyncio.gather(twice, return_exceptions=True)
+
+    (decision, seen), (refused,) = asyncio.run(send())
+    assert decision.outcome is Outcome.RECORDED and seen == "requested"
+    assert isinstance(refused, DomainError) and refused.rule == "one_open_intercept_per_parcel"
+    assert reads == ["k1"]
+    gateway.close()
