@@ -103,6 +103,11 @@ def instant(text: str, zone: str = "UTC") -> datetime:
     return moment
 
 
+def is_date(text: str) -> bool:
+    """Whether `text` is a date alone (YYYY-MM-DD), not a time."""
+    return bool(_DATE_ONLY.fullmatch(text.strip()))
+
+
 def day_or_instant(text: str) -> date | datetime:
     """`instant`'s reading, keeping a date alone as a day (whose zone the caller knows)."""
     if _DATE_ONLY.fullmatch(text.strip()):

@@ -1,11 +1,20 @@
 """GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from api.access import allow, sees_merchant
 from api.params import InterceptId, QueryBool, QueryInt
@@ -25,19 +34,31 @@ router = APIRouter(prefix="/v1/intercepts", tags=["package center"])
 _reader = allow(Role.MERCHANT, Role.AUDITOR, doing="read intercepts")
 
 
-def _instant(value: Any) -> Any:
+_MOMENT: TypeAdapter[datetime] = TypeAdapter(Moment)
+
+
+def _cutoff(value: Any) -> datetime | date:
     # The same reading of a typed time as the CLI's --since/--until: a bare date stays a
     # day, started in the package center's zone by `request` (`usecases.start_of`).
-    # Anything else is left to Moment, which names what is expected.
-    if isinstance(value, str):
+    # Anything else is Moment's, whose words say what is expected.
+    if isinstance(value, str) and usecases.is_date(value):
         try:
             return usecases.day_or_instant(value)
-        except usecases.BadInstant:
-            return value
-    return value
+        except usecases.BadInstant as error:
+            raise ValueError(str(error)) from None
+    try:
+        return _MOMENT.validate_python(value)
+    except ValidationError as error:
+        raise ValueError(error.errors()[0]["msg"]) from None
 
 
-Cutoff = Annotated[Moment | date, BeforeValidator(_instant)]
+Cutoff = Annotated[
+    datetime | date,
+    PlainValidator(_cutoff),
+    WithJsonSchema(
+        {"type": "string", "description": "An ISO 8601 time with its zone, or a date alone."}
+    ),
+]
 
 
 class FilterQuery(BaseModel):
