@@ -72,7 +72,7 @@ def _automation(settings: Settings, clock: Clock) -> tuple:
 def _carrier_gateway(settings: Settings, clock: Clock) -> tuple:
     """Embedded mode with a carrier connected: the gateway runs beside the server, on an
     engine of its own (in Kafka mode `intercept run` or `intercept carriers run` does)."""
-    from engine.composition import build_carrier_gateway, carrier_links
+    from engine.composition import build_carrier_gateway, build_leadership, carrier_links
 
     if not settings.embedded or not carrier_links(settings, clock):
         return ()
@@ -81,7 +81,7 @@ def _carrier_gateway(settings: Settings, clock: Clock) -> tuple:
         engine = build_engine(settings, clock)
         gateway = build_carrier_gateway(settings, engine)
         try:
-            gateway.run(stop)
+            gateway.run(stop, leadership=build_leadership(settings, "carrier-gateway"))
         finally:
             gateway.close()
             engine.close()

@@ -91,19 +91,28 @@ def instant(text: Any) -> str:
 
 
 def stored_document(
-    topic: str, originator_id: UUID, version: int, state: bytes, position: int
+    topic: str,
+    originator_id: UUID,
+    version: int,
+    state: bytes,
+    position: int,
+    fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The hashed form of a stored event, from its JSON as stored (never upcast).
 
     `state` is the JSON: the stored bytes themselves unless the store compresses or
-    encrypts them.
+    encrypts them. `fields`, when given, is the object `state` was just encoded from
+    (the writer has it; a verifier parses the state).
     """
-    try:
-        fields = orjson.loads(state)
-    except orjson.JSONDecodeError as error:
-        if topic in INTERCEPT_EVENT_TYPES:
-            raise Malformed(f"its stored state is not JSON ({error})") from None
-        fields = None
+    if fields is not None:
+        fields = dict(fields)  # the envelope takes fields out of it
+    else:
+        try:
+            fields = orjson.loads(state)
+        except orjson.JSONDecodeError as error:
+            if topic in INTERCEPT_EVENT_TYPES:
+                raise Malformed(f"its stored state is not JSON ({error})") from None
+            fields = None
     if topic not in INTERCEPT_EVENT_TYPES:
         document: dict[str, Any] = {
             "event_type": topic,

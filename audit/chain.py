@@ -57,12 +57,15 @@ def link(
     The event hash covers the event's JSON (what subscribers can recompute from the
     topic), the log hash the bytes as stored, compressed or encrypted as they may be.
     """
+    fields = getattr(record, "fields", None)
     document = stored_document(
         record.topic,
         record.originator_id,
         record.originator_version,
-        plain(record.state),
+        # Encoded just now (engine/store/mapper.py): its JSON object is at hand.
+        record.state if fields is not None else plain(record.state),
         position,
+        fields,
     )
     this = event_hash(prev_hash, document)
     raw = record_digest(record.topic, record.originator_id, record.originator_version, record.state)
@@ -74,6 +77,19 @@ def link(
         this,
         log_hash(prev_log_hash, this, raw),
     )
+
+
+def stored_predecessors(records: Iterable[tuple[int, StoredRecord]]) -> list[tuple[UUID, int]]:
+    """The (aggregate, version) of each stored event `extend` will ask `previous_hash`
+    about for these records: a recorder reads them all in one query."""
+    wanted: list[tuple[UUID, int]] = []
+    latest: dict[UUID, int] = {}
+    for _, record in sorted(records, key=lambda pair: pair[0]):
+        version = record.originator_version
+        if version != 1 and latest.get(record.originator_id) != version - 1:
+            wanted.append((record.originator_id, version - 1))
+        latest[record.originator_id] = version
+    return wanted
 
 
 def extend(

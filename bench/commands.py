@@ -6,6 +6,9 @@ up, so a query right after sees it), and batches through `execute_many`.
 The raw application makes the same writes on the same kind of storage.
 """
 
+import statistics
+import time
+from collections import defaultdict
 from contextlib import closing as _closing
 
 from bench import workload
@@ -27,6 +30,21 @@ def _engine(backend: Backend, label: str, **more):
     return engine
 
 
+class _Measured(dict):
+    """Rates by name, and the process's CPU time per command beside each: a shared machine's
+    load moves the rates (and their ratios) far more than the CPU a command takes."""
+
+    def __init__(self, names) -> None:
+        super().__init__({name: Rate("commands/s") for name in names})
+        self.cpu_us: dict[str, list[float]] = defaultdict(list)
+
+    def timed(self, name: str, work) -> None:
+        cpu = time.process_time()
+        count, seconds = timed(work)
+        self.cpu_us[name].append((time.process_time() - cpu) / count * 1e6)
+        self[name].add(count, seconds)
+
+
 def _recorded(results) -> int:
     """How many commands were recorded; anything else means the benchmark measured nothing."""
     for result in results:
@@ -38,10 +56,8 @@ def _recorded(results) -> int:
 def _engine_one_by_one(engine, n: int, run: str, rates: dict, prefix: str) -> None:
     requests = [workload.request(i, run) for i in range(n)]
     cancels = [workload.cancel_for(c) for c in requests]
-    rates[f"{prefix}_requests"].add(
-        *timed(lambda: _recorded([engine.execute(c) for c in requests]))
-    )
-    rates[f"{prefix}_cancels"].add(*timed(lambda: _recorded([engine.execute(c) for c in cancels])))
+    rates.timed(f"{prefix}_requests", lambda: _recorded([engine.execute(c) for c in requests]))
+    rates.timed(f"{prefix}_cancels", lambda: _recorded([engine.execute(c) for c in cancels]))
 
 
 def _engine_batched(engine, n: int, size: int, run: str, rates: dict, prefix: str) -> None:
@@ -54,8 +70,8 @@ def _engine_batched(engine, n: int, size: int, run: str, rates: dict, prefix: st
             done += _recorded(engine.execute_many(commands[first : first + size]))
         return done
 
-    rates[f"{prefix}_requests"].add(*timed(lambda: batches(requests)))
-    rates[f"{prefix}_cancels"].add(*timed(lambda: batches(cancels)))
+    rates.timed(f"{prefix}_requests", lambda: batches(requests))
+    rates.timed(f"{prefix}_cancels", lambda: batches(cancels))
 
 
 def _raw(backend: Backend, n: int, size: int, run: str, rates: dict, prefix: str) -> None:
@@ -63,19 +79,20 @@ def _raw(backend: Backend, n: int, size: int, run: str, rates: dict, prefix: str
     requests = [workload.request(i, run) for i in range(n)]
     if size == 1:
         ids: list = []
-        rates[f"{prefix}_requests"].add(
-            *timed(lambda: len([ids.append(app.request(c)) for c in requests]))
+        rates.timed(
+            f"{prefix}_requests", lambda: len([ids.append(app.request(c)) for c in requests])
         )
-        rates[f"{prefix}_cancels"].add(*timed(lambda: len([app.cancel(i) for i in ids])))
+        rates.timed(f"{prefix}_cancels", lambda: len([app.cancel(i) for i in ids]))
     else:
         chunks = [requests[i : i + size] for i in range(0, n, size)]
         ids = []
-        rates[f"{prefix}_requests"].add(
-            *timed(lambda: sum(len(ids.extend(app.request_many(c)) or c) for c in chunks))
+        rates.timed(
+            f"{prefix}_requests",
+            lambda: sum(len(ids.extend(app.request_many(c)) or c) for c in chunks),
         )
         id_chunks = [ids[i : i + size] for i in range(0, n, size)]
-        rates[f"{prefix}_cancels"].add(
-            *timed(lambda: sum(len(app.cancel_many(c) or c) for c in id_chunks))
+        rates.timed(
+            f"{prefix}_cancels", lambda: sum(len(app.cancel_many(c) or c) for c in id_chunks)
         )
     app.close()
 
@@ -86,7 +103,7 @@ def run(backend: Backend, n: int, batch: int, repeats: int) -> dict:
         for p in ("raw", "engine", "embedded", "raw_batch", "engine_batch", "embedded_batch")
         for k in ("requests", "cancels")
     ]
-    rates = {name: Rate("commands/s") for name in names}
+    rates = _Measured(names)
     for r in range(repeats):
         _raw(backend, n, 1, f"a{r}", rates, "raw")
         with _closing(_engine(backend, f"engine{r}", **_WRITE_ONLY)) as engine:
@@ -114,10 +131,14 @@ def run(backend: Backend, n: int, batch: int, repeats: int) -> dict:
         ratios[f"embedded_batch_vs_one_by_one_{kind}"] = ratio(
             rates[f"embedded_batch_{kind}"], rates[f"embedded_{kind}"]
         )
+    cpu = {k: statistics.median(v) for k, v in rates.cpu_us.items()}
+    for kind in ("requests", "cancels"):
+        ratios[f"engine_vs_raw_cpu_{kind}"] = cpu[f"raw_{kind}"] / cpu[f"engine_{kind}"]
     return {
         "commands": n,
         "batch_size": batch,
         "repeats": repeats,
         "rates": {k: v.as_dict() for k, v in rates.items()},
         "ratios": ratios,
+        "cpu_us_per_command": cpu,
     }

@@ -25,7 +25,7 @@ from bench import kafka, rebuild, workload
 from bench.backends import Backend
 from engine.composition import build_engine
 
-WORKLOADS = ("rebuild", "commands", "embedded", "batch", "relay", "consume", "http")
+WORKLOADS = ("rebuild", "fill", "commands", "embedded", "batch", "relay", "consume", "http")
 
 
 @contextmanager
@@ -129,6 +129,14 @@ def _rebuild(storage, size, out, _):
     fresh = storage.fresh_projections(settings, "profiled")
     with closing(build_engine(fresh)) as engine, _sampled("rebuild", out):
         engine.catch_up()
+
+
+def _fill(storage, size, out, _):
+    """What `intercept replay` does: the whole log into new, empty projections."""
+    settings, _history = rebuild.prepare(storage, size)
+    fresh = storage.fresh_projections(settings, "profiled")
+    with closing(build_engine(fresh)) as engine, _sampled("fill", out):
+        rebuild.fill(engine)
 
 
 def _commands_on(storage, size, out, name, more, batch=None):

@@ -135,9 +135,17 @@ def markdown(results: dict) -> str:
         if key in results:
             section = results[key]
             about = ", ".join(
-                f"{k} {v}" for k, v in section.items() if k not in ("rates", "ratios")
+                f"{k} {v}"
+                for k, v in section.items()
+                if k not in ("rates", "ratios", "cpu_us_per_command")
             )
             lines += ["", f"## {title}", "", about, "", *_rates_table(section)]
+            if "cpu_us_per_command" in section:
+                lines += ["", "| CPU of the process per command | median |", "|---|---:|"]
+                lines += [
+                    f"| {name} | {us:,.0f} us |"
+                    for name, us in section["cpu_us_per_command"].items()
+                ]
     if "latency" in results:
         lines += ["", "## 4. Latency", "", *_latency_table(results["latency"])]
     if "growth" in results:

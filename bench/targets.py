@@ -34,15 +34,15 @@ def _million_seconds(results: dict) -> float | None:
 TARGETS = [
     Target(
         "requests, engine vs raw eventsourcing",
-        ">= 0.8",
+        ">= 0.9",
         lambda r: _get(r, "commands", "ratios", "engine_vs_raw_requests"),
-        lambda v: v >= 0.8,
+        lambda v: v >= 0.9,
     ),
     Target(
         "cancels, engine vs raw eventsourcing",
-        ">= 0.8",
+        ">= 0.9",
         lambda r: _get(r, "commands", "ratios", "engine_vs_raw_cancels"),
-        lambda v: v >= 0.8,
+        lambda v: v >= 0.9,
     ),
     Target(
         "requests, embedded (with projection) vs raw",
@@ -70,11 +70,11 @@ TARGETS = [
     ),
     Target(
         "rebuild vs raw notification-log read",
-        ">= 0.5",
+        ">= 0.4",
         lambda r: _get(r, "rebuild", "ratios", "rebuild_vs_raw_read"),
-        lambda v: v >= 0.5,
+        lambda v: v >= 0.4,
     ),
-    Target("1M intercepts rebuilt", "< 120 s", _million_seconds, lambda v: v < 120, "s"),
+    Target("1M intercepts rebuilt", "< 45 s", _million_seconds, lambda v: v < 45, "s"),
     Target(
         "relay vs raw kafka-python producer",
         ">= 0.5",

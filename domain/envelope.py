@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import catalog
 from domain.event import UnknownEventType, event_class
 from domain.events import InterceptEvent
-from domain.ids import event_id
+from domain.ids import event_id_text
 from domain.types import Code, Sha256
 
 __all__ = ["INTERCEPT_EVENT_TYPES", "Envelope", "UnknownEventType"]
@@ -32,7 +32,7 @@ def envelope_fields(
     schema_version = state.pop("class_version", 1)
     recorded_at = state.pop("recorded_at")
     return {
-        "event_id": str(event_id(intercept_id, version)),
+        "event_id": event_id_text(intercept_id, version),
         "event_type": event_type,
         "schema_version": schema_version,
         "intercept_id": str(intercept_id),

@@ -1,6 +1,7 @@
 """Deterministic ids from natural keys, so a retry lands on the same aggregate."""
 
 from functools import lru_cache
+from hashlib import sha1
 from uuid import UUID, uuid5
 
 NAMESPACE = uuid5(UUID(int=0), "intercept-engine")
@@ -27,6 +28,21 @@ def parcel_id(carrier: str, tracking_no: str) -> UUID:
 
 def event_id(originator_id: UUID, version: int) -> UUID:
     return uuid5(NAMESPACE, f"event/{originator_id}/{version}")
+
+
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
+def event_id_text(originator_id: UUID, version: int) -> str:
+    """`str(event_id(originator_id, version))`, without making the UUID: every event's
+    envelope and chain link carries it."""
+    digest = bytearray(
+        sha1(_NAMESPACE_BYTES + f"event/{originator_id}/{version}".encode()).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5, as uuid5 sets it
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @_cached

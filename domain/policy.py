@@ -40,11 +40,7 @@ class InterceptPolicy:
 
     def deadlines(self) -> dict[Deadline, int]:
         """The deadlines this policy sets, in minutes."""
-        found = {
-            Deadline.ACCEPTANCE: self.accept_within_minutes,
-            Deadline.OUTCOME: self.outcome_within_minutes,
-        }
-        return {deadline: m for deadline, m in found.items() if m is not None}
+        return {d: m for d, m in deadline_minutes(self).items() if m is not None}
 
     def admits(self, command: RequestIntercept) -> None:
         """Raise the rule a request breaks, if any."""
@@ -111,6 +107,15 @@ def set_policy(
         outcome_within_minutes=command.outcome_within_minutes,
     )
     return Decision((event,), Outcome.RECORDED, evolve(policy, event))
+
+
+def deadline_minutes(policy: "InterceptPolicy | PolicySet") -> dict[Deadline, int | None]:
+    """Every deadline and the minutes a policy (or the event setting it) gives it; None
+    for one it does not set."""
+    return {
+        Deadline.ACCEPTANCE: policy.accept_within_minutes,
+        Deadline.OUTCOME: policy.outcome_within_minutes,
+    }
 
 
 def evolve(policy: InterceptPolicy | None, event: PolicySet) -> InterceptPolicy:

@@ -7,24 +7,30 @@ rule's position (`tracking=`), all in one transaction. The after-sale's
 `decided_version` makes a report seen again (a crash before the position moved, a
 replay from position 0) decide nothing: replaying history never issues a command.
 
-`Deadlines` is a live process: it reads the clock, finds open intercepts whose policy
-deadline passed, and records `InterceptStalled` once per deadline. Replay reads the
-facts it recorded and never the clock.
+`Deadlines` follows the log into an index of when each request's policy deadlines fall
+due (engine/store/deadlines.py); its live tick reads the clock, checks only the rows
+that are due, and records `InterceptStalled` once per deadline. Replay reads the facts
+it recorded and never the clock.
 """
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from domain import policy as policies
 from domain.after_sale import AUTO_ACTOR, AfterSaleReported
 from domain.commands import ApplyAutoRule, MarkStalled
 from domain.errors import DomainError
-from domain.policy import InterceptPolicy
-from domain.vocabulary import Deadline
+from domain.events import Requested
+from domain.policy import PolicySet
+from engine.store.deadlines import DeadlineWatch, Due, Limits
+from engine.store.deadlines import Requested as WatchedRequest
 from engine.store.positions import ProcessPositions
-from projections.timefmt import stamp
 
 log = logging.getLogger(__name__)
 
@@ -67,58 +73,69 @@ class AutoRule:
         return total
 
 
-_OPEN_ROWS = (
-    "SELECT intercept_id, merchant_id, status, requested_at, accepted_at, flags "
-    "FROM intercepts WHERE status IN ('requested', 'accepted') AND requested_at <= ? "
-    "ORDER BY requested_at LIMIT ?"
-)
+_WATCHED = (Requested.event_type(), PolicySet.event_type())
 
 
 class Deadlines:
-    """Records `InterceptStalled` for open intercepts past their policy's deadlines."""
+    """Records `InterceptStalled` for intercepts past their policy's deadlines.
 
-    def __init__(self, engine: Any, clock: Clock, limit: int = 1000) -> None:
-        self.engine, self.clock, self.limit = engine, clock, limit
+    `follow` keeps the deadline watch (engine/store/deadlines.py) up with the log: when
+    each request's deadlines fall due under its merchant's policy, read from the log, not
+    the clock. `run_once` follows, then reads the clock and checks only the rows that
+    are due, each once."""
+
+    def __init__(
+        self, engine: Any, watch: DeadlineWatch, clock: Clock, limit: int = 1000, batch: int = 500
+    ) -> None:
+        self.engine, self.watch, self.clock = engine, watch, clock
+        self.limit, self.batch = limit, batch
+        self.recorded: Counter[str] = Counter()
+        """The deadlines this process recorded, by deadline."""
+
+    def follow(self) -> int:
+        read = 0
+        while True:
+            after = self.watch.position()
+            entries = self.engine.app.event_log.read_log_of(after, self.batch, _WATCHED)
+            if not entries:
+                return read
+            self.watch.absorb([_fact(e) for _, e in entries], entries[-1][0])
+            read += len(entries)
+            if len(entries) < self.batch:
+                return read
 
     def run_once(self) -> int:
+        self.follow()
         now = self.clock()
-        policies: dict[str, InterceptPolicy | None] = {}
-        # The shortest deadline any policy may set is a minute: nothing younger is due.
-        rows = self.engine.read(
-            lambda db: db.read(_OPEN_ROWS, (stamp(now - timedelta(minutes=1)), self.limit))
-        )
         recorded = 0
-        for row in rows:
-            merchant = row["merchant_id"]
-            if merchant not in policies:
-                policies[merchant] = self.engine.policy(merchant)
-            policy = policies[merchant]
-            if policy is None:
-                continue
-            requested_at = datetime.fromisoformat(row["requested_at"].replace("Z", "+00:00"))
-            for deadline, minutes in policy.deadlines().items():
-                if requested_at + timedelta(minutes=minutes) > now:
-                    continue
-                if deadline is Deadline.ACCEPTANCE and row["status"] != "requested":
-                    continue
-                recorded += self._stall(row["intercept_id"], deadline, minutes, now)
+        for due in self.watch.due(now, self.limit):
+            recorded += self._stall(due, now)
         return recorded
 
-    def _stall(self, intercept_id: str, deadline: Deadline, minutes: int, now: datetime) -> int:
-        from uuid import UUID
-
+    def _stall(self, due: Due, now: datetime) -> int:
         command = MarkStalled(
-            intercept_id=UUID(intercept_id),
-            deadline=deadline,
-            limit_minutes=minutes,
+            intercept_id=UUID(due.intercept_id),
+            deadline=due.deadline,
+            limit_minutes=due.minutes,
             actor=DEADLINE_ACTOR,
             occurred_at=now,
         )
         try:
-            return 1 if self.engine.execute(command).events else 0
-        except DomainError as refusal:  # the intercept moved meanwhile: next round sees it
-            log.info("deadline %s on %s not recorded: %s", deadline, intercept_id, refusal)
-            return 0
+            recorded = 1 if self.engine.execute(command).events else 0
+            self.recorded[due.deadline.value] += recorded
+        except DomainError as refusal:  # the intercept is gone its own way: nothing owed
+            log.info("deadline %s on %s not recorded: %s", due.deadline, due.intercept_id, refusal)
+            recorded = 0
+        # Stalled now, or the carrier answered in time (the decision recorded nothing):
+        # either way this deadline is settled. A failure above leaves the row for next time.
+        self.watch.checked(due.intercept_id, due.deadline)
+        return recorded
+
+
+def _fact(event: Any) -> WatchedRequest | Limits:
+    if isinstance(event, PolicySet):
+        return Limits(event.merchant_id, policies.deadline_minutes(event))
+    return WatchedRequest(str(event.originator_id), event.merchant_id, event.occurred_at)
 
 
 def run_loop(steps: list[Callable[[], int]], stop: threading.Event, idle_wait: float = 0.2) -> None:
@@ -142,18 +159,36 @@ def _name(step: Callable[[], int]) -> str:
     return getattr(step, "__qualname__", None) or type(step).__name__
 
 
-def background_worker(
-    make_steps: Callable[[], list[Callable[[], int]]],
-) -> Callable[[threading.Event], None]:
+@dataclass
+class Loop:
+    """The automation's steps, and the leaderships (engine/leader.py) some of them run under."""
+
+    steps: list[Callable[[], int]] = field(default_factory=list)
+    leaderships: list[Any] = field(default_factory=list)
+
+    def led(self, leadership: Any) -> Any:
+        self.leaderships.append(leadership)
+        return leadership
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
+        """Run until stopped, then give up the locks: a standby takes over at once."""
+        try:
+            run_loop(self.steps, stop, idle_wait)
+        finally:
+            for leadership in self.leaderships:
+                leadership.release()
+
+
+def background_worker(make_loop: Callable[[], Loop]) -> Callable[[threading.Event], None]:
     """The automation loop as a worker of `intercept serve` (embedded mode), run until stopped."""
 
     def work(stop: threading.Event) -> None:
         # Built on the worker's thread: the server listens without waiting for a second engine.
         try:
-            steps = make_steps()
+            loop = make_loop()
         except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
             log.exception("the automation loop could not start")
             return
-        run_loop(steps, stop)
+        loop.run(stop)
 
     return work

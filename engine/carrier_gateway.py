@@ -154,10 +154,17 @@ class CarrierGateway:
     def step(self) -> int:
         return self.follow() + self.dispatch()
 
-    def run(self, stop: threading.Event, idle: float = 0.2) -> None:
-        while not stop.is_set():
-            if not self.step():
-                stop.wait(idle)
+    def run(self, stop: threading.Event, idle: float = 0.2, leadership: Any = None) -> None:
+        """Follow and dispatch until stopped; with a `leadership` (engine/leader.py), only
+        while this process holds the gateway's lock, so two gateways never both send."""
+        step = self.step if leadership is None else leadership.guard(self.step)
+        try:
+            while not stop.is_set():
+                if not step():
+                    stop.wait(idle)
+        finally:
+            if leadership is not None:
+                leadership.release()
 
     def send(self, d: Dispatch) -> None:
         link = self.links.get(d.carrier or "")

@@ -99,6 +99,7 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
     """The tables the relay and tracing keep beside the events, made by their own code so
     that `intercept migrate` leaves nothing for a first relay or traced server to create."""
     from engine import tracing
+    from engine.store.deadlines import DeadlineWatch
     from engine.store.outbound import OutboundStore
     from engine.store.positions import RelayPositions
 
@@ -107,6 +108,7 @@ def _create_relay_and_trace_tables(settings: Settings) -> None:
         RelayPositions(db)  # relay_positions, relay_partition_ends
         tracing.EventTraces(db)  # event_traces
         OutboundStore(db)  # carrier_gateway_positions, carrier_outbound
+        DeadlineWatch(db)  # deadline_watch, deadline_limits, process_positions
     finally:
         db.close()
 
@@ -454,13 +456,23 @@ def build_projection_consumer(
     )
 
 
-def build_leader_lock(settings: Settings):
-    """The lock that lets one relay of many publish (engine/leader.py)."""
-    from engine.leader import AdvisoryLock, FileLock, lock_key
+def build_leader_lock(settings: Settings, role: str = "relay"):
+    """The lock that lets one process of many act in `role` (engine/leader.py `ROLES`):
+    one relay publishes, one dispatcher delivers webhooks, one gateway sends to carriers,
+    one automation loop decides."""
+    from engine.leader import ROLES, AdvisoryLock, FileLock, lock_key
 
+    assert role in ROLES, role
     if settings.event_store is None:
-        return FileLock(settings.home / f"relay-{settings.topic}.lock")
-    return AdvisoryLock(settings.event_store, lock_key(settings.topic))
+        return FileLock(settings.home / f"{role}-{settings.topic}.lock")
+    return AdvisoryLock(settings.event_store, lock_key(settings.topic, role))
+
+
+def build_leadership(settings: Settings, role: str):
+    """Steps of `role` run only while this process holds its lock (engine/leader.py)."""
+    from engine.leader import Leadership
+
+    return Leadership(build_leader_lock(settings, role), role)
 
 
 def build_observer(settings: Settings):
@@ -509,6 +521,13 @@ def build_dispatcher(settings: Settings, engine: Engine, clock: Clock = system_c
     return Dispatcher(engine.app, webhook_store(settings), settings, clock)
 
 
+def deadline_watch(settings: Settings):
+    """When each intercept's deadlines fall due, beside the events (engine/store/deadlines.py)."""
+    from engine.store.deadlines import DeadlineWatch
+
+    return DeadlineWatch(event_store_db(settings))
+
+
 def build_automation(
     settings: Settings,
     engine: Engine,
@@ -517,23 +536,27 @@ def build_automation(
     webhooks: bool = True,
     rules: bool = True,
 ):
-    """The steps of the automation loop: the automatic rule, the after-sales table, the
-    deadlines and the webhook dispatcher, as asked (engine/automation.py)."""
-    from engine.automation import Deadlines
+    """The automation loop: the automatic rule, the after-sales table, the deadlines and
+    the webhook dispatcher, as asked (engine/automation.py). The rule and the deadlines
+    run only in the process holding the `automation` lock, deliveries only in the one
+    holding the `webhooks` lock (engine/leader.py), however many processes run."""
+    from engine.automation import Deadlines, Loop
 
-    steps = []
+    loop = Loop()
     if rules:
-        deadlines = Deadlines(engine, clock)
-        steps += [
-            engine.auto_rule().run_once,
+        deadlines = Deadlines(engine, deadline_watch(settings), clock)
+        deciding = loop.led(build_leadership(settings, "automation"))
+        loop.steps += [
+            deciding.guard(engine.auto_rule().run_once),
             engine.catch_up_after_sales,
-            _every(30.0, deadlines.run_once),
+            deciding.guard(_every(30.0, deadlines.run_once)),
         ]
         if settings.embedded:
-            steps.append(engine.catch_up)
+            loop.steps.append(engine.catch_up)
     if webhooks:
-        steps.append(build_dispatcher(settings, engine, clock).run_once)
-    return steps
+        delivering = loop.led(build_leadership(settings, "webhooks"))
+        loop.steps.append(delivering.guard(build_dispatcher(settings, engine, clock).run_once))
+    return loop
 
 
 def _every(seconds: float, step):

@@ -1,8 +1,9 @@
-"""One publishing relay at a time: a lock held for as long as the relay publishes.
+"""One leader at a time: a lock held for as long as a reader of the log acts on it.
 
-Any number of relays may run against one event store. The one that takes the lock
-publishes; the others try again every `retry_every` seconds and take over when the
-holder dies, because the lock dies with it:
+Any number of relays, webhook dispatchers, carrier gateways or automation loops may run
+against one event store. For each role, the one that takes the role's lock acts; the
+others try again every `retry_every` seconds and take over when the holder dies, because
+the lock dies with it:
 
 - SQLite: an exclusive `flock` on a file beside the event store. The kernel drops it
   the moment the holder's process ends, however it ends.
@@ -20,6 +21,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,9 +64,16 @@ class FileLock:
             self._fd = None
 
 
-def lock_key(topic: str) -> int:
-    """A stable 63-bit key per topic: relays of different topics do not exclude each other."""
-    return zlib.crc32(f"intercept.relay:{topic}".encode()) | (1 << 40)
+def lock_key(topic: str, role: str = "relay") -> int:
+    """A stable 63-bit key per role and topic: relays of different topics, and the other
+    roles (`ROLES`) of one store, do not exclude each other."""
+    return zlib.crc32(f"intercept.{role}:{topic}".encode()) | (1 << 40)
+
+
+ROLES = ("relay", "webhooks", "automation", "carrier-gateway")
+"""The readers of the log of which one process at a time may act: the relay publishes,
+the webhook dispatcher delivers, the automation loop decides rules and deadlines, the
+carrier gateway sends to carriers."""
 
 
 class AdvisoryLock:
@@ -85,7 +94,7 @@ class AdvisoryLock:
             )
             got = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except psycopg.Error as error:
-            log.warning("relay lock: database unreachable: %s", str(error).splitlines()[0])
+            log.warning("leader lock: database unreachable: %s", str(error).splitlines()[0])
             return False
         if got and got[0]:
             self._conn = conn
@@ -105,7 +114,7 @@ class AdvisoryLock:
             if row and row[0]:
                 return True
         except Exception as error:  # noqa: BLE001 - a broken session holds nothing
-            log.warning("relay lock: session lost: %s", str(error).splitlines()[0])
+            log.warning("leader lock: session lost: %s", str(error).splitlines()[0])
         self.release()
         return False
 
@@ -133,8 +142,6 @@ def run_as_leader(
     `republish`: start over from the first event, once, when the lock is first ours; never
     while another relay leads, whose position it would pull back under it.
     """
-    import time
-
     standing_by_said = False
     try:
         while not stop.is_set():
@@ -181,3 +188,67 @@ def run_as_leader(
             relay.published,
             extra={"counts": {"events_published": relay.published}},
         )
+
+
+class Leadership:
+    """Runs a step only while this process holds its role's lock.
+
+    `guard(step)` is the step as the automation loop calls it: without the lock it tries
+    to take it (at most every `retry_every` seconds) and does nothing; with it, it checks
+    every `renew_every` seconds that the lock is still its own, then runs the step. The
+    loop around it (engine.automation.run_loop) is the same whether this process leads
+    or stands by, so a standby takes over within `retry_every` of the holder's death.
+    """
+
+    def __init__(
+        self,
+        lock: LeaderLock,
+        role: str,
+        on_leading=lambda leading: None,
+        retry_every: float = 0.5,
+        renew_every: float = 1.0,
+    ) -> None:
+        self.lock, self.role, self.on_leading = lock, role, on_leading
+        self.retry_every, self.renew_every = retry_every, renew_every
+        self._now = time.monotonic
+        self.leading = False
+        self._tried = self._renewed = float("-inf")
+        self._standby_said = False
+
+    def leads(self) -> bool:
+        now = self._now()
+        if self.leading:
+            if now - self._renewed > self.renew_every:
+                self._renewed = now
+                if not self.lock.held():
+                    self._set(False)
+                    log.warning("%s lost its lock: standing by", self.role)
+            return self.leading
+        if now - self._tried < self.retry_every:
+            return False
+        self._tried = now
+        if self.lock.acquire():
+            self._renewed = now
+            self._set(True)
+            log.info("%s leads (pid %d)", self.role, os.getpid())
+        elif not self._standby_said:
+            log.info("%s standing by: another process leads", self.role)
+            self._standby_said = True
+        return self.leading
+
+    def _set(self, leading: bool) -> None:
+        self.leading = leading
+        self._standby_said = False
+        self.on_leading(leading)
+
+    def guard(self, step):
+        def led() -> int:
+            return step() if self.leads() else 0
+
+        led.__qualname__ = getattr(step, "__qualname__", self.role)
+        return led
+
+    def release(self) -> None:
+        if self.leading:
+            self._set(False)
+        self.lock.release()

@@ -310,8 +310,11 @@ class Seals:
         return [self._seal(e, orders, order_of) for e in events]
 
     def _seal(self, event: Any, orders: dict, order_of) -> Any:
-        if not isinstance(event, InterceptEvent) or not personal_paths(type(event)):
+        if not isinstance(event, InterceptEvent):
             return event
+        paths = personal_paths(type(event))
+        if all(getattr(event, head) is None for head, *_ in paths):
+            return event  # no personal field given (a path under a null holds nothing)
         iid = event.originator_id
 
         def subject_of(kind: Subject) -> str:

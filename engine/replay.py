@@ -13,8 +13,8 @@ from audit.topic_check import TopicCheck
 from audit.verdict import Problem, Verdict
 from consumers.decode import Poison, receive
 from domain.events import InterceptEvent
+from projections import bulk
 from projections import store as projection_store
-from projections.catchup import catch_up
 from projections.personal import NO_KEYS, Keys
 from projections.point_in_time import Cutoff, write_batch
 from projections.projector import BatchResult, Projector
@@ -79,10 +79,13 @@ def verify_read(log, read_up_to: int) -> Verdict:
 def from_store(
     db: Database, read_log, report: ReplayReport, on_batch: Progress, keys: Keys = NO_KEYS
 ) -> None:
-    """Everything in the event store, through the projector the live projections use."""
+    """Everything in the event store, into the empty projections of `db`.
+
+    The projector the live projections use, in the batches and settings a new database
+    allows (projections/bulk.py).
+    """
     started = time.perf_counter()
-    projector = Projector(db, keys)
-    report.read = catch_up(projector, read_log, on_batch=on_batch)
+    report.read = bulk.fill(db, read_log, keys, on_batch=on_batch)
     report.applied = _count(db)
     report.seconds = time.perf_counter() - started
 

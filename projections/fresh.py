@@ -138,11 +138,19 @@ def _position(cur: Cursor, table: str) -> int:
 
 def _copy(conn, source: str) -> None:
     for table in (*OWNED_TABLES, "checkpoints"):
-        columns = ", ".join(
-            d[0] for d in conn.execute(f"SELECT * FROM {source}.{table} LIMIT 0").description
-        )
+        names = _columns(conn, f"{source}.{table}")
         only = f" WHERE projection = '{PROJECTION}'" if table == "checkpoints" else ""
         conn.execute(f"DELETE FROM {table}{only}")
+        if not only and names == _columns(conn, table):
+            # The same columns in the same order: SQLite then copies the stored records,
+            # indexes included, without decoding a row (its transfer optimisation).
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
+            continue
+        columns = ", ".join(names)
         conn.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}.{table}{only}"
         )
+
+
+def _columns(conn, table: str) -> list[str]:
+    return [d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]

@@ -6,6 +6,7 @@ nothing that arrives moves its status again.
 """
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from domain import lifecycle
@@ -28,7 +29,15 @@ from domain.events import (
 )
 from domain.lifecycle import Move, move_of, status_after
 from domain.personal import ERASED, subject_kind
-from domain.vocabulary import Conflict, FeeKind, Flag, Payer, RejectionCode, Status
+from domain.vocabulary import (
+    CarrierReport,
+    Conflict,
+    FeeKind,
+    Flag,
+    Payer,
+    RejectionCode,
+    Status,
+)
 from projections.row import (
     COLUMNS,
     FIXED_AT_REQUEST,
@@ -61,8 +70,20 @@ _SUCCESS_COLUMNS = tuple(f"{r.value}_at" for r in lifecycle.SUCCESS_REPORTS)
 _OTHER_CHANNEL = RejectionCode.ALREADY_INTERCEPTED_OTHER_CHANNEL.value
 
 
+# A rebuild turns the same few flag texts into sets and back millions of times; the
+# lifecycle's own functions, remembered per value.
+@lru_cache(maxsize=1024)
+def _flag_set(text: str) -> frozenset[Flag]:
+    return frozenset(Flag(f) for f in text.split(",") if f)
+
+
+_flags_text = lru_cache(maxsize=1024)(lifecycle.flags_text)
+_MOVES: Mapping[CarrierReport, Move] = {r: move_of(r) for r in CarrierReport}
+_RECIPIENT_COLUMNS = tuple((f"recipient_{part}", part) for part in RECIPIENT_PARTS)
+
+
 def _flags(row: Row) -> frozenset[Flag]:
-    return frozenset(Flag(f) for f in (row["flags"] or "").split(",") if f)
+    return _flag_set(row["flags"] or "")
 
 
 def _succeeded(row: Row) -> bool:
@@ -90,10 +111,10 @@ def _requested(_: Row, e: Requested) -> Row:
         "requested_at": stamp(e.occurred_at),
         "quoted_fee_minor": e.quoted_fee_minor,
         **_NO_FEES,
-        "flags": lifecycle.flags_text(flags_at_stage(e.parcel_stage)),
+        "flags": _flags_text(flags_at_stage(e.parcel_stage)),
         **{
-            f"recipient_{part}": getattr(e.recipient, part) if e.recipient else None
-            for part in RECIPIENT_PARTS
+            column: getattr(e.recipient, part) if e.recipient else None
+            for column, part in _RECIPIENT_COLUMNS
         },
         "parcel_stage": e.parcel_stage.value,
         "picked_up_at": stamp(e.picked_up_at) if e.picked_up_at else None,
@@ -104,7 +125,7 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
     # Each report has its own time column, named after it (a test holds every one declared).
     changes: Row = {
         f"{e.report.value}_at": stamp(e.occurred_at),
-        "status": _NEXT[row["status"], move_of(e.report)],
+        "status": _NEXT[row["status"], _MOVES[e.report]],
     }
     if isinstance(e, CarrierFailed):
         changes["failure_reason"] = e.reason.value
@@ -113,9 +134,7 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
     if e.conflict is not None:
         changes["conflict"] = _with_conflict(row["conflict"], e.conflict)
     succeeded = _succeeded({**row, **changes})
-    changes["flags"] = lifecycle.flags_text(
-        lifecycle.flags_after_report(_flags(row), succeeded=succeeded)
-    )
+    changes["flags"] = _flags_text(lifecycle.flags_after_report(_flags(row), succeeded=succeeded))
     return changes
 
 
@@ -134,12 +153,12 @@ def _fee(row: Row, e: FeeCharged) -> Row:
         # A row from before these columns has NULL in them: it counts from here, until rebuilt.
         by_kind: (row[by_kind] or 0) + e.amount_minor,
         by_payer: (row[by_payer] or 0) + e.amount_minor,
-        "flags": lifecycle.flags_text(flags),
+        "flags": _flags_text(flags),
     }
 
 
 def _unreachable(row: Row, e: CarrierUnreachable) -> Row:
-    return {"flags": lifecycle.flags_text(lifecycle.flags_after_unreachable(_flags(row)))}
+    return {"flags": _flags_text(lifecycle.flags_after_unreachable(_flags(row)))}
 
 
 def _evidence(row: Row, e: EvidenceAttached) -> Row:
@@ -156,11 +175,11 @@ def _erased(row: Row, e: Erased) -> Row:
 
 
 def _flagged(row: Row, e: InterceptFlagged) -> Row:
-    return {"flags": lifecycle.flags_text(_flags(row) | {e.flag})}
+    return {"flags": _flags_text(_flags(row) | {e.flag})}
 
 
 def _stalled(row: Row, e: InterceptStalled) -> Row:
-    return {"flags": lifecycle.flags_text(_flags(row) | {Flag.STALLED})}
+    return {"flags": _flags_text(_flags(row) | {Flag.STALLED})}
 
 
 _APPLY: Mapping[type[InterceptEvent], Callable[[Row, Any], Row]] = {

@@ -7,6 +7,7 @@ ever takes keys away: applying the same events again, in any order, after any
 erasure, gives the same rows.
 """
 
+from functools import cache
 from typing import Any, Protocol
 
 import orjson
@@ -40,8 +41,14 @@ class NoKeys:
 NO_KEYS = NoKeys()
 
 
+@cache
+def _personal_fields(cls: type[InterceptEvent]) -> tuple[str, ...]:
+    """The event's own fields that hold personal values or ones nested in them."""
+    return tuple(dict.fromkeys(path[0] for path in personal_paths(cls)))
+
+
 def _has_personal(event: InterceptEvent) -> bool:
-    return any(getattr(event, path[0], None) is not None for path in personal_paths(type(event)))
+    return any(getattr(event, name, None) is not None for name in _personal_fields(type(event)))
 
 
 def opened(event: InterceptEvent, keys: Keys) -> InterceptEvent:

@@ -90,10 +90,16 @@ def apply_within(
     envelopes: Sequence[Delivered],
     checkpoints: Mapping[tuple[str, int], int],
     keys: Keys = NO_KEYS,
+    filling: bool = False,
 ) -> BatchResult:
-    """Apply in a transaction the caller already holds (a replay's swap), with the positions."""
+    """Apply in a transaction the caller already holds (a replay's swap), with the positions.
+
+    `filling`: the tables are being filled by this writer alone (projections/bulk.py), so
+    a row or timeline line not there when the batch read them cannot appear meanwhile:
+    new ones are inserted plainly, without a conflict clause to evaluate.
+    """
     tables = Tables(cur)
-    result = _Batch(tables, keys).run(envelopes)
+    result = _Batch(tables, keys, filling).run(envelopes)
     tables.advance(PROJECTION, [(src, part, pos) for (src, part), pos in checkpoints.items()])
     return result
 
@@ -105,9 +111,10 @@ def _unmoved(tables: Tables, read_after: Mapping[tuple[str, int], int]) -> None:
 
 
 class _Batch:
-    def __init__(self, tables: Tables, keys: Keys) -> None:
+    def __init__(self, tables: Tables, keys: Keys, filling: bool = False) -> None:
         self.tables = tables
         self.keys = keys
+        self.filling = filling
         self.rows: dict[str, Row | None] = {}
         self.changed: set[str] = set()
         self.timeline: list[tuple] = []
@@ -122,8 +129,12 @@ class _Batch:
         for key, envelope in keyed:
             self._offer(key, envelope)
         # In key order: each index page is then visited once per batch, not at random.
-        self.tables.update_rows(self.rows[i] for i in sorted(self.changed))  # type: ignore[misc]
-        self.tables.append_timeline(sorted(self.timeline), redelivered=True)
+        changed = sorted(self.changed)
+        if self.filling:
+            self.tables.insert_rows(self.rows[k] for k in changed if before[k] is None)  # type: ignore[misc]
+            changed = [k for k in changed if before[k] is not None]
+        self.tables.update_rows(self.rows[k] for k in changed)  # type: ignore[misc]
+        self.tables.append_timeline(sorted(self.timeline), redelivered=not self.filling)
         # The statistics move with the rows, in the same transaction: a sum over rows.
         record_changes(self.tables.cur, ((before[k], self.rows[k]) for k in self.changed))  # type: ignore[misc]
         return self.result

@@ -79,6 +79,10 @@ class Tables:
     def row_of(self, key: str) -> Row | None:
         return self.cur.execute("SELECT * FROM intercepts WHERE intercept_id = ?", (key,)).one()
 
+    def insert_rows(self, rows: Iterable[Row]) -> None:
+        """Rows of intercepts that have none yet (a conflict is an error, not an update)."""
+        self.cur.executemany(_INSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+
     def update_rows(self, rows: Iterable[Row]) -> None:
         """Insert or update rows; an update writes only the columns later events change."""
         self.cur.executemany(_UPSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
@@ -178,6 +182,11 @@ def positions(db: Database, projection: str, source: str) -> dict[int, int]:
         (projection, source),
     )
     return {r["partition"]: r["position"] for r in rows}
+
+
+def secondary_indexes(db: Database) -> list[tuple[str, str]]:
+    """(name, the statement that creates it) of each index no key needs."""
+    return [(r["name"], r["sql"]) for r in db.read(db.dialect.secondary_indexes)]
 
 
 def reset_positions(db: Database, projection: str, source: str) -> None:

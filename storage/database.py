@@ -142,6 +142,38 @@ class Database:
         finally:
             self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
 
+    @contextmanager
+    def filling(self) -> Iterator[None]:
+        """For filling a new database that nothing reads before it is complete (a rebuild).
+
+        SQLite: no rollback journal and no syncs while it fills, one lock held throughout;
+        a crash leaves a file to throw away, never one anyone reads. At the end the
+        write-ahead log comes back and the file is synced, so what follows (a swap, a
+        view kept) starts from a file on disk. PostgreSQL: commits do not wait for the
+        server's log flush while it fills; the first commit after waits for all of it.
+        Only on success: a failed fill is discarded, not made durable.
+        """
+        if self.postgres:
+            self._conn.execute("SET synchronous_commit = off")
+            yield
+            self._conn.execute("SET synchronous_commit = on")
+            return
+        conn = self._conn
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        yield
+        conn.execute("PRAGMA locking_mode=NORMAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA journal_mode=WAL")  # also gives up the exclusive lock
+        path = self.url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            handle = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._busy_as_error():
             raw = self._connection().cursor()

@@ -29,6 +29,7 @@ from engine.composition import (
     build_carrier_desk,
     build_carrier_gateway,
     build_engine,
+    deadline_watch,
     simulated_carriers,
     system_clock,
 )
@@ -76,6 +77,7 @@ def demo_command(
 
     from carriers.simulator import Simulator, SimulatorServer
     from engine import demo
+    from engine.automation import Deadlines
     from engine.pipeline import Pipeline
 
     home = home if home is not None else context.settings().home / "demo"
@@ -120,6 +122,7 @@ def demo_command(
     gateway = build_carrier_gateway(settings, engine, rng=random.Random(seed))
     desk = build_carrier_desk(settings, engine.parcel_intercepts, clock)
     world = demo.CarrierWorld(gateway, desk, simulator, clock, engine.execute)
+    deadlines = Deadlines(engine, deadline_watch(settings), clock)
     pipeline = Pipeline(settings).start() if kafka else None
     try:
         with Progress(
@@ -138,6 +141,7 @@ def demo_command(
                 clock,
                 on_step=lambda: progress.advance(task),
                 after_report=lambda report: _automatic(engine, report),
+                deadlines=deadlines.run_once,
             )
         if pipeline:
             pipeline.wait_until_projected(engine)
@@ -183,12 +187,14 @@ def demo_command(
                 "summary": summary,
                 "refusals": dict(report.refusals),
                 "after_sales": dict(report.after_sales),
+                "stalled": dict(deadlines.recorded),
                 "carriers": carriers,
                 "conflicts": conflicts,  # the first SHOWN_CONFLICTS; summary has them all
                 "conflicts_not_shown": sum(summary["conflicts"].values()) - len(conflicts),
             }
         )
     _print(report, summary, conflicts, where, begin)
+    _print_stalled(deadlines.recorded)
     _print_carriers(carriers, summary)
 
 
@@ -278,6 +284,16 @@ def _print(
         f"{total} intercept(s) with conflicts: "
         + (", ".join(f"{k}={v}" for k, v in summary["conflicts"].items()) or "none"),
         markup=False,
+    )
+
+
+def _print_stalled(recorded) -> None:
+    console.print(
+        table(
+            f"deadlines passed (InterceptStalled): {sum(recorded.values())}",
+            ["deadline", "intercepts"],
+            [[d, recorded.get(d, 0)] for d in ("acceptance", "outcome")],
+        )
     )
 
 

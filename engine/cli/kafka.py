@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from engine import usecases
-from engine.automation import run_loop
 from engine.cli import context, parse
 from engine.cli.output import console, emit_json, errors
 from engine.composition import (
@@ -22,6 +21,7 @@ from engine.composition import (
     build_carrier_gateway,
     build_engine,
     build_leader_lock,
+    build_leadership,
     build_metrics_server,
     build_projection_consumer,
     build_relay,
@@ -287,12 +287,12 @@ def run(
     _run_threads(_with_metrics(settings, metrics, metrics_port, ready_max_lag, True, workers))
 
 
-def loop_worker(steps, name: str) -> Callable[[threading.Event], None]:
+def loop_worker(loop, name: str) -> Callable[[threading.Event], None]:
     """A worker running the automation's steps in turn until stopped (engine/automation.py)."""
 
     def work(stop: threading.Event) -> None:
         log.info("%s started", name)
-        run_loop(steps, stop)
+        loop.run(stop)
         log.info("%s stopped", name)
 
     return work
@@ -310,7 +310,8 @@ def gateway_worker(settings):
     def work(stop: threading.Event) -> None:
         log.info("carrier gateway started: %s", ", ".join(sorted(gateway.links)))
         try:
-            gateway.run(stop)
+            # Any number of gateways may run: the lock lets one send (engine/leader.py).
+            gateway.run(stop, leadership=build_leadership(settings, "carrier-gateway"))
         finally:
             log.info("carrier gateway stopped: %s", gateway.store.counts())
             gateway.close()

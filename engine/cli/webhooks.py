@@ -149,8 +149,8 @@ def run(log_format: LogFormat = LOG_FORMAT) -> None:
     settings = context.settings()
     _log_to_stderr("webhooks", log_format)
     engine = build_engine(settings)
-    steps = build_automation(settings, engine, rules=False)
-    _run_threads({"webhooks": loop_worker(steps, "webhook dispatcher")})
+    loop = build_automation(settings, engine, rules=False)
+    _run_threads({"webhooks": loop_worker(loop, "webhook dispatcher")})
 
 
 @automation.command("run")
@@ -162,5 +162,5 @@ def automation_run(
     settings = context.settings()
     _log_to_stderr("automation", log_format)
     engine = build_engine(settings)
-    steps = build_automation(settings, engine, webhooks=webhooks)
-    _run_threads({"automation": loop_worker(steps, "automation")})
+    loop = build_automation(settings, engine, webhooks=webhooks)
+    _run_threads({"automation": loop_worker(loop, "automation")})

@@ -10,16 +10,22 @@ test cases (tests/integration/test_library_recorder_cases.py).
 from its mapper when the settings compress or encrypt (docs/audit.md).
 """
 
+import sqlite3
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.persistence import InterfaceError, StoredEvent
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+)
 from eventsourcing.utils import Environment
 
-from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend
+from audit.chain import ChainLink, Plain, StoredRecord, as_stored, extend, stored_predecessors
 from storage.dialect import POSTGRESQL, SQLITE
 
 _COLUMNS = "notification_id, aggregate_id, version, prev_hash, event_hash, log_hash"
@@ -49,9 +55,37 @@ class ChainReads:
     """Reading the chain: the same SQL on SQLite and PostgreSQL."""
 
     plain_state: Plain = staticmethod(as_stored)
+    _rendered: dict[str, Any]
+
+    def _sql(self, template: str) -> Any:
+        """The statement for a template, rendered once per recorder: every command runs the
+        same few."""
+        statement = self._rendered.get(template)
+        if statement is None:
+            statement = self._rendered[template] = self._render(template)
+        return statement
+
+    def _render(self, template: str) -> Any:
+        raise NotImplementedError
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
+
+    def _predecessor_hashes(self, cursor: Any, wanted: Sequence[tuple[UUID, int]]) -> dict:
+        """The stored event hashes of these (aggregate, version)s, read in the insert's
+        transaction, a batch's in one query (per 250)."""
+        found: dict[tuple[UUID, int], str] = {}
+        for first in range(0, len(wanted), _PAIRS_PER_QUERY):
+            chunk = wanted[first : first + _PAIRS_PER_QUERY]
+            cursor.execute(
+                self._sql(_PREVIOUS + " OR ".join([_ONE_PREVIOUS] * len(chunk))),
+                [p for aggregate, version in chunk for p in (self._stored_id(aggregate), version)],
+            )
+            for row in cursor.fetchall():
+                stored = row["aggregate_id"]
+                aggregate = stored if isinstance(stored, UUID) else UUID(stored)
+                found[aggregate, int(row["version"])] = row["event_hash"]
+        return found
 
     def chain_links(self, after: int, limit: int) -> list[ChainLink]:
         """Links in position order, after position `after`."""
@@ -136,10 +170,12 @@ class ChainReads:
 _INSERT = f"INSERT INTO {{table}} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 # Found through the events' own primary key: one index fewer to write with every event.
 _PREVIOUS = (
-    "SELECT c.event_hash FROM {events} e JOIN {table} c "
-    "ON c.notification_id = e.{position} "
-    "WHERE e.originator_id = ? AND e.originator_version = ?"
+    "SELECT e.originator_id AS aggregate_id, e.originator_version AS version, c.event_hash "
+    "FROM {events} e JOIN {table} c ON c.notification_id = e.{position} WHERE "
 )
+_ONE_PREVIOUS = "(e.originator_id = ? AND e.originator_version = ?)"
+"""One term per event whose predecessor is stored: each a search of the primary key."""
+_PAIRS_PER_QUERY = _IDS_PER_QUERY // 2
 _PREVIOUS_MANY = (
     "SELECT e.originator_id, e.originator_version, c.event_hash FROM {events} e JOIN {table} c "
     "ON c.notification_id = e.{position} "
@@ -168,9 +204,61 @@ def _values(link: ChainLink) -> tuple:
     )
 
 
+_STATEMENTS = 64
+"""Compiled statements each event-store connection keeps. The library opens its SQLite
+connections with `cached_statements=True`, a cache of one: a command's reads, inserts,
+chain head and links would each be compiled again on every command."""
+
+
+class _StatementCachingPool(SQLiteConnectionPool):
+    """The library's pool, its connections made exactly as the library makes them but
+    for the size of their statement cache."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: the library issues BEGIN itself
+                cached_statements=_STATEMENTS,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            cursor = c.cursor()
+            cursor.execute("PRAGMA journal_mode;")
+            if cursor.fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+def _caching_statements(datastore: Any) -> None:
+    """Give the datastore the statement-caching pool, while it has no connection yet."""
+    pool = datastore.pool
+    if type(pool) is not SQLiteConnectionPool or pool.num_in_use or pool.num_in_pool:
+        return
+    datastore.pool = _StatementCachingPool(
+        db_name=pool.db_name,
+        lock_timeout=pool.lock_timeout,
+        pool_size=pool.pool_size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.pool_timeout,
+        max_age=pool.max_age,
+        pre_ping=pool.pre_ping,
+    )
+    pool.close()
+
+
 class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def __init__(self, datastore, events_table_name: str = "stored_events") -> None:
         self.chain_table = f"{events_table_name}_chain"
+        self._rendered = {}
+        _caching_statements(datastore)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -179,7 +267,7 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             _TABLE.format(table=self.chain_table, key=SQLITE.serial_key),
         ]
 
-    def _sql(self, template: str) -> str:
+    def _render(self, template: str) -> str:
         return template.format(
             table=self.chain_table,
             events=self.events_table_name,
@@ -196,17 +284,12 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         # The events' INSERT holds the write lock: no other writer can move the head now.
         c.execute(self._sql(_HEAD))
         head = c.fetchone()
-
-        def previous(aggregate: UUID, version: int) -> str | None:
-            c.execute(self._sql(_PREVIOUS), (self._stored_id(aggregate), version))
-            row = c.fetchone()
-            return row[0] if row else None
-
         # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
-        records = cast(Sequence[StoredRecord], stored_events)
+        records = list(zip(positions, cast(Sequence[StoredRecord], stored_events), strict=True))
+        previous = self._predecessor_hashes(c, stored_predecessors(records))
         links = extend(
-            zip(positions, records, strict=True),
-            previous,
+            records,
+            lambda aggregate, version: previous.get((aggregate, version)),
             head[0] if head else None,
             self.plain_state,
         )
@@ -231,6 +314,7 @@ def _postgres_class():
 
     class ChainedPostgresRecorder(ChainReads, PostgresApplicationRecorder):
         def __init__(self, datastore, *, events_table_name: str = "stored_events") -> None:
+            self._rendered = {}
             super().__init__(datastore, events_table_name=events_table_name)
             if self.datastore.enable_db_functions:
                 # That path inserts through a stored function and would skip the links.
@@ -248,7 +332,7 @@ def _postgres_class():
         def _qualified(self):
             return Identifier(self.datastore.schema, self.chain_table)
 
-        def _sql(self, template: str):
+        def _render(self, template: str):
             return SQL(POSTGRESQL.sql(template)).format(
                 table=self._qualified(),
                 position=SQL(POSTGRESQL.events_position),
@@ -283,18 +367,14 @@ def _postgres_class():
             # Still inside the insert's transaction, under its EXCLUSIVE lock on the events.
             curs.execute(self._sql(_HEAD))
             head = curs.fetchone()
-            known = kwargs.get("chain_previous")
-
-            def previous(aggregate: UUID, version: int) -> str | None:
-                if known is not None and (aggregate, version) in known:
-                    return known[(aggregate, version)]
-                curs.execute(self._sql(_PREVIOUS), (aggregate, version))
-                row = curs.fetchone()
-                return row["event_hash"] if row else None
-
+            records = list(zip(positions, stored_events, strict=True))
+            # What the read before the lock did not find is read now, in one query.
+            previous = dict(kwargs.get("chain_previous") or {})
+            missing = [p for p in stored_predecessors(records) if p not in previous]
+            previous.update(self._predecessor_hashes(curs, missing))
             links = extend(
-                zip(positions, stored_events, strict=True),
-                previous,
+                records,
+                lambda aggregate, version: previous.get((aggregate, version)),
                 head["log_hash"] if head else None,
                 self.plain_state,
             )

@@ -183,6 +183,10 @@ def test_demo_prints_a_summary_with_conflicts(tmp_path):
     assert out["summary"]["intercepts"] > 100
     assert out["summary"]["conflicts"].get("intercepted_after_cancel", 0) >= 1
     assert out["refusals"].get("cancel_only_while_open", 0) >= 1
+    # The deadline process ran on the simulated clock: a six-hour promise was broken.
+    assert out["stalled"].get("outcome", 0) >= 1
+    assert out["carriers"]["flags"].get("stalled") == sum(out["stalled"].values())
+    assert out["after_sales"].get("requested", 0) >= 1  # automatic intercepts
 
 
 def test_demo_is_deterministic(tmp_path):

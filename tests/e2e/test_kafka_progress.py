@@ -42,7 +42,11 @@ def test_relay_and_consumer_log_start_progress_and_totals(kafka_settings):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(8)
+    deadline = time.monotonic() + 120
+    while not intercept(home, "list", "--json", env=env).json()["intercepts"]:
+        assert time.monotonic() < deadline, "the consumer never projected the request"
+        time.sleep(0.5)
+    time.sleep(1)  # a few progress periods after the last record, so a progress line is logged
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err

@@ -150,54 +150,6 @@ def test_the_position_moves_with_the_effects(tmp_path):
     engine.close()
 
 
-def test_a_passed_deadline_is_recorded_once_and_raises_the_stalled_flag(tmp_path):
-    from datetime import timedelta
-
-    from domain.commands import RequestIntercept
-    from domain.events import InterceptStalled
-    from engine.automation import Deadlines
-
-    engine = build_engine(Settings(home=tmp_path))
-    engine.execute(
-        SetPolicy(
-            merchant_id="m1",
-            min_amount_minor=0,
-            max_amount_minor=50_000,
-            carriers=frozenset({"ZTO"}),
-            accept_within_minutes=120,
-            outcome_within_minutes=48 * 60,
-            actor="ops",
-            occurred_at=NOW,
-        )
-    )
-    engine.execute(
-        RequestIntercept(
-            merchant_id="m1",
-            order_id="o1",
-            tracking_no="ZT1",
-            carrier="ZTO",
-            amount_minor=100,
-            request_reason="r",
-            key="k1",
-            actor="staff",
-            occurred_at=NOW,
-        )
-    )
-    at = {"now": NOW + timedelta(minutes=119)}
-    deadlines = Deadlines(engine, lambda: at["now"])
-    assert deadlines.run_once() == 0
-    at["now"] = NOW + timedelta(minutes=121)
-    assert deadlines.run_once() == 1
-    assert deadlines.run_once() == 0  # once per deadline
-    at["now"] = NOW + timedelta(hours=49)
-    assert deadlines.run_once() == 1  # the outcome deadline, later
-    stalled = [e for _, e in engine.read_intercept_log(0, 100) if isinstance(e, InterceptStalled)]
-    assert [e.deadline for e in stalled] == ["acceptance", "outcome"]
-    (row,) = engine.db.read("SELECT flags, status FROM intercepts")
-    assert (row["flags"], row["status"]) == ("stalled", "requested")
-    engine.close()
-
-
 def test_the_reports_pickup_time_is_the_automatic_requests_and_a_later_one_is_refused(tmp_path):
     import pytest
     from pydantic import ValidationError

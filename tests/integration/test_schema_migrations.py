@@ -30,7 +30,9 @@ def test_migrate_creates_everything_once_and_then_changes_nothing(
     assert engine.app.recorder.max_notification_id() in (None, 0)
 
 
-@pytest.mark.parametrize("table", ["relay_positions", "relay_partition_ends", "event_traces"])
+@pytest.mark.parametrize(
+    "table", ["relay_positions", "relay_partition_ends", "event_traces", "deadline_watch"]
+)
 def test_migrate_creates_the_relay_and_tracing_tables_too(
     store_settings, store_env, tmp_path, table
 ):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engine.leader import FileLock, lock_key
+from engine.leader import ROLES, FileLock, Leadership, lock_key
 from engine.logs import JsonFormatter
 from tests.integration.test_relay_kafka import seed_history
 from tests.ops.processes import eventually, kafka_env, start
@@ -76,6 +76,22 @@ def test_one_file_lock_holder_at_a_time_and_released_when_its_process_dies(tmp_p
 def test_relays_of_different_topics_use_different_lock_keys():
     assert lock_key("a.events") != lock_key("b.events")
     assert 0 < lock_key("a.events") < 2**63
+    keys = {lock_key("a.events", role) for role in ROLES}
+    assert len(keys) == len(ROLES) and lock_key("a.events") in keys
+
+
+def test_a_led_step_runs_only_where_the_lock_is_held(tmp_path):
+    path = tmp_path / "webhooks.lock"
+    ran: list[str] = []
+    first = Leadership(FileLock(path), "webhooks", retry_every=0)
+    second = Leadership(FileLock(path), "webhooks", retry_every=0)
+    step_one = first.guard(lambda: ran.append("first") or 1)
+    step_two = second.guard(lambda: ran.append("second") or 1)
+    assert (step_one(), step_two(), step_one(), step_two()) == (1, 0, 1, 0)
+    assert ran == ["first", "first"]
+    first.release()  # as a dead holder's lock goes: the standby's next try takes it
+    assert (step_two(), step_one()) == (1, 0)
+    assert ran == ["first", "first", "second"] and second.leading and not first.leading
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ from audit.canonical import (
     stored_document,
 )
 from audit.chain import extend
+from domain.catalog import EVENT_TYPES
 from domain.envelope import Envelope
 from domain.events import INTERCEPT_EVENTS
 from engine.relay import message
@@ -77,3 +78,21 @@ def test_events_of_one_aggregate_chain_to_each_other_and_the_log_chains_all():
         records[2:], previous_hash=lambda agg, v: stored.get((agg, v)), head=first[-1].log_hash
     )
     assert first + second == links
+
+
+@pytest.mark.parametrize("cls", list(EVENT_TYPES.values()), ids=list(EVENT_TYPES))
+@given(data=st.data(), position=st.integers(1, 2**53))
+def test_the_writer_links_from_the_object_it_encoded_what_a_verifier_links_from_the_bytes(
+    cls, data, position
+):
+    event = data.draw(events_of(cls))
+    encoded = EventMapper().to_stored_event(event)
+    assert encoded.fields is not None
+    as_read = StoredEvent(
+        encoded.originator_id, encoded.originator_version, encoded.topic, encoded.state
+    )
+    head = data.draw(st.sampled_from([None, "1" * 64]))
+    prev = data.draw(st.sampled_from([None, "2" * 64]))
+    written = extend([(position, encoded)], lambda *_: prev, head)
+    verified = extend([(position, as_read)], lambda *_: prev, head)
+    assert written == verified

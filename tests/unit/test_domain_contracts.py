@@ -10,12 +10,14 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from domain import errors
 from domain.errors import DomainError
 from domain.event import UnknownEventType, UnknownSchemaVersion
-from domain.ids import NAMESPACE, event_id, intercept_id, parcel_id, policy_id
+from domain.ids import NAMESPACE, event_id, event_id_text, intercept_id, parcel_id, policy_id
 from domain.types import Code, Currency, IdempotencyKey, MinorAmount, Moment, Sha256, Text
 
 DOCS = Path(__file__).parents[2] / "docs" / "domain.md"
@@ -57,6 +59,11 @@ def test_ids_are_stable_across_releases():
     assert policy_id("m1") == UUID("360e8d61-28ab-5ae0-a40f-8e75024d5840")
     assert parcel_id("ZTO", "ZT1") == UUID("df122e85-abbd-531b-a7ec-000faa39ab76")
     assert event_id(UUID(int=1), 2) == UUID("d8c02c8f-5fb8-5826-bc09-edea257c6d22")
+
+
+@given(st.uuids(), st.integers(1, 2**63 - 1))
+def test_an_event_ids_text_is_the_text_of_its_uuid(originator_id, version):
+    assert event_id_text(originator_id, version) == str(event_id(originator_id, version))
 
 
 def _valid(annotation, value) -> bool:
