@@ -7,10 +7,18 @@ which would take `"199.00"`, `true` or `1e3` for an amount and quietly make it
 199, 1 or 1000 fen.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from domain.personal import SUBJECT_ID_PATTERN
 from domain.text import INPUT_TEXT_PATTERN
@@ -41,6 +49,17 @@ is `domain.text`'s, which the CLI applies too."""
 
 StrictMoment = Annotated[Moment, Strict()]
 """An ISO 8601 string with its timezone: a number is not taken for Unix seconds."""
+
+
+def _time_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 time with its timezone, as a string")
+    return value
+
+
+TimeText = Annotated[Moment, BeforeValidator(_time_text)]
+"""An ISO 8601 string with its timezone, in a JSON body: a number is not taken for Unix
+seconds (a body is validated from its parsed JSON, where `Strict` would refuse strings)."""
 
 
 class Body(BaseModel):
@@ -109,6 +128,11 @@ class InterceptRequestBody(Body):
     )
     parcel_stage: ParcelStage = Field(
         default=ParcelStage.UNKNOWN, description="Where the parcel is now, as far as known."
+    )
+    picked_up_at: TimeText | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, with its timezone; not after the "
+        "request. The risk estimate's time since pickup; null when not known.",
     )
 
 
@@ -188,6 +212,11 @@ class AfterSaleReportBody(Body):
     parcel_stage: ParcelStage = Field(
         default=ParcelStage.IN_TRANSIT,
         description="Where the parcel is now; the automatic rule requests only in transit.",
+    )
+    picked_up_at: TimeText | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, with its timezone; not after the "
+        "report. The automatic request carries it; null when not known.",
     )
 
 

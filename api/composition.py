@@ -48,6 +48,7 @@ def build_api(
         carriers=carrier_catalog(settings),
         webhooks=webhook_store(settings),
         webhooks_allow_private=settings.webhooks_allow_private,
+        zone=settings.timezone,
         carrier_desk=build_carrier_desk(settings, gateway.parcel_intercepts, clock),
         background=(_automation(settings, clock) + _carrier_gateway(settings, clock))
         if background

@@ -24,6 +24,8 @@ class Services:
     carriers: CarrierCatalog = field(default_factory=built_in)
     webhooks: Any = None  # engine.webhooks.store.WebhookStore
     webhooks_allow_private: bool = False
+    zone: str = "UTC"
+    """The package center's zone (INTERCEPT_TIMEZONE): the days a date alone means."""
     carrier_desk: CarrierDesk | None = None
     """Connected carriers: eligibility and their own callbacks (api/routes/carrier_protocols.py)."""
     background: tuple[Callable[[threading.Event], None], ...] = ()

@@ -45,7 +45,15 @@ class RiskEstimate(BaseModel):
     carrier: str
     action: Action
     parcel_stage: str
-    cases: int = Field(description="Past intercepts of this carrier, action and stage decided.")
+    since_pickup: str = Field(
+        description="The time from pickup to the request, in the buckets of docs/analytics.md: "
+        "under_24h, 1_3_days, over_3_days, or unknown."
+    )
+    based_on: list[str] = Field(
+        description="The bucket the estimate rests on: carrier, action, parcel_stage and "
+        "since_pickup, or without since_pickup when that was too thin or unknown."
+    )
+    cases: int = Field(description="Past intercepts of the bucket `based_on` names decided.")
     enough_history: bool
     success_probability: float | None = Field(
         description="Succeeded / decided; null without enough history."
@@ -155,6 +163,11 @@ class InterceptRow(BaseModel):
         default=None,
         description="Where the parcel was at the request, as the merchant said; null for rows "
         "projected before it was kept.",
+    )
+    picked_up_at: str | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as the request said; null when "
+        "not known.",
     )
     dispatch: DispatchState = Field(
         description="Where the engine's request to the carrier stands (not a projection "
@@ -270,6 +283,11 @@ class AfterSaleView(BaseModel):
     currency: str
     status: AfterSaleStatus
     parcel_stage: str
+    picked_up_at: str | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as reported (ISO 8601); null when "
+        "not known.",
+    )
     reports: int = Field(description="Reports recorded (a repeated one is not counted).")
     auto_rule: Literal["requested", "declined", "pending"] = Field(
         description="requested: the rule requested `intercept_id`; declined: `stopped_by` "

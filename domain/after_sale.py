@@ -19,6 +19,7 @@ from domain.commands import ReportAfterSale, RequestIntercept
 from domain.decision import Decision, Outcome
 from domain.errors import AfterSaleFactsFixed
 from domain.event import Event
+from domain.past_events import AfterSaleReportedV1
 from domain.policy import InterceptPolicy
 from domain.types import CarrierCode, Code, Currency, MinorAmount, Moment, Text
 from domain.vocabulary import AfterSaleStatus, Flag, ParcelStage
@@ -38,6 +39,11 @@ class AfterSaleEvent(Event, abstract=True):
 
 
 class AfterSaleReported(AfterSaleEvent):
+    """Version 2 adds when the carrier picked the parcel up, if the platform knows."""
+
+    class_version = 2
+    past_payloads = {1: AfterSaleReportedV1}
+
     order_id: Code
     tracking_no: Code
     carrier: CarrierCode
@@ -45,6 +51,17 @@ class AfterSaleReported(AfterSaleEvent):
     currency: Currency
     status: AfterSaleStatus
     parcel_stage: ParcelStage
+    picked_up_at: Moment | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as the platform said; never after "
+        "the report (the command refuses it). Null when not known, and for every event "
+        "before version 2.",
+    )
+
+    @classmethod
+    def upcast_v1_v2(cls, state: dict[str, Any]) -> None:
+        # Version 1 did not ask when the parcel was picked up.
+        state["picked_up_at"] = None
 
 
 class AutoInterceptRequested(AfterSaleEvent):
@@ -100,6 +117,7 @@ class AfterSale:
             "currency": r.currency,
             "status": r.status.value,
             "parcel_stage": r.parcel_stage.value,
+            "picked_up_at": r.picked_up_at.isoformat() if r.picked_up_at else None,
             "reports": self.reports,
             "auto_rule": self.outcome if not self.undecided else "pending",
             "stopped_by": self.rule,
@@ -144,6 +162,7 @@ def report(
         currency=command.currency,
         status=command.status,
         parcel_stage=command.parcel_stage,
+        picked_up_at=command.picked_up_at,
     )
     return Decision((event,), Outcome.RECORDED, evolve(state, event))
 
@@ -189,6 +208,7 @@ def auto_request(
         request_reason=f"after_sale_{r.status.value}",
         after_sale_status=r.status,
         parcel_stage=r.parcel_stage,
+        picked_up_at=r.picked_up_at,
         key=auto_key(r.after_sale_id),
         actor=AUTO_ACTOR,
         occurred_at=occurred_at,

@@ -12,7 +12,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.personal import SUBJECT_ID_PATTERN
-from domain.rule_schemas import require_note_for_other, require_redirect_recipient
+from domain.rule_schemas import (
+    require_note_for_other,
+    require_picked_up_before,
+    require_redirect_recipient,
+)
 from domain.types import (
     CarrierCode,
     Code,
@@ -132,6 +136,7 @@ class RequestIntercept(Command):
             "after_sale_status": "after_sale_status",
             "quoted_fee_minor": "quoted_fee_minor",
             "parcel_stage": "parcel_stage",
+            "picked_up_at": "picked_up_at",
         }
     )
 
@@ -148,10 +153,12 @@ class RequestIntercept(Command):
     after_sale_status: AfterSaleStatus = AfterSaleStatus.NONE
     quoted_fee_minor: MinorAmount | None = None
     parcel_stage: ParcelStage = ParcelStage.UNKNOWN
+    picked_up_at: Moment | None = None
 
     @model_validator(mode="after")
     def _redirect_has_recipient(self) -> Self:
         require_redirect_recipient(self.action, self.recipient)
+        require_picked_up_before(self.picked_up_at, self.occurred_at)
         return self
 
 
@@ -273,6 +280,13 @@ class ReportAfterSale(Command):
     currency: Currency = "CNY"
     status: AfterSaleStatus
     parcel_stage: ParcelStage = ParcelStage.IN_TRANSIT
+    picked_up_at: Moment | None = None
+    """When the carrier picked the parcel up, if the platform knows; not after the report."""
+
+    @model_validator(mode="after")
+    def _picked_up_before(self) -> Self:
+        require_picked_up_before(self.picked_up_at, self.occurred_at)
+        return self
 
 
 class ApplyAutoRule(Command):

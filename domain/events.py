@@ -12,6 +12,7 @@ from domain.past_events import (
     RequestedV1,
     RequestedV2,
     RequestedV3,
+    RequestedV4,
 )
 from domain.personal import DIGEST, IDENTIFIER, SUBJECT_ID_PATTERN, NotPersonal
 from domain.rule_schemas import (
@@ -71,11 +72,11 @@ class Requested(InterceptEvent):
     """Version 2 added the carrier's quoted fee and the parcel's stage; version 3 names the
     carrier by its code in the carrier catalog and the redirect's recipient field by field
     (see docs/events.md); version 4 records the recipient and the note sealed
-    (docs/privacy.md)."""
+    (docs/privacy.md); version 5 adds when the carrier picked the parcel up."""
 
     model_config = ConfigDict(json_schema_extra=REDIRECT_HAS_RECIPIENT)
-    class_version = 4
-    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3}
+    class_version = 5
+    past_payloads = {1: RequestedV1, 2: RequestedV2, 3: RequestedV3, 4: RequestedV4}
 
     order_id: Annotated[Code, IDENTIFIER]
     tracking_no: Annotated[Code, IDENTIFIER]
@@ -104,6 +105,13 @@ class Requested(InterceptEvent):
         default=ParcelStage.UNKNOWN,
         description="Where the parcel was when the intercept was "
         "requested; `unknown` for every version 1 event. Since version 2.",
+    )
+    picked_up_at: Moment | None = Field(
+        default=None,
+        description="When the carrier picked the parcel up, as the merchant or the "
+        "platform's after-sale report said; never after the request (the command refuses "
+        "it; JSON Schema cannot compare two times). Null when not known, and for every "
+        "event before version 5.",
     )
 
     @model_validator(mode="after")
@@ -138,6 +146,11 @@ class Requested(InterceptEvent):
     @classmethod
     def upcast_v3_v4(cls, state: dict[str, Any]) -> None:
         """A version 3 recipient and note stay the plain text they were recorded as."""
+
+    @classmethod
+    def upcast_v4_v5(cls, state: dict[str, Any]) -> None:
+        # Version 4 did not ask when the parcel was picked up.
+        state["picked_up_at"] = None
 
 
 class CarrierEvent(InterceptEvent, abstract=True):

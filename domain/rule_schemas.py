@@ -4,6 +4,7 @@ Commands and events enforce them through the same functions; the same rules go
 into the published schemas so that a reader in any language can check them too.
 """
 
+from datetime import datetime
 from typing import Any
 
 from domain.vocabulary import Action, CancelReason
@@ -17,6 +18,15 @@ def require_redirect_address(action: Action, new_address: str | None) -> None:
 def require_redirect_recipient(action: Action, recipient: object | None) -> None:
     if (action is Action.REDIRECT) != (recipient is not None):
         raise ValueError("a redirect needs a recipient, and only a redirect takes one")
+
+
+def require_picked_up_before(picked_up_at: datetime | None, requested_at: datetime) -> None:
+    # A parcel is intercepted in transit: its pickup is a fact from before the request.
+    if picked_up_at is not None and picked_up_at > requested_at:
+        raise ValueError(
+            f"picked_up_at {picked_up_at.isoformat()} is after the request "
+            f"({requested_at.isoformat()}): a pickup time is never in the request's future"
+        )
 
 
 def require_note_for_other(reason: CancelReason, note: object) -> None:

@@ -97,7 +97,7 @@ def projections_db(settings: Settings) -> Database:
     from projections.schema import migrate
 
     db = _open_projections_db(settings)
-    migrate(db)
+    migrate(db, settings.timezone)
     return db
 
 
@@ -119,7 +119,7 @@ def migrate_storage(settings: Settings) -> dict:
 
     db = _open_projections_db(settings)
     try:
-        before, after = upgrade(db)
+        before, after = upgrade(db, settings.timezone)
     finally:
         db.close()
     build_engine(settings).close()  # creates the event store's tables when missing

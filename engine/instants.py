@@ -5,7 +5,8 @@ parsing a time builds nothing else.
 """
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 DEFAULT_DAYS = 90
 """The package center's window when neither days nor since/until are given."""
@@ -17,11 +18,13 @@ class BadInstant(ValueError):
     """A time a person typed that is not one; the message says what is expected."""
 
 
-def instant(text: str) -> datetime:
-    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in UTC.
+def instant(text: str, zone: str = "UTC") -> datetime:
+    """An ISO 8601 time with its zone, or a bare date meaning the start of that day in
+    `zone` (the package center's, `INTERCEPT_TIMEZONE`, for a person's dates).
 
     A naive time is refused rather than guessed: the same wall-clock time is eight
-    hours apart in Shanghai and in UTC. A date alone has one reading people expect.
+    hours apart in Shanghai and in UTC. A date alone has one reading people expect: the
+    day on their calendar, the one the statistics count a request in.
     """
     text = text.strip()
     if _DATE_ONLY.fullmatch(text):
@@ -29,7 +32,7 @@ def instant(text: str) -> datetime:
             day = datetime.fromisoformat(text).date()
         except ValueError:
             raise BadInstant(f"{text!r} is not a date like 2026-11-01") from None
-        return datetime.combine(day, time(0), tzinfo=UTC)
+        return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -42,7 +45,26 @@ def instant(text: str) -> datetime:
     return moment
 
 
-def one_window(days: int | None, since: datetime | None, until: datetime | None) -> None:
+def is_date(text: str) -> bool:
+    """Whether `text` is a date alone (YYYY-MM-DD), not a time."""
+    return bool(_DATE_ONLY.fullmatch(text.strip()))
+
+
+def day_or_instant(text: str) -> date | datetime:
+    """`instant`'s reading, keeping a date alone as a day (whose zone the caller knows)."""
+    if _DATE_ONLY.fullmatch(text.strip()):
+        return instant(text).date()
+    return instant(text)
+
+
+def start_of(value: date | datetime | None, zone: str) -> datetime | None:
+    """A time as it is; a day as its start in `zone`."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=ZoneInfo(zone))
+
+
+def one_window(days: int | None, since: date | None, until: date | None) -> None:
     """A window is given one way: `ValueError` for days together with since/until."""
     if days is not None and (since is not None or until is not None):
         raise ValueError("use either days or since/until, not both")

@@ -6,15 +6,16 @@ command that only reads builds none of the write side: no command models, no eve
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from domain import lifecycle
 from domain.vocabulary import DispatchState, Status
 from engine.instants import window
 from projections import queries
 from projections.personal import Keys
-from projections.stats_store import Where
+from projections.stats_store import Where, zone_of
 from storage.database import Database
 
 T = TypeVar("T")
@@ -150,7 +151,8 @@ STATS_GROUPS = {"carrier": "carrier", "day": "day", "merchant": "merchant_id"}
 
 @dataclass(frozen=True)
 class StatsRequest:
-    """The package center's filters, for statistics: whole UTC days of request."""
+    """The package center's filters, for statistics: whole days of request in the zone the
+    statistics count in (the package center's)."""
 
     merchant_id: str | None = None
     days: int | None = None
@@ -161,13 +163,16 @@ class StatsRequest:
     by: str | None = None  # carrier, day or merchant
 
 
-def stats_days(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    """The whole UTC days a window covers: [since's day, the day `until` ends in)."""
-    first = since.astimezone(UTC).date().isoformat() if since else None
+def stats_days(
+    since: datetime | None, until: datetime | None, zone: str = "UTC"
+) -> tuple[str | None, str | None]:
+    """The whole days of `zone` a window covers: [since's day, the day `until` ends in)."""
+    where = ZoneInfo(zone)
+    first = since.astimezone(where).date().isoformat() if since else None
     last = None
     if until is not None:
-        utc = until.astimezone(UTC)
-        day = utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+        local = until.astimezone(where)
+        day = local.date() if local.time() == time(0) else local.date() + timedelta(days=1)
         last = day.isoformat()
     return first, last
 
@@ -177,13 +182,15 @@ def statistics(engine: Reads, request: StatsRequest, now: datetime) -> dict[str,
     projection (never a scan of the rows): counts by status, cancel and success rates,
     reasons, conflicts, fees, latency percentiles per carrier, and the per-day series.
 
-    The window is counted in whole UTC days (`stats_days`); `ValueError` for an unknown
+    The window is counted in whole days of the statistics' zone (`stats_days`; a request
+    counts in its calendar day there, as in the package center's list); `ValueError` for an unknown
     `by`. The answer is plain JSON-ready data, the same for the CLI, the API and the page.
     """
     if request.by is not None and request.by not in STATS_GROUPS:
         raise ValueError(f"by must be one of {', '.join(STATS_GROUPS)}, not {request.by!r}")
     since, until = window(request.days, request.since, request.until, now)
-    first, last = stats_days(since, until)
+    zone = engine.read(zone_of)
+    first, last = stats_days(since, until, zone)
     where = Where(
         since_day=first,
         until_day=last,
@@ -199,6 +206,7 @@ def statistics(engine: Reads, request: StatsRequest, now: datetime) -> dict[str,
         "window": {
             "since_day": first,
             "until_day": last,
+            "zone": zone,
             "merchant_id": request.merchant_id,
             "carrier": request.carrier,
             "after_sale_status": request.after_sale_status,

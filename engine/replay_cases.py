@@ -86,7 +86,7 @@ def build_into(
     db = Database.sqlite_file(into)
     report.target = f"sqlite:///{into}"
     try:
-        migrate(db)
+        migrate(db, settings.timezone)
         _run(settings, db, source, cutoff, report, verify, progress)
         if verify and not report.verified:
             raise Refused(report, "kept")

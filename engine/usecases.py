@@ -20,7 +20,16 @@ from domain.event import Event
 from domain.events import InterceptEvent
 from domain.vocabulary import CancelReason, DispatchState, EvidenceKind
 from engine.evidence_store import EvidenceStore, Staged
-from engine.instants import DEFAULT_DAYS, BadInstant, instant, one_window, window
+from engine.instants import (
+    DEFAULT_DAYS,
+    BadInstant,
+    day_or_instant,
+    instant,
+    is_date,
+    one_window,
+    start_of,
+    window,
+)
 from engine.postgres_env import DatabaseUnavailable
 from engine.reading import (
     STATS_GROUPS,
@@ -41,10 +50,17 @@ from engine.reading import (
 )
 from engine.relay import TopicLost
 from engine.settings import Settings
-from projections import point_in_time, queries
+from projections import point_in_time, queries, stats_store
 from projections.personal import Keys
 from projections.point_in_time import Cutoff
-from projections.statistics import MIN_CASES, risk_of
+from projections.statistics import (
+    MIN_CASES,
+    SINCE_PICKUP_NAMES,
+    UNKNOWN_PICKUP,
+    estimate,
+)
+from projections.statistics import since_pickup as pickup_bucket
+from projections.timefmt import stamp
 from storage.database import Database, DatabaseBusy
 
 __all__ = [
@@ -66,6 +82,9 @@ __all__ = [
     "DEFAULT_DAYS",
     "BadInstant",
     "instant",
+    "is_date",
+    "day_or_instant",
+    "start_of",
     "one_window",
     "window",
     "Cutoff",
@@ -254,23 +273,44 @@ MIN_RISK_CASES = MIN_CASES
 
 
 def risk_table(engine: Engine, merchant_id: str, carrier: str | None = None) -> list[dict]:
-    """The merchant's own history by (carrier, action, parcel stage): how many intercepts,
-    how many the carrier decided, the success rate and the fee of a decided one, with
-    "not enough history" below `MIN_RISK_CASES` decided cases."""
+    """The merchant's own history by (carrier, action, parcel stage, time since pickup): how
+    many intercepts, how many the carrier decided, the success rate and the fee of a decided
+    one, with "not enough history" below `MIN_RISK_CASES` decided cases."""
     return engine.read(lambda db: queries.risk(db, merchant_id, carrier))
 
 
+def since_pickup_of(picked_up_at: datetime | None, requested_at: datetime) -> str:
+    """The time-since-pickup bucket (`projections.statistics.SINCE_PICKUP`) of a request."""
+    if picked_up_at is None:
+        return UNKNOWN_PICKUP
+    return pickup_bucket(stamp(requested_at), stamp(picked_up_at))
+
+
 def risk_estimate(
-    engine: Engine, merchant_id: str, carrier: str, action: str, parcel_stage: str
+    engine: Engine,
+    merchant_id: str,
+    carrier: str,
+    action: str,
+    parcel_stage: str,
+    since_pickup: str = UNKNOWN_PICKUP,
 ) -> dict[str, Any]:
     """Before acting: how likely an intercept is to succeed and what it is likely to cost,
-    from the merchant's own decided intercepts of this carrier, action and parcel stage."""
-    found = risk_of(None)
-    for bucket in risk_table(engine, merchant_id, carrier):
-        if (bucket["action"], bucket["parcel_stage"]) == (action, parcel_stage):
-            # Decided cases only: the request itself (and a retry of it) changes nothing.
-            found = {k: v for k, v in bucket.items() if k in found}
-    return {"carrier": carrier, "action": action, "parcel_stage": parcel_stage, **found}
+    from the merchant's own decided intercepts of this carrier, action, parcel stage and
+    time since pickup, or of every time since pickup when those are too few
+    (`projections.statistics.estimate`; `based_on` says which)."""
+    if since_pickup not in SINCE_PICKUP_NAMES:
+        raise ValueError(
+            f"since_pickup must be one of {', '.join(SINCE_PICKUP_NAMES)}, not {since_pickup!r}"
+        )
+    bucket = {
+        "carrier": carrier,
+        "action": action,
+        "parcel_stage": parcel_stage,
+        "since_pickup": since_pickup,
+    }
+    # Decided cases only: the request itself (and a retry of it) changes nothing.
+    rows = engine.read(lambda db: stats_store.risk_sums(db, merchant_id, carrier=carrier))
+    return {**bucket, **estimate(rows, bucket)}
 
 
 def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
@@ -283,6 +323,7 @@ def request_risk(engine: Engine, command: Any) -> dict[str, Any]:
         str(command.carrier),
         command.action.value,
         command.parcel_stage.value,
+        since_pickup_of(command.picked_up_at, command.occurred_at),
     )
 
 

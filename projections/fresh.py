@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from domain.events import InterceptEvent
+from projections import stats_store
 from projections.catchup import EVENT_STORE, ReadLog
 from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
@@ -49,7 +50,8 @@ class FreshProjections:
             os.close(handle)
             self.path = Path(name)
             self.db = Database.sqlite_file(self.path)
-        migrate(self.db)
+        # The statistics count the live tables' days: the rebuild keeps their zone.
+        migrate(self.db, stats_store.zone_of(live))
 
     def __enter__(self) -> "FreshProjections":
         return self

@@ -125,6 +125,7 @@ def _requested(_: Row, e: Requested) -> Row:
             for column, part in _RECIPIENT_COLUMNS
         },
         "parcel_stage": e.parcel_stage.value,
+        "picked_up_at": stamp(e.picked_up_at) if e.picked_up_at else None,
     }
 
 

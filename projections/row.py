@@ -142,6 +142,15 @@ ROW: tuple[Column, ...] = (
         "estimates' buckets); NULL for rows projected before schema version 3, until rebuilt",
         since=3,
     ),
+    Column(
+        "picked_up_at",
+        "TEXT",
+        nullable=True,
+        fixed_at_request=True,
+        description="when the carrier picked the parcel up, as the request said (the risk "
+        "estimates' time since pickup); NULL when not known",
+        since=5,
+    ),
 )
 PRIMARY_KEY = "intercept_id"
 

@@ -76,14 +76,15 @@ _MIGRATIONS = {
 }
 
 
-def migrate(db: Database) -> int:
-    """Create or upgrade the tables; returns the schema version now in place."""
-    return upgrade(db)[1]
+def migrate(db: Database, zone: str | None = None) -> int:
+    """Create or upgrade the tables; returns the schema version now in place. `zone`: the
+    package center's, whose days the statistics count in (None keeps the one in place)."""
+    return upgrade(db, zone)[1]
 
 
-def upgrade(db: Database) -> tuple[int, int]:
+def upgrade(db: Database, zone: str | None = None) -> tuple[int, int]:
     """Create or upgrade the tables, all in one transaction: (version before, version after)."""
     current = store.upgrade(db, _MIGRATIONS, SCHEMA_VERSION, _MIGRATION_LOCK)
     # Derived from the rows: (re)built from them whenever what it counts changed.
-    stats_store.ensure(db)
+    stats_store.ensure(db, zone)
     return current, SCHEMA_VERSION

@@ -12,8 +12,9 @@ successful, and which reports end an intercept, from the lifecycle's table. A ne
 status, reason or report word is counted once it is in the vocabulary (the
 statistics tables are then rebuilt from the rows, see `FINGERPRINT`).
 
-Times: cells are keyed by the UTC day of the request, so windows count whole UTC
-days. Latencies are kept in fixed buckets (`bucket_of`): one minute wide below 20
+Times: cells are keyed by the day of the request in the merchants' zone (the
+package center's `INTERCEPT_TIMEZONE`, recorded with the tables: `day_of`), so windows
+count whole days there, the days the package center's list filters by. Latencies are kept in fixed buckets (`bucket_of`): one minute wide below 20
 minutes, then 5% wide, so a percentile is the lower edge of the bucket the exact
 nearest-rank percentile falls in: at most a minute, or 5%, below it.
 """
@@ -26,6 +27,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.lifecycle import OPEN, Move, implies_success, is_success, move_of, status_after
 from domain.vocabulary import (
@@ -205,7 +207,7 @@ COUNTERS: tuple[str, ...] = (
 
 DAILY_KEYS = ("day", "carrier", "merchant_id", "after_sale_status")
 LATENCY_KEYS = ("carrier", "measure", "bucket", "day", "merchant_id", "after_sale_status")
-RISK_KEYS = ("merchant_id", "carrier", "action", "parcel_stage", "day")
+RISK_KEYS = ("merchant_id", "carrier", "action", "parcel_stage", "since_pickup", "day")
 RISK_COUNTERS = ("cases", "decided", "succeeded", "fees_minor")
 """Per risk bucket: intercepts requested, decided by the carrier, succeeded, and the fees
 recorded on the decided ones (what acting cost, whatever the outcome)."""
@@ -227,16 +229,51 @@ def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
+SINCE_PICKUP: tuple[tuple[str, float | None], ...] = (
+    ("under_24h", 24 * 3600),
+    ("1_3_days", 3 * 24 * 3600),
+    ("over_3_days", None),
+)
+"""The time from the carrier's pickup to the request, in buckets: each name holds the times
+below its bound (and at or above the one before); the last has none. A request that did
+not say when the parcel was picked up is `unknown`."""
+UNKNOWN_PICKUP = "unknown"
+SINCE_PICKUP_NAMES: tuple[str, ...] = (*(name for name, _ in SINCE_PICKUP), UNKNOWN_PICKUP)
+
+
+def since_pickup(requested_at: str, picked_up_at: str | None) -> str:
+    """The bucket of the time from pickup to request (`SINCE_PICKUP`)."""
+    if not picked_up_at:
+        return UNKNOWN_PICKUP
+    seconds = max(0.0, _seconds(picked_up_at, requested_at))
+    for name, bound in SINCE_PICKUP:
+        if bound is None or seconds < bound:
+            return name
+    raise AssertionError("unreachable: the last bucket has no bound")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def day_of(stamp: str, zone: str) -> str:
+    """The day (YYYY-MM-DD) a request made at `stamp` counts in: its calendar day in `zone`."""
+    return _parse(stamp).astimezone(_zone(zone)).date().isoformat()
+
+
 @dataclass
 class Cells:
-    """What one or many rows contribute: counters per daily key, and latency counts."""
+    """What one or many rows contribute: counters per daily key, and latency counts, the
+    days being those of `zone`."""
 
+    zone: str
     daily: dict[tuple, dict[str, int]] = field(default_factory=dict)
     latency: dict[tuple, int] = field(default_factory=dict)
     risk: dict[tuple, list[int]] = field(default_factory=dict)
 
     def add(self, row: Row, sign: int = 1) -> None:
-        day = row["requested_at"][:10]
+        day = day_of(row["requested_at"], self.zone)
         key = (day, row["carrier"], row["merchant_id"], row["after_sale_status"])
         counters = self.daily.setdefault(key, {})
         counters["intercepts"] = counters.get("intercepts", 0) + sign
@@ -252,7 +289,8 @@ class Cells:
             if row[name]:
                 counters[name] = counters.get(name, 0) + sign * row[name]
         stage = row.get("parcel_stage") or "unknown"
-        rkey = (row["merchant_id"], row["carrier"], row["action"], stage, day)
+        since = since_pickup(row["requested_at"], row.get("picked_up_at"))
+        rkey = (row["merchant_id"], row["carrier"], row["action"], stage, since, day)
         risk = self.risk.setdefault(rkey, [0, 0, 0, 0])
         risk[0] += sign
         if outcome in _DECIDED_OUTCOMES:
@@ -286,8 +324,8 @@ class Cells:
         return daily, latency, {k: v for k, v in self.risk.items() if any(v)}
 
 
-def cells_of(rows: Iterable[Row]) -> Cells:
-    cells = Cells()
+def cells_of(rows: Iterable[Row], zone: str) -> Cells:
+    cells = Cells(zone)
     for row in rows:
         cells.add(row)
     return cells
@@ -398,7 +436,12 @@ def risk_of(bucket: Mapping[str, int] | None) -> dict[str, Any]:
     }
 
 
-RISK_BUCKET = ("carrier", "action", "parcel_stage")
+RISK_BUCKET = ("carrier", "action", "parcel_stage", "since_pickup")
+"""What a bucket of the risk table is: the finest estimate."""
+RISK_FALLBACK = RISK_BUCKET[:-1]
+"""The coarser bucket an estimate falls back to when the finest one has fewer than
+`MIN_CASES` decided cases, or the time since pickup is not known: every time since pickup
+of the same carrier, action and parcel stage."""
 
 
 def risk_table(rows: Iterable[Row]) -> list[dict[str, Any]]:
@@ -408,30 +451,61 @@ def risk_table(rows: Iterable[Row]) -> list[dict[str, Any]]:
     ]
 
 
+def _summed(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    total = dict.fromkeys(RISK_COUNTERS, 0)
+    for r in rows:
+        for c in RISK_COUNTERS:
+            total[c] += int(r[c])
+    return total
+
+
+def estimate(history: Iterable[Mapping[str, Any]], bucket: Mapping[str, str]) -> dict[str, Any]:
+    """The estimate for one bucket (`RISK_BUCKET`'s values) from a history's rows: the
+    bucket's own rate when it has `MIN_CASES` decided cases and a known time since pickup,
+    else that of its carrier, action and stage over every time since pickup
+    (`RISK_FALLBACK`), or "not enough history". `based_on` names the bucket used."""
+    coarse = tuple(bucket[k] for k in RISK_FALLBACK)
+    same = [r for r in history if tuple(r[k] for k in RISK_FALLBACK) == coarse]
+    exact = [r for r in same if r["since_pickup"] == bucket["since_pickup"]]
+    if bucket["since_pickup"] != UNKNOWN_PICKUP:
+        fine = risk_of(_summed(exact))
+        if fine["enough_history"]:
+            return {**fine, "based_on": list(RISK_BUCKET)}
+    found = risk_of(_summed(same))
+    if found["enough_history"] and bucket["since_pickup"] != UNKNOWN_PICKUP:
+        found["note"] = (
+            f"fewer than {MIN_CASES} decided cases {bucket['since_pickup']} after pickup: "
+            "the estimate over every time since pickup"
+        )
+    return {**found, "based_on": list(RISK_FALLBACK)}
+
+
 def calibration(before: Iterable[Row], during: Iterable[Row]) -> dict[str, Any]:
     """How well the estimates made from the history before a window matched the outcomes
-    in it, per bucket: the rate estimated, the rate observed, and over all buckets with an
-    estimate, the successes expected against those that happened."""
-    prior = {tuple(r[k] for k in RISK_BUCKET): r for r in before}
+    in it, per bucket: the rate estimated (as `estimate` gives it, fallback included), the
+    rate observed, and over all buckets with an estimate, the successes expected against
+    those that happened."""
+    prior = list(before)
     buckets, expected, happened, cases = [], 0.0, 0, 0
     for r in during:
-        key = tuple(r[k] for k in RISK_BUCKET)
-        estimate = risk_of(prior.get(key))
+        key = {k: r[k] for k in RISK_BUCKET}
         decided, succeeded = int(r["decided"]), int(r["succeeded"])
         if not decided:
             continue
+        found = estimate(prior, key)
         observed = round(succeeded / decided, 4)
         buckets.append(
             {
-                **dict(zip(RISK_BUCKET, key, strict=True)),
-                "estimated": estimate["success_probability"],
-                "estimated_from": estimate["cases"],
+                **key,
+                "estimated": found["success_probability"],
+                "estimated_from": found["cases"],
+                "based_on": found["based_on"],
                 "observed": observed,
                 "decided": decided,
             }
         )
-        if estimate["enough_history"]:
-            expected += estimate["success_probability"] * decided
+        if found["enough_history"]:
+            expected += found["success_probability"] * decided
             happened += succeeded
             cases += decided
     return {

@@ -5,13 +5,15 @@ Two tables, written by the projector in the same transaction as the rows:
 - `stats_daily`: per (day of request, merchant, carrier, after-sale status), the
   counters of `statistics.COUNTERS`;
 - `stats_latency`: per (carrier, measure, bucket, day, merchant, after-sale status),
-  how many intercepts took that long. Its key starts with the carrier, so the
-  per-carrier histograms are read in key order, without sorting;
+  how many intercepts took that long;
 - `stats_daily_all`, `stats_latency_all`: the same without the merchant (summed over
-  every merchant), what the figures of all merchants read.
+  every merchant), what the figures of all merchants read. Their keys start with the
+  carrier, so the per-carrier histograms are read in key order, without sorting; the
+  per-merchant tables' keys start with the merchant (`_merchant_first`).
 
-`stats_schema` holds the fingerprint of what is counted; `ensure` rebuilds both tables
-from the `intercepts` rows when it changed (a new status or reason in the vocabulary).
+`stats_schema` holds the fingerprint of what is counted and the zone whose days the
+cells are keyed by; `ensure` rebuilds the tables from the `intercepts` rows when either
+changed (a new status or reason in the vocabulary, another `INTERCEPT_TIMEZONE`).
 """
 
 import hashlib
@@ -28,6 +30,7 @@ from projections.statistics import (
     DECIDED,
     FINGERPRINT,
     LATENCY_KEYS,
+    RISK_BUCKET,
     RISK_COUNTERS,
     RISK_KEYS,
     SUCCEEDED,
@@ -42,6 +45,8 @@ TABLES = (
     "stats_latency",
     "stats_daily_all",
     "stats_latency_all",
+    "stats_latency_day",
+    "stats_latency_day_all",
     "stats_buckets",
     "stats_risk",
 )
@@ -73,8 +78,24 @@ def _table(name: str, keys: Sequence[str], values: str, without_rowid: str) -> s
     return f"""CREATE TABLE {name} (
         {columns},
         {values},
-        PRIMARY KEY ({", ".join(keys)})
+        PRIMARY KEY ({", ".join(_merchant_first(keys))})
     ){without_rowid}"""
+
+
+_BY_DAY = "stats_latency_day"
+_BY_DAY_KEYS = ("merchant_id", "day", "measure", "bucket")
+"""The latency histograms per day, over every carrier and after-sale status: what the per-day
+figures read (`latency_sums(by="day")` without those filters), in key order, a fifth of the
+cells of `stats_latency` or fewer, and no sort."""
+
+
+def _merchant_first(keys: Sequence[str]) -> tuple[str, ...]:
+    """The key in stored order: the per-merchant tables are read only for one merchant
+    (or grouped by merchant; every merchant reads the roll-ups), so leading with the
+    merchant makes its cells one contiguous range, read in key order without an index."""
+    if "merchant_id" not in keys:
+        return tuple(keys)
+    return ("merchant_id", *_rolled(keys))
 
 
 def _create(without_rowid: str) -> list[str]:
@@ -84,15 +105,15 @@ def _create(without_rowid: str) -> list[str]:
         _table("stats_latency", LATENCY_KEYS, "n BIGINT NOT NULL", without_rowid),
         _table("stats_daily" + _ALL, _rolled(DAILY_KEYS), counters, without_rowid),
         _table("stats_latency" + _ALL, _rolled(LATENCY_KEYS), "n BIGINT NOT NULL", without_rowid),
-        # A merchant's own figures (its API key's only view) read its cells alone.
-        "CREATE INDEX stats_daily_merchant ON stats_daily (merchant_id, day)",
-        "CREATE INDEX stats_latency_merchant ON stats_latency (merchant_id, day)",
+        _table(_BY_DAY, _BY_DAY_KEYS, "n BIGINT NOT NULL", without_rowid),
+        _table(_BY_DAY + _ALL, _rolled(_BY_DAY_KEYS), "n BIGINT NOT NULL", without_rowid),
         "CREATE TABLE stats_buckets (bucket INTEGER PRIMARY KEY, floor_seconds BIGINT NOT NULL)",
         f"""CREATE TABLE stats_risk (
         merchant_id TEXT NOT NULL,
         carrier TEXT NOT NULL,
         action TEXT NOT NULL,
         parcel_stage TEXT NOT NULL,
+        since_pickup TEXT NOT NULL,
         day TEXT NOT NULL,
         {", ".join(f"{c} BIGINT NOT NULL" for c in RISK_COUNTERS)},
         PRIMARY KEY ({", ".join(RISK_KEYS)})
@@ -157,33 +178,58 @@ _FINGERPRINT = hashlib.sha256(
 """What is counted and how it is stored: any change to either rebuilds the tables."""
 
 
-def ensure(db: Database) -> bool:
+DEFAULT_ZONE = "UTC"
+"""The zone of new statistics tables when none is given (the engine always gives its own)."""
+
+
+def ensure(db: Database, zone: str | None = None) -> bool:
     """Create the statistics tables, or rebuild them from the rows when what is counted
-    changed; True when they were (re)built."""
+    changed or their days are to be another zone's; True when they were (re)built.
+
+    `zone`: the zone whose days the cells are keyed by (the package center's); None keeps
+    the zone the tables already have.
+    """
     with db.ddl(_LOCK) as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS stats_schema (fingerprint TEXT NOT NULL)")
-        row = cur.execute("SELECT fingerprint FROM stats_schema").one()
-        if row is not None and row["fingerprint"] == _FINGERPRINT:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS stats_schema (fingerprint TEXT NOT NULL, zone TEXT)"
+        )
+        row = cur.execute("SELECT * FROM stats_schema").one()
+        stored = row.get("zone") if row is not None else None
+        zone = zone or stored or DEFAULT_ZONE
+        if row is not None and row["fingerprint"] == _FINGERPRINT and stored == zone:
             return False
         for view in reversed(VIEWS):  # carrier_performance reads daily_stats
             cur.execute(f"DROP VIEW IF EXISTS {view}")
         for table in TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
+        # Tables made before the zone was recorded have no column for it.
+        cur.execute("DROP TABLE stats_schema")
+        cur.execute("CREATE TABLE stats_schema (fingerprint TEXT NOT NULL, zone TEXT)")
         for statement in [*_create(cur.dialect.without_rowid), *_views()]:
             cur.execute(statement)
         cur.executemany(
             "INSERT INTO stats_buckets (bucket, floor_seconds) VALUES (?, ?)",
             [(b, bucket_floor(b)) for b in range(BUCKETS)],
         )
-        _backfill(cur)
-        cur.execute("DELETE FROM stats_schema")
-        cur.execute("INSERT INTO stats_schema (fingerprint) VALUES (?)", (_FINGERPRINT,))
+        _backfill(cur, zone)
+        cur.execute(
+            "INSERT INTO stats_schema (fingerprint, zone) VALUES (?, ?)", (_FINGERPRINT, zone)
+        )
         return True
 
 
-def _backfill(cur: Cursor) -> None:
+def zone_of(db: Database | Cursor) -> str:
+    """The zone whose days the statistics are keyed by."""
+    if isinstance(db, Database):
+        rows = db.read("SELECT zone FROM stats_schema")
+        return (rows[0]["zone"] if rows else None) or DEFAULT_ZONE
+    row = db.execute("SELECT zone FROM stats_schema").one()
+    return (row["zone"] if row is not None else None) or DEFAULT_ZONE
+
+
+def _backfill(cur: Cursor, zone: str) -> None:
     """The statistics of the rows already there, read in key order a batch at a time."""
-    cells = Cells()
+    cells = Cells(zone)
     after = ""
     while True:
         rows = cur.execute(
@@ -200,7 +246,7 @@ def _backfill(cur: Cursor) -> None:
 
 def record_changes(cur: Cursor, changes: Iterable[tuple[Row | None, Row]]) -> None:
     """Rows that moved from their first value to their second, in the caller's transaction."""
-    cells = Cells()
+    cells = Cells(zone_of(cur))
     for before, after in changes:
         cells.changes(before, after)
     record(cur, cells)
@@ -225,7 +271,23 @@ def record(cur: Cursor, cells: Cells) -> None:
             ),
             [(*key, n) for key, n in sorted(latency.items())],
         )
+        by_day = _by_day(latency, _rolled(LATENCY_KEYS) if suffix else LATENCY_KEYS)
+        day_keys = _rolled(_BY_DAY_KEYS) if suffix else _BY_DAY_KEYS
+        cur.executemany(
+            _add(_BY_DAY + suffix, day_keys, ["n"]),
+            [(*key, n) for key, n in sorted(by_day.items()) if n],
+        )
     cur.executemany(_ADD_RISK, [(*key, *values) for key, values in sorted(risk.items())])
+
+
+def _by_day(latency: dict[tuple, int], keys: Sequence[str]) -> dict[tuple, int]:
+    """Latency cells summed over carriers and after-sale statuses, keyed as `_BY_DAY_KEYS`."""
+    at = [keys.index(k) for k in _BY_DAY_KEYS if k in keys]
+    summed: dict[tuple, int] = {}
+    for key, n in latency.items():
+        short = tuple(key[i] for i in at)
+        summed[short] = summed.get(short, 0) + n
+    return summed
 
 
 def _roll_up(cells: dict, keys: Sequence[str]) -> dict:
@@ -265,7 +327,8 @@ _ADD_RISK = (
 
 @dataclass(frozen=True)
 class Where:
-    """Which cells: whole UTC days [since_day, until_day) and equality filters."""
+    """Which cells: whole days [since_day, until_day) in the tables' zone, and equality
+    filters."""
 
     since_day: str | None = None
     until_day: str | None = None
@@ -324,7 +387,10 @@ def latency_sums(db: Database, where: Where, by: str | None = None) -> list[Row]
     select, _ = _grouping(by)
     clause, params = where.sql()
     keys = f"{select}measure, bucket"
-    table = "stats_latency" + _suffix(where, [by])
+    table = "stats_latency"
+    if by == "day" and where.carrier is None and where.after_sale_status is None:
+        table = _BY_DAY  # read in key order: (merchant,) day, measure, bucket
+    table += _suffix(where, [by])
     return db.read(
         f"SELECT {keys}, CAST(SUM(n) AS BIGINT) AS n FROM {table}{clause} "
         f"GROUP BY {keys} ORDER BY {keys}",
@@ -339,8 +405,9 @@ def risk_sums(
     until_day: str | None = None,
     carrier: str | None = None,
 ) -> list[Row]:
-    """(carrier, action, parcel_stage, cases, decided, succeeded, fees_minor) per risk
-    bucket, over the days [since_day, until_day) of one merchant's history (all when None)."""
+    """(carrier, action, parcel_stage, since_pickup, cases, decided, succeeded, fees_minor)
+    per risk bucket, over the days [since_day, until_day) of one merchant's history (all
+    when None)."""
     clauses, params = [], []
     for column, value in (("merchant_id", merchant_id), ("carrier", carrier)):
         if value is not None:
@@ -353,7 +420,7 @@ def risk_sums(
         clauses.append("day < ?")
         params.append(until_day)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    keys = "carrier, action, parcel_stage"
+    keys = ", ".join(RISK_BUCKET)
     sums = ", ".join(f"CAST(SUM({c}) AS BIGINT) AS {c}" for c in RISK_COUNTERS)
     return db.read(
         f"SELECT {keys}, {sums} FROM stats_risk{where} GROUP BY {keys} ORDER BY {keys}", params

@@ -286,10 +286,15 @@ def timed_history(draw, iid=None, max_steps: int = 10) -> list:
     around = st.integers(-3 * 86_400, 3 * 86_400).map(lambda s: T0 + timedelta(seconds=s))
     policy = policies.set_policy(None, b.policy(), policy_id=UUID(int=1), now=T0).state
     recorded = T0
+    requested = draw(around)
+    # Before the request by up to a week, on the buckets' edges now and then, or not known.
+    before = st.sampled_from([0, 86_399, 86_400, 259_199, 259_200]) | st.integers(0, 7 * 86_400)
+    picked_up = draw(st.none() | before.map(lambda s: requested - timedelta(seconds=s)))
     state = rules.request(
         b.request(
-            occurred_at=draw(around),
+            occurred_at=requested,
             parcel_stage=draw(st.sampled_from(["in_transit", "out_for_delivery", "unknown"])),
+            picked_up_at=picked_up,
         ),
         intercept_id=iid,
         existing=None,

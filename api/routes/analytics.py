@@ -92,8 +92,8 @@ def statistics(
     request = usecases.StatsRequest(
         merchant_id=_merchant_scope(key, query.merchant_id, "statistics"),
         days=query.days,
-        since=query.since,
-        until=query.until,
+        since=usecases.start_of(query.since, svc.zone),
+        until=usecases.start_of(query.until, svc.zone),
         carrier=query.carrier,
         after_sale_status=query.after_sale_status and query.after_sale_status.value,
         by=query.by,
@@ -115,7 +115,7 @@ def intercepts_csv(
     svc: Services = Depends(services),
 ) -> StreamingResponse:
     """The package center's rows with the list's filters, newest first, streamed as CSV."""
-    request = query.request(_merchant_scope(key, query.merchant_id, "intercepts"))
+    request = query.request(_merchant_scope(key, query.merchant_id, "intercepts"), svc.zone)
     rows = exports.rows(svc.gateway, request, svc.clock())
     return StreamingResponse(
         (chunk.encode("utf-8") for chunk in exports.csv_chunks(rows, bom=query.bom)),

@@ -1,10 +1,20 @@
 """GET /v1/intercepts (the package center) and GET /v1/intercepts/{id} (one intercept)."""
 
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from api.access import allow, sees_merchant
 from api.params import InterceptId, QueryBool, QueryInt
@@ -24,18 +34,31 @@ router = APIRouter(prefix="/v1/intercepts", tags=["package center"])
 _reader = allow(Role.MERCHANT, Role.AUDITOR, doing="read intercepts")
 
 
-def _instant(value: Any) -> Any:
-    # The same reading of a typed time as the CLI's --since/--until: a bare date is its
-    # start in UTC. Anything else is left to Moment, which names what is expected.
-    if isinstance(value, str):
+_MOMENT: TypeAdapter[datetime] = TypeAdapter(Moment)
+
+
+def _cutoff(value: Any) -> datetime | date:
+    # The same reading of a typed time as the CLI's --since/--until: a bare date stays a
+    # day, started in the package center's zone by `request` (`usecases.start_of`).
+    # Anything else is Moment's, whose words say what is expected.
+    if isinstance(value, str) and usecases.is_date(value):
         try:
-            return usecases.instant(value)
-        except usecases.BadInstant:
-            return value
-    return value
+            return usecases.day_or_instant(value)
+        except usecases.BadInstant as error:
+            raise ValueError(str(error)) from None
+    try:
+        return _MOMENT.validate_python(value)
+    except ValidationError as error:
+        raise ValueError(error.errors()[0]["msg"]) from None
 
 
-Cutoff = Annotated[Moment, BeforeValidator(_instant)]
+Cutoff = Annotated[
+    datetime | date,
+    PlainValidator(_cutoff),
+    WithJsonSchema(
+        {"type": "string", "description": "An ISO 8601 time with its zone, or a date alone."}
+    ),
+]
 
 
 class FilterQuery(BaseModel):
@@ -53,13 +76,13 @@ class FilterQuery(BaseModel):
     )
     since: Cutoff | None = Field(
         default=None,
-        description="Requested at or after (ISO 8601; a date alone is its start in UTC). "
-        "Not with `days`.",
+        description="Requested at or after (ISO 8601; a date alone is its start in the package "
+        "center's zone, INTERCEPT_TIMEZONE). Not with `days`.",
     )
     until: Cutoff | None = Field(
         default=None,
-        description="Requested before (ISO 8601; a date alone is its start in UTC). "
-        "Not with `days`.",
+        description="Requested before (ISO 8601; a date alone is its start in the package "
+        "center's zone, INTERCEPT_TIMEZONE). Not with `days`.",
     )
     status: Status | None = None
     carrier: CarrierCode | None = None
@@ -75,12 +98,12 @@ class FilterQuery(BaseModel):
         usecases.one_window(self.days, self.since, self.until)
         return self
 
-    def request(self, merchant_id: str | None) -> usecases.ListRequest:
+    def request(self, merchant_id: str | None, zone: str) -> usecases.ListRequest:
         return usecases.ListRequest(
             merchant_id=merchant_id,
             days=self.days,
-            since=self.since,
-            until=self.until,
+            since=usecases.start_of(self.since, zone),
+            until=usecases.start_of(self.until, zone),
             status=self.status and self.status.value,
             carrier=self.carrier,
             after_sale_status=self.after_sale_status and self.after_sale_status.value,
@@ -98,8 +121,8 @@ class ListQuery(FilterQuery):
         default=None, max_length=512, description="A previous page's `next_cursor`."
     )
 
-    def request(self, merchant_id: str | None) -> usecases.ListRequest:
-        return replace(super().request(merchant_id), limit=self.limit, cursor=self.cursor)
+    def request(self, merchant_id: str | None, zone: str) -> usecases.ListRequest:
+        return replace(super().request(merchant_id, zone), limit=self.limit, cursor=self.cursor)
 
 
 @router.get("", response_model=InterceptPage, responses=problems(401, 403, 422))
@@ -115,7 +138,9 @@ def list_intercepts(
             return InterceptPage(intercepts=[], next_cursor=None)
         merchant_id = key.merchant_id
     try:
-        page = usecases.list_intercepts(svc.gateway, query.request(merchant_id), svc.clock())
+        page = usecases.list_intercepts(
+            svc.gateway, query.request(merchant_id, svc.zone), svc.clock()
+        )
     except usecases.BadCursor as error:
         raise InvalidInput(f"invalid input: query.cursor: {error}") from None
     # The rows are the projection's dicts: the page validates them into its rows.

@@ -64,6 +64,9 @@ def report(
     stage: ParcelStage = typer.Option(
         ParcelStage.IN_TRANSIT, "--stage", help="Where the parcel is now, as the platform knows."
     ),
+    picked_up_at: str = typer.Option(
+        None, "--picked-up-at", help="When the carrier picked the parcel up (ISO 8601), if known."
+    ),
     by: str = typer.Option("platform", "--by", help="Who reports it."),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -78,6 +81,7 @@ def report(
         currency=currency,
         status=status,
         parcel_stage=stage,
+        picked_up_at=parse.instant(picked_up_at, "--picked-up-at") if picked_up_at else None,
         actor=by,
         occurred_at=system_clock(),
     )

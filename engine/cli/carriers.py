@@ -7,7 +7,7 @@ import typer
 
 from domain.vocabulary import Action, ParcelStage
 from engine import usecases
-from engine.cli import context
+from engine.cli import context, parse
 from engine.cli.kafka import LOG_FORMAT, _log_to_stderr, _run_threads, gateway_worker
 from engine.cli.output import console, emit_json, table
 from engine.composition import (
@@ -117,18 +117,23 @@ def check(
     merchant: str = typer.Option(
         None, help="Also estimate success and fee from this merchant's own history."
     ),
+    picked_up_at: str = typer.Option(
+        None, help="With --merchant: when the carrier picked the parcel up (ISO 8601), if known."
+    ),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Ask the carrier whether a parcel can be intercepted now: stage, verdict, quoted fee.
 
     With --merchant, the answer carries the risk estimate `intercept risk` gives for the
-    carrier, the action and the stage the carrier reported (docs/analytics.md).
+    carrier, the action, the stage the carrier reported and the time since pickup
+    (docs/analytics.md).
 
     Exit 0 when it can, 3 when a rule or the carrier refuses it, 1 when the carrier has
     no connection to ask.
     """
     settings = context.settings()
     code = carrier.upper()
+    since = parse.since_pickup(picked_up_at)
     entry = carrier_catalog(settings).entry(code)
     if not entry.supports(action):
         raise typer.BadParameter(f"carrier {code} does not offer {action.value}")
@@ -147,7 +152,7 @@ def check(
         risk = None
         if merchant is not None:
             stage = found.stage if found.stage in {s.value for s in ParcelStage} else "unknown"
-            risk = usecases.risk_estimate(engine, merchant, code, action.value, stage)
+            risk = usecases.risk_estimate(engine, merchant, code, action.value, stage, since)
     finally:
         engine.close()
     said = found.as_dict() | ({"risk": risk} if risk is not None else {})

@@ -69,7 +69,10 @@ def _result(decision, json: bool, what: str, extra: dict | None = None) -> None:
 
 def _risk_line(risk: dict) -> str:
     said = f"from {risk['cases']} decided case(s) of {risk['carrier']} {risk['action']} "
-    said += f"({risk['parcel_stage']}): "
+    said += f"({risk['parcel_stage']}"
+    if "since_pickup" in risk["based_on"]:
+        said += f", {risk['since_pickup']} after pickup"
+    said += "): "
     if not risk["enough_history"]:
         return "risk " + said + "not enough history yet"
     fee = risk["likely_fee_minor"]
@@ -108,6 +111,9 @@ def request(
     parcel_stage: ParcelStage = typer.Option(
         ParcelStage.UNKNOWN, help="Where the parcel is now, as far as the merchant knows."
     ),
+    picked_up_at: str = typer.Option(
+        None, help="When the carrier picked the parcel up (ISO 8601 with timezone), if known."
+    ),
     key: str = typer.Option(None, help="Idempotency key; a retry with the same key is safe."),
     by: str = typer.Option("merchant", help="Who asks."),
     json: bool = typer.Option(False, "--json"),
@@ -136,6 +142,7 @@ def request(
         actor=by,
         quoted_fee_minor=parse.minor_units(quoted_fee, "--quoted-fee") if quoted_fee else None,
         parcel_stage=parcel_stage,
+        picked_up_at=parse.instant(picked_up_at, "--picked-up-at") if picked_up_at else None,
         occurred_at=system_clock(),
     )
     try:

@@ -192,6 +192,7 @@ _FLAGS = {
     "after_sale_id": "--after-sale-id",
     "status": "--status",
     "parcel_stage": "--stage",
+    "picked_up_at": "--picked-up-at",
     "accept_within_minutes": "--accept-within",
     "outcome_within_minutes": "--outcome-within",
     "auto_intercept": "--auto-intercept",

@@ -10,6 +10,7 @@ import typer
 from domain.text import input_text
 from domain.vocabulary import AfterSaleStatus
 from engine import instants
+from engine.cli import context
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
 
@@ -37,11 +38,25 @@ def minor_units(text: str, what: str = "amount") -> int:
 
 
 def instant(text: str, what: str = "time") -> datetime:
-    """An ISO 8601 time with its zone; a date alone is the start of that day in UTC."""
+    """An ISO 8601 time with its zone; a date alone is the start of that day in the
+    package center's zone (`INTERCEPT_TIMEZONE`)."""
     try:
-        return instants.instant(text)
+        return instants.instant(text, context.settings().timezone)
     except instants.BadInstant as error:
         raise typer.BadParameter(f"{what} {error}") from None
+
+
+def since_pickup(picked_up_at: str | None) -> str:
+    """The time-since-pickup bucket of a `--picked-up-at` typed now (`unknown` when not
+    typed); a pickup in the future is refused."""
+    from engine import usecases
+    from engine.composition import system_clock
+
+    now = system_clock()
+    at = instant(picked_up_at, "--picked-up-at") if picked_up_at else None
+    if at is not None and at > now:
+        raise typer.BadParameter(f"--picked-up-at {picked_up_at} is in the future")
+    return usecases.since_pickup_of(at, now)
 
 
 def carrier(text: str) -> str:

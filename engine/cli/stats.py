@@ -27,7 +27,8 @@ def stats(
     ),
     json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Counts, rates, reasons, fees and latency percentiles over whole UTC days of request."""
+    """Counts, rates, reasons, fees and latency percentiles over whole days of request
+    in the package center's zone (INTERCEPT_TIMEZONE), the days `intercept list` filters by."""
     if days is not None and (since or until):
         raise typer.BadParameter("use either --days or --since/--until, not both")
     if by is not None and by not in reading.STATS_GROUPS:

@@ -137,3 +137,118 @@ def test_the_api_answers_the_same_statistics_and_csv_a_merchant_its_own(demo):
             assert set(everything["by_merchant"]) == {r["merchant_id"] for r in rows}
     finally:
         server.stop()
+
+
+def _near_midnight_home(tmp_path):
+    """Two requests either side of midnight in Shanghai (16:00 UTC), recorded by the engine."""
+    from datetime import UTC, datetime
+
+    from engine.composition import build_engine
+    from engine.settings import Settings
+    from tests import builders as b
+
+    home = tmp_path / "zone"
+    engine = build_engine(Settings(home=home, timezone="Asia/Shanghai"))
+    try:
+        engine.execute(b.policy())
+        for n, at in enumerate(("2026-11-25T15:59:00", "2026-11-25T16:30:00")):
+            moment = datetime.fromisoformat(at).replace(tzinfo=UTC)
+            engine.execute(
+                b.request(key=f"k{n}", order_id=f"o{n}", tracking_no=f"ZT{n}", occurred_at=moment)
+            )
+    finally:
+        engine.close()
+    return home
+
+
+def test_a_request_near_midnight_counts_on_the_day_the_list_shows_it(tmp_path):
+    home = _near_midnight_home(tmp_path)
+    zone = {"INTERCEPT_TIMEZONE": "Asia/Shanghai"}
+    for day, after, order in (
+        ("2026-11-25", "2026-11-26", "o0"),
+        ("2026-11-26", "2026-11-27", "o1"),
+    ):
+        window = ("--since", day, "--until", after)
+        listed = intercept(home, "list", *window, "--json", env=zone)
+        assert listed.code == 0, listed.err
+        assert [r["order_id"] for r in listed.json()["intercepts"]] == [order]
+        stats = intercept(home, "stats", *window, "--by", "day", "--json", env=zone)
+        assert stats.code == 0, stats.err
+        figures = stats.json()
+        assert figures["window"]["zone"] == "Asia/Shanghai"
+        assert [p["day"] for p in figures["series"]] == [day] == list(figures["by_day"])
+        assert figures["intercepts"] == 1
+    # The same rows counted in UTC's days: both requests fall on 2026-11-25 there.
+    utc = intercept(
+        home,
+        "stats",
+        "--since",
+        "2026-11-25",
+        "--until",
+        "2026-11-27",
+        "--by",
+        "day",
+        "--json",
+        env={"INTERCEPT_TIMEZONE": "UTC"},
+    )
+    assert utc.code == 0, utc.err
+    assert [(p["day"], p["requests"]) for p in utc.json()["series"]] == [("2026-11-25", 2)]
+
+
+def test_a_pickup_time_is_recorded_bucketed_and_refused_after_the_request(tmp_path):
+    home = tmp_path / "pickup"
+    ran = intercept(home, "policy", "set", "m1", "--max-amount", "5000.00", "--carriers", "ZTO")
+    assert ran.code == 0, ran.err
+    request = (
+        "request",
+        "--merchant",
+        "m1",
+        "--carrier",
+        "ZTO",
+        "--amount",
+        "99.00",
+        "--reason",
+        "buyer_refund",
+        "--json",
+    )
+    later = intercept(
+        home,
+        *request,
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--picked-up-at",
+        "2999-01-01T00:00:00+08:00",
+    )
+    assert later.code == 2 and "picked_up_at" in later.out + later.err
+    naive = intercept(
+        home,
+        *request,
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--picked-up-at",
+        "2026-11-25T09:00:00",
+    )
+    assert naive.code == 2 and "--picked-up-at" in naive.out + naive.err
+    assert _rows(home) == []
+    done = intercept(
+        home,
+        *request,
+        "--order",
+        "o1",
+        "--tracking",
+        "ZT1",
+        "--picked-up-at",
+        "2020-01-01T00:00:00Z",
+    )
+    assert done.code == 0, done.err
+    risk = done.json()["risk"]
+    assert risk["since_pickup"] == "over_3_days" and risk["enough_history"] is False
+    assert risk["based_on"] == ["carrier", "action", "parcel_stage"]
+    [row] = _rows(home)
+    assert row["picked_up_at"] == "2020-01-01T00:00:00.000000Z"
+    table = intercept(home, "risk", "--merchant", "m1", "--json").json()["buckets"]
+    assert [b["since_pickup"] for b in table] == ["over_3_days"]

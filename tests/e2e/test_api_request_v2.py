@@ -50,3 +50,21 @@ def test_a_bad_quote_or_stage_is_422(merchant, change):
     refused = ask(merchant, **change)
     assert refused.status_code == 422
     assert next(iter(change)) in refused.text
+
+
+def test_the_pickup_time_is_recorded_and_bucketed_in_the_answers_risk(merchant):
+    made = ask(merchant, picked_up_at="2026-11-01T09:00:00+08:00")
+    assert made.status_code == 201, made.text
+    assert made.json()["risk"]["since_pickup"] == "over_3_days"
+    shown = merchant.get(made.headers["Location"]).json()
+    assert shown["timeline"][0]["data"]["picked_up_at"] == "2026-11-01T09:00:00+08:00"
+    assert shown["intercept"]["picked_up_at"] == "2026-11-01T01:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    "when", ["2999-01-01T00:00:00Z", "2026-11-01T09:00:00", 1764000000, "yesterday"]
+)
+def test_a_pickup_time_after_the_request_or_without_its_zone_is_422(merchant, when):
+    refused = ask(merchant, picked_up_at=when)
+    assert refused.status_code == 422, refused.text
+    assert "picked_up_at" in refused.text

@@ -51,7 +51,7 @@ def _filled(backend, request) -> Database:
         rows.append(row)
     with db.transaction() as cur:
         Tables(cur).replace_rows(rows)
-        stats_store.record(cur, cells_of(rows))
+        stats_store.record(cur, cells_of(rows, stats_store.zone_of(cur)))
     return db
 
 

@@ -148,3 +148,37 @@ def test_the_position_moves_with_the_effects(tmp_path):
     ]
     assert positions.get(AUTO_RULE) == reported_at[-1]
     engine.close()
+
+
+def test_the_reports_pickup_time_is_the_automatic_requests_and_a_later_one_is_refused(tmp_path):
+    import pytest
+    from pydantic import ValidationError
+
+    from domain.after_sale import AfterSaleReported
+    from domain.past_events import AfterSaleReportedV1
+
+    engine = _engine(tmp_path)
+    picked = datetime(2026, 11, 19, 20, 0, tzinfo=UTC)
+    report = _report(1, "refund_requested", parcel=1).model_copy(update={"picked_up_at": picked})
+    engine.execute(ReportAfterSale.model_validate(report.model_dump()))
+    engine.auto_rule().run_until_idle()
+    engine.catch_up()
+    [made] = _auto_requests(engine)
+    assert made.picked_up_at == picked
+    [row] = engine.db.read("SELECT picked_up_at FROM intercepts")
+    assert row["picked_up_at"] == "2026-11-19T20:00:00.000000Z"
+    assert engine.after_sale("m1", "A1").as_dict()["picked_up_at"] == picked.isoformat()
+    with pytest.raises(ValidationError, match="picked_up_at"):
+        ReportAfterSale.model_validate({**report.model_dump(), "picked_up_at": NOW.replace(hour=9)})
+    # A report recorded before the pickup time was asked for reads without one.
+    old = AfterSaleReportedV1.model_validate(
+        {
+            k: v
+            for k, v in report.model_dump(mode="json").items()
+            if k not in ("picked_up_at", "key")
+        }
+        | {"after_sale_id": "A1", "status": "refund_requested", "parcel_stage": "in_transit"}
+    )
+    state = AfterSaleReported.upcast_payload(old.model_dump(mode="json"), 1)
+    assert state["picked_up_at"] is None
+    engine.close()

@@ -67,7 +67,7 @@ def test_a_requested_stored_as_version_1_loads_decides_and_projects(engine):
         for p, e in engine.read_log(0, 100)
         if e.originator_id == OLD and e.originator_version == 1
     ]
-    assert Envelope.of(first, position=1).schema_version == 4  # republished up to date
+    assert Envelope.of(first, position=1).schema_version == 5  # republished up to date
 
 
 def test_a_new_request_is_stored_at_the_current_version(engine):
@@ -77,7 +77,7 @@ def test_a_new_request_is_stored_at_the_current_version(engine):
     assert (stored.quoted_fee_minor, stored.parcel_stage) == (350, "in_transit")
     notification = engine.app.recorder.select_notifications(start=1, limit=10)
     raw = next(orjson.loads(n.state) for n in notification if n.topic == "Requested")
-    assert raw["class_version"] == Requested.class_version == 4
+    assert raw["class_version"] == Requested.class_version == 5
     assert row(engine, decision.state.id)["status"] == "requested"
 
 

@@ -7,6 +7,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,13 @@ from projections import queries, stats_store
 from projections.projector import Projector
 from projections.row import COLUMNS
 from projections.schema import migrate
-from projections.statistics import bucket_floor, bucket_of, cells_of
+from projections.statistics import (
+    SINCE_PICKUP_NAMES,
+    bucket_floor,
+    bucket_of,
+    cells_of,
+    estimate,
+)
 from storage.database import Database
 from tests.integration.test_projector_delivery import deliver, envelopes
 from tests.strategies import timed_history
@@ -44,9 +51,29 @@ def fresh(backend, request):
     return emptied
 
 
+ZONE = "Asia/Shanghai"
+"""The statistics' zone here: a day of its own, eight hours off UTC's."""
+
+
 def _migrated(db: Database) -> Projector:
-    migrate(db)
+    migrate(db, ZONE)
     return Projector(db)
+
+
+def local_day(stamp: str, zone: str = ZONE) -> str:
+    return datetime.fromisoformat(stamp).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def since_pickup(r: dict) -> str:
+    """The documented buckets of the time from pickup to request, by hand."""
+    if not r.get("picked_up_at"):
+        return "unknown"
+    waited = datetime.fromisoformat(r["requested_at"]) - datetime.fromisoformat(r["picked_up_at"])
+    if waited < timedelta(hours=24):
+        return "under_24h"
+    if waited < timedelta(days=3):
+        return "1_3_days"
+    return "over_3_days"
 
 
 # ---- an independent recomputation, straight from the rows ------------------------------
@@ -155,10 +182,11 @@ def shown(figures: dict) -> dict:
 
 
 def recomputed_risk(rows: list[dict]) -> list[dict]:
-    """The table of rates by (carrier, action, parcel stage), by hand from the rows."""
+    """The table of rates by (carrier, action, parcel stage, time since pickup), by hand
+    from the rows."""
     buckets: dict[tuple, dict] = {}
     for r in rows:
-        key = (r["carrier"], r["action"], r.get("parcel_stage") or "unknown")
+        key = (r["carrier"], r["action"], r.get("parcel_stage") or "unknown", since_pickup(r))
         b = buckets.setdefault(key, {"requests": 0, "decided": 0, "succeeded": 0, "fees": 0})
         b["requests"] += 1
         if r["status"] in DECIDED:
@@ -166,13 +194,14 @@ def recomputed_risk(rows: list[dict]) -> list[dict]:
             b["succeeded"] += succeeded(r)
             b["fees"] += r["fees_minor"]
     table = []
-    for (carrier, action, stage), b in sorted(buckets.items()):
+    for (carrier, action, stage, since), b in sorted(buckets.items()):
         enough = b["decided"] >= 20
         table.append(
             {
                 "carrier": carrier,
                 "action": action,
                 "parcel_stage": stage,
+                "since_pickup": since,
                 "requests": b["requests"],
                 "cases": b["decided"],
                 "enough_history": enough,
@@ -185,11 +214,12 @@ def recomputed_risk(rows: list[dict]) -> list[dict]:
 
 def check_against_rows(db: Database, where: stats_store.Where | None = None) -> None:
     where = where or stats_store.Where()
+    zone = db.read("SELECT zone FROM stats_schema")[0]["zone"]
     rows = [
         r
         for r in db.read("SELECT * FROM intercepts")
-        if (where.since_day is None or r["requested_at"][:10] >= where.since_day)
-        and (where.until_day is None or r["requested_at"][:10] < where.until_day)
+        if (where.since_day is None or local_day(r["requested_at"], zone) >= where.since_day)
+        and (where.until_day is None or local_day(r["requested_at"], zone) < where.until_day)
         and all(
             getattr(where, c) is None or r[c] == getattr(where, c)
             for c in ("merchant_id", "carrier", "after_sale_status")
@@ -205,8 +235,10 @@ def check_against_rows(db: Database, where: stats_store.Where | None = None) -> 
         assert shown(per) == recomputed([r for r in rows if r["carrier"] == carrier])
     by_day: dict[str, list[dict]] = {}
     for r in rows:
-        by_day.setdefault(r["requested_at"][:10], []).append(r)
+        by_day.setdefault(local_day(r["requested_at"], zone), []).append(r)
     assert [p["day"] for p in figures["series"]] == sorted(by_day)
+    for day, per in queries.statistics(db, where, "day")["by_day"].items():
+        assert shown(per) == recomputed(by_day[day])
     for point in figures["series"]:
         day = by_day[point["day"]]
         assert point["requests"] == len(day)
@@ -239,7 +271,8 @@ def test_the_statistics_are_a_recomputation_from_the_rows_under_any_delivery(fre
     deliver(projector, messages, [])  # a replay on top changes nothing
     check_against_rows(projector.db)
     check_against_rows(projector.db, stats_store.Where(merchant_id=history[0].merchant_id))
-    days = sorted(r["requested_at"][:10] for r in projector.db.read("SELECT * FROM intercepts"))
+    rows = projector.db.read("SELECT * FROM intercepts")
+    days = sorted(local_day(r["requested_at"]) for r in rows)
     if days:
         check_against_rows(projector.db, stats_store.Where(since_day=days[-1]))
         check_against_rows(projector.db, stats_store.Where(until_day=days[0]))
@@ -267,7 +300,25 @@ def _stats_tables(db: Database) -> tuple:
             "SELECT * FROM stats_latency ORDER BY carrier, measure, bucket, day, merchant_id, "
             "after_sale_status"
         ),
+        db.read(
+            "SELECT * FROM stats_risk ORDER BY merchant_id, carrier, action, parcel_stage, "
+            "since_pickup, day"
+        ),
     )
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=5)
+@given(history=several_histories())
+def test_another_zone_rebuilds_the_statistics_on_that_zones_days(fresh, history):
+    projector = fresh()
+    deliver(projector, envelopes(history), [])
+    db = projector.db
+    assert stats_store.zone_of(db) == ZONE and not stats_store.ensure(db)
+    assert stats_store.ensure(db, "America/New_York")
+    assert stats_store.zone_of(db) == "America/New_York"
+    check_against_rows(db)
+    assert stats_store.ensure(db, ZONE) and not stats_store.ensure(db)  # None keeps it
+    check_against_rows(db)
 
 
 # ---- percentiles on generated data ---------------------------------------------------
@@ -290,6 +341,8 @@ def generated_rows(n: int, seed: int) -> list[dict]:
         status = (
             "intercepted" if outcome and rng.random() < 0.7 else "failed" if outcome else "accepted"
         )
+        # Over 3 days after pickup is rare: its buckets are thin, and estimates fall back.
+        waited = rng.choices([None, 3_600, 50_000, 100_000, 300_000], [40, 25, 15, 17, 3])[0]
         rows.append(
             {
                 **dict.fromkeys(COLUMNS),
@@ -299,6 +352,9 @@ def generated_rows(n: int, seed: int) -> list[dict]:
                 "carrier": rng.choice(["ZTO", "SF", "JD"]),
                 "after_sale_status": "none",
                 "requested_at": _stamp(requested),
+                "picked_up_at": None
+                if waited is None
+                else _stamp(requested - timedelta(seconds=waited + rng.randrange(3_000))),
                 "accepted_at": _stamp(requested + timedelta(seconds=accept)) if accept else None,
                 "confirmed_at": _stamp(requested + timedelta(seconds=outcome))
                 if status == "intercepted"
@@ -325,7 +381,7 @@ def test_percentiles_match_a_python_reference_on_generated_data(backend, request
     migrate(db)
     rows = generated_rows(3000, seed=16)
     with db.transaction() as cur:
-        stats_store.record(cur, cells_of(rows))
+        stats_store.record(cur, cells_of(rows, stats_store.zone_of(cur)))
     for merchant in ("m1", "m2"):
         mine = [r for r in rows if r["merchant_id"] == merchant]
         table = [{k: v for k, v in b.items() if k != "note"} for b in queries.risk(db, merchant)]
@@ -349,6 +405,68 @@ def test_percentiles_match_a_python_reference_on_generated_data(backend, request
         for carrier, per in figures["by_carrier"].items():
             mine = [r for r in chosen if r["carrier"] == carrier]
             assert per["latency"] == recomputed(mine)["latency"]
+
+
+def reference_estimate(rows: list[dict], bucket: dict) -> dict:
+    """The documented rule, by hand: the finest bucket with 20 decided cases and a known
+    time since pickup, else every time since pickup of its carrier, action and stage."""
+    coarse = ("carrier", "action", "parcel_stage")
+    same = [
+        r
+        for r in rows
+        if all((r.get(k) or "unknown") == bucket[k] for k in coarse) and r["status"] in DECIDED
+    ]
+    exact = [r for r in same if since_pickup(r) == bucket["since_pickup"]]
+    for chosen, based_on in ((exact, [*coarse, "since_pickup"]), (same, list(coarse))):
+        if chosen is exact and bucket["since_pickup"] == "unknown":
+            continue
+        if len(chosen) >= 20 or chosen is same:
+            enough = len(chosen) >= 20
+            won = sum(succeeded(r) for r in chosen)
+            fees = sum(r["fees_minor"] for r in chosen)
+            return {
+                "cases": len(chosen),
+                "enough_history": enough,
+                "success_probability": round(won / len(chosen), 4) if enough else None,
+                "likely_fee_minor": round(fees / len(chosen)) if enough else None,
+                "based_on": based_on,
+            }
+    raise AssertionError("unreachable")
+
+
+def test_estimates_fall_back_over_every_time_since_pickup_when_a_bucket_is_thin(backend, request):
+    if backend == "sqlite":
+        db = Database("sqlite:///:memory:")
+    else:
+        db = Database(request.getfixturevalue("postgres_server").create_database("est"))
+    migrate(db)
+    rows = generated_rows(3000, seed=17)
+    with db.transaction() as cur:
+        stats_store.record(cur, cells_of(rows, stats_store.zone_of(cur)))
+    used = set()
+    for merchant in ("m1", "m2"):
+        mine = [r for r in rows if r["merchant_id"] == merchant]
+        history = stats_store.risk_sums(db, merchant)
+        for carrier, since in itertools.product(("ZTO", "SF", "JD", "YTO"), SINCE_PICKUP_NAMES):
+            bucket = {
+                "carrier": carrier,
+                "action": "return_to_sender",
+                "parcel_stage": "unknown",
+                "since_pickup": since,
+            }
+            found = estimate(history, bucket)
+            assert {k: v for k, v in found.items() if k != "note"} == reference_estimate(
+                mine, bucket
+            )
+            assert (found["note"] is None) == (
+                found["enough_history"]
+                and found["based_on"][-1] == "since_pickup"
+                or since == "unknown"
+                and found["enough_history"]
+            )
+            used.add((len(found["based_on"]), found["enough_history"]))
+    # Each way an estimate can be answered was met: finest, fallen back, not enough history.
+    assert used == {(4, True), (3, True), (3, False)}
 
 
 def test_a_percentile_is_at_most_a_minute_or_five_percent_below_the_exact_value():

@@ -206,7 +206,7 @@ def test_a_carrier_added_by_a_settings_file_is_requested_with_no_new_version(tmp
         policy=_policy("DBL"), carrier="DBL", tracking_no="DB1", quoted_fee_minor=300
     )
     assert state.carrier == "DBL" and state.request.quoted_fee_minor == 300
-    assert Requested.class_version == version == 4
+    assert Requested.class_version == version == 5
 
 
 def test_a_bad_carriers_file_says_what_is_wrong(tmp_path):

@@ -5,6 +5,7 @@ it leaves to what the intercept already says (`implied`). A retry under a used k
 the same command only if the command rebuilt from the first event equals it whole.
 """
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -80,6 +81,7 @@ FIRST_AND_OTHERS = {
             {"after_sale_status": "refund_requested"},
             {"quoted_fee_minor": 300},
             {"parcel_stage": "in_transit"},
+            {"picked_up_at": T0 - timedelta(hours=30)},
         ],
     ),
     CancelIntercept: (
