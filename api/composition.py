@@ -88,7 +88,13 @@ def _carrier_gateway(settings: Settings, clock: Clock) -> tuple:
         return ()
 
     def work(stop) -> None:
-        engine = build_engine(settings, clock)
+        from engine.loops import built_when_possible
+
+        engine = built_when_possible(
+            "the carrier gateway", lambda: build_engine(settings, clock), stop
+        )
+        if engine is None:
+            return
         gateway = build_carrier_gateway(settings, engine)
         try:
             gateway.run(stop, leadership=build_leadership(settings, "carrier-gateway"))

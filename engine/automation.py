@@ -28,6 +28,7 @@ from domain.commands import ApplyAutoRule, MarkStalled
 from domain.errors import DomainError
 from domain.events import Requested
 from domain.policy import PolicySet
+from engine.loops import built_when_possible, run_loop
 from engine.store.deadlines import DeadlineWatch, Due, Limits
 from engine.store.deadlines import Requested as WatchedRequest
 from engine.store.positions import ProcessPositions
@@ -138,27 +139,6 @@ def _fact(event: Any) -> WatchedRequest | Limits:
     return WatchedRequest(str(event.originator_id), event.merchant_id, event.occurred_at)
 
 
-def run_loop(steps: list[Callable[[], int]], stop: threading.Event, idle_wait: float = 0.2) -> None:
-    """Run each step in turn until stopped; wait a little only when none had work.
-
-    A step that fails (a locked database, a lost connection) is logged and tried again a
-    second later: its position did not move, so nothing is lost or done twice."""
-    while not stop.is_set():
-        busy = 0
-        for step in steps:
-            try:
-                busy += step()
-            except Exception:  # noqa: BLE001 - logged; the step resumes from its position
-                log.exception("automation step %s failed; trying again", _name(step))
-                stop.wait(1.0)
-        if not busy:
-            stop.wait(idle_wait)
-
-
-def _name(step: Callable[[], int]) -> str:
-    return getattr(step, "__qualname__", None) or type(step).__name__
-
-
 @dataclass
 class Loop:
     """The automation's steps, and the leaderships (engine/leader.py) some of them run under."""
@@ -173,7 +153,7 @@ class Loop:
     def run(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
         """Run until stopped, then give up the locks: a standby takes over at once."""
         try:
-            run_loop(self.steps, stop, idle_wait)
+            run_loop(self.steps, stop, idle_wait, what="automation step")
         finally:
             for leadership in self.leaderships:
                 leadership.release()
@@ -184,11 +164,8 @@ def background_worker(make_loop: Callable[[], Loop]) -> Callable[[threading.Even
 
     def work(stop: threading.Event) -> None:
         # Built on the worker's thread: the server listens without waiting for a second engine.
-        try:
-            loop = make_loop()
-        except Exception:  # noqa: BLE001 - the API serves on; the loop is what is lost
-            log.exception("the automation loop could not start")
-            return
-        loop.run(stop)
+        loop = built_when_possible("the automation loop", make_loop, stop)
+        if loop is not None:
+            loop.run(stop)
 
     return work

@@ -45,6 +45,7 @@ from domain.events import Cancelled, Requested
 from domain.ids import carrier_request_id
 from domain.vocabulary import DispatchState, ParcelStage
 from engine import carrier_reports
+from engine.loops import run_loop
 from engine.store.outbound import CancelSeen, Dispatch, OutboundStore, PositionMoved
 from engine.store.outbound import Requested as RequestSeen
 
@@ -161,9 +162,7 @@ class CarrierGateway:
         while this process holds the gateway's lock, so two gateways never both send."""
         step = self.step if leadership is None else leadership.guard(self.step)
         try:
-            while not stop.is_set():
-                if not step():
-                    stop.wait(idle)
+            run_loop([step], stop, idle, what="carrier gateway")
         finally:
             if leadership is not None:
                 leadership.release()

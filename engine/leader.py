@@ -196,7 +196,7 @@ class Leadership:
     `guard(step)` is the step as the automation loop calls it: without the lock it tries
     to take it (at most every `retry_every` seconds) and does nothing; with it, it checks
     every `renew_every` seconds that the lock is still its own, then runs the step. The
-    loop around it (engine.automation.run_loop) is the same whether this process leads
+    loop around it (engine.loops.run_loop) is the same whether this process leads
     or stands by, so a standby takes over within `retry_every` of the holder's death.
     """
 

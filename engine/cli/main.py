@@ -98,7 +98,8 @@ COMMANDS = {
     ),
     "stats": Entry(
         "engine.cli.stats:stats",
-        "Counts, rates, reasons, fees and latency percentiles over whole UTC days of request.",
+        "Counts, rates, reasons, fees and latency percentiles over whole days of request\n"
+        "in the package center's zone (INTERCEPT_TIMEZONE), the days `intercept list` filters by.",
     ),
     "export": Entry(
         "engine.cli.export:export",
@@ -107,7 +108,8 @@ COMMANDS = {
     "risk": Entry(
         "engine.cli.risk:risk",
         "The estimated success probability and likely fee of an intercept, from the merchant's\n"
-        "own decided intercepts of this carrier, action and parcel stage; or the table of rates.",
+        "own decided intercepts of this carrier, action, parcel stage and time since pickup (or\n"
+        "of every time since pickup, when those are too few); or the table of rates.",
     ),
     "policy": Entry("engine.cli.policy:app", "Set or show a merchant's intercept policy."),
     "after-sale": Entry(

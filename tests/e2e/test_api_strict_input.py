@@ -80,6 +80,7 @@ def _endpoints(iid: str) -> dict:
             "merchant_id": "m1", "after_sale_id": "AS-1", "order_id": "o9",
             "tracking_no": "ZTSTRICT9", "carrier": "ZTO", "amount_minor": 19_900,
             "currency": "CNY", "status": "refund_requested", "parcel_stage": "in_transit",
+            "picked_up_at": "2026-11-20T10:00:00+08:00",
         }),
         "webhook": (WebhookBody, "POST", "/v1/webhooks", "merchant", {
             "merchant_id": "m1", "url": "https://shop.example/hooks", "events": ["Requested"],
@@ -89,6 +90,7 @@ def _endpoints(iid: str) -> dict:
             "amount_minor": 19_900, "currency": "CNY", "action": "redirect",
             "recipient": {"name": "Li Lei", "phone": "13800138000", "province": "Zhejiang", "city": "Hangzhou", "district": "Xihu", "address": "Room 1"}, "request_reason": "buyer_refund", "note": "n",
             "after_sale_status": "none", "quoted_fee_minor": 300, "parcel_stage": "in_transit",
+            "picked_up_at": "2026-11-20T10:00:00+08:00",
         }),
         "cancel": (CancelBody, "POST", f"/v1/intercepts/{iid}/cancel", "merchant", {
             "reason": "other", "note": "n",

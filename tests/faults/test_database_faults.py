@@ -269,7 +269,7 @@ class _OnePoll:
         batch, self.batch = self.batch, {}
         return batch
 
-    def commit(self, offsets) -> None:
+    def commit_async(self, offsets, callback=None) -> None:
         self.commits.append(offsets)
 
 

@@ -110,6 +110,8 @@ def _tables(db: Database) -> dict:
         "stats_daily_all": COUNTERS,
         "stats_latency": ("n",),
         "stats_latency_all": ("n",),
+        "stats_latency_day": ("n",),
+        "stats_latency_day_all": ("n",),
         "stats_risk": RISK_COUNTERS,
     }
     out = {}
