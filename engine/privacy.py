@@ -15,6 +15,7 @@ import base64
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,14 +279,22 @@ def _home_master_key(home: Path) -> str:
     except FileNotFoundError:
         pass
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written whole under a name of its own, then linked into place: a process starting
+    # beside this one finds no file or the whole key, never an empty one, and a link
+    # never replaces a key another process put there first.
+    draft = home / f".master.key.{os.getpid()}.{threading.get_ident()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text()
-    with os.fdopen(fd, "w") as out:
-        out.write(new_master_key_text())
-        out.flush()
-        os.fsync(out.fileno())
+        with os.fdopen(fd, "w") as out:
+            out.write(new_master_key_text())
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first: its key is the one
+            pass
+    finally:
+        draft.unlink(missing_ok=True)
     return path.read_text()
 
 
