@@ -11,6 +11,7 @@ from its mapper when the settings compress or encrypt (docs/audit.md).
 """
 
 import sqlite3
+import threading
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
@@ -201,6 +202,8 @@ _PREVIOUS_MANY = (
     "(SELECT * FROM unnest(?::uuid[], ?::bigint[]))"
 )
 """PostgreSQL: the previous hashes of many (aggregate, version) pairs in one query."""
+_LAST_ROW = "SELECT MAX(rowid) FROM {events}"
+_ROW_OF = "SELECT rowid FROM {events} WHERE originator_id = ? AND originator_version = ?"
 _HEAD = "SELECT log_hash FROM {table} ORDER BY notification_id DESC LIMIT 1"
 _TRACK = (
     "INSERT INTO process_positions (reader, position) VALUES (?, ?) "
@@ -272,10 +275,51 @@ def _caching_statements(datastore: Any) -> None:
     pool.close()
 
 
+_KNOWN_HASHES = 8192
+"""Event hashes of links this recorder committed, kept for the next events of the same
+aggregates (a cancel's predecessor is the request just recorded)."""
+
+
+class _Committed:
+    """What a recorder knows of the chain from its own commits: its last link, and the
+    event hashes of the links it wrote.
+
+    A stored link never changes and the events' primary key lets no other writer store
+    the same (aggregate, version), so a hash once committed stays true. The last link is
+    the log's head only while no one else has written after it: an insert checks that its
+    first position directly follows it (SQLite gives a new row the largest rowid plus
+    one) and reads the head otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.head: ChainLink | None = None
+        self.hashes: dict[tuple[UUID, int], str] = {}
+        self._lock = threading.Lock()
+
+    def head_before(self, position: int) -> str | None:
+        head = self.head
+        return head.log_hash if head is not None and head.position == position - 1 else None
+
+    def learn(self, links: Sequence[ChainLink]) -> None:
+        with self._lock:
+            hashes = self.hashes
+            for k in links:
+                hashes[k.aggregate_id, k.version] = k.event_hash
+            while len(hashes) > _KNOWN_HASHES:
+                hashes.pop(next(iter(hashes)))
+            if links and (self.head is None or links[-1].position > self.head.position):
+                self.head = links[-1]
+
+    def forget(self) -> None:
+        with self._lock:
+            self.head = None
+
+
 class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def __init__(self, datastore, events_table_name: str = "stored_events") -> None:
         self.chain_table = f"{events_table_name}_chain"
         self._rendered = {}
+        self._committed = _Committed()
         _caching_statements(datastore)
         super().__init__(datastore, events_table_name)
 
@@ -295,27 +339,82 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
     def _stored_id(self, aggregate_id: UUID) -> str:
         return aggregate_id.hex  # as the library stores it
 
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
+        written: list[ChainLink] = []
+        try:
+            positions = super().insert_events(stored_events, chain_written=written, **kwargs)
+        except BaseException:
+            self._committed.forget()
+            raise
+        # Only now committed: what the next insert may take without reading it again.
+        self._committed.learn(written)
+        return positions
+
     def _insert_events(self, c, stored_events: Sequence[StoredEvent], **kwargs: Any):
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        # An application recorder always returns the positions (None is an aggregate recorder's).
-        assert positions is not None
+        positions = self._insert_rows(c, stored_events)
+        committed = self._committed
         # The events' INSERT holds the write lock: no other writer can move the head now.
-        c.execute(self._sql(_HEAD))
-        head = c.fetchone()
+        prev_log = committed.head_before(positions[0]) if positions else None
+        if prev_log is None:
+            c.execute(self._sql(_HEAD))
+            head = c.fetchone()
+            prev_log = head[0] if head else None
         # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
         records = list(zip(positions, cast(Sequence[StoredRecord], stored_events), strict=True))
-        previous = self._predecessor_hashes(c, stored_predecessors(records))
+        known = committed.hashes
+        wanted = stored_predecessors(records)
+        previous = {p: known[p] for p in wanted if p in known}
+        missing = [p for p in wanted if p not in previous]
+        if missing:
+            previous.update(self._predecessor_hashes(c, missing))
         links = extend(
             records,
             lambda aggregate, version: previous.get((aggregate, version)),
-            head[0] if head else None,
+            prev_log,
             self.plain_state,
         )
         c.executemany(self._sql(_INSERT), [_values(k) for k in links])
         tracking = kwargs.get("tracking")
         if tracking is not None:
             c.execute(self._sql(_TRACK), tracking)
+        written = kwargs.get("chain_written")
+        if written is not None:
+            written.extend(links)
         return positions
+
+    def _insert_rows(self, c, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The library's insert of the events, the rows after the first in one statement.
+
+        Each new row takes the largest rowid plus one, so when the largest after the insert
+        is the first row's plus the count, the rows took the positions between, in order.
+        Otherwise (a table at the largest rowid SQLite allows numbers rows at random) each
+        row's position is read back.
+        """
+        rows = [
+            (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        if not rows:
+            return []
+        c.execute(self.insert_events_statement, rows[0])
+        first = c.lastrowid
+        if len(rows) == 1:
+            return [first]
+        c.executemany(self.insert_events_statement, rows[1:])
+        c.execute(self._sql(_LAST_ROW))
+        last = c.fetchone()[0]
+        if last == first + len(rows) - 1:
+            return list(range(first, last + 1))
+        found = [first]
+        for row in rows[1:]:
+            c.execute(self._sql(_ROW_OF), row[:2])
+            found.append(c.fetchone()[0])
+        return found
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # One statement is its own read transaction: no BEGIN and ROLLBACK around it.
