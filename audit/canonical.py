@@ -13,6 +13,7 @@ write such) is hashed by the SHA-256 of its state.
 """
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -61,7 +62,7 @@ def event_hash(prev_hash: str, document: dict[str, Any]) -> str:
     return digest(prev_hash, canonical_bytes(document))
 
 
-def record_digest(topic: str, originator_id: UUID, version: int, state: bytes) -> str:
+def record_digest(topic: str, originator_id: UUID | str, version: int, state: bytes) -> str:
     """The stored record byte for byte: catches edits that keep the JSON's meaning."""
     return digest(f"{topic}\n{originator_id}\n{version}\n", state)
 
@@ -69,6 +70,12 @@ def record_digest(topic: str, originator_id: UUID, version: int, state: bytes) -
 def log_hash(prev_log_hash: str, event_hash_: str, record_digest_: str) -> str:
     """Chains an event to the one before it in the whole log, whatever its aggregate."""
     return digest(prev_log_hash, event_hash_, record_digest_)
+
+
+_CANONICAL = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+"""An instant as `instant` writes it: UTC, microseconds, a year of four digits."""
+_WHOLE_SECOND = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+"""The same without a fraction, as pydantic writes a time on the second."""
 
 
 def instant(text: Any) -> str:
@@ -81,6 +88,11 @@ def instant(text: Any) -> str:
         moment = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise Malformed(f"{text!r} is not an RFC 3339 time") from None
+    # The two forms a writer of UTC times makes are their own canonical text, or nearly.
+    if _CANONICAL.fullmatch(text):
+        return text
+    if _WHOLE_SECOND.fullmatch(text):
+        return text[:19] + ".000000Z"
     if moment.tzinfo is None:
         raise Malformed(f"{text!r} has no timezone")
     moment = moment.astimezone(UTC)
@@ -92,7 +104,7 @@ def instant(text: Any) -> str:
 
 def stored_document(
     topic: str,
-    originator_id: UUID,
+    originator_id: UUID | str,
     version: int,
     state: bytes,
     position: int,

@@ -58,9 +58,11 @@ def link(
     topic), the log hash the bytes as stored, compressed or encrypted as they may be.
     """
     fields = getattr(record, "fields", None)
+    # Both hashed forms write the id as its text: made once.
+    text_id = str(record.originator_id)
     document = stored_document(
         record.topic,
-        record.originator_id,
+        text_id,
         record.originator_version,
         # Encoded just now (engine/store/mapper.py): its JSON object is at hand.
         record.state if fields is not None else plain(record.state),
@@ -68,7 +70,7 @@ def link(
         fields,
     )
     this = event_hash(prev_hash, document)
-    raw = record_digest(record.topic, record.originator_id, record.originator_version, record.state)
+    raw = record_digest(record.topic, text_id, record.originator_version, record.state)
     return ChainLink(
         position,
         record.originator_id,

@@ -23,6 +23,7 @@ from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
+    SQLiteTransaction,
 )
 from eventsourcing.utils import Environment
 
@@ -341,8 +342,18 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
         written: list[ChainLink] = []
+        pool = self.datastore.pool
         try:
-            positions = super().insert_events(stored_events, chain_written=written, **kwargs)
+            conn = pool.get_connection(is_writer=True)
+            try:
+                # The library's transaction (its BEGIN, commit or rollback, and the errors it
+                # raises) without the two context managers its datastore wraps around it.
+                with SQLiteTransaction(conn, commit=True) as transaction, transaction as c:
+                    positions = self._insert_events(
+                        c, stored_events, chain_written=written, **kwargs
+                    )
+            finally:
+                pool.put_connection(conn)
         except BaseException:
             self._committed.forget()
             raise
@@ -417,10 +428,14 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         return found
 
     def _chain_query(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        # One statement is its own read transaction: no BEGIN and ROLLBACK around it.
-        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as cursor:
-            cursor.execute(self._sql(sql), params)
-            return cursor.fetchall()
+        # One statement is its own read transaction: no BEGIN and ROLLBACK around it, and
+        # straight on the pooled connection (every command reads its aggregates so).
+        pool = self.datastore.pool
+        conn = pool.get_connection(is_writer=False)
+        try:
+            return conn._sqlite_conn.execute(self._sql(sql), params).fetchall()
+        finally:
+            pool.put_connection(conn)
 
 
 @cache

@@ -1,12 +1,14 @@
 """The hashed form is the same whether computed from the store or from a Kafka message."""
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from audit.canonical import (
     GENESIS,
@@ -14,6 +16,7 @@ from audit.canonical import (
     Malformed,
     canonical_bytes,
     event_hash,
+    instant,
     published_document,
     stored_document,
 )
@@ -96,3 +99,32 @@ def test_the_writer_links_from_the_object_it_encoded_what_a_verifier_links_from_
     written = extend([(position, encoded)], lambda *_: prev, head)
     verified = extend([(position, as_read)], lambda *_: prev, head)
     assert written == verified
+
+
+def _instant_the_long_way(text: str) -> str:
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 1), timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])
+    ),
+    form=st.sampled_from(["isoformat", "pydantic", "z"]),
+)
+def test_a_time_hashes_as_its_instant_however_it_is_written(moment, form):
+    if form == "isoformat":
+        text = moment.isoformat()
+    elif form == "pydantic":
+        text = TypeAdapter(datetime).dump_python(moment, mode="json")
+    else:
+        text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    assert instant(text) == _instant_the_long_way(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-02-30T08:00:03.000000Z", "2026-11-20T25:00:03Z", "2026-11-20T08:00:03"]
+)
+def test_a_time_that_is_no_instant_is_refused(text):
+    with pytest.raises(Malformed):
+        instant(text)
