@@ -174,11 +174,13 @@ class InterceptApplication(Application[UUID]):
 
     def record(self, events: Sequence[Event], **put: Any) -> None:
         """Put decided events in the store, all in one transaction."""
-        # Straight to the event store: the library's save() would only add aggregate
-        # collection, snapshots and notifications, none of which this engine uses.
+        # Straight to the recorder: the library's save() would only add aggregate
+        # collection, snapshots and notifications, and its event store's put() a record
+        # of each event with its position, none of which this engine uses.
         if self.seals is not None:
             events = self.seals.seal_events(events, self._order_of)
-        self.events.put(events, **put)
+        to_stored = self.mapper.to_stored_event
+        self.recorder.insert_events([to_stored(e) for e in events], **put)
 
     def _order_of(self, intercept_id: UUID) -> str | None:
         """An intercept's order id, from its first stored event (its request)."""

@@ -162,17 +162,17 @@ class ChainReads:
         found: dict[UUID, list[StoredEvent]] = {i: [] for i in aggregate_ids}
         ids = list(found)
         for first in range(0, len(ids), _IDS_PER_QUERY):
-            chunk = ids[first : first + _IDS_PER_QUERY]
+            # Each id as the store keeps it, to find the asked one again without parsing it.
+            chunk = {self._stored_id(i): i for i in ids[first : first + _IDS_PER_QUERY]}
             rows = self._chain_query(
                 "SELECT originator_id, originator_version, topic, state FROM {events} "
                 f"WHERE originator_id IN ({', '.join('?' * len(chunk))}) "
                 # The primary key's order: no sort step.
                 "ORDER BY originator_id, originator_version",
-                [self._stored_id(i) for i in chunk],
+                list(chunk),
             )
             for row in rows:
-                stored = row["originator_id"]
-                aggregate = stored if isinstance(stored, UUID) else UUID(stored)
+                aggregate = chunk[row["originator_id"]]
                 found[aggregate].append(
                     StoredEvent(
                         aggregate, row["originator_version"], row["topic"], bytes(row["state"])
