@@ -12,6 +12,7 @@ from its mapper when the settings compress or encrypt (docs/audit.md).
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
@@ -294,7 +295,8 @@ class _Committed:
 
     def __init__(self) -> None:
         self.head: ChainLink | None = None
-        self.hashes: dict[tuple[UUID, int], str] = {}
+        # Ordered by when learnt, the oldest dropped first (in constant time).
+        self.hashes: OrderedDict[tuple[UUID, int], str] = OrderedDict()
         self._lock = threading.Lock()
 
     def head_before(self, position: int) -> str | None:
@@ -307,7 +309,7 @@ class _Committed:
             for k in links:
                 hashes[k.aggregate_id, k.version] = k.event_hash
             while len(hashes) > _KNOWN_HASHES:
-                hashes.pop(next(iter(hashes)))
+                hashes.popitem(last=False)
             if links and (self.head is None or links[-1].position > self.head.position):
                 self.head = links[-1]
 
@@ -373,9 +375,14 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
         # The library types a stored id as UUID | str; the engine's mapper writes UUIDs.
         records = list(zip(positions, cast(Sequence[StoredRecord], stored_events), strict=True))
         known = committed.hashes
-        wanted = stored_predecessors(records)
-        previous = {p: known[p] for p in wanted if p in known}
-        missing = [p for p in wanted if p not in previous]
+        previous: dict[tuple[UUID, int], str] = {}
+        missing: list[tuple[UUID, int]] = []
+        for wanted in stored_predecessors(records):
+            known_hash = known.get(wanted)  # one lookup: another thread may drop it meanwhile
+            if known_hash is None:
+                missing.append(wanted)
+            else:
+                previous[wanted] = known_hash
         if missing:
             previous.update(self._predecessor_hashes(c, missing))
         links = extend(

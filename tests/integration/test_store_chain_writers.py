@@ -77,3 +77,21 @@ def test_after_the_tail_is_cut_the_next_event_chains_to_what_is_left(tmp_path):
         assert _verified(engine) == 5
     finally:
         engine.close()
+
+
+def test_what_a_recorder_remembers_of_its_commits_is_bounded_and_keeps_the_newest():
+    from uuid import uuid4
+
+    from audit.chain import ChainLink
+    from engine.store import recorders
+
+    committed = recorders._Committed()
+    aggregates = [uuid4() for _ in range(recorders._KNOWN_HASHES + 10)]
+    committed.learn(
+        [ChainLink(n + 1, a, 1, "p", f"e{n}", f"l{n}") for n, a in enumerate(aggregates)]
+    )
+    assert len(committed.hashes) == recorders._KNOWN_HASHES
+    assert (aggregates[0], 1) not in committed.hashes
+    assert committed.hashes[aggregates[-1], 1] == f"e{len(aggregates) - 1}"
+    assert committed.head_before(len(aggregates) + 1) == f"l{len(aggregates) - 1}"
+    assert committed.head_before(len(aggregates) + 2) is None
