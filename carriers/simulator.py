@@ -430,6 +430,37 @@ class Simulator:
         self._client.close()
 
 
+# ---- the carriers file naming it -----------------------------------------------
+
+
+def simulated_carriers_file(
+    protocols: Mapping[str, str],
+    simulator_port: int,
+    callback_base: str,
+    secret_env: Callable[[str], str],
+    timeout: float | None = None,
+) -> str:
+    """A carriers file (engine/carrier_catalog.py) connecting each carrier code, in the
+    protocol named beside it, to the simulator on loopback; callbacks go to `callback_base`."""
+    lines = []
+    for code, protocol in protocols.items():
+        lines += [
+            "[[carrier]]",
+            f'code = "{code}"',
+            f'name = "{code} (simulated)"',
+            f'adapter = "{protocol}"',
+            "[carrier.capabilities]",
+            "quotes_fees = true",
+            "[carrier.connection]",
+            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
+            f'secret_env = "{secret_env(code)}"',
+            f'callback_url = "{callback_base}/v1/carriers/{code}/callback"',
+            *([f"timeout = {timeout}"] if timeout is not None else []),
+            "",
+        ]
+    return "\n".join(lines)
+
+
 # ---- each protocol's endpoints -------------------------------------------------
 
 

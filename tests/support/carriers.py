@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from carriers.simulator import Simulator, SimulatorServer, Timing, push_callbacks
+from carriers.simulator import (
+    Simulator,
+    SimulatorServer,
+    Timing,
+    push_callbacks,
+    simulated_carriers_file,
+)
 from domain.commands import RequestIntercept, SetPolicy
 from engine.settings import Settings
 
@@ -39,27 +45,18 @@ def free_port() -> int:
 
 
 def secrets() -> dict[str, str]:
-    return {f"TEST_{code}_SECRET": f"test-secret-{code.lower()}" for code in PROTOCOL_OF.values()}
+    return {secret_env(code): f"test-secret-{code.lower()}" for code in PROTOCOL_OF.values()}
+
+
+def secret_env(code: str) -> str:
+    return f"TEST_{code}_SECRET"
 
 
 def carriers_toml(simulator_port: int, api_port: int, timeout: float = 2.0) -> str:
-    lines = []
-    for protocol, code in PROTOCOL_OF.items():
-        lines += [
-            "[[carrier]]",
-            f'code = "{code}"',
-            f'name = "{code} (simulated)"',
-            f'adapter = "{protocol}"',
-            "[carrier.capabilities]",
-            "quotes_fees = true",
-            "[carrier.connection]",
-            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
-            f'secret_env = "TEST_{code}_SECRET"',
-            f'callback_url = "http://127.0.0.1:{api_port}/v1/carriers/{code}/callback"',
-            f"timeout = {timeout}",
-            "",
-        ]
-    return "\n".join(lines)
+    """The test carriers, one per protocol, connected to the simulator."""
+    callbacks = f"http://127.0.0.1:{api_port}"
+    codes = {code: protocol for protocol, code in PROTOCOL_OF.items()}
+    return simulated_carriers_file(codes, simulator_port, callbacks, secret_env, timeout)
 
 
 @dataclass
