@@ -6,7 +6,6 @@ one id, its answer is recorded once, and the carrier's callbacks (repeated and
 reordered) take each intercept along its journey.
 """
 
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -29,19 +28,11 @@ from engine.composition import build_carrier_gateway, build_engine
 from tests.e2e import api_server
 from tests.e2e.cli import intercept
 from tests.support.carriers import FAST, PROTOCOL_OF, allow, request, rig, serving
+from tests.support.waiting import wait_for
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 STAGES = {
