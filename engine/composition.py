@@ -230,7 +230,8 @@ class Engine:
     def catch_up_after_sales(self) -> int:
         from projections import after_sales
 
-        return retry_busy(lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of))
+        log = self.app.event_log
+        return retry_busy(lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position))
 
     def _dispatch(self) -> None:
         if self.carriers is None:
