@@ -26,6 +26,12 @@ def engine(**more) -> "Engine":
     return with_carriers(build_engine(settings(**more)))
 
 
+def write_side(**more) -> "Engine":
+    """The engine to read the write side's state from (a policy): it records nothing, so
+    it is built without the links to connected carriers."""
+    return build_engine(settings(**more))
+
+
 def catalog() -> "CarrierCatalog":
     """The configured carriers; a carriers file that cannot be read stops the command (exit 2)."""
     from engine.carrier_catalog import CatalogError
