@@ -127,7 +127,7 @@ def _float(gt: float | None = None, le: float | None = None) -> Parse:
                 raise _Refused("float_parsing") from None
         else:
             raise _Refused("float_type")
-        # nan passes no bound: refused by the first, as pydantic refuses it.
+        # nan is within no bound: refused naming the upper one when there is one, as pydantic.
         if math.isnan(number):
             raise _Refused(
                 "less_than_equal" if le is not None else "greater_than",
