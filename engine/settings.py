@@ -77,11 +77,17 @@ _FALSE = {"0", "off", "f", "false", "n", "no"}
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value in (0, 1):
+    if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    if isinstance(value, float) and not value.is_integer():
+        raise _Refused("bool_type")  # no float but 0 and 1 is a boolean at all
     raise _Refused("bool_parsing")
+
+
+# An integer's digits, and a fraction of zeros only ("5.0" is five, as pydantic reads it).
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0*)?")
 
 
 def _bounded(number: float, ge: float | None, gt: float | None, le: float | None) -> None:
@@ -104,10 +110,10 @@ def _int(ge: int | None = None, le: int | None = None) -> Parse:
                 raise _Refused("int_from_float")
             number = int(value)
         elif isinstance(value, str):
-            try:
-                number = int(value.strip())
-            except ValueError:
-                raise _Refused("int_parsing") from None
+            digits = value.strip()
+            if not _INTEGER.fullmatch(digits):
+                raise _Refused("int_parsing")
+            number = int(digits.split(".")[0])
         else:
             raise _Refused("int_type")
         _bounded(number, ge, None, le)
@@ -120,11 +126,13 @@ def _float(gt: float | None = None, le: float | None = None) -> Parse:
     def parse(value: Any) -> float:
         if isinstance(value, bool | int | float):
             number = float(value)
-        elif isinstance(value, str):
+        elif isinstance(value, str) and value.isascii():
             try:
                 number = float(value.strip())
             except ValueError:
                 raise _Refused("float_parsing") from None
+        elif isinstance(value, str):
+            raise _Refused("float_parsing")
         else:
             raise _Refused("float_type")
         # nan is within no bound: refused naming the upper one when there is one, as pydantic.
