@@ -16,8 +16,8 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import from_record, headers_for
 from consumers.decode import Poison, receive
-from projections.collections_paused import fewer_collections
 from projections.projector import BatchResult, Projector
+from storage.collector import fewer_collections
 from storage.database import retry_busy
 
 log = logging.getLogger(__name__)

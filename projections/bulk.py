@@ -23,11 +23,11 @@ from contextlib import contextmanager
 
 from domain.events import InterceptEvent
 from projections.catchup import EVENT_STORE, ReadLog
-from projections.collections_paused import fewer_collections
 from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.store import positions, secondary_indexes, timeline_lines
+from storage.collector import fewer_collections
 from storage.database import Database
 
 BATCH = 5000

@@ -4,7 +4,7 @@ before, however the batches of several threads overlap."""
 import gc
 import threading
 
-from projections.collections_paused import fewer_collections
+from storage.collector import fewer_collections
 
 
 def test_the_threshold_is_raised_inside_and_put_back_after():
