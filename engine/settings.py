@@ -87,7 +87,7 @@ def _bool(value: Any) -> bool:
 
 
 # An integer's digits, and a fraction of zeros only ("5.0" is five, as pydantic reads it).
-_INTEGER = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0*)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 
 
 def _bounded(number: float, ge: float | None, gt: float | None, le: float | None) -> None:
@@ -100,7 +100,9 @@ def _bounded(number: float, ge: float | None, gt: float | None, le: float | None
 
 
 def _int(ge: int | None = None, le: int | None = None) -> Parse:
-    """An integer as pydantic reads one: an int, a whole float, or the digits of one."""
+    """An integer as pydantic reads one: an int, a whole float, or the digits of one (but
+    not digits grouped with underscores, which pydantic takes in some places and not in
+    others: a setting refuses them everywhere)."""
 
     def parse(value: Any) -> int:
         if isinstance(value, bool | int):
@@ -126,7 +128,7 @@ def _float(gt: float | None = None, le: float | None = None) -> Parse:
     def parse(value: Any) -> float:
         if isinstance(value, bool | int | float):
             number = float(value)
-        elif isinstance(value, str) and value.isascii():
+        elif isinstance(value, str) and value.isascii() and "_" not in value:  # as for ints
             try:
                 number = float(value.strip())
             except ValueError:
