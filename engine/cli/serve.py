@@ -1,7 +1,6 @@
 """`intercept serve`: the HTTP API (FastAPI) under uvicorn."""
 
 import errno
-import gc
 import os
 import socket
 
@@ -10,16 +9,11 @@ import typer
 from engine.cli import context
 from engine.cli.output import errors
 from engine.logs import LogFormat, uvicorn_config
+from storage.collector import rarer_full_collections
 
 # The app is named, not imported: the command line does not depend on the web package,
 # and uvicorn builds the app in the serving process from the settings handed on below.
 APP = "api.composition:from_environment"
-
-FULL_COLLECTION_EVERY = 100
-"""Younger collections between two full ones (Python's default is 10). A full collection
-walks the whole heap (the web stack, the engine, their models): 65-95 ms of CPU here,
-holding the interpreter, so every request in flight waits it out. Ten times rarer, it
-no longer sets the tail; cycles of garbage wait longer, nothing else changes."""
 
 
 def serve(
@@ -37,8 +31,7 @@ def serve(
 
     settings = context.settings()  # bad settings fail here, before anything listens
     listening = _bind(host, port)
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+    rarer_full_collections()
     os.environ.update(settings.as_env())
     config = uvicorn.Config(
         APP,
