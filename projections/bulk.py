@@ -18,7 +18,6 @@ them equal on random histories). A database already holding projections is refus
 its rows would be skipped or doubled.
 """
 
-import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -28,6 +27,7 @@ from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.store import positions, secondary_indexes, timeline_lines
+from storage.collector import fewer_collections
 from storage.database import Database
 
 BATCH = 5000
@@ -50,7 +50,7 @@ def fill(
     if positions(db, PROJECTION, EVENT_STORE) or timeline_lines(db):
         raise NotEmpty("the projections to fill already hold rows; use a catch-up")
     seen, position = 0, 0
-    with db.filling(), _indexes_built_after(db), _fewer_collections():
+    with db.filling(), _indexes_built_after(db), fewer_collections():
         while batch := read(position, batch_size):
             entries = [Recorded(e, p) for p, e in batch if isinstance(e, InterceptEvent)]
             with db.transaction() as cur:
@@ -62,19 +62,6 @@ def fill(
             if len(batch) < batch_size:
                 break  # the store had no more: asking again would only return nothing
     return seen
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Each batch makes hundreds of thousands of short-lived objects (events, rows, SQL
-    parameters) that form no cycles; the cyclic collector, run every 700 allocations by
-    default, went over them again and again. It still runs, a hundred times less often."""
-    before = gc.get_threshold()
-    gc.set_threshold(70_000, before[1], before[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 @contextmanager
