@@ -72,9 +72,9 @@ def log_hash(prev_log_hash: str, event_hash_: str, record_digest_: str) -> str:
     return digest(prev_log_hash, event_hash_, record_digest_)
 
 
-_CANONICAL = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_CANONICAL = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
 """An instant as `instant` writes it: UTC, microseconds, a year of four digits."""
-_WHOLE_SECOND = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_WHOLE_SECOND = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
 """The same without a fraction, as pydantic writes a time on the second."""
 
 
