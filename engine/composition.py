@@ -192,6 +192,7 @@ class Engine:
     command like the projections' catch-up (`with_carriers`)."""
     _auto_rule: Any = None
     _dispatches: Dispatches | None = None
+    _after_sales_scanned: Any = None
 
     def execute(self, command: Command) -> Decision:
         from domain.commands import ReportAfterSale
@@ -230,7 +231,12 @@ class Engine:
         from projections import after_sales
 
         log = self.app.event_log
-        return retry_busy(lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position))
+        if self._after_sales_scanned is None:
+            self._after_sales_scanned = after_sales.Scanned()
+        scanned = self._after_sales_scanned
+        return retry_busy(
+            lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position, scanned)
+        )
 
     def _dispatch(self) -> None:
         if self.carriers is None:
