@@ -7,6 +7,7 @@ call these and hold no SQL of their own.
 """
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from projections.personal import erased_data
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from projections.queries import Filters
 
 _ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
+_VALUES = itemgetter(*COLUMNS)
+"""A row's values in column order, picked in one call (a rebuild writes millions of rows)."""
 
 _INSERT_ROW = (
     f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -81,15 +84,15 @@ class Tables:
 
     def insert_rows(self, rows: Iterable[Row]) -> None:
         """Rows of intercepts that have none yet (a conflict is an error, not an update)."""
-        self.cur.executemany(_INSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_INSERT_ROW, [_VALUES(r) for r in rows])
 
     def update_rows(self, rows: Iterable[Row]) -> None:
         """Insert or update rows; an update writes only the columns later events change."""
-        self.cur.executemany(_UPSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_UPSERT_ROW, [_VALUES(r) for r in rows])
 
     def replace_rows(self, rows: Iterable[Row]) -> None:
         """Insert or overwrite whole rows."""
-        self.cur.executemany(_REPLACE_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_REPLACE_ROW, [_VALUES(r) for r in rows])
 
     # ---- timeline --------------------------------------------------------
 
