@@ -69,7 +69,14 @@ def fill(engine) -> int:
     """What `intercept replay` builds before its swap: the whole log into the engine's
     (empty) projections, the after-sales table too; returns intercept events read."""
     report = replay.ReplayReport("store")
-    replay.from_store(engine.db, engine.read_intercept_log, report, lambda n: None, engine.seals)
+    head = engine.app.event_log.max_position()
+    parts = replay.in_parts(engine.db, head)
+    if parts > 1:
+        replay.from_store_in_parts(engine.settings, engine.db, report, head, parts)
+    else:
+        replay.from_store(
+            engine.db, engine.read_intercept_log, report, lambda n: None, engine.seals
+        )
     after_sales.catch_up(engine.db, engine.app.event_log.read_log_of)
     return report.read
 

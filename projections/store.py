@@ -40,12 +40,15 @@ _REPLACE_ROW = (
 )
 _TIMELINE_COLUMNS = "(intercept_id, version, event_type, occurred_at, recorded_at, actor, data)"
 _INSERT_TIMELINE = f"INSERT INTO intercept_events {_TIMELINE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)"
-_UPSERT_CHECKPOINT = (
-    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
+_FORWARD_ONLY = (
     # Never backwards: a consumer that lost its partitions mid-batch may finish late.
     "ON CONFLICT (projection, source, partition) DO UPDATE SET position = "
     "CASE WHEN excluded.position > checkpoints.position "
     "THEN excluded.position ELSE checkpoints.position END"
+)
+_UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
+    + _FORWARD_ONLY
 )
 # Position 0 reads the same as no row: a claimed checkpoint changes no consumer's start.
 _CLAIM_CHECKPOINT = (
@@ -177,6 +180,24 @@ class Tables:
             key = (projection, source, partition)
             self.cur.execute(_CLAIM_CHECKPOINT, key)
             self.cur.execute(_LOCK_CHECKPOINT, key)
+
+
+_PART_TABLES = ("intercepts", "intercept_events", "pending_events")
+"""The tables in which each intercept has rows of its own (the statistics' cells are shared)."""
+
+
+def add_part(cur: Cursor, source: str) -> None:
+    """Add the rows of an attached database `source`, filled from another part of the log
+    (other intercepts), to these: its rows and timeline lines, and its positions where
+    further on."""
+    for table in _PART_TABLES:
+        # The same migrations made both tables: the same columns in the same order.
+        cur.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
+    cur.execute(
+        "INSERT INTO checkpoints (projection, source, partition, position) "
+        f"SELECT projection, source, partition, position FROM {source}.checkpoints WHERE true "
+        + _FORWARD_ONLY
+    )
 
 
 def positions(db: Database, projection: str, source: str) -> dict[int, int]:

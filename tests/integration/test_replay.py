@@ -54,6 +54,38 @@ def test_a_rebuild_equals_the_projections_kept_live_row_for_row(history, data):
             engine.close()
 
 
+@settings(max_examples=8, deadline=None)
+@given(history=histories(), parts=st.sampled_from([2, 4]))
+def test_a_rebuild_in_parts_by_processes_of_its_own_equals_the_live_projections(history, parts):
+    with tempfile.TemporaryDirectory() as home:
+        engine = build_engine(Settings(home=Path(home)), clock=StepClock())
+        try:
+            engine.app.save(*history)
+            engine.catch_up()
+            live = tables(engine.db)
+            head = engine.app.event_log.max_position()
+
+            def in_parts(db, read, report, on_batch, keys):
+                assert replay.from_store_in_parts(engine.settings, db, report, head, parts) == max(
+                    p for p, e in engine.read_intercept_log(0, 10**6)
+                )
+
+            swapped, report = rebuilt(engine, source=in_parts)
+            assert swapped == live and tables(engine.db) == live
+            assert report.read == len(history)
+            assert not list(Path(home).glob("*.part*"))  # the parts' files are gone
+        finally:
+            engine.close()
+
+
+def test_a_part_of_the_log_is_named_by_a_divisor_of_sixteen():
+    from engine.store.recorders import part_digits
+
+    assert part_digits((1, 4)) == ["1", "5", "9", "d"]
+    with pytest.raises(ValueError, match="must divide 16"):
+        part_digits((0, 3))
+
+
 @settings(max_examples=25)
 @given(history=histories(), data=st.data())
 def test_a_view_as_of_a_time_is_the_projections_as_they_were_then(history, data):

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from pydantic import AwareDatetime, TypeAdapter
 
 from projections.timefmt import stamp
