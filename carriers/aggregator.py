@@ -25,20 +25,25 @@ import orjson
 from carriers.protocol import (
     Answer,
     BadCallback,
+    Call,
     Connection,
+    Meaning,
     Outbound,
     ProtocolError,
+    Push,
     Quote,
     Reply,
     Report,
     json_of,
+    meaning_in,
+    minor_units,
     moment,
     post,
 )
 
 PATH = "/api/intercept"
 
-STATUS: Mapping[str, tuple[str, str | None]] = {
+STATUS: Mapping[str, Meaning] = {
     # progress: (CarrierReport value, None)
     "3": ("accepted", None),
     "1": ("confirmed", None),
@@ -71,7 +76,9 @@ STAGES: Mapping[str, str] = {
     "2": "out_for_delivery",
     "3": "signed",
 }
-CODE_OF: Mapping[tuple[str, str | None], str] = {meaning: code for code, meaning in STATUS.items()}
+CODE_OF: Mapping[Meaning, str] = {meaning: code for code, meaning in STATUS.items()}
+ACTION_OF: Mapping[str, str] = {wire: action for action, wire in ACTIONS.items()}
+STAGE_CODE: Mapping[str, str] = {stage: code for code, stage in STAGES.items()}
 
 
 def sign(param: str, t: str, key: str, secret: str) -> str:
@@ -87,11 +94,8 @@ def callback_sign(param: str, order_salt: str) -> str:
     return hashlib.md5((param + order_salt).encode()).hexdigest().upper()
 
 
-def meaning(code: str) -> tuple[str, str | None]:
-    try:
-        return STATUS[code]
-    except KeyError:
-        raise ProtocolError(f"unknown aggregator code {code!r}") from None
+def meaning(code: str) -> Meaning:
+    return meaning_in(STATUS, code, "aggregator code")
 
 
 def form(conn: Connection, method: str, param: dict[str, Any], t: str) -> dict[str, str]:
@@ -166,12 +170,10 @@ class AggregatorAdapter:
         if not answer.get("result"):
             raise ProtocolError(f"cancel refused: {answer.get('message')}")
         data = answer.get("data") or {}
-        report, detail = meaning(str(data.get("failCode") or data.get("status")))
-        return Answer(
-            report,
-            carrier_ref=outbound.carrier_ref,
-            reason=detail if report == "failed" else None,
-            occurred_at=moment(data.get("time")),
+        return Answer.cancelled(
+            meaning(str(data.get("failCode") or data.get("status"))),
+            outbound.carrier_ref,
+            moment(data.get("time")),
         )
 
     def quote(
@@ -189,12 +191,11 @@ class AggregatorAdapter:
         )
         data = answer.get("data") or {}
         code = meaning(str(data["failCode"]))[1] if data.get("failCode") else None
-        fee = data.get("fee")
         return Quote(
             stage=STAGES.get(str(data.get("stage")), "unknown"),
             allowed=bool(data.get("canIntercept")),
             code=code,
-            fee_minor=fee if isinstance(fee, int) and not isinstance(fee, bool) else None,
+            fee_minor=minor_units(data.get("fee")),
         )
 
     def parse_callback(
@@ -218,14 +219,11 @@ class AggregatorAdapter:
         code = str(data.get("failCode") or data.get("status"))
         if code not in STATUS:
             raise BadCallback(f"unknown status {code!r}")
-        report, detail = STATUS[code]
         return [
-            Report(
-                report=report,
+            Report.meaning(
+                STATUS[code],
                 tracking_no=data.get("kuaidinum"),
                 carrier_ref=data.get("taskId"),
-                reason=detail if report == "failed" else None,
-                code=detail if report == "rejected" else None,
                 occurred_at=moment(data.get("time")),
             )
         ]
@@ -237,17 +235,46 @@ class AggregatorAdapter:
 # ---- the aggregator's side, as the simulator speaks it --------------------------
 
 
-def read_form(conn: Connection, body: bytes) -> tuple[str, dict[str, Any]] | None:
-    """The method and param of a signed call; None when its sign does not verify."""
+OPERATIONS: Mapping[str, str] = {
+    "interceptCheck": "quote",
+    "intercept": "request",
+    "cancelIntercept": "cancel",
+}
+BUSY = {"result": False, "returnCode": "503", "message": "busy"}
+
+
+def incoming(
+    conn: Connection, path: str, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Call:
+    """A signed call to the aggregator, read; `BadCallback` when its sign does not verify."""
     fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     param, t, key = fields.get("param", ""), fields.get("t", ""), fields.get("key", "")
-    if key != conn.key or not hmac.compare_digest(
-        sign(param, t, key, conn.secret).encode(), fields.get("sign", "").encode()
+    if (
+        path != PATH
+        or key != conn.key
+        or not hmac.compare_digest(
+            sign(param, t, key, conn.secret).encode(), fields.get("sign", "").encode()
+        )
     ):
-        return None
+        raise BadCallback("sign error")
     data = orjson.loads(param)
-    data["action"] = {v: k for k, v in ACTIONS.items()}.get(data.get("interceptType", ""))
-    return fields.get("method", ""), data
+    method = fields.get("method", "")
+    named = {
+        "request_id": data.get("orderId"),
+        "tracking_no": data.get("kuaidinum"),
+        "action": ACTION_OF.get(data.get("interceptType", "")),
+        "carrier_ref": data.get("taskId"),
+    }
+    return Call(OPERATIONS.get(method), method, named)
+
+
+def refused(why: str) -> dict[str, Any]:
+    return {"result": False, "returnCode": "401", "message": why}
+
+
+def unknown(name: str) -> tuple[int, dict[str, Any]]:
+    # The aggregator answers every call with 200 and says in the body what went wrong.
+    return 200, {"result": False, "returnCode": "404", "message": f"no method {name}"}
 
 
 def accepted(task_no: str, at: datetime) -> dict[str, Any]:
@@ -269,43 +296,38 @@ def rejected(code: str, message: str) -> dict[str, Any]:
 
 
 def cancelled(report: str, reason: str | None, at: datetime) -> dict[str, Any]:
-    data: dict[str, Any] = {"time": at.isoformat()}
-    if report == "failed":
-        data["status"], data["failCode"] = "2", CODE_OF[("failed", reason)]
-    else:
-        data["status"] = CODE_OF[(report, None)]
+    data = {"time": at.isoformat(), **_status(report, reason)}
     return {"result": True, "returnCode": "200", "data": data}
 
 
 def quoted(stage: str, allowed: bool, code: str | None, fee: int | None) -> dict[str, Any]:
-    stage_code = {v: k for k, v in STAGES.items()}.get(stage, "1")
-    data: dict[str, Any] = {"canIntercept": allowed, "stage": stage_code, "fee": fee}
+    data: dict[str, Any] = {
+        "canIntercept": allowed,
+        "stage": STAGE_CODE.get(stage, "1"),
+        "fee": fee,
+    }
     if code:
         data["failCode"] = CODE_OF[("rejected", code)]
     return {"result": True, "returnCode": "200", "data": data}
 
 
-def callback(
-    conn: Connection,
-    report: str,
-    reason: str | None,
-    tracking_no: str,
-    task_no: str,
-    request_id: str,
-    at: datetime,
-    carrier: str,
-) -> tuple[dict[str, str], bytes]:
+def callback(conn: Connection, push: Push) -> tuple[dict[str, str], bytes]:
     data: dict[str, Any] = {
-        "orderId": request_id,
-        "taskId": task_no,
-        "kuaidicom": carrier.lower(),
-        "kuaidinum": tracking_no,
-        "time": at.isoformat(),
+        "orderId": push.request_id,
+        "taskId": push.task_no,
+        "kuaidicom": push.carrier.lower(),
+        "kuaidinum": push.tracking_no,
+        "time": push.at.isoformat(),
+        **_status(push.report, push.reason),
     }
-    if report == "failed":
-        data["status"], data["failCode"] = "2", CODE_OF[("failed", reason)]
-    else:
-        data["status"] = CODE_OF[(report, None)]
     param = orjson.dumps(data).decode()
-    body = urlencode({"param": param, "sign": callback_sign(param, salt(conn.secret, request_id))})
+    order_salt = salt(conn.secret, push.request_id)
+    body = urlencode({"param": param, "sign": callback_sign(param, order_salt)})
     return {"content-type": "application/x-www-form-urlencoded"}, body.encode()
+
+
+def _status(report: str, reason: str | None) -> dict[str, str]:
+    """The status of a report; a failure is 2 with its failCode."""
+    if report == "failed":
+        return {"status": "2", "failCode": CODE_OF[("failed", reason)]}
+    return {"status": CODE_OF[(report, None)]}

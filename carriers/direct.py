@@ -21,13 +21,19 @@ import orjson
 from carriers.protocol import (
     Answer,
     BadCallback,
+    Call,
     Connection,
+    Meaning,
     Outbound,
     ProtocolError,
+    Push,
     Quote,
     Reply,
     Report,
+    header,
     json_of,
+    meaning_in,
+    minor_units,
     moment,
     post,
 )
@@ -35,7 +41,7 @@ from carriers.protocol import (
 COMPANY_HEADER = "x-companyId"
 DIGEST_HEADER = "x-dataDigest"
 
-STATUS: Mapping[str, tuple[str, str | None]] = {
+STATUS: Mapping[str, Meaning] = {
     # the intercept's progress: (CarrierReport value, None)
     "INTERCEPTING": ("accepted", None),
     "INTERCEPT_SUCCESS": ("confirmed", None),
@@ -69,8 +75,10 @@ STAGES: Mapping[str, str] = {
     "SIGNED": "signed",
 }
 
-CODE_OF: Mapping[tuple[str, str | None], str] = {meaning: code for code, meaning in STATUS.items()}
+CODE_OF: Mapping[Meaning, str] = {meaning: code for code, meaning in STATUS.items()}
 """The carrier's code for a report: the table read backwards, for the simulator."""
+ACTION_OF: Mapping[str, str] = {wire: action for action, wire in ACTIONS.items()}
+STAGE_CODE: Mapping[str, str] = {stage: code for code, stage in STAGES.items()}
 
 
 def digest(body: bytes, secret: str) -> str:
@@ -86,26 +94,15 @@ def signed_headers(conn: Connection, body: bytes) -> dict[str, str]:
 
 
 def verified(conn: Connection, headers: Mapping[str, str], body: bytes) -> bool:
-    sent = _header(headers, DIGEST_HEADER)
-    company = _header(headers, COMPANY_HEADER)
+    sent = header(headers, DIGEST_HEADER)
+    company = header(headers, COMPANY_HEADER)
     if not sent or company != conn.key:
         return False
     return hmac.compare_digest(sent.encode(), digest(body, conn.secret).encode())
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
-
-
-def meaning(code: str) -> tuple[str, str | None]:
-    try:
-        return STATUS[code]
-    except KeyError:
-        raise ProtocolError(f"unknown carrier status {code!r}") from None
+def meaning(code: str) -> Meaning:
+    return meaning_in(STATUS, code, "carrier status")
 
 
 class DirectAdapter:
@@ -157,12 +154,10 @@ class DirectAdapter:
         if not answer.get("status"):
             raise ProtocolError(f"cancel refused: {answer.get('statusCode')}")
         result = answer.get("result") or {}
-        report, detail = meaning(str(result.get("interceptStatus")))
-        return Answer(
-            report,
-            carrier_ref=outbound.carrier_ref,
-            reason=detail if report == "failed" else None,
-            occurred_at=moment(result.get("eventTime")),
+        return Answer.cancelled(
+            meaning(str(result.get("interceptStatus"))),
+            outbound.carrier_ref,
+            moment(result.get("eventTime")),
         )
 
     def quote(
@@ -179,12 +174,11 @@ class DirectAdapter:
         code = None
         if result.get("reasonCode"):
             _, code = meaning(str(result["reasonCode"]))
-        fee = result.get("fee")
         return Quote(
             stage=stage,
             allowed=bool(result.get("canIntercept")),
             code=code,
-            fee_minor=fee if isinstance(fee, int) and not isinstance(fee, bool) else None,
+            fee_minor=minor_units(result.get("fee")),
             message=result.get("message"),
         )
 
@@ -200,18 +194,16 @@ class DirectAdapter:
         status = str(data.get("interceptStatus"))
         if status not in STATUS:
             raise BadCallback(f"unknown interceptStatus {status!r}")
-        report, detail = STATUS[status]
-        if report == "failed" and data.get("failReason"):
-            report, detail = STATUS.get(f"FAIL_{data['failReason']}", (report, detail))
+        said = STATUS[status]
+        if said[0] == "failed" and data.get("failReason"):
+            said = STATUS.get(f"FAIL_{data['failReason']}", said)
         # The requestId is the gateway's request id, not the intercept's: the intercept is
         # found by waybill or task number instead.
         return [
-            Report(
-                report=report,
+            Report.meaning(
+                said,
                 tracking_no=data.get("billCode"),
                 carrier_ref=data.get("taskNo"),
-                reason=detail if report == "failed" else None,
-                code=detail if report == "rejected" else None,
                 occurred_at=moment(data.get("eventTime")),
             )
         ]
@@ -223,15 +215,37 @@ class DirectAdapter:
 # ---- the carrier's side, as the simulator speaks it -----------------------------
 
 
-def read(body: bytes) -> dict[str, Any]:
+OPERATIONS: Mapping[str, str] = {
+    "/intercept/check": "quote",
+    "/intercept/create": "request",
+    "/intercept/cancel": "cancel",
+}
+BUSY = {"status": False, "statusCode": "BUSY"}
+
+
+def incoming(
+    conn: Connection, path: str, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Call:
+    """A call to the carrier, read; `BadCallback` when its digest does not verify."""
+    if not verified(conn, headers, body):
+        raise BadCallback("bad digest")
     data = orjson.loads(body)
-    return {
+    fields = {
         "request_id": data.get("requestId"),
         "tracking_no": data.get("billCode"),
-        "action": {v: k for k, v in ACTIONS.items()}.get(data.get("interceptType", "")),
+        "action": ACTION_OF.get(data.get("interceptType", "")),
         "carrier_ref": data.get("taskNo"),
         "recipient": data.get("receiveInfo"),
     }
+    return Call(OPERATIONS.get(path), path, fields)
+
+
+def refused(why: str) -> dict[str, Any]:
+    return {"status": False, "statusCode": "SIGN_ERROR", "message": why}
+
+
+def unknown(name: str) -> tuple[int, dict[str, Any]]:
+    return 404, {"status": False, "statusCode": "NOT_FOUND"}
 
 
 def accepted(task_no: str, at: datetime) -> dict[str, Any]:
@@ -251,22 +265,14 @@ def rejected(code: str, message: str) -> dict[str, Any]:
 
 
 def cancelled(report: str, reason: str | None, at: datetime) -> dict[str, Any]:
-    code = CODE_OF[(report, reason if report == "failed" else None)]
-    status, fail = (
-        ("INTERCEPT_FAIL", code.removeprefix("FAIL_")) if report == "failed" else (code, None)
-    )
-    result = {"interceptStatus": status, "eventTime": at.isoformat()}
-    if fail and fail != "INTERCEPT_FAIL":
-        result["failReason"] = fail
-    return {"status": True, "result": result}
+    return {"status": True, "result": {**_status(report, reason), "eventTime": at.isoformat()}}
 
 
 def quoted(stage: str, allowed: bool, code: str | None, fee: int | None) -> dict[str, Any]:
-    stage_code = {v: k for k, v in STAGES.items()}.get(stage, "IN_TRANSIT")
     return {
         "status": True,
         "result": {
-            "stage": stage_code,
+            "stage": STAGE_CODE.get(stage, "IN_TRANSIT"),
             "canIntercept": allowed,
             "reasonCode": CODE_OF[("rejected", code)] if code else None,
             "fee": fee,
@@ -274,27 +280,24 @@ def quoted(stage: str, allowed: bool, code: str | None, fee: int | None) -> dict
     }
 
 
-def callback(
-    conn: Connection,
-    report: str,
-    reason: str | None,
-    tracking_no: str,
-    task_no: str,
-    request_id: str,
-    at: datetime,
-) -> tuple[dict[str, str], bytes]:
+def callback(conn: Connection, push: Push) -> tuple[dict[str, str], bytes]:
     body: dict[str, Any] = {
-        "billCode": tracking_no,
-        "taskNo": task_no,
-        "requestId": request_id,
-        "eventTime": at.isoformat(),
+        "billCode": push.tracking_no,
+        "taskNo": push.task_no,
+        "requestId": push.request_id,
+        "eventTime": push.at.isoformat(),
+        **_status(push.report, push.reason),
     }
-    if report == "failed":
-        body["interceptStatus"] = "INTERCEPT_FAIL"
-        code = CODE_OF[("failed", reason)]
-        if code != "INTERCEPT_FAIL":
-            body["failReason"] = code.removeprefix("FAIL_")
-    else:
-        body["interceptStatus"] = CODE_OF[(report, None)]
     raw = orjson.dumps(body)
     return signed_headers(conn, raw), raw
+
+
+def _status(report: str, reason: str | None) -> dict[str, str]:
+    """The interceptStatus of a report; a failure is INTERCEPT_FAIL with its failReason (the
+    table's FAIL_ code without the prefix), unless it is the plain failure."""
+    if report != "failed":
+        return {"interceptStatus": CODE_OF[(report, None)]}
+    code = CODE_OF[("failed", reason)]
+    if code == "INTERCEPT_FAIL":
+        return {"interceptStatus": code}
+    return {"interceptStatus": "INTERCEPT_FAIL", "failReason": code.removeprefix("FAIL_")}

@@ -19,13 +19,18 @@ import orjson
 from carriers.protocol import (
     Answer,
     BadCallback,
+    Call,
     Connection,
+    Meaning,
     Outbound,
     ProtocolError,
+    Push,
     Quote,
     Reply,
     Report,
+    header,
     json_of,
+    minor_units,
     moment,
     post,
 )
@@ -41,7 +46,7 @@ REPORTS = (
     "returned",
     "delivered_to_new_address",
 )
-STATUS: Mapping[str, tuple[str, str | None]] = {report: (report, None) for report in REPORTS}
+STATUS: Mapping[str, Meaning] = {report: (report, None) for report in REPORTS}
 """The protocol speaks the domain's own report words: the table is the identity."""
 
 
@@ -54,17 +59,12 @@ def signed_headers(conn: Connection, body: bytes, now: float | None = None) -> d
     }
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
 def verified(conn: Connection, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
     try:
         verify(
             conn.secret,
-            _header(headers, TIMESTAMP_HEADER),
-            _header(headers, SIGNATURE_HEADER),
+            header(headers, TIMESTAMP_HEADER),
+            header(headers, SIGNATURE_HEADER),
             body,
             now,
         )
@@ -145,12 +145,11 @@ class GenericAdapter:
             "/v1/eligibility",
             {"carrier": carrier, "tracking_no": tracking_no, "action": action},
         )
-        fee = answer.get("fee_minor")
         return Quote(
             stage=str(answer.get("stage") or "unknown"),
             allowed=bool(answer.get("allowed")),
             code=answer.get("code"),
-            fee_minor=fee if isinstance(fee, int) and not isinstance(fee, bool) else None,
+            fee_minor=minor_units(answer.get("fee_minor")),
             message=answer.get("message"),
         )
 
@@ -190,6 +189,29 @@ class GenericAdapter:
 
 # ---- the carrier's side, as the simulator speaks it -----------------------------
 
+OPERATIONS: Mapping[str, str] = {
+    "/v1/eligibility": "quote",
+    "/v1/intercepts": "request",
+    "/v1/intercepts/cancel": "cancel",
+}
+BUSY = {"error": "busy"}
+
+
+def incoming(
+    conn: Connection, path: str, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Call:
+    """A signed call to the carrier, read; `BadCallback` saying why when it does not verify."""
+    verified(conn, headers, body, now)
+    return Call(OPERATIONS.get(path), path, orjson.loads(body))
+
+
+def refused(why: str) -> dict[str, Any]:
+    return {"error": why}
+
+
+def unknown(name: str) -> tuple[int, dict[str, Any]]:
+    return 404, {"error": "no such endpoint"}
+
 
 def accepted(task_no: str, at: datetime) -> dict[str, Any]:
     return {"outcome": "accepted", "carrier_ref": task_no, "occurred_at": at.isoformat()}
@@ -207,23 +229,14 @@ def quoted(stage: str, allowed: bool, code: str | None, fee: int | None) -> dict
     return {"stage": stage, "allowed": allowed, "code": code, "fee_minor": fee}
 
 
-def callback(
-    conn: Connection,
-    report: str,
-    reason: str | None,
-    tracking_no: str,
-    task_no: str,
-    request_id: str,
-    at: datetime,
-    now: float,
-) -> tuple[dict[str, str], bytes]:
+def callback(conn: Connection, push: Push) -> tuple[dict[str, str], bytes]:
     body: dict[str, Any] = {
-        "tracking_no": tracking_no,
-        "carrier_ref": task_no,
-        "report": report,
-        "occurred_at": at.isoformat(),
+        "tracking_no": push.tracking_no,
+        "carrier_ref": push.task_no,
+        "report": push.report,
+        "occurred_at": push.at.isoformat(),
     }
-    if reason:
-        body["reason"] = reason
+    if push.reason:
+        body["reason"] = push.reason
     raw = orjson.dumps(body)
-    return signed_headers(conn, raw, now), raw
+    return signed_headers(conn, raw, push.sent_at), raw

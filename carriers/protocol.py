@@ -20,6 +20,10 @@ import httpx
 DEFAULT_TIMEOUT = 5.0
 """Seconds one HTTP call to a carrier may take before it counts as a timeout."""
 
+Meaning = tuple[str, str | None]
+"""What a carrier's status code means: a CarrierReport value, and the FailureReason or
+RejectionCode value that details it (None for progress)."""
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -67,6 +71,19 @@ class Answer:
     message: str | None = None
     occurred_at: datetime | None = None
 
+    @classmethod
+    def cancelled(
+        cls, meaning: Meaning, carrier_ref: str | None, occurred_at: datetime | None
+    ) -> "Answer":
+        """A cancel's answer, from what the carrier's status means."""
+        report, detail = meaning
+        return cls(
+            report,
+            carrier_ref=carrier_ref,
+            reason=detail if report == "failed" else None,
+            occurred_at=occurred_at,
+        )
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -93,6 +110,27 @@ class Report:
     code: str | None = None
     occurred_at: datetime | None = None
 
+    @classmethod
+    def meaning(
+        cls,
+        meaning: Meaning,
+        *,
+        tracking_no: str | None,
+        carrier_ref: str | None,
+        occurred_at: datetime | None,
+    ) -> "Report":
+        """The report a status table's entry means: its detail is a failure's reason or a
+        rejection's code."""
+        report, detail = meaning
+        return cls(
+            report=report,
+            tracking_no=tracking_no,
+            carrier_ref=carrier_ref,
+            reason=detail if report == "failed" else None,
+            code=detail if report == "rejected" else None,
+            occurred_at=occurred_at,
+        )
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -101,6 +139,35 @@ class Reply:
     status: int
     body: bytes
     media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call as the carrier's side receives it, read by its protocol (the simulator's view)."""
+
+    operation: str | None
+    """`quote`, `request` or `cancel`; None when the protocol has no such endpoint."""
+    name: str
+    """The path or method the caller used, for the answer to an unknown one."""
+    fields: Mapping[str, Any]
+    """What it names in the engine's words: request_id, tracking_no, action, carrier_ref,
+    recipient."""
+
+
+@dataclass(frozen=True)
+class Push:
+    """A callback the carrier's side pushes: what happened to which task (the simulator's)."""
+
+    report: str
+    reason: str | None
+    carrier: str
+    tracking_no: str
+    task_no: str
+    request_id: str
+    at: datetime
+    """When it happened, as the carrier reports it."""
+    sent_at: float
+    """When it is sent (Unix seconds), for protocols that sign the moment of sending."""
 
 
 class Unreachable(Exception):
@@ -170,6 +237,25 @@ def json_of(response: httpx.Response) -> dict[str, Any]:
 
 def _short(response: httpx.Response) -> str:
     return response.text[:200].replace("\n", " ")
+
+
+def meaning_in(table: Mapping[str, Meaning], code: str, what: str) -> Meaning:
+    """What a carrier's code means by its protocol's table; an unknown code is no answer."""
+    try:
+        return table[code]
+    except KeyError:
+        raise ProtocolError(f"unknown {what} {code!r}") from None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, its name matched regardless of case, as HTTP has it."""
+    lowered = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == lowered), None)
+
+
+def minor_units(fee: Any) -> int | None:
+    """A quoted fee in fen, when the carrier sent a whole number; anything else is no quote."""
+    return fee if isinstance(fee, int) and not isinstance(fee, bool) else None
 
 
 def moment(text: Any) -> datetime | None:

@@ -31,7 +31,7 @@ import httpx
 import orjson
 
 from carriers import aggregator, direct, generic
-from carriers.protocol import Connection
+from carriers.protocol import BadCallback, Connection, Push
 
 log = logging.getLogger("intercept.simulator")
 
@@ -211,7 +211,7 @@ class Simulator:
         if self.latency:
             time.sleep(self.latency)
         with self._lock:
-            return _PROTOCOLS[carrier.protocol](self, carrier, path, headers, body)
+            return _serve(self, carrier, path, headers, body)
 
     def _flaky(self, request_id: str) -> bool:
         seen = self.attempts.get(request_id, 0)
@@ -378,25 +378,17 @@ class Simulator:
         carrier = self.carriers[p.task.carrier]
         conn = carrier.connection
         t = p.task
-        if carrier.protocol == "direct":
-            headers, body = direct.callback(
-                conn, p.report, p.reason, t.tracking_no, t.task_no, t.request_id, p.at
-            )
-        elif carrier.protocol == "aggregator":
-            headers, body = aggregator.callback(
-                conn, p.report, p.reason, t.tracking_no, t.task_no, t.request_id, p.at, t.carrier
-            )
-        else:
-            headers, body = generic.callback(
-                conn,
-                p.report,
-                p.reason,
-                t.tracking_no,
-                t.task_no,
-                t.request_id,
-                p.at,
-                self.clock().timestamp(),
-            )
+        push = Push(
+            report=p.report,
+            reason=p.reason,
+            carrier=t.carrier,
+            tracking_no=t.tracking_no,
+            task_no=t.task_no,
+            request_id=t.request_id,
+            at=p.at,
+            sent_at=self.clock().timestamp(),
+        )
+        headers, body = _WIRES[carrier.protocol].callback(conn, push)
         try:
             if self.deliver is not None:
                 status = self.deliver(str(conn.callback_url), headers, body)
@@ -438,6 +430,37 @@ class Simulator:
         self._client.close()
 
 
+# ---- the carriers file naming it -----------------------------------------------
+
+
+def simulated_carriers_file(
+    protocols: Mapping[str, str],
+    simulator_port: int,
+    callback_base: str,
+    secret_env: Callable[[str], str],
+    timeout: float | None = None,
+) -> str:
+    """A carriers file (engine/carrier_catalog.py) connecting each carrier code, in the
+    protocol named beside it, to the simulator on loopback; callbacks go to `callback_base`."""
+    lines = []
+    for code, protocol in protocols.items():
+        lines += [
+            "[[carrier]]",
+            f'code = "{code}"',
+            f'name = "{code} (simulated)"',
+            f'adapter = "{protocol}"',
+            "[carrier.capabilities]",
+            "quotes_fees = true",
+            "[carrier.connection]",
+            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
+            f'secret_env = "{secret_env(code)}"',
+            f'callback_url = "{callback_base}/v1/carriers/{code}/callback"',
+            *([f"timeout = {timeout}"] if timeout is not None else []),
+            "",
+        ]
+    return "\n".join(lines)
+
+
 # ---- each protocol's endpoints -------------------------------------------------
 
 
@@ -445,83 +468,32 @@ def _json(status: int, body: Any) -> tuple[int, str, bytes]:
     return status, "application/json", orjson.dumps(body)
 
 
-def _direct(
+_WIRES: Mapping[str, Any] = {"direct": direct, "aggregator": aggregator, "generic": generic}
+"""Each protocol's carrier side (its module): how it reads a call and words each answer."""
+
+
+def _serve(
     sim: Simulator, carrier: SimulatedCarrier, path: str, headers: Mapping[str, str], body: bytes
 ) -> tuple[int, str, bytes]:
-    if not direct.verified(carrier.connection, headers, body):
-        return _json(401, {"status": False, "statusCode": "SIGN_ERROR", "message": "bad digest"})
-    call = direct.read(body)
-    if path == "/intercept/check":
-        return _json(200, direct.quoted(*sim.quote(carrier, str(call["tracking_no"]))))
-    if sim._flaky(str(call["request_id"])):
-        return _json(503, {"status": False, "statusCode": "BUSY"})
-    if path == "/intercept/create":
-        kind, what = sim.request(carrier, call)
-        if kind == "rejected":
-            return _json(200, direct.rejected(*what))
-        return _json(200, direct.accepted(what.task_no, what.accepted_at))
-    if path == "/intercept/cancel":
-        a = sim.cancel(carrier, call)
-        return _json(200, direct.cancelled(a["report"], a["reason"], a["at"]))
-    return _json(404, {"status": False, "statusCode": "NOT_FOUND"})
-
-
-def _aggregator(
-    sim: Simulator, carrier: SimulatedCarrier, path: str, headers: Mapping[str, str], body: bytes
-) -> tuple[int, str, bytes]:
-    read = aggregator.read_form(carrier.connection, body) if path == aggregator.PATH else None
-    if read is None:
-        return _json(401, {"result": False, "returnCode": "401", "message": "sign error"})
-    method, param = read
-    call = {
-        "request_id": param.get("orderId"),
-        "tracking_no": param.get("kuaidinum"),
-        "action": param.get("action"),
-        "carrier_ref": param.get("taskId"),
-    }
-    if method == "interceptCheck":
-        return _json(200, aggregator.quoted(*sim.quote(carrier, str(call["tracking_no"]))))
-    if sim._flaky(str(call["request_id"])):
-        return _json(503, {"result": False, "returnCode": "503", "message": "busy"})
-    if method == "intercept":
-        kind, what = sim.request(carrier, call)
-        if kind == "rejected":
-            return _json(200, aggregator.rejected(*what))
-        return _json(200, aggregator.accepted(what.task_no, what.accepted_at))
-    if method == "cancelIntercept":
-        a = sim.cancel(carrier, call)
-        return _json(200, aggregator.cancelled(a["report"], a["reason"], a["at"]))
-    return _json(200, {"result": False, "returnCode": "404", "message": f"no method {method}"})
-
-
-def _generic(
-    sim: Simulator, carrier: SimulatedCarrier, path: str, headers: Mapping[str, str], body: bytes
-) -> tuple[int, str, bytes]:
+    wire = _WIRES[carrier.protocol]
     try:
-        generic.verified(carrier.connection, headers, body, sim.clock())
-    except Exception as refusal:  # noqa: BLE001 - any refusal is a 401 to the caller
-        return _json(401, {"error": str(refusal)})
-    call = orjson.loads(body)
-    if path == "/v1/eligibility":
-        return _json(200, generic.quoted(*sim.quote(carrier, str(call["tracking_no"]))))
-    if sim._flaky(str(call["request_id"])):
-        return _json(503, {"error": "busy"})
-    if path == "/v1/intercepts":
-        kind, what = sim.request(carrier, call)
+        call = wire.incoming(carrier.connection, path, headers, body, sim.clock())
+    except BadCallback as refusal:
+        return _json(401, wire.refused(str(refusal)))
+    fields = call.fields
+    if call.operation == "quote":
+        return _json(200, wire.quoted(*sim.quote(carrier, str(fields["tracking_no"]))))
+    if sim._flaky(str(fields["request_id"])):
+        return _json(503, wire.BUSY)
+    if call.operation == "request":
+        kind, what = sim.request(carrier, fields)
         if kind == "rejected":
-            return _json(200, generic.rejected(*what))
-        return _json(200, generic.accepted(what.task_no, what.accepted_at))
-    if path == "/v1/intercepts/cancel":
-        a = sim.cancel(carrier, call)
-        return _json(200, generic.cancelled(a["report"], a["reason"], a["at"]))
-    return _json(404, {"error": "no such endpoint"})
-
-
-_PROTOCOLS: Mapping[str, Callable[..., tuple[int, str, bytes]]] = {
-    "direct": _direct,
-    "aggregator": _aggregator,
-    "generic": _generic,
-}
+            return _json(200, wire.rejected(*what))
+        return _json(200, wire.accepted(what.task_no, what.accepted_at))
+    if call.operation == "cancel":
+        a = sim.cancel(carrier, fields)
+        return _json(200, wire.cancelled(a["report"], a["reason"], a["at"]))
+    return _json(*wire.unknown(call.name))
 
 
 # ---- serving it ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from carriers.simulator import Timing
+from carriers.simulator import Timing, simulated_carriers_file
 from domain.after_sale import auto_key
 from domain.commands import (
     AttachEvidence,
@@ -371,22 +371,7 @@ and some come back rejected)."""
 
 def carriers_toml(simulator_port: int, callback_base: str) -> str:
     """The demo's carriers file: every carrier connected to the simulator on loopback."""
-    lines = []
-    for code, protocol in DEMO_PROTOCOLS.items():
-        lines += [
-            "[[carrier]]",
-            f'code = "{code}"',
-            f'name = "{code} (simulated)"',
-            f'adapter = "{protocol}"',
-            "[carrier.capabilities]",
-            "quotes_fees = true",
-            "[carrier.connection]",
-            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
-            f'secret_env = "{secret_env(code)}"',
-            f'callback_url = "{callback_base}/v1/carriers/{code}/callback"',
-            "",
-        ]
-    return "\n".join(lines)
+    return simulated_carriers_file(DEMO_PROTOCOLS, simulator_port, callback_base, secret_env)
 
 
 def secret_env(code: str) -> str:

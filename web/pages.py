@@ -7,6 +7,7 @@ the use cases; what is here is who is asking, what they sent, and how the answer
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -554,15 +555,26 @@ def _messages(error: ValidationError) -> list[str]:
     ]
 
 
-async def _cancel_refused(
-    request: Request, visitor: Visitor, intercept_id: str, problems: list[str], status: int
+async def _form_refused(
+    form: str,
+    request: Request,
+    visitor: Visitor,
+    intercept_id: str,
+    problems: list[str],
+    status: int,
 ) -> Response:
+    """The intercept's page again, with what was wrong shown beside the form that sent it
+    (`cancel` or `evidence`)."""
     detail = await run_in_threadpool(_detail, request, visitor, intercept_id)
     if detail is None:
         return _not_found(request, visitor)
-    page = _detail_page(request, visitor, detail, cancel_problems=problems)
+    page = _detail_page(request, visitor, detail, **{f"{form}_problems": problems})
     page.status = status
     return _render(request, visitor, page)
+
+
+_cancel_refused = partial(_form_refused, "cancel")
+_evidence_refused = partial(_form_refused, "evidence")
 
 
 @router.post("/intercepts/{intercept_id}/evidence", response_class=HTMLResponse)
@@ -612,17 +624,6 @@ async def attach_evidence(request: Request, intercept_id: str) -> Response:
     except DomainError as error:
         return await _evidence_refused(request, visitor, intercept_id, [error.message], 409)
     return _redirect(request, visitor, f"/intercepts/{acting}?notice=evidence")
-
-
-async def _evidence_refused(
-    request: Request, visitor: Visitor, intercept_id: str, problems: list[str], status: int
-) -> Response:
-    detail = await run_in_threadpool(_detail, request, visitor, intercept_id)
-    if detail is None:
-        return _not_found(request, visitor)
-    page = _detail_page(request, visitor, detail, evidence_problems=problems)
-    page.status = status
-    return _render(request, visitor, page)
 
 
 def _evidence_file(request: Request, visitor: Visitor, intercept_id: str, sha256: str):

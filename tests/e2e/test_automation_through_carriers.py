@@ -26,6 +26,7 @@ from tests.e2e.api_server import start
 from tests.e2e.cli import INTERCEPT
 from tests.support import webhook_receiver
 from tests.support.carriers import PROTOCOL_OF, carriers_toml, free_port, secrets
+from tests.support.waiting import wait_for
 
 CARRIERS = sorted(PROTOCOL_OF.values())
 OPEN = {"requested", "accepted"}
@@ -51,16 +52,6 @@ def _simulator(env: dict, port: int, log: Path) -> subprocess.Popen:
         time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"the simulator did not start:\n{log.read_text(errors='replace')}")
-
-
-def _eventually(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.timeout(180)
@@ -119,7 +110,7 @@ def test_after_sale_to_carrier_simulator_to_callback_to_signed_webhooks(tmp_path
                 return {i: client.get(f"/v1/intercepts/{i}").json() for i in ids}
 
             # The carriers decide on their own time; their callbacks say so.
-            decided = _eventually(
+            decided = wait_for(
                 lambda: (
                     (d := details())
                     and all(x["intercept"]["status"] not in OPEN for x in d.values())
@@ -141,7 +132,7 @@ def test_after_sale_to_carrier_simulator_to_callback_to_signed_webhooks(tmp_path
             }
             assert all(len(h) >= 3 for h in histories.values()), histories
             total = sum(len(h) for h in histories.values())
-            _eventually(
+            wait_for(
                 lambda: len({r.headers["webhook-id"] for r in receiver.received}) >= total,
                 60,
                 f"{total} webhooks",

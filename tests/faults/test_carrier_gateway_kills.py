@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from carriers.simulator import Timing
-from domain.commands import CancelIntercept, RequestIntercept, SetPolicy
+from domain.commands import CancelIntercept
 from domain.vocabulary import CancelReason, Status
 from engine.carrier_gateway import Backoff
 from engine.composition import build_carrier_gateway, build_engine, event_store_db
 from engine.store.outbound import OutboundStore
 from tests.faults.report import report
-from tests.support.carriers import PROTOCOL_OF, rig
+from tests.support.carriers import PROTOCOL_OF, allow, request, rig
 
 INTERCEPTS = 18
 MIN_KILLS = 10
@@ -37,33 +37,11 @@ def now() -> datetime:
 
 def merchant_commands(engine) -> list:
     carriers = sorted(PROTOCOL_OF.values())
-    engine.execute(
-        SetPolicy(
-            merchant_id="m1",
-            min_amount_minor=0,
-            max_amount_minor=10**6,
-            carriers=frozenset(carriers),
-            actor="ops",
-            occurred_at=now(),
-        )
-    )
+    allow(engine, *carriers)
     ids = []
     for n in range(INTERCEPTS):
         carrier = carriers[n % len(carriers)]
-        decision = engine.execute(
-            RequestIntercept(
-                merchant_id="m1",
-                order_id=f"o{n}",
-                tracking_no=f"{carrier}K{n:04d}",
-                carrier=carrier,
-                amount_minor=1000,
-                request_reason="buyer_refund",
-                key=f"k{n}",
-                actor="m1-staff",
-                occurred_at=now(),
-            )
-        )
-        ids.append(decision.state.id)
+        ids.append(request(engine, carrier, f"{carrier}K{n:04d}"))
     return ids
 
 

@@ -27,6 +27,7 @@ from engine.webhooks.store import WebhookStore
 from tests import builders
 from tests.e2e.cli import INTERCEPT
 from tests.support import webhook_receiver
+from tests.support.waiting import wait_for
 
 MERCHANTS = ("m1", "m2")
 
@@ -58,15 +59,6 @@ def _leader_pid(lock: Path) -> int | None:
     return int(text) if text else None
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.timeout(120)
 def test_one_dispatcher_delivers_and_the_other_takes_over_when_it_is_killed(tmp_path):
     home = tmp_path / "var"
@@ -95,7 +87,7 @@ def test_one_dispatcher_delivers_and_the_other_takes_over_when_it_is_killed(tmp_
     _record(engine, 0, 20)
     processes = [_dispatcher(env, tmp_path / f"dispatcher-{n}.log") for n in (1, 2)]
     try:
-        _wait(lambda: received() >= 20, 40, "the first 20 webhooks")
+        wait_for(lambda: received() >= 20, 40, "the first 20 webhooks")
         time.sleep(1.0)  # room for a second delivery of any of them, were there one
         first_ids = [g.headers["webhook-id"] for r in receivers.values() for g in r.received]
         assert len(first_ids) == 20 and len(set(first_ids)) == 20, "delivered twice"
@@ -108,7 +100,7 @@ def test_one_dispatcher_delivers_and_the_other_takes_over_when_it_is_killed(tmp_
         (standby,) = [p for p in processes if p.pid != leader]
         assert standby.poll() is None
         _record(engine, 20, 20)
-        _wait(lambda: received() >= 40, 40, "the next 20 webhooks from the standby")
+        wait_for(lambda: received() >= 40, 40, "the next 20 webhooks from the standby")
         time.sleep(1.0)
         assert _leader_pid(lock) == standby.pid
     finally:
@@ -181,7 +173,7 @@ def test_one_automation_loop_decides_and_the_other_takes_over_when_it_is_killed(
         for _ in range(2)
     ]
     try:
-        _wait(lambda: decided(first), 40, "the first reports decided")
+        wait_for(lambda: decided(first), 40, "the first reports decided")
         leader = _leader_pid(lock)
         by_pid = {p.pid: p for p in processes}
         assert leader in by_pid
@@ -189,7 +181,7 @@ def test_one_automation_loop_decides_and_the_other_takes_over_when_it_is_killed(
         by_pid[leader].wait()
         (standby,) = [p for p in processes if p.pid != leader]
         second = _reports(engine, 10, 10)
-        _wait(lambda: decided(second), 40, "the next reports, decided by the standby")
+        wait_for(lambda: decided(second), 40, "the next reports, decided by the standby")
         assert standby.poll() is None and _leader_pid(lock) == standby.pid
     finally:
         for p in processes:

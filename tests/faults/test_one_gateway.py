@@ -22,6 +22,7 @@ from engine.store.outbound import OutboundStore
 from tests import builders
 from tests.e2e.cli import INTERCEPT
 from tests.support.carriers import PROTOCOL_OF, rig
+from tests.support.waiting import wait_for
 
 CARRIERS = sorted(PROTOCOL_OF.values())
 
@@ -55,15 +56,6 @@ def _sent(settings) -> int:
         store.db.close()
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.timeout(150)
 def test_one_gateway_sends_and_the_other_takes_over_when_it_is_killed(tmp_path, monkeypatch):
     carriers = rig(
@@ -83,7 +75,7 @@ def test_one_gateway_sends_and_the_other_takes_over_when_it_is_killed(tmp_path, 
     _request(engine, 0, 9)
     processes = [_gateway(env, tmp_path / f"gateway-{n}.log") for n in (1, 2)]
     try:
-        _wait(lambda: _sent(settings) >= 9, 60, "the first 9 requests sent")
+        wait_for(lambda: _sent(settings) >= 9, 60, "the first 9 requests sent")
         time.sleep(1.0)  # room for a second send of any of them, were there one
         seen = carriers.simulator.seen()
         assert [r["times"] for r in seen["requests"]] == [1] * 9, seen["requests"]
@@ -94,7 +86,7 @@ def test_one_gateway_sends_and_the_other_takes_over_when_it_is_killed(tmp_path, 
         by_pid[leader].wait()
         (standby,) = [p for p in processes if p.pid != leader]
         _request(engine, 9, 9)
-        _wait(lambda: _sent(settings) >= 18, 60, "the next 9 requests, from the standby")
+        wait_for(lambda: _sent(settings) >= 18, 60, "the next 9 requests, from the standby")
         time.sleep(1.0)
         assert standby.poll() is None and int(lock.read_text().strip()) == standby.pid
     finally:

@@ -6,8 +6,6 @@ one id, its answer is recorded once, and the carrier's callbacks (repeated and
 reordered) take each intercept along its journey.
 """
 
-import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +13,8 @@ import httpx
 import pytest
 
 from carriers import aggregator, direct, generic
-from carriers.simulator import push_callbacks
-from domain.commands import CancelIntercept, RequestIntercept, SetPolicy
+from carriers.protocol import Push
+from domain.commands import CancelIntercept
 from domain.events import (
     CarrierAccepted,
     CarrierConfirmed,
@@ -29,20 +27,12 @@ from domain.vocabulary import CancelReason, Conflict
 from engine.composition import build_carrier_gateway, build_engine
 from tests.e2e import api_server
 from tests.e2e.cli import intercept
-from tests.support.carriers import FAST, PROTOCOL_OF, rig
+from tests.support.carriers import FAST, PROTOCOL_OF, allow, request, rig, serving
+from tests.support.waiting import wait_for
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 STAGES = {
@@ -61,44 +51,19 @@ def test_requests_answers_cancels_and_callbacks_over_http(protocol, tmp_path, mo
     carrier = PROTOCOL_OF[protocol]
     home = tmp_path / "var"
     the_rig = rig(tmp_path, monkeypatch, stages={f"{carrier}{t}": s for t, s in STAGES.items()})
-    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
     engine = build_engine(the_rig.settings(home))
-    # The gateway's thread gets an engine of its own: one connection is not for two threads.
-    gateway = build_carrier_gateway(the_rig.settings(home), build_engine(the_rig.settings(home)))
-    stop = threading.Event()
-    threads = [
-        threading.Thread(target=gateway.run, args=(stop, 0.05), daemon=True),
-        threading.Thread(target=push_callbacks, args=(the_rig.simulator, stop), daemon=True),
-    ]
-    try:
-        for t in threads:
-            t.start()
-        engine.execute(
-            SetPolicy(
-                merchant_id="m1",
-                min_amount_minor=0,
-                max_amount_minor=10**6,
-                carriers=frozenset({carrier}),
-                actor="ops",
-                occurred_at=now(),
+    with serving(the_rig, home) as (_, gateway):
+        allow(engine, carrier)
+        ids = {
+            tracking: request(
+                engine,
+                carrier,
+                f"{carrier}{tracking}",
+                order_id=f"o-{tracking}",
+                key=f"k-{tracking}",
             )
-        )
-        ids = {}
-        for tracking in STAGES:
-            decision = engine.execute(
-                RequestIntercept(
-                    merchant_id="m1",
-                    order_id=f"o-{tracking}",
-                    tracking_no=f"{carrier}{tracking}",
-                    carrier=carrier,
-                    amount_minor=1000,
-                    request_reason="buyer_refund",
-                    key=f"k-{tracking}",
-                    actor="m1-staff",
-                    occurred_at=now(),
-                )
-            )
-            ids[tracking] = decision.state.id
+            for tracking in STAGES
+        }
         accepted = ids["T-TRANSIT-3"]
         key = (carrier, f"{carrier}T-TRANSIT-3")
         wait_for(lambda: key in the_rig.simulator.parcels, what="the request at the carrier")
@@ -132,13 +97,6 @@ def test_requests_answers_cancels_and_callbacks_over_http(protocol, tmp_path, mo
 
         wait_for(settled, what="the carriers to finish")
         wait_for(lambda: not the_rig.simulator.outbox, what="the last callbacks")
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(5)
-        server.stop()
-        the_rig.stop()
-        gateway.close()
 
     seen = the_rig.simulator.seen()
     assert seen["under_two_ids"] == []
@@ -185,36 +143,15 @@ def test_a_cancel_after_the_scan_comes_back_as_the_carriers_success(
     engine = build_engine(the_rig.settings(home))
     gateway = build_carrier_gateway(the_rig.settings(home), engine)
     try:
-        engine.execute(
-            SetPolicy(
-                merchant_id="m1",
-                min_amount_minor=0,
-                max_amount_minor=10**6,
-                carriers=frozenset({carrier}),
-                actor="ops",
-                occurred_at=now(),
-            )
-        )
-        decision = engine.execute(
-            RequestIntercept(
-                merchant_id="m1",
-                order_id="o1",
-                tracking_no=f"{carrier}T1",
-                carrier=carrier,
-                amount_minor=1000,
-                request_reason="buyer_refund",
-                key="k1",
-                actor="m1-staff",
-                occurred_at=now(),
-            )
-        )
+        allow(engine, carrier)
+        iid = request(engine, carrier, f"{carrier}T1")
         gateway.step()
         task = the_rig.simulator.parcels[(carrier, f"{carrier}T1")]
         task.outcome, task.reason = "confirmed", None  # this parcel is stopped at its scan
         wait_for(lambda: now() > task.scan_at, what="the scan")
         engine.execute(
             CancelIntercept(
-                intercept_id=decision.state.id,
+                intercept_id=iid,
                 reason=CancelReason.MISOPERATION,
                 actor="m1-staff",
                 occurred_at=now(),
@@ -225,19 +162,19 @@ def test_a_cancel_after_the_scan_comes_back_as_the_carriers_success(
     finally:
         the_rig.stop()
         gateway.close()
-    state = engine.app.intercept(decision.state.id)
+    state = engine.app.intercept(iid)
     assert state.status.value == "cancelled"
     assert Conflict.INTERCEPTED_AFTER_CANCEL in state.conflicts
     assert the_rig.simulator.seen()["under_two_ids"] == []
 
 
+WIRE = {"direct": direct, "aggregator": aggregator, "generic": generic}
+
+
 def _callback(protocol: str, conn, report: str, tracking: str, task_no: str):
     at = now()
-    if protocol == "direct":
-        return direct.callback(conn, report, None, tracking, task_no, "r1", at)
-    if protocol == "aggregator":
-        return aggregator.callback(conn, report, None, tracking, task_no, "r1", at, "YTO")
-    return generic.callback(conn, report, None, tracking, task_no, "r1", at, at.timestamp())
+    push = Push(report, None, "YTO", tracking, task_no, "r1", at, at.timestamp())
+    return WIRE[protocol].callback(conn, push)
 
 
 @pytest.mark.parametrize("protocol", sorted(PROTOCOL_OF))
@@ -262,29 +199,8 @@ def test_callbacks_are_verified_per_protocol_and_eligibility_is_asked(
     gateway = build_carrier_gateway(the_rig.settings(home), engine)
     conn = the_rig.simulator.carriers[carrier].connection
     try:
-        engine.execute(
-            SetPolicy(
-                merchant_id="m1",
-                min_amount_minor=0,
-                max_amount_minor=10**6,
-                carriers=frozenset({carrier}),
-                actor="ops",
-                occurred_at=now(),
-            )
-        )
-        iid = engine.execute(
-            RequestIntercept(
-                merchant_id="m1",
-                order_id="o1",
-                tracking_no=tracking,
-                carrier=carrier,
-                amount_minor=1000,
-                request_reason="buyer_refund",
-                key="k1",
-                actor="m1-staff",
-                occurred_at=now(),
-            )
-        ).state.id
+        allow(engine, carrier)
+        iid = request(engine, carrier, tracking)
         gateway.step()
         task_no = the_rig.simulator.parcels[(carrier, tracking)].task_no
         path = f"/v1/carriers/{carrier}/callback"
@@ -384,43 +300,10 @@ def test_the_journey_before_the_carriers_success_is_the_success(protocol, tmp_pa
         stages=dict.fromkeys(parcels, "in_transit"),
         timing=replace(FAST, overtaken=1.0),
     )
-    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
     engine = build_engine(the_rig.settings(home))
-    gateway = build_carrier_gateway(the_rig.settings(home), build_engine(the_rig.settings(home)))
-    stop = threading.Event()
-    threads = [
-        threading.Thread(target=gateway.run, args=(stop, 0.05), daemon=True),
-        threading.Thread(target=push_callbacks, args=(the_rig.simulator, stop), daemon=True),
-    ]
-    try:
-        for t in threads:
-            t.start()
-        engine.execute(
-            SetPolicy(
-                merchant_id="m1",
-                min_amount_minor=0,
-                max_amount_minor=10**6,
-                carriers=frozenset({carrier}),
-                actor="ops",
-                occurred_at=now(),
-            )
-        )
-        ids = {
-            tracking: engine.execute(
-                RequestIntercept(
-                    merchant_id="m1",
-                    order_id=f"o-{tracking}",
-                    tracking_no=tracking,
-                    carrier=carrier,
-                    amount_minor=1000,
-                    request_reason="buyer_refund",
-                    key=f"k-{tracking}",
-                    actor="m1-staff",
-                    occurred_at=now(),
-                )
-            ).state.id
-            for tracking in parcels
-        }
+    with serving(the_rig, home) as (server, _):
+        allow(engine, carrier)
+        ids = {tracking: request(engine, carrier, tracking) for tracking in parcels}
         sim = the_rig.simulator
         wait_for(lambda: len(sim.parcels) == len(parcels), what="the requests at the carrier")
         wait_for(lambda: not sim.outbox, what="the last callbacks")
@@ -444,13 +327,6 @@ def test_the_journey_before_the_carriers_success_is_the_success(protocol, tmp_pa
                 what="the rows to show the journey",
             )
             rows = {t: client.get(f"/v1/intercepts/{ids[t]}").json()["intercept"] for t in stopped}
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(5)
-        server.stop()
-        the_rig.stop()
-        gateway.close()
     assert all(d["status"] == 200 for d in the_rig.simulator.delivered)
     for tracking in stopped:
         sent = reports[tracking]

@@ -10,35 +10,18 @@ import re
 import time
 from datetime import UTC, datetime
 
-from domain.commands import RequestIntercept, SetPolicy
 from domain.ids import carrier_request_id, intercept_id
 from domain.vocabulary import DispatchState
 from engine.composition import build_engine
 from engine.settings import Settings
 from tests.e2e import api_server
-from tests.support.carriers import rig
+from tests.support.carriers import allow, request, rig
 
 UNCONNECTED = '\n[[carrier]]\ncode = "SF"\nname = "SF (no connection)"\nadapter = "direct"\n'
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _request(engine, carrier: str, tracking: str):
-    return engine.execute(
-        RequestIntercept(
-            merchant_id="m1",
-            order_id=f"o-{tracking}",
-            tracking_no=tracking,
-            carrier=carrier,
-            amount_minor=1000,
-            request_reason="buyer_refund",
-            key=f"k-{tracking}",
-            actor="m1-staff",
-            occurred_at=now(),
-        )
-    ).state.id
 
 
 def test_the_api_and_the_pages_show_where_each_request_to_its_carrier_stands(tmp_path, monkeypatch):
@@ -62,17 +45,8 @@ def test_the_api_and_the_pages_show_where_each_request_to_its_carrier_stands(tmp
         "SF-1": "not_connected",
     }
     try:
-        engine.execute(
-            SetPolicy(
-                merchant_id="m1",
-                min_amount_minor=0,
-                max_amount_minor=10**6,
-                carriers=frozenset({"ZTO", "SF"}),
-                actor="ops",
-                occurred_at=now(),
-            )
-        )
-        ids = {t: _request(engine, "SF" if t.startswith("SF") else "ZTO", t) for t in expected}
+        allow(engine, "ZTO", "SF")
+        ids = {t: request(engine, "SF" if t.startswith("SF") else "ZTO", t) for t in expected}
         merchant = server.key("merchant", "m1")
         with server.client(merchant) as client:
 
@@ -129,17 +103,8 @@ def test_a_request_the_gateway_has_not_read_is_pending_in_the_use_cases(tmp_path
     with the_rig.carriers_file.open("a") as toml:
         toml.write(UNCONNECTED)
     engine = build_engine(Settings(home=tmp_path / "var", carriers_file=the_rig.carriers_file))
-    engine.execute(
-        SetPolicy(
-            merchant_id="m1",
-            min_amount_minor=0,
-            max_amount_minor=10**6,
-            carriers=frozenset({"ZTO", "SF"}),
-            actor="ops",
-            occurred_at=now(),
-        )
-    )
-    ids = {c: _request(engine, c, f"{c}T-1") for c in ("ZTO", "SF")}
+    allow(engine, "ZTO", "SF")
+    ids = {c: request(engine, c, f"{c}T-1") for c in ("ZTO", "SF")}
     page = usecases.list_intercepts(engine, usecases.ListRequest(), now())
     assert {r["carrier"]: r["dispatch"] for r in page.rows} == {
         "ZTO": "pending",

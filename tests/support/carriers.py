@@ -5,11 +5,23 @@ real engine: its gateway over real HTTP, and (with `serve`) the API taking callb
 """
 
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
-from carriers.simulator import Simulator, SimulatorServer, Timing
+from carriers.simulator import (
+    Simulator,
+    SimulatorServer,
+    Timing,
+    push_callbacks,
+    simulated_carriers_file,
+)
+from domain.commands import RequestIntercept, SetPolicy
 from engine.settings import Settings
 
 PROTOCOL_OF = {"direct": "ZTO", "aggregator": "YTO", "generic": "JD"}
@@ -33,27 +45,18 @@ def free_port() -> int:
 
 
 def secrets() -> dict[str, str]:
-    return {f"TEST_{code}_SECRET": f"test-secret-{code.lower()}" for code in PROTOCOL_OF.values()}
+    return {secret_env(code): f"test-secret-{code.lower()}" for code in PROTOCOL_OF.values()}
+
+
+def secret_env(code: str) -> str:
+    return f"TEST_{code}_SECRET"
 
 
 def carriers_toml(simulator_port: int, api_port: int, timeout: float = 2.0) -> str:
-    lines = []
-    for protocol, code in PROTOCOL_OF.items():
-        lines += [
-            "[[carrier]]",
-            f'code = "{code}"',
-            f'name = "{code} (simulated)"',
-            f'adapter = "{protocol}"',
-            "[carrier.capabilities]",
-            "quotes_fees = true",
-            "[carrier.connection]",
-            f'base_url = "http://127.0.0.1:{simulator_port}/{code}"',
-            f'secret_env = "TEST_{code}_SECRET"',
-            f'callback_url = "http://127.0.0.1:{api_port}/v1/carriers/{code}/callback"',
-            f"timeout = {timeout}",
-            "",
-        ]
-    return "\n".join(lines)
+    """The test carriers, one per protocol, connected to the simulator."""
+    callbacks = f"http://127.0.0.1:{api_port}"
+    codes = {code: protocol for protocol, code in PROTOCOL_OF.items()}
+    return simulated_carriers_file(codes, simulator_port, callbacks, secret_env, timeout)
 
 
 @dataclass
@@ -90,3 +93,64 @@ def rig(folder: Path, monkeypatch, seed: int = 5, **options) -> Rig:
         simulated_carriers(Settings(home=folder, carriers_file=carriers_file))
     )
     return Rig(simulator, server, carriers_file, api_port)
+
+
+def allow(engine: Any, *carriers: str, merchant: str = "m1") -> None:
+    """The merchant's policy: these carriers, any amount up to 10,000 yuan."""
+    engine.execute(
+        SetPolicy(
+            merchant_id=merchant,
+            min_amount_minor=0,
+            max_amount_minor=10**6,
+            carriers=frozenset(carriers),
+            actor="ops",
+            occurred_at=datetime.now(UTC),
+        )
+    )
+
+
+def request(engine: Any, carrier: str, tracking: str, **changes: Any) -> UUID:
+    """A merchant's request to intercept the parcel (10 yuan, the buyer's refund); its id."""
+    fields: dict[str, Any] = {
+        "merchant_id": "m1",
+        "order_id": f"o-{tracking}",
+        "tracking_no": tracking,
+        "carrier": carrier,
+        "amount_minor": 1000,
+        "request_reason": "buyer_refund",
+        "key": f"k-{tracking}",
+        "actor": "m1-staff",
+        "occurred_at": datetime.now(UTC),
+    }
+    identity: UUID = engine.execute(RequestIntercept(**{**fields, **changes})).state.id
+    return identity
+
+
+@contextmanager
+def serving(the_rig: Rig, home: Path) -> Iterator[tuple[Any, Any]]:
+    """`intercept serve` taking the carriers' callbacks, the carrier gateway following the log
+    and the simulator pushing its callbacks (each in a thread of its own); all stopped on
+    leaving, the simulator too."""
+    from engine.composition import build_carrier_gateway, build_engine
+    from tests.e2e import api_server
+
+    server = api_server.start(home, env=the_rig.env(), port=the_rig.api_port, timeout=120)
+    # The gateway's thread gets an engine of its own: one connection is not for two threads.
+    settings = the_rig.settings(home)
+    gateway = build_carrier_gateway(settings, build_engine(settings))
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=gateway.run, args=(stop, 0.05), daemon=True),
+        threading.Thread(target=push_callbacks, args=(the_rig.simulator, stop), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        yield server, gateway
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        server.stop()
+        the_rig.stop()
+        gateway.close()

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from carriers import aggregator, direct, generic
-from carriers.protocol import BadCallback, Connection
+from carriers.protocol import BadCallback, Connection, Push
 from domain.vocabulary import CarrierReport, FailureReason, RejectionCode
 
 CONN = Connection("http://127.0.0.1:1/X", "acct-1", "s3cret", "http://127.0.0.1:2/cb")
@@ -14,12 +14,15 @@ AT = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 NOW = AT
 
 
+WIRE = {"direct": direct, "aggregator": aggregator, "generic": generic}
+
+
+def push(report: str, reason: str | None = None, sent_at: float = NOW.timestamp()) -> Push:
+    return Push(report, reason, "YTO", "YT1", "YTOT1", "req-1", AT, sent_at)
+
+
 def signed(protocol: str, report: str = "confirmed", reason: str | None = None):
-    if protocol == "direct":
-        return direct.callback(CONN, report, reason, "ZT1", "ZTOT1", "req-1", AT)
-    if protocol == "aggregator":
-        return aggregator.callback(CONN, report, reason, "YT1", "YTOT1", "req-1", AT, "YTO")
-    return generic.callback(CONN, report, reason, "JD1", "JDT1", "req-1", AT, NOW.timestamp())
+    return WIRE[protocol].callback(CONN, push(report, reason))
 
 
 ADAPTERS = {
@@ -75,7 +78,7 @@ def test_a_callback_without_its_signature_is_refused(protocol):
 
 
 def test_a_generic_callback_outside_the_window_is_refused():
-    headers, body = generic.callback(CONN, "confirmed", None, "JD1", "JDT1", "r", AT, 0)
+    headers, body = generic.callback(CONN, push("confirmed", sent_at=0))
     with pytest.raises(BadCallback, match="away from the engine's clock"):
         ADAPTERS["generic"].parse_callback(CONN, headers, body, NOW)
 
