@@ -22,7 +22,7 @@ from projections import store as projection_store
 from projections.personal import NO_KEYS, Keys
 from projections.point_in_time import Cutoff, write_batch
 from projections.projector import BatchResult, Projector
-from storage.database import Database
+from storage.database import Database, DatabaseBusy
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -131,10 +131,12 @@ def from_store_in_parts(
     files = [target.with_name(f"{target.name}.part{k}") for k in range(parts)]
     context = multiprocessing.get_context("fork")
     counts = context.Array("q", parts)
+    errors = context.SimpleQueue()
     zone = stats_store.zone_of(db)
     workers = [
         context.Process(
-            target=_fill_part, args=(settings, files[k], (k, parts), head, zone, counts)
+            target=_fill_part,
+            args=(settings, files[k], (k, parts), head, zone, counts, errors),
         )
         for k in range(parts)
     ]
@@ -145,7 +147,12 @@ def from_store_in_parts(
             worker.join()
         failed = [w.exitcode for w in workers if w.exitcode != 0]
         if failed:
-            raise RuntimeError(f"a part of the rebuild failed (exit codes {failed})")
+            said = []
+            while not errors.empty():
+                said.append(errors.get())
+            raise PartFailed(
+                "; ".join(said) or f"a part of the rebuild ended with exit codes {failed}"
+            )
         bulk.merge(db, files)
     finally:
         for worker in workers:
@@ -161,25 +168,35 @@ def from_store_in_parts(
     return projection_store.positions(db, "intercepts", "eventstore").get(0, 0)
 
 
+class PartFailed(DatabaseBusy):
+    """A process filling a part of the rebuild failed: nothing of the rebuild is kept."""
+
+
 def _fill_part(
-    settings: "Settings", file: Path, part: tuple[int, int], head: int, zone: str, counts
+    settings: "Settings", file: Path, part: tuple[int, int], head: int, zone: str, counts, errors
 ) -> None:
-    """In a process of its own: one part of the log into the file `file`."""
-    from engine.composition import build_engine
-    from projections.schema import migrate
-
-    engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
-    db = Database.sqlite_file(file)
+    """In a process of its own: one part of the log into the file `file`. A failure is
+    told to the replay in one line, and the process ends with exit code 1."""
     try:
-        migrate(db, zone)
+        from engine.composition import build_engine
+        from projections.schema import migrate
 
-        def read(after: int, limit: int):
-            return [e for e in engine.read_intercept_log(after, limit, part) if e[0] <= head]
+        engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
+        db = Database.sqlite_file(file)
+        try:
+            migrate(db, zone)
 
-        counts[part[0]] = bulk.fill(db, read, engine.seals, indexes=False)
-    finally:
-        db.close()
-        engine.close()
+            def read(after: int, limit: int):
+                return [e for e in engine.read_intercept_log(after, limit, part) if e[0] <= head]
+
+            counts[part[0]] = bulk.fill(db, read, engine.seals, indexes=False)
+        finally:
+            db.close()
+            engine.close()
+    except Exception as error:  # noqa: BLE001 - told to the replay, which fails with it
+        first = (str(error).strip().splitlines() or [""])[0]
+        errors.put(f"part {part[0]} of {part[1]}: {type(error).__name__}: {first}")
+        raise SystemExit(1) from None
 
 
 def from_topic(

@@ -261,3 +261,29 @@ def test_a_whole_view_at_a_time_holds_each_intercept_as_show_gives_it(tmp_path, 
         assert rows == expected and 0 < len(rows)
         view.close()
     engine.close()
+
+
+def test_a_part_that_fails_fails_the_rebuild_in_one_line_and_leaves_no_file(
+    tmp_path, monkeypatch, capfd
+):
+    from projections import bulk
+
+    engine = build_engine(Settings(home=tmp_path), clock=StepClock())
+    try:
+        target = Database.sqlite_file(tmp_path / "fresh.db")
+        migrate(target)
+
+        def broken(*args, **kwargs):
+            raise ValueError("the disk is full\nsecond line")
+
+        monkeypatch.setattr(bulk, "fill", broken)  # the parts are forks: they call this one
+        with pytest.raises(replay.PartFailed) as failed:
+            replay.from_store_in_parts(engine.settings, target, replay.ReplayReport("store"), 0, 2)
+        assert sorted(str(failed.value).split("; ")) == [
+            f"part {k} of 2: ValueError: the disk is full" for k in (0, 1)
+        ]
+        assert "Traceback" not in capfd.readouterr().err
+        assert sorted(p.name for p in tmp_path.glob("fresh.db.part*")) == []
+        target.close()
+    finally:
+        engine.close()
