@@ -176,7 +176,12 @@ def _fill_part(
     settings: "Settings", file: Path, part: tuple[int, int], head: int, zone: str, counts, errors
 ) -> None:
     """In a process of its own: one part of the log into the file `file`. A failure is
-    told to the replay in one line, and the process ends with exit code 1."""
+    told to the replay in one line, and the process ends with exit code 1.
+
+    It ends with `os._exit`, writing nothing to the standard streams: another thread of
+    the replay (its progress display) may have held their locks when this process was
+    forked, and flushing them here would wait for ever.
+    """
     try:
         from engine.composition import build_engine
         from projections.schema import migrate
@@ -196,7 +201,8 @@ def _fill_part(
     except Exception as error:  # noqa: BLE001 - told to the replay, which fails with it
         first = (str(error).strip().splitlines() or [""])[0]
         errors.put(f"part {part[0]} of {part[1]}: {type(error).__name__}: {first}")
-        raise SystemExit(1) from None
+        os._exit(1)
+    os._exit(0)
 
 
 def from_topic(
