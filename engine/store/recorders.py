@@ -144,7 +144,7 @@ class ChainReads:
         clause = ""
         if part is not None:
             digits = part_digits(part)
-            clause = f"AND substr({{id_text}}, -1) IN ({', '.join('?' * len(digits))}) "
+            clause = f"AND {{last_id_digit}} IN ({', '.join('?' * len(digits))}) "
         return self._chain_query(
             "SELECT {position} AS position, originator_id, originator_version, topic, state "
             f"FROM {{events}} WHERE {{position}} > ? AND topic IN ({', '.join('?' * len(topics))}) "
@@ -311,7 +311,7 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             table=self.chain_table,
             events=self.events_table_name,
             position=SQLITE.events_position,
-            id_text="originator_id",  # hex text, as the library stores it
+            last_id_digit="substr(originator_id, -1)",  # hex text, as the library stores it
         )
 
     def _stored_id(self, aggregate_id: UUID) -> str:
@@ -377,7 +377,7 @@ def _postgres_class():
                 table=self._qualified(),
                 position=SQL(POSTGRESQL.events_position),
                 events=Identifier(self.datastore.schema, self.events_table_name),
-                id_text=SQL("CAST(originator_id AS TEXT)"),
+                last_id_digit=SQL("right(CAST(originator_id AS TEXT), 1)"),
             )
 
         def _stored_id(self, aggregate_id: UUID) -> UUID:

@@ -287,3 +287,21 @@ def test_a_part_that_fails_fails_the_rebuild_in_one_line_and_leaves_no_file(
         target.close()
     finally:
         engine.close()
+
+
+def test_on_either_backend_the_parts_of_the_log_hold_each_intercept_whole_in_one(engine):
+    engine.execute(b.policy())
+    for n in range(12):
+        iid = engine.execute(b.request(f"k{n}", order_id=f"o{n}", tracking_no=f"ZT{n}")).state.id
+        engine.execute(b.cancel(iid))
+    whole = list(engine.read_intercept_log(0, 1000))
+    parts = [list(engine.read_intercept_log(0, 1000, (k, 2))) for k in range(2)]
+    assert sorted(parts[0] + parts[1], key=lambda entry: entry[0]) == whole
+    owners = [{e.originator_id for _, e in part} for part in parts]
+    assert owners[0] and owners[1] and not owners[0] & owners[1]
+    # Read in small batches, a part's entries come in position order, none twice.
+    after, again = 0, []
+    while batch := engine.read_intercept_log(after, 5, (1, 2)):
+        again += batch
+        after = batch[-1][0]
+    assert again == parts[1]
