@@ -8,6 +8,12 @@ Raw consuming reads the same topic with the same consumer settings and does
 nothing with the records; the projection consumer validates each and applies
 it to the projections. Consumer clocks start at the first record received, so
 the group join (seconds on Tansu) is left out of both.
+
+Beside them, the consumer's two steps timed alone, in this process and without
+the broker, on the very messages: decoding them (`consumers.decode.receive`) and
+projecting them (`Projector.apply`, polls of `max_poll_records` each in its
+transaction, the collector run as the consumer runs it), per second of CPU. Against the raw consumer's CPU per record they
+say how far the ratio can go: raw / (raw + decoding + projecting).
 """
 
 import time
@@ -19,9 +25,11 @@ from kafka import TopicPartition
 from bench import rebuild
 from bench.backends import Backend
 from bench.measure import Rate, ratio
+from consumers.decode import receive
 from engine import kafka_clients
 from engine.composition import build_engine, build_projection_consumer, build_relay
 from engine.outgoing import reader
+from storage.collector import fewer_collections
 
 POLL_MS = 200
 
@@ -121,6 +129,32 @@ def _project(backend: Backend, settings, expected: int, label: str) -> tuple[int
         return count, seconds, cpu
 
 
+def _split(backend: Backend, settings, values: list[bytes], label: str):
+    """(messages, CPU seconds decoding, CPU seconds projecting) in this process, no broker."""
+    fresh = backend.fresh_projections(settings, label)
+    decoding = projecting = 0.0
+    step = settings.max_poll_records
+    with closing(build_engine(fresh)) as engine:
+        for first in range(0, len(values), step):
+            chunk = values[first : first + step]
+            with fewer_collections():  # as the consumer handles a poll
+                started = time.process_time()
+                received = [receive(v) for v in chunk]
+                decoded = time.process_time()
+                engine.projector.apply(received, {(settings.topic, 0): first + len(chunk)})
+                decoding += decoded - started
+                projecting += time.process_time() - decoded
+    return len(values), decoding, projecting
+
+
+def ceiling(rates: dict) -> float:
+    """The consumer's ratio if kafka-python, decoding and projecting were all it did, each
+    at its CPU cost per message measured here: raw / (raw + decoding + projecting)."""
+    raw = 1 / rates["raw_consume_cpu"]["median"]
+    own = 1 / rates["decode_alone_cpu"]["median"] + 1 / rates["project_alone_cpu"]["median"]
+    return raw / (raw + own)
+
+
 def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict:
     base, history = rebuild.prepare(backend, intercepts, "kafka")
     base = base.model_copy(update={"kafka_bootstrap": bootstrap})
@@ -128,7 +162,7 @@ def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict
     rates = {name: Rate("events/s") for name in names}
     # Events per second of this process's CPU (all its threads): on a shared machine the
     # wall clock also counts the neighbours' turns, the CPU time much less so.
-    per_cpu = {name: Rate("events/CPU-s") for name in names}
+    per_cpu = {name: Rate("events/CPU-s") for name in (*names, "decode_alone", "project_alone")}
 
     def add(name: str, measured: tuple[int, float, float]) -> None:
         count, seconds, cpu = measured
@@ -144,19 +178,26 @@ def run(backend: Backend, bootstrap: str, intercepts: int, repeats: int) -> dict
             add("raw_produce", _raw_produce(_on_topic(base, f"p{r}"), records))
             add("raw_consume", _raw_consume(settings, len(records)))
             add("project", _project(backend, settings, len(records), f"consume{r}"))
+            count, decoding, projecting = _split(
+                backend, settings, [r["value"] for r in records], f"split{r}"
+            )
+            per_cpu["decode_alone"].add(count, decoding)
+            per_cpu["project_alone"].add(count, projecting)
+    rates_out = {
+        **{k: v.as_dict() for k, v in rates.items()},
+        **{f"{k}_cpu": v.as_dict() for k, v in per_cpu.items()},
+    }
     return {
         "intercepts": intercepts,
         "messages": len(records),
         "message_bytes_median": sizes[len(sizes) // 2],
         "repeats": repeats,
-        "rates": {
-            **{k: v.as_dict() for k, v in rates.items()},
-            **{f"{k}_cpu": v.as_dict() for k, v in per_cpu.items()},
-        },
+        "rates": rates_out,
         "ratios": {
             "relay_vs_raw_producer": ratio(rates["relay"], rates["raw_produce"]),
             "consumer_vs_raw_consumer": ratio(rates["project"], rates["raw_consume"]),
             "relay_vs_raw_producer_cpu": ratio(per_cpu["relay"], per_cpu["raw_produce"]),
             "consumer_vs_raw_consumer_cpu": ratio(per_cpu["project"], per_cpu["raw_consume"]),
+            "consumer_ceiling_cpu": ceiling(rates_out),
         },
     }

@@ -17,6 +17,7 @@ from kafka.structs import OffsetAndMetadata
 from consumers.dead_letters import from_record, headers_for
 from consumers.decode import Poison, receive
 from projections.projector import BatchResult, Projector
+from storage.collector import fewer_collections
 from storage.database import retry_busy
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class ProjectionConsumer:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         if not batches:
             return 0
+        with fewer_collections():  # a poll's decoding and projecting, as a rebuild's batch
+            return self._process(batches)
+
+    def _process(self, batches) -> int:
         started, started_ns = time.monotonic(), time.time_ns()
         tracing = self.tracing is not None and self.tracing.enabled
         envelopes, letters, next_offsets, traced = [], [], {}, []

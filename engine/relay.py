@@ -17,6 +17,7 @@ import orjson
 from domain.envelope import Envelope
 from engine.outgoing import ReadOutgoing, published
 from engine.store.positions import Landmark, RelayPositions
+from storage.collector import fewer_collections
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ class Relay:
         The producer keeps them in order (one request in flight), and a position is
         recorded only once every record up to it was acknowledged.
         """
+        with fewer_collections():  # the records, messages and futures of its batches
+            return self._publish()
+
+    def _publish(self) -> int:
         position = self.positions.get(self.topic)
         moved, inflight = 0, None
         began = time.monotonic()

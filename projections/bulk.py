@@ -24,7 +24,6 @@ lines belong to one intercept, so one part has them all; statistics cells are su
 so the parts' cells add up to the whole log's.
 """
 
-import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +35,7 @@ from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
 from projections.stats_store import add_from
 from projections.store import add_part, positions, secondary_indexes, timeline_lines
+from storage.collector import fewer_collections
 from storage.database import Database
 
 BATCH = 5000
@@ -62,7 +62,7 @@ def fill(
     """
     _refuse_filled(db)
     seen, position = 0, 0
-    with db.filling(), _indexes_built_after(db, indexes), _fewer_collections():
+    with db.filling(), _indexes_built_after(db, indexes), fewer_collections():
         while batch := read(position, batch_size):
             entries = [Recorded(e, p) for p, e in batch if isinstance(e, InterceptEvent)]
             with db.transaction() as cur:
@@ -74,19 +74,6 @@ def fill(
             if len(batch) < batch_size:
                 break  # the store had no more: asking again would only return nothing
     return seen
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Each batch makes hundreds of thousands of short-lived objects (events, rows, SQL
-    parameters) that form no cycles; the cyclic collector, run every 700 allocations by
-    default, went over them again and again. It still runs, a hundred times less often."""
-    before = gc.get_threshold()
-    gc.set_threshold(70_000, before[1], before[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def merge(db: Database, parts: Sequence[Path]) -> None:
