@@ -101,6 +101,11 @@ def main(
         None, help="A running loopback Kafka broker (default: start Tansu)."
     ),
     out: Path = typer.Option(Path("bench/results"), help="Where the results are written."),
+    http_two_servers: bool = typer.Option(
+        None,
+        "--http-two-servers/--http-one-server",
+        help="HTTP: also two `intercept serve` on the same store (default: on PostgreSQL only).",
+    ),
 ) -> None:
     chosen = [s.strip() for s in only.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
@@ -131,7 +136,8 @@ def main(
         "plan": plan.__dict__,
     }
     with Backend(backend) as storage:
-        _run(chosen, plan, storage, results, sizes, bootstrap)
+        two = backend == "postgresql" if http_two_servers is None else http_two_servers
+        _run(chosen, plan, storage, results, sizes, bootstrap, two)
         if "stats" in chosen:
             _say(f"stats over {stats_size:,} intercepts ...")
             results["stats"] = stats_scenario.run(storage, stats_size)
@@ -145,7 +151,9 @@ def main(
     print(json.dumps(ratios(results)))
 
 
-def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) -> None:
+def _run(
+    chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap, two_servers: bool
+) -> None:
     if "commands" in chosen:
         _say("commands ...")
         results["commands"] = commands.run(storage, plan.commands, plan.batch, plan.command_repeats)
@@ -170,7 +178,7 @@ def _run(chosen, plan: Plan, storage: Backend, results: dict, sizes, bootstrap) 
     if "http" in chosen:
         _say("http ...")
         results["http"] = http.run(
-            storage, plan.http_pairs_c1, plan.http_pairs_c16, plan.http_repeats
+            storage, plan.http_pairs_c1, plan.http_pairs_c16, plan.http_repeats, two_servers
         )
     if "cli" in chosen:
         _say("cli start ...")

@@ -4,7 +4,8 @@ Each command runs as a fresh process, as scripts and operators call it, beside
 `python -c pass` (the interpreter's own start) in the same run; commands and
 baseline take turns. Light commands are the ones reaching only files under the
 home: the help, a policy, the package center on embedded SQLite (a list, one
-intercept, the statistics), the keys.
+intercept, the statistics), the keys. A second baseline is the floor the libraries set
+(`FLOOR`): a Typer command printing through rich, with nothing of the engine.
 """
 
 import os
@@ -21,6 +22,27 @@ from bench.backends import Backend
 from engine.composition import build_engine
 
 INTERCEPT = str(Path(sys.executable).with_name("intercept"))
+
+# What bounds a command's start from below: the libraries every command runs on and
+# nothing of the engine. A Typer app whose one command takes one option (typer converts
+# an option's value through a pydantic TypeAdapter, so it loads pydantic) and prints one
+# line through rich's console, as the commands print.
+FLOOR = "typer + rich, one option (the libraries' floor)"
+_FLOOR_SCRIPT = """
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(limit: int = typer.Option(20, min=1)) -> None:
+    from rich.console import Console
+
+    Console(markup=False, highlight=False).print(f"limit {limit}")
+
+
+app()
+"""
 
 
 def _wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -49,6 +71,7 @@ def run(backend: Backend, repeats: int) -> dict:
     merchant = workload.MERCHANTS[0]
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        FLOOR: [sys.executable, "-c", _FLOOR_SCRIPT, "--limit", "5"],
         "intercept --help": [INTERCEPT, "--help"],
         f"intercept policy show {merchant}": [INTERCEPT, "policy", "show", merchant],
         "intercept list": [INTERCEPT, "list"],
@@ -75,9 +98,11 @@ def run(backend: Backend, repeats: int) -> dict:
         }
         for name, s in samples.items()
     }
-    light = {name: row["median"] for name, row in rows.items() if name != "python -c pass"}
+    baselines = ("python -c pass", FLOOR)
+    light = {name: row["median"] for name, row in rows.items() if name not in baselines}
     return {
         "commands": rows,
         "slowest_light_s": max(light.values()),
         "python_s": rows["python -c pass"]["median"],
+        "floor_s": rows[FLOOR]["median"],
     }

@@ -38,9 +38,9 @@ def run(backend: Backend, sizes: list[int], timeout: float = 3600) -> dict:
     results = []
     for size in sizes:
         settings = backend.settings(f"growth{size}")
-        made = _child("generate", settings.model_dump_json(), str(size), timeout=timeout)
+        made = _child("generate", json.dumps(settings.as_env()), str(size), timeout=timeout)
         fresh = backend.fresh_projections(settings, f"growthrebuild{size}")
-        rebuilt = _child("rebuild", fresh.model_dump_json(), timeout=timeout)
+        rebuilt = _child("rebuild", json.dumps(fresh.as_env()), timeout=timeout)
         if rebuilt["projected"] != made["intercept_events"]:
             raise RuntimeError(
                 f"rebuild projected {rebuilt['projected']} of "
@@ -115,6 +115,6 @@ def _memory_kib(field: str) -> int:
 
 if __name__ == "__main__":
     what, settings_json, *rest = sys.argv[1:]
-    settings = Settings.model_validate_json(settings_json)
+    settings = Settings.from_env(json.loads(settings_json))
     result = _generate(settings, int(rest[0])) if what == "generate" else _rebuild(settings)
     print(json.dumps(result))

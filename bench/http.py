@@ -5,7 +5,8 @@ Both servers get the same requests: a merchant's intercept request (POST
 and bearer header, from bench/http_load.py on `c` keep-alive connections. The
 engine decides and durably records each; the bare app (bench/http_bare.py)
 only parses and answers. Engine and baseline take turns in every repeat.
-On PostgreSQL, two engine servers on the same databases share the load too.
+On PostgreSQL (or with --http-two-servers), two engine servers on the same store share
+the load too: the one multi-process figure, beside the like-for-like one-process rows.
 """
 
 import json
@@ -175,9 +176,13 @@ def engine_server(settings, log: Path):
         yield port, process.pid
 
 
-def run(backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int) -> dict:
+def run(
+    backend: Backend, pairs_c1: int, pairs_c16: int, repeats: int, two: bool | None = None
+) -> dict:
+    """`two`: also two servers on the same store (default: on PostgreSQL only). That row
+    is the multi-process figure; every other row is one process against the bare app's one."""
     settings, key = prepare(backend)
-    two = backend.name == "postgresql"
+    two = backend.name == "postgresql" if two is None else two
     rates = {
         name: Rate("commands/s")
         for name in (

@@ -125,7 +125,11 @@ TARGETS = [
     Target(
         "HTTP, two PostgreSQL servers vs one",
         ">= 1.6",
-        lambda r: _get(r, "http", "ratios", "two_servers_vs_one_c16"),
+        lambda r: (
+            _get(r, "http", "ratios", "two_servers_vs_one_c16")
+            if r.get("backend") == "postgresql"
+            else None
+        ),
         lambda v: v >= 1.6,
     ),
     Target(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from domain.decision import Decision
     from domain.errors import DomainError
     from domain.event import Event
+    from domain.personal import Sealed
     from domain.policy import InterceptPolicy
     from domain.vocabulary import DispatchState
     from engine.application import Check, Clock, InterceptApplication
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from engine.keystore import KeyStore
     from engine.privacy import DatabaseSubjectKeys, Seals
     from engine.store.outbound import OutboundStore
+    from projections.personal import Keys
     from projections.projector import Projector
 
 # Only what a command uses is imported (docs/performance.md, "The CLI starts light"):
@@ -156,10 +158,7 @@ class Dispatches:
 
     @classmethod
     def of(cls, settings: Settings) -> Dispatches:
-        catalog = carrier_catalog(settings)
-        connected = frozenset(
-            code for code, entry in catalog.entries.items() if entry.adapter and entry.connection
-        )
+        connected = connected_carriers(settings)
         if not connected:
             return cls(connected, None)
         from engine.store.outbound import OutboundStore
@@ -230,7 +229,8 @@ class Engine:
     def catch_up_after_sales(self) -> int:
         from projections import after_sales
 
-        return retry_busy(lambda: after_sales.catch_up(self.db, self.app.event_log.read_log_of))
+        log = self.app.event_log
+        return retry_busy(lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position))
 
     def _dispatch(self) -> None:
         if self.carriers is None:
@@ -355,7 +355,11 @@ class ReadSide:
         return query(self.db)
 
     @property
-    def seals(self) -> Seals:
+    def seals(self) -> Keys:
+        # Opened when a sealed value is first met: a timeline without one reads no key.
+        return _SealsWhenOpened(self)
+
+    def _opened_seals(self) -> Seals:
         if self._seals is None:
             from engine.privacy import Seals
 
@@ -371,6 +375,19 @@ class ReadSide:
         self.db.close()
         if self._seals is not None:
             self._seals.keys.close()
+
+
+@dataclass(frozen=True)
+class _SealsWhenOpened:
+    """The read side's seals (`Keys`), built on the first sealed value asked for."""
+
+    side: ReadSide
+
+    def open(self, sealed: Sealed) -> str | None:
+        return self.side._opened_seals().open(sealed)
+
+    def has(self, key_id: str) -> bool:
+        return self.side._opened_seals().has(key_id)
 
 
 def build_read_side(settings: Settings) -> ReadSide:
@@ -424,6 +441,15 @@ def carrier_catalog(settings: Settings) -> CarrierCatalog:
     from engine.carrier_catalog import load_catalog
 
     return load_catalog(settings.carriers_file)
+
+
+def connected_carriers(settings: Settings) -> frozenset[str]:
+    """The carriers the catalog connects (an adapter and a connection): the ones
+    requests are sent to; read from the catalog alone, without building a link."""
+    catalog = carrier_catalog(settings)
+    return frozenset(
+        code for code, entry in catalog.entries.items() if entry.adapter and entry.connection
+    )
 
 
 def carrier_links(settings: Settings, clock: Clock = system_clock) -> dict:

@@ -145,16 +145,46 @@ def apply(db: Database, batch: Sequence[tuple[int, Event]]) -> None:
         )
 
 
+PASS_OVER = 500
+"""Log entries of other kinds the position passes over at once when none of them is ours."""
+
+
 def catch_up(
-    db: Database, read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]]
+    db: Database,
+    read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]],
+    head: Callable[[], int] | None = None,
 ) -> int:
+    """Apply what the log holds after the position. `head`, the log's last position, lets
+    the position pass over entries of other kinds: without it, a log with few after-sales
+    is read from the last one on every call, a scan that grows with the whole log."""
     seen = 0
     while True:
+        # Read before the scan: every entry up to it is committed (the log's positions
+        # commit in order), so a scan that then finds none of ours up to it has seen them all.
+        top = head() if head is not None else 0
         batch = read(position(db), 500, TOPICS)
         apply(db, batch)
         seen += len(batch)
         if len(batch) < 500:
+            _pass_over(db, top)
             return seen
+
+
+def _pass_over(db: Database, top: int) -> None:
+    if top - position(db) < PASS_OVER:
+        return  # a short scan costs less than a write
+    with db.transaction() as cur:
+        cur.execute(
+            "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, 0, 0) "
+            "ON CONFLICT (projection, source, partition) DO NOTHING",
+            (PROJECTION, SOURCE),
+        )
+        # Never backwards: another catch-up may have applied past `top` meanwhile.
+        cur.execute(
+            "UPDATE checkpoints SET position = ? "
+            "WHERE projection = ? AND source = ? AND partition = 0 AND position < ?",
+            (top, PROJECTION, SOURCE, top),
+        )
 
 
 def list_after_sales(

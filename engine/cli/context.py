@@ -1,11 +1,11 @@
 """Builds the engine once per CLI invocation, from the environment and global flags."""
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from typer._click.exceptions import UsageError
 
+from engine.cli.options import overridden, settings
 from engine.cli.output import console, errors, fail
 from engine.composition import (
     DatabaseBusy,
@@ -14,38 +14,22 @@ from engine.composition import (
     fresh_read_side,
     with_carriers,
 )
-from engine.settings import Settings
 
 if TYPE_CHECKING:
     from engine.carrier_catalog import CarrierCatalog, CarrierRefused
     from engine.composition import Engine
     from engine.reading import Reads
 
-_overrides: dict = {}
-
-
-def configure(
-    home: Path | None = None,
-    event_store: str | None = None,
-    projections: str | None = None,
-    kafka: str | None = None,
-) -> None:
-    values = {
-        "home": home,
-        "event_store": event_store,
-        "projections": projections,
-        "kafka_bootstrap": kafka,
-    }
-    _overrides.update({k: v for k, v in values.items() if v is not None})
-
-
-def settings(**more) -> Settings:
-    return Settings.from_env(**{**_overrides, **more})
-
 
 def engine(**more) -> "Engine":
     """The engine a command runs on; embedded, it also sends to connected carriers."""
     return with_carriers(build_engine(settings(**more)))
+
+
+def write_side(**more) -> "Engine":
+    """The engine to read the write side's state from (a policy): it records nothing, so
+    it is built without the links to connected carriers."""
+    return build_engine(settings(**more))
 
 
 def catalog() -> "CarrierCatalog":
@@ -72,7 +56,7 @@ def reader(**more) -> "Engine":
     turn it into the present.
     """
     built = build_engine(settings(**more))  # reading sends nothing to carriers
-    if built.settings.embedded and "projections" not in _overrides:
+    if built.settings.embedded and not overridden("projections"):
         try:
             built.catch_up_and_mark()
         except DatabaseBusy as error:
@@ -86,7 +70,7 @@ def read_side(**more) -> "Reads":
     already hold everything the event store has, the projections alone, without building
     the write side; otherwise `reader`'s engine, caught up first."""
     chosen = settings(**more)
-    if chosen.embedded and "projections" not in _overrides:
+    if chosen.embedded and not overridden("projections"):
         fresh = fresh_read_side(chosen)
         if fresh is not None:
             return fresh

@@ -75,7 +75,10 @@ def lazy_group(entries: Mapping[str, Entry]) -> type[TyperGroup]:
         def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
             if self._listing:  # the help lists names and summaries: import nothing
                 entry = entries.get(cmd_name)
-                return None if entry is None else TyperCommand(cmd_name, help=entry.summary)
+                if entry is None:
+                    return None
+                # As short help, so that the listing shows the whole summary, never cut.
+                return TyperCommand(cmd_name, help=entry.summary, short_help=entry.summary)
             return self.commands.get(cmd_name)
 
         def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:

@@ -13,9 +13,9 @@ import typer
 # typer carries its own click; its usage errors are these classes, not click's.
 from typer._click.exceptions import ClickException, UsageError
 
-from engine.cli import context
+from engine.cli import options
+from engine.cli.as_json import emit_json
 from engine.cli.lazy import Entry, lazy_group
-from engine.cli.output import emit_json, errors
 from engine.settings import masked
 
 if TYPE_CHECKING:
@@ -137,6 +137,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's own help, not rich's: rich's panels cost the help twice its plain start
+    # (docs/performance.md); every command and its whole summary are still listed.
+    rich_markup_mode=None,
     cls=lazy_group(COMMANDS),
 )
 
@@ -154,7 +157,7 @@ def _global(
     ),
     kafka: str = typer.Option(None, help="Kafka bootstrap servers (default: embedded mode)."),
 ) -> None:
-    context.configure(home=home, event_store=event_store, projections=projections, kafka=kafka)
+    options.configure(home=home, event_store=event_store, projections=projections, kafka=kafka)
 
 
 def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
@@ -162,7 +165,8 @@ def _fail(code: int, kind: str, message: str, rule: str | None = None) -> None:
     if "--json" in sys.argv:
         emit_json({"error": {"type": kind, "rule": rule, "message": message}})
     else:
-        errors.print(f"error: {message}" + (f" [rule: {rule}]" if rule else ""), markup=False)
+        # A plain line, as the commands' console prints it when nothing is styled.
+        sys.stderr.write(f"error: {message}" + (f" [rule: {rule}]" if rule else "") + "\n")
     sys.exit(code)
 
 

@@ -1,4 +1,4 @@
-"""Printing results for people (rich) and machines (--json).
+"""Printing results for people (rich) and machines (--json, engine/cli/as_json.py).
 
 Data is never markup: every console here is made with markup off, so a note such as
 `[/bold] x` or `[link=...]` prints as typed wherever it appears (tables included).
@@ -9,10 +9,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from engine.cli.as_json import emit_json as emit_json  # the commands print from here
 
 # Wide enough that no line of ours is ever folded when the reader is a program.
 _PIPE_WIDTH = 100_000
@@ -42,10 +43,6 @@ STATUS_STYLES = {
     "failed": "red",
 }
 CONFLICT_STYLE = "bold red"
-
-
-def emit_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
 def money(minor: int | None, currency: str = "") -> str:

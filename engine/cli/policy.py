@@ -89,7 +89,7 @@ def show(
     merchant: str = typer.Argument(..., help="Merchant id."),
     json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    policy = context.engine().policy(merchant)
+    policy = context.write_side().policy(merchant)
     if policy is None:
         if json:
             emit_json({"merchant_id": merchant, "policy": None})

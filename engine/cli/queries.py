@@ -8,7 +8,7 @@ from engine.cli import as_of as as_of_view
 from engine.cli import context, parse
 from engine.cli.output import conflict, console, emit_json, fail, line, money, table, when
 from engine.cli.output import status as status_text
-from engine.composition import carrier_links, system_clock
+from engine.composition import connected_carriers, system_clock
 
 
 def list_(
@@ -95,7 +95,7 @@ def show(
         if found.cancellable
         else f"can no longer be cancelled: it is {row['status']}"
     )
-    if row["carrier"] not in carrier_links(context.settings()):
+    if row["carrier"] not in connected_carriers(context.settings()):
         console.print(
             f"carrier {row['carrier']} is not connected: nothing is sent to it; record what it "
             f"says with intercept carrier {intercept} ...",

@@ -9,6 +9,7 @@ import typer
 from engine.cli import context
 from engine.cli.output import errors
 from engine.logs import LogFormat, uvicorn_config
+from storage.collector import rarer_full_collections
 
 # The app is named, not imported: the command line does not depend on the web package,
 # and uvicorn builds the app in the serving process from the settings handed on below.
@@ -30,6 +31,7 @@ def serve(
 
     settings = context.settings()  # bad settings fail here, before anything listens
     listening = _bind(host, port)
+    rarer_full_collections()
     os.environ.update(settings.as_env())
     config = uvicorn.Config(
         APP,

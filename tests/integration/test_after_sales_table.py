@@ -76,3 +76,40 @@ def test_redelivered_and_replayed_batches_change_nothing(tmp_path_factory, steps
     assert _rows(again) == _rows(once)
     if log:
         assert table.position(again) == len(log)
+
+
+@settings(max_examples=25)
+@given(
+    steps=steps,
+    others=st.lists(st.integers(0, 1200), max_size=6),
+    heads=st.lists(st.integers(0, 3000), min_size=1, max_size=5),
+)
+def test_passing_over_other_entries_loses_no_after_sale(tmp_path_factory, steps, others, heads):
+    """Entries of other kinds between the after-sales (as many as a busy log holds): each
+    catch-up may pass the position over them, never over an after-sale, never backwards."""
+    ours = _history(steps)
+    # Spread the after-sales over a longer log: position p of ours becomes p + gaps before it.
+    gaps = sorted(others)
+    log, shift = [], 0
+    for n, (_, event) in enumerate(ours):
+        shift += gaps[n] if n < len(gaps) else 0
+        log.append((n + 1 + shift, event))
+    end = (log[-1][0] if log else 0) + sum(gaps[len(ours) :])
+    once = Database.sqlite_file(tmp_path_factory.mktemp("once") / "p.db")
+    migrate(once)
+    table.apply(once, ours)
+    db = Database.sqlite_file(tmp_path_factory.mktemp("passed") / "p.db")
+    migrate(db)
+    moved = [0]
+    for head in sorted(min(h, end) for h in heads) + [end]:
+        visible = [entry for entry in log if entry[0] <= head]
+
+        def read(after, limit, topics, visible=visible):
+            return [entry for entry in visible if entry[0] > after][:limit]
+
+        table.catch_up(db, read, lambda head=head: head)
+        assert table.position(db) >= moved[0]
+        moved[0] = table.position(db)
+        assert table.position(db) <= head
+    assert _rows(db) == _rows(once)
+    assert end - table.position(db) < table.PASS_OVER  # what the next call scans is bounded
