@@ -317,9 +317,13 @@ class Engine:
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         return self.app.event_log.read_log(after, limit)
 
-    def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
-        """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        return self.app.event_log.read_log_of(after, limit, _intercept_topics())
+    def read_intercept_log(
+        self, after: int, limit: int, part: tuple[int, int] | None = None
+    ) -> Sequence[tuple[int, Event]]:
+        """Like `read_log`, but only intercept events: the store skips the rest unread.
+
+        `part`: (k, n), the intercepts of the k-th of n parts of the log only."""
+        return self.app.event_log.read_log_of(after, limit, _intercept_topics(), part)
 
     def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
         """The intercepts ever opened on one parcel, oldest first (its registry)."""
