@@ -159,13 +159,17 @@ def from_store_in_parts(
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-        for file in files:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{file}{suffix}").unlink(missing_ok=True)
+        _remove(files)
     report.read = sum(int(n) for n in counts[:])
     report.applied = _count(db)
     report.seconds = time.perf_counter() - started
     return projection_store.positions(db, "intercepts", "eventstore").get(0, 0)
+
+
+def _remove(files: list[Path]) -> None:
+    for file in files:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{file}{suffix}").unlink(missing_ok=True)
 
 
 class PartFailed(DatabaseBusy):
