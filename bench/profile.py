@@ -132,10 +132,11 @@ def _rebuild(storage, size, out, _):
 
 
 def _fill(storage, size, out, _):
-    """What `intercept replay` does: the whole log into new, empty projections."""
+    """What `intercept replay` does: the whole log into new, empty projections (with the
+    processes filling its parts, engine/replay.py)."""
     settings, _history = rebuild.prepare(storage, size)
     fresh = storage.fresh_projections(settings, "profiled")
-    with closing(build_engine(fresh)) as engine, _sampled("fill", out):
+    with closing(build_engine(fresh)) as engine, _sampled("fill", out, flags=("--subprocesses",)):
         rebuild.fill(engine)
 
 

@@ -65,24 +65,44 @@ def rebuild(backend: Backend, settings, label: str) -> tuple[int, float]:
         return timed(lambda: fill(engine))
 
 
-def fill(engine) -> int:
+def rebuild_one_process(backend: Backend, settings, label: str) -> tuple[int, float]:
+    """`rebuild` with no processes filling parts beside it: what the parts gain."""
+    fresh = backend.fresh_projections(settings, label)
+    with closing(build_engine(fresh, clock=workload.StepClock())) as engine:
+        return timed(lambda: fill(engine, parts=1))
+
+
+def fill(engine, parts: int | None = None) -> int:
     """What `intercept replay` builds before its swap: the whole log into the engine's
-    (empty) projections, the after-sales table too; returns intercept events read."""
+    (empty) projections, the after-sales table too; returns intercept events read.
+
+    `parts`: processes filling it (default: as many as `intercept replay` starts)."""
     report = replay.ReplayReport("store")
-    replay.from_store(engine.db, engine.read_intercept_log, report, lambda n: None, engine.seals)
+    head = engine.app.event_log.max_position()
+    parts = replay.in_parts(engine.db, head) if parts is None else parts
+    if parts > 1:
+        replay.from_store_in_parts(engine.settings, engine.db, report, head, parts)
+    else:
+        replay.from_store(
+            engine.db, engine.read_intercept_log, report, lambda n: None, engine.seals
+        )
     after_sales.catch_up(engine.db, engine.app.event_log.read_log_of)
     return report.read
 
 
 def run(backend: Backend, intercepts: int, repeats: int) -> dict:
     settings, history = prepare(backend, intercepts)
-    names = ("raw_read", "read_and_decode", "rebuild", "catch_up")
+    names = ("raw_read", "read_and_decode", "rebuild", "rebuild_one_process", "catch_up")
     rates = {name: Rate("events/s") for name in names}
     with closing(build_engine(settings, clock=workload.StepClock())) as engine:
         for r in range(repeats):
             rates["raw_read"].add(*timed(lambda: raw_read(engine)))
             rates["read_and_decode"].add(*timed(lambda: read_and_decode(engine)))
-            for name, way in (("rebuild", rebuild), ("catch_up", catch_up)):
+            for name, way in (
+                ("rebuild", rebuild),
+                ("rebuild_one_process", rebuild_one_process),
+                ("catch_up", catch_up),
+            ):
                 count, seconds = way(backend, settings, f"{name}{r}")
                 if count != history.intercept_events:
                     raise RuntimeError(
@@ -97,6 +117,10 @@ def run(backend: Backend, intercepts: int, repeats: int) -> dict:
         "rates": {k: v.as_dict() for k, v in rates.items()},
         "ratios": {
             "rebuild_vs_raw_read": ratio(rates["rebuild"], rates["raw_read"]),
+            "rebuild_one_process_vs_raw_read": ratio(
+                rates["rebuild_one_process"], rates["raw_read"]
+            ),
+            "parts_vs_one_process": ratio(rates["rebuild"], rates["rebuild_one_process"]),
             "catch_up_vs_raw_read": ratio(rates["catch_up"], rates["raw_read"]),
             "decode_vs_raw_read": ratio(rates["read_and_decode"], rates["raw_read"]),
         },

@@ -192,6 +192,7 @@ class Engine:
     command like the projections' catch-up (`with_carriers`)."""
     _auto_rule: Any = None
     _dispatches: Dispatches | None = None
+    _after_sales_scanned: Any = None
 
     def execute(self, command: Command) -> Decision:
         from domain.commands import ReportAfterSale
@@ -230,7 +231,12 @@ class Engine:
         from projections import after_sales
 
         log = self.app.event_log
-        return retry_busy(lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position))
+        if self._after_sales_scanned is None:
+            self._after_sales_scanned = after_sales.Scanned()
+        scanned = self._after_sales_scanned
+        return retry_busy(
+            lambda: after_sales.catch_up(self.db, log.read_log_of, log.max_position, scanned)
+        )
 
     def _dispatch(self) -> None:
         if self.carriers is None:
@@ -311,9 +317,13 @@ class Engine:
     def read_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         return self.app.event_log.read_log(after, limit)
 
-    def read_intercept_log(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
-        """Like `read_log`, but only intercept events: the store skips the rest unread."""
-        return self.app.event_log.read_log_of(after, limit, _intercept_topics())
+    def read_intercept_log(
+        self, after: int, limit: int, part: tuple[int, int] | None = None
+    ) -> Sequence[tuple[int, Event]]:
+        """Like `read_log`, but only intercept events: the store skips the rest unread.
+
+        `part`: (k, n), the intercepts of the k-th of n parts of the log only."""
+        return self.app.event_log.read_log_of(after, limit, _intercept_topics(), part)
 
     def parcel_intercepts(self, carrier: str, tracking_no: str) -> tuple[UUID, ...]:
         """The intercepts ever opened on one parcel, oldest first (its registry)."""

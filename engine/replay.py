@@ -5,9 +5,13 @@ nothing but a fresh projection database, publishes nothing, and consults no cloc
 same history always gives the same rows (the projector and row function are pure).
 """
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audit.topic_check import TopicCheck
 from audit.verdict import Problem, Verdict
@@ -18,9 +22,18 @@ from projections import store as projection_store
 from projections.personal import NO_KEYS, Keys
 from projections.point_in_time import Cutoff, write_batch
 from projections.projector import BatchResult, Projector
-from storage.database import Database
+from storage.database import Database, DatabaseBusy
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 Progress = Callable[[int], None]
+
+PARTS = 2
+"""Processes filling a rebuild from the event store side by side (SQLite, several cores)."""
+PARTS_FROM = 20_000
+"""Log entries from which a rebuild fills in parts: below, starting processes costs more
+than it saves."""
 
 
 @dataclass
@@ -88,6 +101,112 @@ def from_store(
     report.read = bulk.fill(db, read_log, keys, on_batch=on_batch)
     report.applied = _count(db)
     report.seconds = time.perf_counter() - started
+
+
+def in_parts(db: Database, entries: int) -> int:
+    """How many processes should fill `db` from a log of `entries` (1: this one alone)."""
+    if db.path is None or entries < PARTS_FROM:
+        return 1  # parts are SQLite files, merged by ATTACH
+    return max(1, min(PARTS, os.cpu_count() or 1))
+
+
+def from_store_in_parts(
+    settings: "Settings", db: Database, report: ReplayReport, head: int, parts: int = PARTS
+) -> int:
+    """`from_store` by `parts` processes, each filling a file of its own from the
+    intercepts of one part of the log (split by intercept id), merged into `db` at the
+    end (projections/bulk.py). Returns the log position read up to.
+
+    Every part reads up to the same position, `head` (the log's, before they start): a part
+    reading further than another would leave the merged position past events the other
+    never read, and the swap's roll-forward starts from that position. The processes are
+    forks of this one: nothing is imported again, and each opens connections of its own.
+    """
+    from projections import stats_store
+
+    started = time.perf_counter()
+    target = db.path
+    if target is None:
+        raise ValueError("a rebuild in parts fills SQLite files")
+    files = [target.with_name(f"{target.name}.part{k}") for k in range(parts)]
+    context = multiprocessing.get_context("fork")
+    counts = context.Array("q", parts)
+    errors = context.SimpleQueue()
+    zone = stats_store.zone_of(db)
+    workers = [
+        context.Process(
+            target=_fill_part,
+            args=(settings, files[k], (k, parts), head, zone, counts, errors),
+        )
+        for k in range(parts)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        failed = [w.exitcode for w in workers if w.exitcode != 0]
+        if failed:
+            said = []
+            while not errors.empty():
+                said.append(errors.get())
+            raise PartFailed(
+                "; ".join(said) or f"a part of the rebuild ended with exit codes {failed}"
+            )
+        bulk.merge(db, files)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+        _remove(files)
+    report.read = sum(int(n) for n in counts[:])
+    report.applied = _count(db)
+    report.seconds = time.perf_counter() - started
+    return projection_store.positions(db, "intercepts", "eventstore").get(0, 0)
+
+
+def _remove(files: list[Path]) -> None:
+    for file in files:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{file}{suffix}").unlink(missing_ok=True)
+
+
+class PartFailed(DatabaseBusy):
+    """A process filling a part of the rebuild failed: nothing of the rebuild is kept."""
+
+
+def _fill_part(
+    settings: "Settings", file: Path, part: tuple[int, int], head: int, zone: str, counts, errors
+) -> None:
+    """In a process of its own: one part of the log into the file `file`. A failure is
+    told to the replay in one line, and the process ends with exit code 1.
+
+    It ends with `os._exit`, writing nothing to the standard streams: another thread of
+    the replay (its progress display) may have held their locks when this process was
+    forked, and flushing them here would wait for ever.
+    """
+    try:
+        from engine.composition import build_engine
+        from projections.schema import migrate
+
+        engine = build_engine(settings.model_copy(update={"kafka_bootstrap": None}))
+        db = Database.sqlite_file(file)
+        try:
+            migrate(db, zone)
+
+            def read(after: int, limit: int):
+                return [e for e in engine.read_intercept_log(after, limit, part) if e[0] <= head]
+
+            counts[part[0]] = bulk.fill(db, read, engine.seals, indexes=False)
+        finally:
+            db.close()
+            engine.close()
+    except Exception as error:  # noqa: BLE001 - told to the replay, which fails with it
+        first = (str(error).strip().splitlines() or [""])[0]
+        errors.put(f"part {part[0]} of {part[1]}: {type(error).__name__}: {first}")
+        os._exit(1)
+    os._exit(0)
 
 
 def from_topic(

@@ -167,7 +167,12 @@ def _run(
                     read_up_to[0] = batch[-1][0]
                 return batch
 
-            if cutoff is None:
+            parts = rebuild.in_parts(db, total) if cutoff is None else 1
+            if parts > 1:
+                read_up_to[0] = rebuild.from_store_in_parts(settings, db, report, total, parts)
+                progress.update(task, completed=total)
+                after_sales.catch_up(db, engine.app.event_log.read_log_of)
+            elif cutoff is None:
                 rebuild.from_store(db, read, report, lambda n: None, engine.seals)
                 # The after-sales table too: its events are in the store only, not on Kafka.
                 after_sales.catch_up(db, engine.app.event_log.read_log_of)

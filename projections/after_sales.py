@@ -9,6 +9,7 @@ batch changes nothing.
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from domain.after_sale import (
@@ -145,46 +146,40 @@ def apply(db: Database, batch: Sequence[tuple[int, Event]]) -> None:
         )
 
 
-PASS_OVER = 500
-"""Log entries of other kinds the position passes over at once when none of them is ours."""
+@dataclass
+class Scanned:
+    """How far one process has read the log and found nothing more of the table's own.
+
+    Kept in memory, apart from the table's position, so that what is stored is a function of
+    the log alone (a rebuild records the same position as the live table). Entries up to it
+    are committed and were read, so a later catch-up starts after it."""
+
+    up_to: int = 0
 
 
 def catch_up(
     db: Database,
     read: Callable[[int, int, Sequence[str]], Sequence[tuple[int, Event]]],
     head: Callable[[], int] | None = None,
+    scanned: Scanned | None = None,
 ) -> int:
-    """Apply what the log holds after the position. `head`, the log's last position, lets
-    the position pass over entries of other kinds: without it, a log with few after-sales
-    is read from the last one on every call, a scan that grows with the whole log."""
+    """Apply what the log holds after the position. With `head` (the log's last position)
+    and `scanned`, a call starts where the last one found nothing more: without them, a log
+    with few after-sales is read from the last one on every call, a scan that grows with
+    the whole log."""
     seen = 0
     while True:
         # Read before the scan: every entry up to it is committed (the log's positions
         # commit in order), so a scan that then finds none of ours up to it has seen them all.
         top = head() if head is not None else 0
-        batch = read(position(db), 500, TOPICS)
+        start = max(position(db), scanned.up_to if scanned is not None else 0)
+        batch = read(start, 500, TOPICS)
         apply(db, batch)
         seen += len(batch)
         if len(batch) < 500:
-            _pass_over(db, top)
+            if scanned is not None:
+                scanned.up_to = max(scanned.up_to, top, batch[-1][0] if batch else 0)
             return seen
-
-
-def _pass_over(db: Database, top: int) -> None:
-    if top - position(db) < PASS_OVER:
-        return  # a short scan costs less than a write
-    with db.transaction() as cur:
-        cur.execute(
-            "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, 0, 0) "
-            "ON CONFLICT (projection, source, partition) DO NOTHING",
-            (PROJECTION, SOURCE),
-        )
-        # Never backwards: another catch-up may have applied past `top` meanwhile.
-        cur.execute(
-            "UPDATE checkpoints SET position = ? "
-            "WHERE projection = ? AND source = ? AND partition = 0 AND position < ?",
-            (top, PROJECTION, SOURCE, top),
-        )
 
 
 def list_after_sales(

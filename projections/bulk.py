@@ -16,17 +16,25 @@ that nothing else reads or writes allows:
 The rows, timeline, statistics and positions are those a catch-up gives (tests hold
 them equal on random histories). A database already holding projections is refused:
 its rows would be skipped or doubled.
+
+On SQLite a rebuild can also fill in parts (`merge`): each part a file of its own,
+filled from the intercepts of one part of the log by a process of its own (the engine
+starts them, engine/replay.py), then added to the new database. Rows and timeline
+lines belong to one intercept, so one part has them all; statistics cells are sums,
+so the parts' cells add up to the whole log's.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from domain.events import InterceptEvent
 from projections.catchup import EVENT_STORE, ReadLog
 from projections.personal import NO_KEYS, Keys
 from projections.projector import PROJECTION, apply_within
 from projections.recorded import Recorded
-from projections.store import positions, secondary_indexes, timeline_lines
+from projections.stats_store import add_from
+from projections.store import add_part, positions, secondary_indexes, timeline_lines
 from storage.collector import fewer_collections
 from storage.database import Database
 
@@ -45,12 +53,16 @@ def fill(
     keys: Keys = NO_KEYS,
     batch_size: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
+    indexes: bool = True,
 ) -> int:
-    """Project the whole log into the empty projections of `db`; returns entries read."""
-    if positions(db, PROJECTION, EVENT_STORE) or timeline_lines(db):
-        raise NotEmpty("the projections to fill already hold rows; use a catch-up")
+    """Project the whole log into the empty projections of `db`; returns entries read.
+
+    `indexes`: build the indexes no key needs at the end; a part to be merged into
+    another database has none (`merge` builds them there, once).
+    """
+    _refuse_filled(db)
     seen, position = 0, 0
-    with db.filling(), _indexes_built_after(db), fewer_collections():
+    with db.filling(), _indexes_built_after(db, indexes), fewer_collections():
         while batch := read(position, batch_size):
             entries = [Recorded(e, p) for p, e in batch if isinstance(e, InterceptEvent)]
             with db.transaction() as cur:
@@ -64,13 +76,32 @@ def fill(
     return seen
 
 
+def merge(db: Database, parts: Sequence[Path]) -> None:
+    """Add parts filled apart (SQLite files, each from other intercepts of the same log)
+    into the empty projections of `db`; the positions are the furthest a part read."""
+    _refuse_filled(db)
+    with db.filling(), _indexes_built_after(db):
+        for part in parts:
+            with db.attached(part, "part"):
+                with db.transaction() as cur:
+                    add_part(cur, "part")
+                    add_from(cur, "part")
+
+
+def _refuse_filled(db: Database) -> None:
+    if positions(db, PROJECTION, EVENT_STORE) or timeline_lines(db):
+        raise NotEmpty("the projections to fill already hold rows; use a catch-up")
+
+
 @contextmanager
-def _indexes_built_after(db: Database) -> Iterator[None]:
+def _indexes_built_after(db: Database, build: bool = True) -> Iterator[None]:
     indexes = secondary_indexes(db)
     with db.transaction() as cur:
         for name, _ in indexes:
             cur.execute(f"DROP INDEX {name}")
     yield
+    if not build:
+        return
     with db.transaction() as cur:
         for _, sql in indexes:
             cur.execute(sql)

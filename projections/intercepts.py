@@ -90,14 +90,23 @@ def _flags(row: Row) -> frozenset[Flag]:
     return _flag_set(row["flags"] or "")
 
 
-def _succeeded(row: Row) -> bool:
+def _succeeded(row: Row, changes: Row | None = None) -> bool:
+    """Whether the row says the parcel was stopped; with `changes`, once they are made
+    (without copying the row to ask)."""
+    if changes:
+        if changes.get("rejection_code", row["rejection_code"]) == _OTHER_CHANNEL:
+            return True
+        return any(changes.get(c, row[c]) is not None for c in _SUCCESS_COLUMNS)
     return row["rejection_code"] == _OTHER_CHANNEL or any(
         row[c] is not None for c in _SUCCESS_COLUMNS
     )
 
 
 def _decided(row: Row) -> bool:
-    return any(row[c] is not None for c in _DECISION_COLUMNS)
+    for c in _DECISION_COLUMNS:
+        if row[c] is not None:
+            return True
+    return False
 
 
 def _requested(_: Row, e: Requested) -> Row:
@@ -143,7 +152,7 @@ def _carrier(row: Row, e: CarrierEvent) -> Row:
         changes["rejection_code"] = e.code.value
     if e.conflict is not None:
         changes["conflict"] = _with_conflict(row["conflict"], e.conflict)
-    succeeded = _succeeded({**row, **changes})
+    succeeded = _succeeded(row, changes)
     changes["flags"] = _flags_text(lifecycle.flags_after_report(_flags(row), succeeded=succeeded))
     return changes
 

@@ -8,6 +8,7 @@ event that arrives before its predecessor waits in `pending_events`.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 from domain.envelope import Envelope
 from domain.events import Erased
@@ -122,7 +123,15 @@ class _Batch:
         self.waiting = tables.waiting()
 
     def run(self, envelopes: Sequence[Delivered]) -> BatchResult:
-        keyed = [(str(e.intercept_id), e) for e in envelopes]
+        # An intercept's id as text once per batch, however many of its events it holds.
+        texts: dict[UUID, str] = {}
+        keyed = []
+        for e in envelopes:
+            iid = e.intercept_id
+            key = texts.get(iid)
+            if key is None:
+                key = texts[iid] = str(iid)
+            keyed.append((key, e))
         # The current rows of every intercept in the batch, a few queries for all of them.
         self.rows.update(self.tables.rows_of({key for key, _ in keyed}))
         before = dict(self.rows)

@@ -314,6 +314,31 @@ def _add(table: str, keys: Sequence[str], names: Sequence[str]) -> str:
     )
 
 
+_SUMMED_TABLES: dict[str, tuple[Sequence[str], Sequence[str]]] = {
+    "stats_daily": (DAILY_KEYS, COUNTERS),
+    "stats_daily" + _ALL: (_rolled(DAILY_KEYS), COUNTERS),
+    "stats_latency": (LATENCY_KEYS, ("n",)),
+    "stats_latency" + _ALL: (_rolled(LATENCY_KEYS), ("n",)),
+    _BY_DAY: (_BY_DAY_KEYS, ("n",)),
+    _BY_DAY + _ALL: (_rolled(_BY_DAY_KEYS), ("n",)),
+    "stats_risk": (RISK_KEYS, RISK_COUNTERS),
+}
+"""Each table of cells: its key and its counters (`stats_buckets` is fixed, not counted)."""
+
+
+def add_from(cur: Cursor, source: str) -> None:
+    """Add the cells of the same tables in the attached database `source` to these: the
+    statistics of two sets of intercepts are the sums of each one's (a rebuild in parts)."""
+    for table, (keys, counters) in _SUMMED_TABLES.items():
+        columns = ", ".join((*keys, *counters))
+        # `WHERE true`: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+        cur.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}.{table} WHERE true "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+        )
+
+
 _ADD_RISK = (
     f"INSERT INTO stats_risk ({', '.join((*RISK_KEYS, *RISK_COUNTERS))}) "
     f"VALUES ({', '.join('?' * (len(RISK_KEYS) + len(RISK_COUNTERS)))}) "

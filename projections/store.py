@@ -7,6 +7,7 @@ call these and hold no SQL of their own.
 """
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from projections.personal import erased_data
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from projections.queries import Filters
 
 _ROWS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
+_VALUES = itemgetter(*COLUMNS)
+"""A row's values in column order, picked in one call (a rebuild writes millions of rows)."""
 
 _INSERT_ROW = (
     f"INSERT INTO intercepts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -37,12 +40,15 @@ _REPLACE_ROW = (
 )
 _TIMELINE_COLUMNS = "(intercept_id, version, event_type, occurred_at, recorded_at, actor, data)"
 _INSERT_TIMELINE = f"INSERT INTO intercept_events {_TIMELINE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)"
-_UPSERT_CHECKPOINT = (
-    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
+_FORWARD_ONLY = (
     # Never backwards: a consumer that lost its partitions mid-batch may finish late.
     "ON CONFLICT (projection, source, partition) DO UPDATE SET position = "
     "CASE WHEN excluded.position > checkpoints.position "
     "THEN excluded.position ELSE checkpoints.position END"
+)
+_UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (projection, source, partition, position) VALUES (?, ?, ?, ?) "
+    + _FORWARD_ONLY
 )
 # Position 0 reads the same as no row: a claimed checkpoint changes no consumer's start.
 _CLAIM_CHECKPOINT = (
@@ -81,15 +87,15 @@ class Tables:
 
     def insert_rows(self, rows: Iterable[Row]) -> None:
         """Rows of intercepts that have none yet (a conflict is an error, not an update)."""
-        self.cur.executemany(_INSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_INSERT_ROW, [_VALUES(r) for r in rows])
 
     def update_rows(self, rows: Iterable[Row]) -> None:
         """Insert or update rows; an update writes only the columns later events change."""
-        self.cur.executemany(_UPSERT_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_UPSERT_ROW, [_VALUES(r) for r in rows])
 
     def replace_rows(self, rows: Iterable[Row]) -> None:
         """Insert or overwrite whole rows."""
-        self.cur.executemany(_REPLACE_ROW, [tuple(r[c] for c in COLUMNS) for r in rows])
+        self.cur.executemany(_REPLACE_ROW, [_VALUES(r) for r in rows])
 
     # ---- timeline --------------------------------------------------------
 
@@ -174,6 +180,24 @@ class Tables:
             key = (projection, source, partition)
             self.cur.execute(_CLAIM_CHECKPOINT, key)
             self.cur.execute(_LOCK_CHECKPOINT, key)
+
+
+_PART_TABLES = ("intercepts", "intercept_events", "pending_events")
+"""The tables in which each intercept has rows of its own (the statistics' cells are shared)."""
+
+
+def add_part(cur: Cursor, source: str) -> None:
+    """Add the rows of an attached database `source`, filled from another part of the log
+    (other intercepts), to these: its rows and timeline lines, and its positions where
+    further on."""
+    for table in _PART_TABLES:
+        # The same migrations made both tables: the same columns in the same order.
+        cur.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}")
+    cur.execute(
+        "INSERT INTO checkpoints (projection, source, partition, position) "
+        f"SELECT projection, source, partition, position FROM {source}.checkpoints WHERE true "
+        + _FORWARD_ONLY
+    )
 
 
 def positions(db: Database, projection: str, source: str) -> dict[int, int]:

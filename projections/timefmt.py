@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import orjson
+
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -15,5 +17,8 @@ def stamp(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     if moment.year < 1000:  # strftime does not pad such years; isoformat would
         return moment.strftime(_FORMAT)
-    # isoformat is several times faster than strftime, and a rebuild stamps every event four times.
+    if moment.microsecond:
+        # orjson writes RFC 3339 with all six digits of a non-zero fraction, in a
+        # third of isoformat's time; a rebuild stamps every event four times.
+        return orjson.dumps(moment, option=orjson.OPT_UTC_Z)[1:-1].decode()
     return moment.isoformat(timespec="microseconds")[:26] + "Z"

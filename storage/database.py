@@ -174,6 +174,23 @@ class Database:
             finally:
                 os.close(handle)
 
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file; None on PostgreSQL or in memory."""
+        path = self.url.removeprefix("sqlite:///")
+        return None if self.postgres or path == ":memory:" else Path(path)
+
+    @contextmanager
+    def attached(self, path: Path, name: str) -> Iterator[None]:
+        """Another SQLite file readable as `name.table` by this connection's statements."""
+        if self.postgres:
+            raise ValueError("only a SQLite database attaches another file")
+        self._conn.execute("ATTACH DATABASE ? AS " + name, (str(path),))
+        try:
+            yield
+        finally:
+            self._conn.execute(f"DETACH DATABASE {name}")
+
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._busy_as_error():
             raw = self._connection().cursor()

@@ -13,6 +13,7 @@ from eventsourcing.persistence import Notification
 from audit.chain import ChainLink
 from domain.event import Event
 from engine.store.mapper import EventMapper
+from engine.store.recorders import Part
 
 
 class EventLog:
@@ -47,8 +48,13 @@ class EventLog:
             for n in entries
         ]
 
-    def read_log_of(self, after: int, limit: int, topics: Sequence[str]) -> list[tuple[int, Event]]:
-        """Like `read_log`, only events of these types: the store skips the rest unread."""
+    def read_log_of(
+        self, after: int, limit: int, topics: Sequence[str], part: Part | None = None
+    ) -> list[tuple[int, Event]]:
+        """Like `read_log`, only events of these types: the store skips the rest unread.
+
+        `part`: (k, n), only the k-th of n parts of the log, split by aggregate
+        (`ChainReads.select_log`)."""
         event_of = self.mapper.event_of
         return [
             (
@@ -57,7 +63,7 @@ class EventLog:
                     r["topic"], r["originator_id"], r["originator_version"], bytes(r["state"])
                 ),
             )
-            for r in self.recorder.select_log(after, limit, topics)
+            for r in self.recorder.select_log(after, limit, topics, part)
         ]
 
     def log_rows_of(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:

@@ -42,6 +42,17 @@ _TABLE = """CREATE TABLE IF NOT EXISTS {table} (
 
 _IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
 
+Part = tuple[int, int]
+"""(k, n): the k-th of n parts of the log, split by aggregate (`ChainReads.select_log`)."""
+
+
+def part_digits(part: Part) -> list[str]:
+    """The last hex digits of the aggregate ids in part (k, n)."""
+    k, n = part
+    if n < 1 or 16 % n or not 0 <= k < n:
+        raise ValueError(f"not a part of the log: {k} of {n} (n must divide 16)")
+    return [f"{d:x}" for d in range(16) if d % n == k]
+
 
 def _link(row: Any) -> ChainLink:
     return ChainLink(
@@ -120,18 +131,28 @@ class ChainReads:
     def _stored_id(self, aggregate_id: UUID) -> Any:
         raise NotImplementedError
 
-    def select_log(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:
+    def select_log(
+        self, after: int, limit: int, topics: Sequence[str], part: Part | None = None
+    ) -> list[Any]:
         """Log entries of these topics after a position: rows of (position, originator_id,
         originator_version, topic, state), the id as stored (hex text on SQLite).
 
         The library's select_notifications makes a UUID and a Notification of every
         entry; a catch-up hands the stored id straight to the event's validation.
+
+        `part`: (k, n), only the aggregates whose id's last hex digit is k modulo n (n
+        divides 16): n readers then share the log, each aggregate's events all in one.
         """
+        digits: list[str] = []
+        clause = ""
+        if part is not None:
+            digits = part_digits(part)
+            clause = f"AND {{last_id_digit}} IN ({', '.join('?' * len(digits))}) "
         return self._chain_query(
             "SELECT {position} AS position, originator_id, originator_version, topic, state "
             f"FROM {{events}} WHERE {{position}} > ? AND topic IN ({', '.join('?' * len(topics))}) "
-            "ORDER BY {position} LIMIT ?",
-            [after, *topics, limit],
+            f"{clause}ORDER BY {{position}} LIMIT ?",
+            [after, *topics, *digits, limit],
         )
 
     def select_published(self, after: int, limit: int, topics: Sequence[str]) -> list[Any]:
@@ -337,6 +358,7 @@ class ChainedSQLiteRecorder(ChainReads, SQLiteApplicationRecorder):
             table=self.chain_table,
             events=self.events_table_name,
             position=SQLITE.events_position,
+            last_id_digit="substr(originator_id, -1)",  # hex text, as the library stores it
         )
 
     def _stored_id(self, aggregate_id: UUID) -> str:
@@ -476,6 +498,7 @@ def _postgres_class():
                 table=self._qualified(),
                 position=SQL(POSTGRESQL.events_position),
                 events=Identifier(self.datastore.schema, self.events_table_name),
+                last_id_digit=SQL("right(CAST(originator_id AS TEXT), 1)"),
             )
 
         def _stored_id(self, aggregate_id: UUID) -> UUID:

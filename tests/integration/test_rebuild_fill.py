@@ -1,5 +1,6 @@
 """Filling new projections from the whole log gives what the live catch-ups kept, table for
-table: rows, timeline, positions and statistics, on SQLite and PostgreSQL."""
+table: rows, timeline, positions and statistics, on SQLite and PostgreSQL; and so does
+filling SQLite files from parts of the log apart and merging them."""
 
 import tempfile
 from pathlib import Path
@@ -92,6 +93,46 @@ def test_a_filled_rebuild_equals_the_projections_kept_live(databases, history, d
     assert bulk.fill(filled_db, read, batch_size=batch) == len(log)
     assert _tables(filled_db) == _tables(live_db)
     assert secondary_indexes(filled_db) == secondary_indexes(live_db)
+
+
+@settings(max_examples=15, deadline=None)
+@given(history=logs(), data=st.data())
+def test_parts_of_the_log_filled_apart_and_merged_equal_the_projections_kept_live(history, data):
+    log = list(enumerate(history, start=1))
+    parts = data.draw(st.sampled_from([2, 4]), label="parts")
+    # Which part each intercept is in, as the store splits them: by the id's last hex digit.
+    part_of = {e.originator_id: int(e.originator_id.hex[-1], 16) % parts for e in history}
+
+    def read(after: int, limit: int, part: int | None = None):
+        entries = [(p, e) for p, e in log if p > after]
+        if part is not None:
+            entries = [(p, e) for p, e in entries if part_of[e.originator_id] == part]
+        return entries[:limit]
+
+    with tempfile.TemporaryDirectory() as folder:
+        live_db, filled_db, *part_dbs = (
+            _migrated(Database.sqlite_file(Path(folder) / f"{n}.db"))
+            for n in ("live", "filled", *range(parts))
+        )
+        catch_up(Projector(live_db), read)
+        batch = data.draw(st.integers(1, 7), label="batch")
+        read_in_parts = 0
+        for k, db in enumerate(part_dbs):
+            read_in_parts += bulk.fill(
+                db, lambda a, n, k=k: read(a, n, k), batch_size=batch, indexes=False
+            )
+            assert secondary_indexes(db) == []
+            db.close()
+        bulk.merge(filled_db, [Path(folder) / f"{k}.db" for k in range(parts)])
+        assert read_in_parts == len(log)
+        assert _tables(filled_db) == _tables(live_db)
+        assert secondary_indexes(filled_db) == secondary_indexes(live_db)
+        live_db.close()
+        filled_db.close()
+
+
+def test_every_table_of_cells_is_summed_when_parts_merge():
+    assert set(stats_store._SUMMED_TABLES) == set(stats_store.TABLES) - {"stats_buckets"}
 
 
 def test_filling_projections_that_hold_a_position_is_refused(databases):

@@ -54,6 +54,38 @@ def test_a_rebuild_equals_the_projections_kept_live_row_for_row(history, data):
             engine.close()
 
 
+@settings(max_examples=8, deadline=None)
+@given(history=histories(), parts=st.sampled_from([2, 4]))
+def test_a_rebuild_in_parts_by_processes_of_its_own_equals_the_live_projections(history, parts):
+    with tempfile.TemporaryDirectory() as home:
+        engine = build_engine(Settings(home=Path(home)), clock=StepClock())
+        try:
+            engine.app.save(*history)
+            engine.catch_up()
+            live = tables(engine.db)
+            head = engine.app.event_log.max_position()
+
+            def in_parts(db, read, report, on_batch, keys):
+                assert replay.from_store_in_parts(engine.settings, db, report, head, parts) == max(
+                    p for p, e in engine.read_intercept_log(0, 10**6)
+                )
+
+            swapped, report = rebuilt(engine, source=in_parts)
+            assert swapped == live and tables(engine.db) == live
+            assert report.read == len(history)
+            assert not list(Path(home).glob("*.part*"))  # the parts' files are gone
+        finally:
+            engine.close()
+
+
+def test_a_part_of_the_log_is_named_by_a_divisor_of_sixteen():
+    from engine.store.recorders import part_digits
+
+    assert part_digits((1, 4)) == ["1", "5", "9", "d"]
+    with pytest.raises(ValueError, match="must divide 16"):
+        part_digits((0, 3))
+
+
 @settings(max_examples=25)
 @given(history=histories(), data=st.data())
 def test_a_view_as_of_a_time_is_the_projections_as_they_were_then(history, data):
@@ -229,3 +261,47 @@ def test_a_whole_view_at_a_time_holds_each_intercept_as_show_gives_it(tmp_path, 
         assert rows == expected and 0 < len(rows)
         view.close()
     engine.close()
+
+
+def test_a_part_that_fails_fails_the_rebuild_in_one_line_and_leaves_no_file(
+    tmp_path, monkeypatch, capfd
+):
+    from projections import bulk
+
+    engine = build_engine(Settings(home=tmp_path), clock=StepClock())
+    try:
+        target = Database.sqlite_file(tmp_path / "fresh.db")
+        migrate(target)
+
+        def broken(*args, **kwargs):
+            raise ValueError("the disk is full\nsecond line")
+
+        monkeypatch.setattr(bulk, "fill", broken)  # the parts are forks: they call this one
+        with pytest.raises(replay.PartFailed) as failed:
+            replay.from_store_in_parts(engine.settings, target, replay.ReplayReport("store"), 0, 2)
+        assert sorted(str(failed.value).split("; ")) == [
+            f"part {k} of 2: ValueError: the disk is full" for k in (0, 1)
+        ]
+        assert "Traceback" not in capfd.readouterr().err
+        assert sorted(p.name for p in tmp_path.glob("fresh.db.part*")) == []
+        target.close()
+    finally:
+        engine.close()
+
+
+def test_on_either_backend_the_parts_of_the_log_hold_each_intercept_whole_in_one(engine):
+    engine.execute(b.policy())
+    for n in range(12):
+        iid = engine.execute(b.request(f"k{n}", order_id=f"o{n}", tracking_no=f"ZT{n}")).state.id
+        engine.execute(b.cancel(iid))
+    whole = list(engine.read_intercept_log(0, 1000))
+    parts = [list(engine.read_intercept_log(0, 1000, (k, 2))) for k in range(2)]
+    assert sorted(parts[0] + parts[1], key=lambda entry: entry[0]) == whole
+    owners = [{e.originator_id for _, e in part} for part in parts]
+    assert owners[0] and owners[1] and not owners[0] & owners[1]
+    # Read in small batches, a part's entries come in position order, none twice.
+    after, again = 0, []
+    while batch := engine.read_intercept_log(after, 5, (1, 2)):
+        again += batch
+        after = batch[-1][0]
+    assert again == parts[1]
