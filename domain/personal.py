@@ -12,7 +12,6 @@ Nothing here encrypts: the domain only says what is personal and whose it is.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache, partial
 from types import NoneType, UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -21,16 +20,7 @@ from uuid import UUID, uuid5
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ids import NAMESPACE
-
-ERASED = "[erased]"
-"""What a personal field reads as once its subject's key is destroyed."""
-
-
-class Subject(StrEnum):
-    """Whose personal data a field holds."""
-
-    BUYER = "buyer"  # the order's buyer: notes and evidence about the order
-    RECIPIENT = "recipient"  # an intercept's redirect recipient: where the parcel goes
+from domain.vocabulary import Subject
 
 
 @dataclass(frozen=True)

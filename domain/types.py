@@ -18,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from domain.personal import SEALED_SCHEMA, Personal, Sealed, Subject
+from domain.personal import SEALED_SCHEMA, Personal, Sealed
+from domain.vocabulary import Subject
 
 Code = Annotated[
     str,

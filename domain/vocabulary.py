@@ -162,3 +162,14 @@ class Deadline(StrEnum):
 
     ACCEPTANCE = "acceptance"  # no carrier acceptance (or outcome) yet
     OUTCOME = "outcome"  # no carrier outcome yet
+
+
+class Subject(StrEnum):
+    """Whose personal data a field holds (domain/personal.py marks and seals such fields)."""
+
+    BUYER = "buyer"  # the order's buyer: notes and evidence about the order
+    RECIPIENT = "recipient"  # an intercept's redirect recipient: where the parcel goes
+
+
+ERASED = "[erased]"
+"""What a personal field reads as once its subject's key is destroyed."""

@@ -452,6 +452,8 @@ def carrier_catalog(settings: Settings) -> CarrierCatalog:
 def connected_carriers(settings: Settings) -> frozenset[str]:
     """The carriers the catalog connects (an adapter and a connection): the ones
     requests are sent to; read from the catalog alone, without building a link."""
+    if settings.carriers_file is None:
+        return frozenset()  # the built-in catalog connects none, and is not parsed for it
     catalog = carrier_catalog(settings)
     return frozenset(
         code for code, entry in catalog.entries.items() if entry.adapter and entry.connection

@@ -21,13 +21,8 @@ from uuid import UUID
 from domain.commands import EraseSubject
 from domain.errors import DomainError
 from domain.events import EvidenceAttached
-from domain.personal import (
-    SUBJECT_ID_PATTERN,
-    Subject,
-    buyer_subject,
-    recipient_subject,
-    subject_kind,
-)
+from domain.personal import SUBJECT_ID_PATTERN, buyer_subject, recipient_subject, subject_kind
+from domain.vocabulary import Subject
 from engine.composition import Engine
 from engine.evidence_store import EvidenceStore
 from projections import store as projection_store

@@ -26,14 +26,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.events import InterceptEvent, Requested
-from domain.personal import (
-    Sealed,
-    Subject,
-    buyer_subject,
-    map_personal,
-    personal_paths,
-    recipient_subject,
-)
+from domain.personal import Sealed, buyer_subject, map_personal, personal_paths, recipient_subject
+from domain.vocabulary import Subject
 from storage.database import Database
 
 _NONCE = 12
@@ -371,7 +365,7 @@ class Seals:
 
     def open_state(self, cls: type, state: dict[str, Any]) -> dict[str, Any]:
         """An event's stored fields with each sealed value opened (or `[erased]`)."""
-        from domain.personal import ERASED
+        from domain.vocabulary import ERASED
 
         def open_value(value: Any, _kind: Subject) -> Any:
             if isinstance(value, dict):

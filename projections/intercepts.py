@@ -28,8 +28,9 @@ from domain.events import (
     Requested,
 )
 from domain.lifecycle import Move, move_of, status_after
-from domain.personal import ERASED, subject_kind
+from domain.personal import subject_kind
 from domain.vocabulary import (
+    ERASED,
     CarrierReport,
     Conflict,
     FeeKind,

@@ -1,23 +1,25 @@
-"""Personal fields as the projections keep them (docs/privacy.md).
+"""Personal fields as the projections keep them (docs/privacy.md): the key store they ask,
+and the timeline's stored payloads erased or revealed.
 
 Rows hold the plaintext (their readers are the intercept's merchant and auditors);
 the timeline keeps the sealed value as published, or `[erased]` once its key is gone.
 Whether a key is there is the only thing read besides the event, and erasure only
 ever takes keys away: applying the same events again, in any order, after any
-erasure, gives the same rows.
+erasure, gives the same rows. How an event's own fields are opened as it is applied is
+projections/personal_events.py: the readers here work on stored JSON, so a query that
+shows no sealed value builds no event model.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from domain.personal import ERASED, Sealed, map_personal, personal_paths
+from domain.vocabulary import ERASED
 
 if TYPE_CHECKING:
-    from domain.events import InterceptEvent
+    from domain.personal import Sealed
 
 
 class Keys(Protocol):
@@ -45,45 +47,6 @@ class NoKeys:
 NO_KEYS = NoKeys()
 
 
-@cache
-def _personal_fields(cls: type[InterceptEvent]) -> tuple[str, ...]:
-    """The event's own fields that hold personal values or ones nested in them."""
-    return tuple(dict.fromkeys(path[0] for path in personal_paths(cls)))
-
-
-def _has_personal(event: InterceptEvent) -> bool:
-    return any(getattr(event, name, None) is not None for name in _personal_fields(type(event)))
-
-
-def opened(event: InterceptEvent, keys: Keys) -> InterceptEvent:
-    """The event with each sealed value opened: its plaintext, or `[erased]`."""
-    if not _has_personal(event):
-        return event
-
-    def open_value(value: Any, _subject: Any) -> Any:
-        if isinstance(value, dict):
-            text = keys.open(Sealed.model_validate(value))
-            return ERASED if text is None else text
-        return value
-
-    state = map_personal(event.model_dump(mode="json"), type(event), open_value)
-    return type(event).model_validate(state)
-
-
-def timeline_data(event: InterceptEvent, keys: Keys) -> str:
-    """The timeline's copy of the payload: sealed values as published, or `[erased]`."""
-    if not _has_personal(event):
-        return event.payload_json()
-
-    def keep_if_readable(value: Any, _subject: Any) -> Any:
-        if isinstance(value, dict) and not keys.has(str(value.get("key_id"))):
-            return ERASED
-        return value
-
-    payload = map_personal(event.payload(), type(event), keep_if_readable)
-    return orjson.dumps(payload).decode()
-
-
 def erased_data(data: str, subject: str) -> str | None:
     """A timeline payload with `subject`'s sealed values made `[erased]`; None if it has none."""
     if subject not in data:
@@ -109,6 +72,8 @@ def revealed_data(data: str, keys: Keys) -> str:
     """A timeline payload for a reader allowed the plaintext: sealed values opened."""
     if "ciphertext" not in data:
         return data
+    # Only here, where a sealed value is met, is its model needed (pydantic, at start-up).
+    from domain.personal import Sealed
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):

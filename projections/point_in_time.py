@@ -19,7 +19,8 @@ from uuid import UUID
 from domain.events import InterceptEvent, Requested
 from projections import stats_store
 from projections.intercepts import Row, row_after
-from projections.personal import NO_KEYS, Keys, opened, timeline_data
+from projections.personal import NO_KEYS, Keys
+from projections.personal_events import opened, timeline_data
 from projections.store import Tables
 from projections.timefmt import stamp
 from storage.database import Database

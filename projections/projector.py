@@ -13,7 +13,8 @@ from uuid import UUID
 from domain.envelope import Envelope
 from domain.events import Erased
 from projections.intercepts import Row, row_after
-from projections.personal import NO_KEYS, Keys, erased_data, opened, timeline_data
+from projections.personal import NO_KEYS, Keys, erased_data
+from projections.personal_events import opened, timeline_data
 from projections.recorded import Recorded
 from projections.stats_store import record_changes
 from projections.store import Tables, positions, reset_positions

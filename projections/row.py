@@ -10,8 +10,7 @@ and that version's migration is derived from it.
 from dataclasses import dataclass
 from typing import Literal
 
-from domain.personal import Subject
-from domain.vocabulary import FeeKind, Payer
+from domain.vocabulary import FeeKind, Payer, Subject
 
 SqlType = Literal["TEXT", "BIGINT", "INTEGER"]
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from domain.commands import AttachEvidence, CancelIntercept, RequestIntercept, SetPolicy
-from domain.personal import ERASED, buyer_subject
+from domain.personal import buyer_subject
 from domain.types import Recipient
+from domain.vocabulary import ERASED
 from engine import audit_cases, erasure, usecases
 from engine.composition import build_engine, build_projection_consumer, build_relay
 from engine.composition import evidence_store as open_evidence

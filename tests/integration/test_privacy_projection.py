@@ -16,8 +16,9 @@ from domain import policy as policies
 from domain.commands import AttachEvidence, EraseSubject
 from domain.envelope import Envelope
 from domain.errors import DomainError
-from domain.personal import ERASED, buyer_subject, recipient_subject
+from domain.personal import buyer_subject, recipient_subject
 from domain.types import Recipient
+from domain.vocabulary import ERASED
 from engine.privacy import DatabaseSubjectKeys, MasterKeys, Seals, new_master_key_text
 from engine.relay import message
 from projections.projector import Projector

@@ -5,7 +5,8 @@ exist, so it is decoded once; an event with a sealed value is opened on every re
 so a key destroyed meanwhile (an erasure, maybe by another process) counts at once.
 """
 
-from domain.personal import ERASED, buyer_subject
+from domain.personal import buyer_subject
+from domain.vocabulary import ERASED
 from engine.composition import build_engine
 from engine.settings import Settings
 from tests import builders as b

@@ -11,13 +11,13 @@ from domain.personal import (
     IDENTIFIER,
     SUBJECT_ID_PATTERN,
     Sealed,
-    Subject,
     buyer_subject,
     classify,
     recipient_subject,
     subject_kind,
 )
 from domain.types import BuyerText, Code, RecipientText, Text
+from domain.vocabulary import Subject
 from engine.event_contracts import event_schema
 
 
