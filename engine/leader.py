@@ -17,6 +17,7 @@ that check; the standby can only take the lock once that session is gone. What a
 recorded is sent again by the next one: that, at most one batch, is the resend window.
 """
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -119,11 +120,14 @@ class AdvisoryLock:
         return False
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        # Unlocked before the close: the server ends a closed session on its own time, and
+        # until then another process asking for the lock would be refused.
+        with contextlib.suppress(Exception):  # a broken session holds nothing to unlock
+            conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+        conn.close()
 
 
 def run_as_leader(
