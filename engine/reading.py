@@ -5,7 +5,7 @@ command that only reads builds none of the write side: no command models, no eve
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -41,34 +41,19 @@ class Reads(Protocol):
 
 
 @dataclass(frozen=True)
-class ListRequest:
-    merchant_id: str | None = None
+class ListRequest(queries.Filters):
+    """The filters, and how the caller said the window and the page: `days` back from now
+    (instead of `since`), how many rows, and where the last page ended."""
+
     days: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    status: str | None = None
-    carrier: str | None = None
-    after_sale_status: str | None = None
-    order_id: str | None = None
-    tracking_no: str | None = None
-    conflicts_only: bool = False
     limit: int = 20
     cursor: str | None = None
 
 
 def _filters(request: ListRequest, now: datetime) -> queries.Filters:
     since, until = window(request.days, request.since, request.until, now)
-    return queries.Filters(
-        merchant_id=request.merchant_id,
-        since=since,
-        until=until,
-        status=request.status,
-        carrier=request.carrier,
-        after_sale_status=request.after_sale_status,
-        order_id=request.order_id,
-        tracking_no=request.tracking_no,
-        conflicts_only=request.conflicts_only,
-    )
+    named = {f.name: getattr(request, f.name) for f in fields(queries.Filters)}
+    return queries.Filters(**{**named, "since": since, "until": until})
 
 
 def list_intercepts(engine: Reads, request: ListRequest, now: datetime) -> Page:
